@@ -1,0 +1,179 @@
+// varscope:scope — variable_scope, name_scope and get_variable: the name stack,
+// reuse inheritance, default-name counters and custom getters (SPEC section 2).
+//
+// Per thread there is a stack of frames, one per `graph.as_default()`; each frame
+// holds the current variable scope, the name-scope stack and the default-name
+// counters. `variable_scope(...)` returns a guard that enters a scope for its
+// lifetime:
+//
+//   auto scope = variable_scope("decoder");          // with tf.variable_scope('decoder') as scope:
+//   auto k = get_variable("kernel", {.shape = {3, 4}});
+//   scope.reuse_variables();                          //     scope.reuse_variables()
+module;
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <memory>
+#include <vector>
+export module varscope:scope;
+import :errors;
+import :tensor;
+import :init;
+import :store;
+
+export namespace varscope {
+
+/// What a variable_scope asks for. `None` inherits the enclosing scope's mode;
+/// `True` and `AutoReuse` override it (an inner scope can never switch reuse off).
+enum class Reuse : std::uint8_t { None, True, AutoReuse };
+/// tf.AUTO_REUSE
+inline constexpr Reuse AUTO_REUSE = Reuse::AutoReuse;
+
+/// What a getter in a custom-getter chain sees (and may modify before calling next).
+struct GetterContext {
+  std::string name;  ///< full name, e.g. "decoder/cell/gates/kernel"
+  Shape shape = Shape::unknown();
+  DType dtype = DType::float32;
+  std::optional<Initializer> initializer;
+  bool trainable = true;
+  bool local = false;
+  ReuseMode reuse = ReuseMode::False;
+};
+/// The next getter in a chain (ends in the store's get-or-create).
+using Getter = std::function<Variable(const GetterContext&)>;
+/// A custom getter: receives `next` and the request, returns a variable (usually
+/// `next(context)`, possibly after changing the context or the result).
+using CustomGetter = std::function<Variable(const Getter& next, const GetterContext& context)>;
+
+namespace detail {
+struct ScopeData;
+struct ScopeAccess;
+}  // namespace detail
+
+/// A variable scope object (TF's VariableScope): a name, a reuse mode, a default
+/// initializer and a custom getter. Copies are handles to the same object, so
+/// `reuse_variables()` on a captured scope is seen when it is re-entered.
+class VariableScope {
+ public:
+  /// Full scope name, e.g. "decoder" or "feed_forward_x/dense_a" ("" at the root).
+  [[nodiscard]] const std::string& name() const noexcept;
+  /// Effective reuse mode: False, True or AutoReuse (never "None").
+  [[nodiscard]] ReuseMode reuse() const noexcept;
+  /// Who set the effective reuse mode, e.g. `variable_scope("a", reuse=True)`.
+  [[nodiscard]] const std::string& reuse_origin() const noexcept;
+  /// Switches this scope object to reuse=True for the rest of its block, for
+  /// scopes opened inside it afterwards, and for later re-entries of this object.
+  void reuse_variables();
+  /// Default initializer for get_variable calls in this scope and its sub-scopes.
+  [[nodiscard]] const std::optional<Initializer>& initializer() const noexcept;
+  void set_initializer(Initializer initializer);
+  /// The name scope opened when the scope was first entered ("hoge/", "hoge_1/").
+  [[nodiscard]] const std::string& original_name_scope() const noexcept;
+  /// Variables of this scope's graph whose names start with `name() + "/"`.
+  [[nodiscard]] std::vector<Variable> global_variables() const;
+  [[nodiscard]] std::vector<Variable> trainable_variables() const;
+  [[nodiscard]] Graph& graph() const noexcept;
+
+ protected:
+  friend struct detail::ScopeAccess;
+  explicit VariableScope(std::shared_ptr<detail::ScopeData> data) : data_(std::move(data)) {}
+  std::shared_ptr<detail::ScopeData> data_;
+};
+
+/// Options of variable_scope (keyword arguments of tf.variable_scope).
+struct ScopeOptions {
+  /// Used when no name is given; uniquified per parent scope: dense, dense_1, ...
+  std::string default_name;
+  Reuse reuse = Reuse::None;
+  /// Default initializer for this scope and its sub-scopes.
+  std::optional<Initializer> initializer;
+  /// Wraps the enclosing scope's getter chain (this getter runs first).
+  CustomGetter custom_getter;
+};
+
+/// RAII guard returned by variable_scope(): it IS the entered VariableScope
+/// (`scope.reuse_variables()`, `scope.name()`); leaving the block restores the
+/// previous scope and name scope. Copy it into a VariableScope to re-enter later.
+class VariableScopeGuard : public VariableScope {
+ public:
+  ~VariableScopeGuard();
+  VariableScopeGuard(const VariableScopeGuard&) = delete;
+  VariableScopeGuard& operator=(const VariableScopeGuard&) = delete;
+
+ private:
+  friend struct detail::ScopeAccess;
+  VariableScopeGuard(std::shared_ptr<detail::ScopeData> entered, std::shared_ptr<detail::ScopeData> previous,
+                     std::string previous_name_stack, Graph* graph);
+  std::shared_ptr<detail::ScopeData> previous_;
+  std::string previous_name_stack_;
+  Graph* graph_;
+};
+
+/// `with tf.variable_scope('name', reuse=..., initializer=...)`. An explicit name
+/// is used as given (never uniquified for variables).
+[[nodiscard]] VariableScopeGuard variable_scope(std::string_view name, ScopeOptions options = {});
+/// `with tf.variable_scope(captured_scope)`: re-enters a scope object with that
+/// object's own reuse mode (unless options.reuse is True / AUTO_REUSE).
+[[nodiscard]] VariableScopeGuard variable_scope(const VariableScope& scope, ScopeOptions options = {});
+/// `with tf.variable_scope(None, default_name='dense')`: options.default_name is required.
+[[nodiscard]] VariableScopeGuard variable_scope(std::nullopt_t, ScopeOptions options);
+
+/// The innermost entered variable scope of the calling thread's default graph.
+[[nodiscard]] VariableScope get_variable_scope();
+
+/// RAII name scope (tf.name_scope): affects plain Variable names, never get_variable.
+class NameScopeGuard {
+ public:
+  ~NameScopeGuard();
+  NameScopeGuard(const NameScopeGuard&) = delete;
+  NameScopeGuard& operator=(const NameScopeGuard&) = delete;
+  /// The opened scope, with trailing "/" (e.g. "hoge_1/").
+  [[nodiscard]] const std::string& name() const noexcept { return opened_; }
+
+ private:
+  friend struct detail::ScopeAccess;
+  NameScopeGuard(std::string opened, std::string previous) : opened_(std::move(opened)), previous_(std::move(previous)) {}
+  std::string opened_;
+  std::string previous_;
+};
+/// Opens `name` under the current name scope, uniquified (`a`, `a_1`, ...).
+/// A name ending in "/" is taken as an absolute, already-unique scope.
+[[nodiscard]] NameScopeGuard name_scope(std::string_view name);
+/// The current name-scope prefix ("" or "outer/inner/").
+[[nodiscard]] std::string current_name_scope();
+
+/// Keyword arguments of get_variable.
+struct GetVariableOptions {
+  /// Required to create; may be omitted or partially known (kUnknownDim) to fetch.
+  Shape shape = Shape::unknown();
+  DType dtype = DType::float32;
+  /// Overrides the scope's default initializer.
+  std::optional<Initializer> initializer;
+  bool trainable = true;
+};
+
+/// tf.get_variable: creates or returns `<current scope>/<name>` following the
+/// effective reuse mode of the current scope (see VariableStore::get_variable).
+Variable get_variable(std::string_view name, GetVariableOptions options = {},
+                      std::source_location where = std::source_location::current());
+/// tf.get_local_variable: like get_variable, in LOCAL_VARIABLES, not trainable.
+Variable get_local_variable(std::string_view name, GetVariableOptions options = {},
+                            std::source_location where = std::source_location::current());
+
+/// RAII: labels variables created while it lives (e.g. "Dense 'dense_a'"), so
+/// errors can say which layer first created a variable. Layers use this.
+class CreatorLabel {
+ public:
+  explicit CreatorLabel(std::string label);
+  ~CreatorLabel();
+  CreatorLabel(const CreatorLabel&) = delete;
+  CreatorLabel& operator=(const CreatorLabel&) = delete;
+
+ private:
+  std::string previous_;
+};
+
+}  // namespace varscope

@@ -1,0 +1,294 @@
+// Implementation of varscope:store — variables, collections, graph-level names
+// and the get-or-create rule with its error messages.
+module;
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <vector>
+module varscope;
+
+namespace varscope {
+
+std::string_view to_string(ReuseMode mode) noexcept {
+  switch (mode) {
+    case ReuseMode::False: return "False";
+    case ReuseMode::True: return "True";
+    case ReuseMode::AutoReuse: return "_ReuseMode.AUTO_REUSE";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string call_site(const std::source_location& where) {
+  std::string file = where.file_name();
+  if (auto slash = file.rfind('/'); slash != std::string::npos) file.erase(0, slash + 1);
+  return file + ":" + std::to_string(where.line());
+}
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string scope_phrase(std::string_view scope) {
+  return scope.empty() ? std::string("the root scope") : "scope " + quoted(scope);
+}
+
+std::string describe(const Variable& v) {
+  const auto& o = v.origin();
+  std::string out = "by " + o.creator + " in " + scope_phrase(o.scope);
+  if (!o.call_site.empty()) out += " at " + o.call_site;
+  return out + ", shape " + v.shape().to_string() + ", " + std::string(dtype_name(v.dtype()));
+}
+
+std::string requested_line(const VariableRequest& r) {
+  const bool prefixed = !r.scope.empty() && r.name.starts_with(r.scope + "/");
+  const std::string leaf = prefixed ? r.name.substr(r.scope.size() + 1) : r.name;
+  return "  requested:     " + r.creator + "(" + quoted(leaf) + ") with shape " + r.shape.to_string() + ", " +
+         std::string(dtype_name(r.dtype)) + ", in " + scope_phrase(r.scope) + " at " + call_site(r.where) + "\n";
+}
+
+std::string reuse_line(const VariableRequest& r) {
+  return "  reuse mode:    " + std::string(r.reuse == ReuseMode::AutoReuse ? "AUTO_REUSE" : to_string(r.reuse)) +
+         ", set by " + r.reuse_origin + "\n";
+}
+
+void check_name(std::string_view name, std::string_view what) {
+  // TF op names: [A-Za-z0-9.][A-Za-z0-9_.\-/]*
+  auto ok_first = [](unsigned char c) { return std::isalnum(c) || c == '.'; };
+  auto ok_rest = [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '.' || c == '-' || c == '/'; };
+  bool valid = !name.empty() && ok_first(static_cast<unsigned char>(name[0]));
+  for (std::size_t i = 1; valid && i < name.size(); ++i) valid = ok_rest(static_cast<unsigned char>(name[i]));
+  if (!valid)
+    throw InvalidArgumentError(std::string(what) + ": " + quoted(name) +
+                               " is not a valid variable name; use letters, digits, '.', '_', '-' and '/' "
+                               "(starting with a letter, digit or '.')");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Variable
+
+Variable::Variable(Tensor initial_value, std::string_view name, bool trainable, std::source_location where) {
+  Graph& graph = get_default_graph();
+  const std::string base = name.empty() ? std::string("Variable") : std::string(name);
+  check_name(base, "Variable");
+  if (graph.store().frozen())
+    throw FrozenStoreError("Cannot create Variable " + quoted(base) + " at " + call_site(where) +
+                           ": the variable store is frozen (a FreezeGuard is active), so nothing may be created.\n"
+                           "  fix: create it before freezing, or end the FreezeGuard's block first");
+  const std::string graph_name = graph.unique_name(current_name_scope() + base);
+  *this = graph.register_variable(std::move(initial_value), graph_name, trainable, false,
+                                  {get_variable_scope().name(), "Variable", call_site(where)});
+}
+
+std::string Variable::name() const { return node_->name + ":0"; }
+const std::string& Variable::op_name() const noexcept { return node_->name; }
+const Shape& Variable::shape() const noexcept { return node_->value.shape(); }
+DType Variable::dtype() const noexcept { return node_->value.dtype(); }
+bool Variable::trainable() const noexcept { return node_->trainable; }
+const VariableOrigin& Variable::origin() const noexcept { return node_->origin; }
+const Tensor& Variable::value() const noexcept { return node_->value; }
+std::uint64_t Variable::version() const noexcept { return node_->version; }
+Graph& Variable::graph() const noexcept { return *node_->graph; }
+
+void Variable::assign(Tensor value) {
+  if (value.dtype() != dtype())
+    throw DTypeMismatchError("assign to " + name() + ": value is " + std::string(dtype_name(value.dtype())) +
+                             " but the variable is " + std::string(dtype_name(dtype())));
+  if (value.shape() != shape())
+    throw ShapeMismatchError("assign to " + name() + ": value has shape " + value.shape().to_string() +
+                             " but the variable has shape " + shape().to_string());
+  node_->value = std::move(value);
+  ++node_->version;
+}
+
+// ---------------------------------------------------------------- VariableStore
+
+bool VariableStore::contains(std::string_view full_name) const { return by_name_.contains(std::string(full_name)); }
+
+std::optional<Variable> VariableStore::find(std::string_view full_name) const {
+  if (auto it = by_name_.find(std::string(full_name)); it != by_name_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::vector<std::string> VariableStore::names() const { return order_; }
+
+void VariableStore::add_audit_sink(std::vector<AuditEntry>* sink) { audit_sinks_.push_back(sink); }
+void VariableStore::remove_audit_sink(std::vector<AuditEntry>* sink) { std::erase(audit_sinks_, sink); }
+
+void VariableStore::record(const std::string& name, bool created) {
+  for (auto* sink : audit_sinks_) sink->push_back({name, created});
+}
+
+std::string VariableStore::suggestions_for(std::string_view name) const {
+  const auto near = closest_names(name, order_);
+  if (near.empty()) return "";
+  std::string out = "  did you mean:  ";
+  for (std::size_t i = 0; i < near.size(); ++i) out += (i ? ", " : "") + quoted(near[i]);
+  return out + "?\n";
+}
+
+Variable VariableStore::get_variable(const VariableRequest& r) {
+  check_name(r.name, r.creator);
+  if (auto it = by_name_.find(r.name); it != by_name_.end()) {
+    const Variable& found = it->second;
+    if (r.reuse == ReuseMode::False)
+      throw AlreadyExistsError(
+          "Variable " + r.name + " already exists, disallowed: reuse is False, so " + r.creator +
+          " may only create new variables.\n" + requested_line(r) + reuse_line(r) + "  first created: " +
+          describe(found) + "\n" +
+          "  fix:           to share it, open the scope with reuse=True or reuse=AUTO_REUSE (or call "
+          "scope.reuse_variables() first); to get a separate variable, use another name or scope");
+    if (!r.shape.compatible_with(found.shape()))
+      throw ShapeMismatchError("Trying to share variable " + r.name + ", but the requested shape " +
+                               r.shape.to_string() + " does not match its shape " + found.shape().to_string() +
+                               ".\n" + requested_line(r) + reuse_line(r) + "  first created: " + describe(found) +
+                               "\n  fix:           request shape " + found.shape().to_string() +
+                               " (or leave the shape out), or use another name for a new variable");
+    if (r.dtype != found.dtype())
+      throw DTypeMismatchError("Trying to share variable " + r.name + ", but the requested dtype " +
+                               std::string(dtype_name(r.dtype)) + " does not match its dtype " +
+                               std::string(dtype_name(found.dtype())) + ".\n" + requested_line(r) + reuse_line(r) +
+                               "  first created: " + describe(found) + "\n  fix:           request dtype " +
+                               std::string(dtype_name(found.dtype())) + ", or use another name for a new variable");
+    record(r.name, false);
+    return found;
+  }
+  if (r.reuse == ReuseMode::True)
+    throw NotFoundError("Variable " + r.name +
+                        " does not exist, or was not created with get_variable: reuse is True, so " + r.creator +
+                        " may only return existing variables.\n" + requested_line(r) + reuse_line(r) +
+                        suggestions_for(r.name) +
+                        "  fix:           create it first in a scope without reuse, use reuse=AUTO_REUSE to create "
+                        "it when missing, or correct the name");
+  if (frozen_)
+    throw FrozenStoreError("Cannot create variable " + r.name +
+                           ": the variable store is frozen (a FreezeGuard is active), so nothing may be created.\n" +
+                           requested_line(r) + reuse_line(r) + suggestions_for(r.name) +
+                           "  fix:           fetch an existing variable (check the name and the scope's reuse), "
+                           "or create it before freezing");
+  Shape shape = r.shape;
+  if (!r.shape.rank_known() && r.initializer && r.initializer->value_shape()) shape = *r.initializer->value_shape();
+  if (!shape.fully_defined())
+    throw InvalidArgumentError("Shape of a new variable (" + r.name + ") must be fully defined, but instead was " +
+                               shape.to_string() + ".\n" + requested_line(r) +
+                               "  fix:           pass .shape = {...} with every dimension, or an initializer "
+                               "holding a concrete tensor");
+  const Initializer init = r.initializer ? *r.initializer : default_initializer(r.dtype);
+  Tensor value = init(shape, r.dtype, variable_seed(graph_->seed(), r.name));
+  if (value.dtype() != r.dtype || value.shape() != shape)
+    throw InvalidArgumentError("initializer " + init.description() + " for " + r.name + " produced " +
+                               std::string(dtype_name(value.dtype())) + " " + value.shape().to_string() +
+                               ", expected " + std::string(dtype_name(r.dtype)) + " " + shape.to_string());
+  Variable created = graph_->register_variable(std::move(value), graph_->unique_name(r.name), r.trainable, r.local,
+                                               {r.scope, r.creator, call_site(r.where)});
+  by_name_.emplace(r.name, created);
+  order_.push_back(r.name);
+  record(r.name, true);
+  return created;
+}
+
+// ---------------------------------------------------------------- Graph
+
+Graph::Graph(std::uint64_t seed) : seed_(seed), store_(*this) {}
+Graph::~Graph() = default;
+
+std::uint64_t Graph::next_op_seed() noexcept { return explicit_seed(seed_, ++op_seed_counter_); }
+
+std::vector<Variable> Graph::get_collection(std::string_view key, std::string_view scope) const {
+  auto it = collections_.find(key);
+  if (it == collections_.end()) return {};
+  if (scope.empty()) return it->second;
+  std::vector<Variable> out;
+  for (const auto& v : it->second)
+    if (v.op_name().starts_with(scope)) out.push_back(v);
+  return out;
+}
+std::vector<Variable> Graph::global_variables(std::string_view scope) const {
+  return get_collection(GraphKeys::GLOBAL_VARIABLES, scope);
+}
+std::vector<Variable> Graph::trainable_variables(std::string_view scope) const {
+  return get_collection(GraphKeys::TRAINABLE_VARIABLES, scope);
+}
+std::vector<Variable> Graph::local_variables(std::string_view scope) const {
+  return get_collection(GraphKeys::LOCAL_VARIABLES, scope);
+}
+void Graph::add_to_collection(std::string_view key, const Variable& variable) {
+  auto it = collections_.find(key);
+  if (it == collections_.end()) it = collections_.emplace(std::string(key), std::vector<Variable>{}).first;
+  it->second.push_back(variable);
+}
+
+std::string Graph::unique_name(std::string_view name, bool mark_as_used) {
+  // TF's Graph.unique_name, with the name stack already applied by the caller.
+  std::string key(name);
+  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+  int i = names_in_use_.contains(key) ? names_in_use_[key] : 0;
+  if (mark_as_used) names_in_use_[key] = i + 1;
+  if (i == 0) return std::string(name);
+  const std::string base_key = key;
+  while (names_in_use_.contains(key)) key = base_key + "_" + std::to_string(i++);
+  if (mark_as_used) names_in_use_[key] = 1;
+  return std::string(name) + "_" + std::to_string(i - 1);
+}
+
+Variable Graph::register_variable(Tensor initial_value, std::string_view graph_name, bool trainable, bool local,
+                                  VariableOrigin origin) {
+  auto node = std::make_shared<detail::VariableNode>();
+  node->name = std::string(graph_name);
+  node->value = std::move(initial_value);
+  node->trainable = trainable && !local;
+  node->local = local;
+  node->origin = std::move(origin);
+  node->graph = this;
+  Variable v(std::move(node));
+  add_to_collection(local ? GraphKeys::LOCAL_VARIABLES : GraphKeys::GLOBAL_VARIABLES, v);
+  if (v.trainable()) add_to_collection(GraphKeys::TRAINABLE_VARIABLES, v);
+  return v;
+}
+
+DefaultGraphGuard::DefaultGraphGuard(Graph& graph) : graph_(&graph) { detail::push_frame(graph); }
+DefaultGraphGuard::~DefaultGraphGuard() { detail::pop_frame(*graph_); }
+
+std::vector<Variable> global_variables(std::string_view scope) { return get_default_graph().global_variables(scope); }
+std::vector<Variable> trainable_variables(std::string_view scope) {
+  return get_default_graph().trainable_variables(scope);
+}
+std::vector<Variable> local_variables(std::string_view scope) { return get_default_graph().local_variables(scope); }
+
+// ---------------------------------------------------------------- guards
+
+FreezeGuard::FreezeGuard(Graph& graph) : graph_(&graph), previous_(graph.store().frozen()) {
+  graph.store().set_frozen(true);
+}
+FreezeGuard::~FreezeGuard() { graph_->store().set_frozen(previous_); }
+
+VariableAudit::VariableAudit(Graph& graph) : graph_(&graph) { graph.store().add_audit_sink(&entries_); }
+VariableAudit::~VariableAudit() { graph_->store().remove_audit_sink(&entries_); }
+
+namespace {
+std::vector<std::string> distinct(const std::vector<AuditEntry>& entries, bool created) {
+  std::vector<std::string> out;
+  for (const auto& e : entries)
+    if (e.created == created && std::find(out.begin(), out.end(), e.name) == out.end()) out.push_back(e.name);
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> VariableAudit::created() const { return distinct(entries_, true); }
+std::vector<std::string> VariableAudit::reused() const { return distinct(entries_, false); }
+
+std::string VariableAudit::summary() const {
+  const auto c = created();
+  const auto r = reused();
+  std::string out = "created " + std::to_string(c.size()) + ", reused " + std::to_string(r.size()) + "\n";
+  for (const auto& n : c) out += "  + " + n + "\n";
+  for (const auto& n : r) out += "  = " + n + "\n";
+  return out;
+}
+
+}  // namespace varscope

@@ -1,0 +1,177 @@
+// Implementation of varscope:tensor — shape arithmetic, checked sizes, printing.
+module;
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <algorithm>
+#include <type_traits>
+#include <variant>
+#include <vector>
+module varscope;
+
+namespace varscope {
+
+std::string_view dtype_name(DType dtype) noexcept {
+  switch (dtype) {
+    case DType::float32: return "float32";
+    case DType::int32: return "int32";
+  }
+  return "unknown";
+}
+
+DType parse_dtype(std::string_view name) {
+  if (name == "float32") return DType::float32;
+  if (name == "int32") return DType::int32;
+  throw InvalidArgumentError("unknown dtype \"" + std::string(name) +
+                             "\": varscope supports \"float32\" and \"int32\"");
+}
+
+bool Shape::fully_defined() const noexcept {
+  if (!rank_known_) return false;
+  for (auto d : dims_)
+    if (d < 0) return false;
+  return true;
+}
+
+std::int64_t Shape::num_elements() const { return checked_num_elements(*this, "tensor"); }
+
+bool Shape::compatible_with(const Shape& other) const noexcept {
+  if (!rank_known_ || !other.rank_known_) return true;
+  if (dims_.size() != other.dims_.size()) return false;
+  for (std::size_t i = 0; i < dims_.size(); ++i)
+    if (dims_[i] >= 0 && other.dims_[i] >= 0 && dims_[i] != other.dims_[i]) return false;
+  return true;
+}
+
+std::string Shape::to_string() const {
+  if (!rank_known_) return "<unknown>";
+  std::string out = "[";
+  for (std::size_t i = 0; i < dims_.size(); ++i) {
+    if (i) out += ", ";
+    out += dims_[i] < 0 ? std::string("?") : std::to_string(dims_[i]);
+  }
+  return out + "]";
+}
+
+std::int64_t checked_num_elements(const Shape& shape, std::string_view what) {
+  if (!shape.rank_known())
+    throw InvalidArgumentError(std::string(what) + ": shape has unknown rank; give every dimension");
+  std::int64_t count = 1;
+  for (std::size_t axis = 0; axis < shape.rank(); ++axis) {
+    const std::int64_t d = shape[axis];
+    if (d < 0)
+      throw InvalidArgumentError(std::string(what) + ": dimension " + std::to_string(axis) + " of shape " +
+                                 shape.to_string() + " is " + (d == kUnknownDim ? "unknown" : std::to_string(d)) +
+                                 "; every dimension must be >= 0");
+    if (d != 0 && count > kMaxElements / d)
+      throw InvalidArgumentError(std::string(what) + ": shape " + shape.to_string() + " has more than " +
+                                 std::to_string(kMaxElements) + " elements (the per-tensor limit)");
+    count *= d;
+  }
+  return count;
+}
+
+Tensor::Tensor(DType dtype, const Shape& shape)
+    : dtype_(dtype), shape_(shape), size_(checked_num_elements(shape, "Tensor")) {
+  if (dtype == DType::float32)
+    storage_.emplace<std::vector<float>>(static_cast<std::size_t>(size_), 0.0f);
+  else
+    storage_.emplace<std::vector<std::int32_t>>(static_cast<std::size_t>(size_), 0);
+}
+
+namespace {
+template <class T>
+void check_count(const Shape& shape, std::int64_t size, const std::vector<T>& values) {
+  if (static_cast<std::int64_t>(values.size()) != size)
+    throw ShapeMismatchError("Tensor: shape " + shape.to_string() + " needs " + std::to_string(size) +
+                             " values but " + std::to_string(values.size()) + " were given");
+}
+}  // namespace
+
+Tensor::Tensor(const Shape& shape, std::vector<float> values)
+    : dtype_(DType::float32), shape_(shape), size_(checked_num_elements(shape, "Tensor")) {
+  check_count(shape_, size_, values);
+  storage_ = std::move(values);
+}
+
+Tensor::Tensor(const Shape& shape, std::vector<std::int32_t> values)
+    : dtype_(DType::int32), shape_(shape), size_(checked_num_elements(shape, "Tensor")) {
+  check_count(shape_, size_, values);
+  storage_ = std::move(values);
+}
+
+void Tensor::check_dtype(DType wanted) const {
+  if (wanted != dtype_)
+    throw DTypeMismatchError("Tensor: accessed as " + std::string(dtype_name(wanted)) + " but it holds " +
+                             std::string(dtype_name(dtype_)) + " values (shape " + shape_.to_string() + ")");
+}
+
+bool Tensor::bitwise_equal(const Tensor& other) const noexcept {
+  if (dtype_ != other.dtype_ || shape_ != other.shape_) return false;
+  return std::visit(
+      [&](const auto& mine) {
+        using V = std::decay_t<decltype(mine)>;
+        const auto& theirs = std::get<V>(other.storage_);
+        return mine.empty() || std::memcmp(mine.data(), theirs.data(), mine.size() * sizeof(mine[0])) == 0;
+      },
+      storage_);
+}
+
+namespace {
+template <class T>
+std::string format_value(T v) {
+  if constexpr (std::is_same_v<T, float>) {
+    std::ostringstream os;
+    os.precision(std::numeric_limits<float>::max_digits10);
+    os << v;
+    return os.str();
+  } else {
+    return std::to_string(v);
+  }
+}
+}  // namespace
+
+std::string Tensor::to_string() const {
+  return std::visit(
+      [&](const auto& values) {
+        std::vector<std::string> cells;
+        cells.reserve(values.size());
+        std::size_t width = 0;
+        for (auto v : values) {
+          cells.push_back(format_value(v));
+          width = std::max(width, cells.back().size());
+        }
+        // numpy pads every cell to the widest one, right-aligned.
+        for (auto& c : cells) c.insert(0, width - c.size(), ' ');
+        const std::size_t rank = shape_.rank();
+        if (rank == 0) return cells.empty() ? std::string() : cells[0];
+        std::string out;
+        std::size_t flat = 0;
+        const auto& dims = shape_.dims();
+        // Recursive print via explicit recursion lambda.
+        auto print = [&](auto&& self, std::size_t axis, std::size_t indent) -> void {
+          out += '[';
+          for (std::int64_t i = 0; i < dims[axis]; ++i) {
+            if (axis + 1 == rank) {
+              if (i) out += ' ';
+              out += cells[flat++];
+            } else {
+              if (i) {
+                out += std::string(rank - axis - 1, '\n');
+                out += std::string(indent + 1, ' ');
+              }
+              self(self, axis + 1, indent + 1);
+            }
+          }
+          out += ']';
+        };
+        print(print, 0, 0);
+        return out;
+      },
+      storage_);
+}
+
+}  // namespace varscope

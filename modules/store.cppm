@@ -1,0 +1,265 @@
+// varscope:store — Graph, Variable and VariableStore: who owns variables, how
+// they are named in the graph, the collections, and the get-or-create rule of
+// get_variable (SPEC sections 1-2). Scopes (which decide the name and the reuse
+// mode of a request) live in :scope.
+module;
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+export module varscope:store;
+import :errors;
+import :tensor;
+import :init;
+
+export namespace varscope {
+
+class Graph;
+
+/// The reuse mode in effect for a get_variable call (what `scope.reuse` prints:
+/// False, True or _ReuseMode.AUTO_REUSE).
+enum class ReuseMode : std::uint8_t { False, True, AutoReuse };
+
+/// "False", "True", "_ReuseMode.AUTO_REUSE" (exactly as TF 1.x prints them).
+[[nodiscard]] std::string_view to_string(ReuseMode mode) noexcept;
+
+/// Collection keys (tf.GraphKeys).
+namespace GraphKeys {
+inline constexpr std::string_view GLOBAL_VARIABLES = "variables";
+inline constexpr std::string_view TRAINABLE_VARIABLES = "trainable_variables";
+inline constexpr std::string_view LOCAL_VARIABLES = "local_variables";
+}  // namespace GraphKeys
+
+/// Where and how a variable came to be; used by error messages and audits.
+struct VariableOrigin {
+  std::string scope;       ///< variable scope name at creation ("" = root)
+  std::string creator;     ///< "get_variable", "Variable", or a layer such as "Dense 'dense_a'"
+  std::string call_site;   ///< "file.cpp:42" of the creating call, when known
+};
+
+namespace detail {
+struct VariableNode;
+}
+
+/// A handle to a variable owned by a Graph. Copies share the same variable.
+///
+/// Constructing one (`Variable(initial_value, "name")`) is TF's plain
+/// tf.Variable: it registers a NEW variable in the default graph, uniquifying
+/// the name (`name`, `name_1`, ...); it is never shared and get_variable cannot
+/// see it.
+class Variable {
+ public:
+  explicit Variable(Tensor initial_value, std::string_view name = "Variable", bool trainable = true,
+                    std::source_location where = std::source_location::current());
+
+  /// Printed name with the output suffix, e.g. "hoge/variable:0".
+  [[nodiscard]] std::string name() const;
+  /// Name without ":0" (the checkpoint key), e.g. "hoge/variable".
+  [[nodiscard]] const std::string& op_name() const noexcept;
+  [[nodiscard]] const Shape& shape() const noexcept;
+  [[nodiscard]] DType dtype() const noexcept;
+  [[nodiscard]] bool trainable() const noexcept;
+  [[nodiscard]] const VariableOrigin& origin() const noexcept;
+  /// The current value.
+  [[nodiscard]] const Tensor& value() const noexcept;
+  /// Replaces the value; ShapeMismatchError / DTypeMismatchError name the variable.
+  void assign(Tensor value);
+  /// Bumped on every assign; lets caches of derived data notice changes.
+  [[nodiscard]] std::uint64_t version() const noexcept;
+  /// The graph that owns the variable.
+  [[nodiscard]] Graph& graph() const noexcept;
+
+  friend bool operator==(const Variable& a, const Variable& b) noexcept { return a.node_ == b.node_; }
+
+ private:
+  friend class VariableStore;
+  friend class Graph;
+  explicit Variable(std::shared_ptr<detail::VariableNode> node) : node_(std::move(node)) {}
+  std::shared_ptr<detail::VariableNode> node_;
+};
+
+/// Everything get_variable needs to decide "create, return or fail" for one
+/// fully-qualified name. Built by :scope from the current variable scope.
+struct VariableRequest {
+  std::string name;                          ///< full key, e.g. "decoder/cell/gates/kernel"
+  Shape shape = Shape::unknown();            ///< requested shape (may be partially known)
+  DType dtype = DType::float32;
+  std::optional<Initializer> initializer;    ///< explicit or inherited from the scope
+  bool trainable = true;
+  bool local = false;                        ///< LOCAL_VARIABLES instead of GLOBAL_VARIABLES
+  ReuseMode reuse = ReuseMode::False;        ///< effective reuse mode
+  std::string reuse_origin;                  ///< which scope set the reuse mode, for errors
+  std::string scope;                         ///< current variable scope name
+  std::string creator = "get_variable";
+  std::source_location where = std::source_location::current();
+};
+
+/// What happened to one get_variable call; recorded by audits.
+struct AuditEntry {
+  std::string name;  ///< full key
+  bool created;      ///< false = an existing variable was returned
+};
+
+/// The get_variable store of one graph: full name -> variable (plain Variables are
+/// not in it). Implements the create/get table of SPEC section 2.
+class VariableStore {
+ public:
+  explicit VariableStore(Graph& graph) : graph_(&graph) {}
+  VariableStore(const VariableStore&) = delete;
+  VariableStore& operator=(const VariableStore&) = delete;
+
+  /// The get-or-create rule:
+  ///   reuse False:     create if new, AlreadyExistsError if taken;
+  ///   reuse True:      return if present (shape/dtype checked), NotFoundError if new;
+  ///   reuse AutoReuse: return if present, create if new.
+  /// Creation in a frozen store is a FrozenStoreError.
+  Variable get_variable(const VariableRequest& request);
+
+  [[nodiscard]] bool contains(std::string_view full_name) const;
+  [[nodiscard]] std::optional<Variable> find(std::string_view full_name) const;
+  /// All keys, in creation order.
+  [[nodiscard]] std::vector<std::string> names() const;
+
+  /// While frozen, every attempt to create a variable (get_variable or Variable)
+  /// fails with FrozenStoreError; existing variables can still be fetched.
+  void set_frozen(bool frozen) noexcept { frozen_ = frozen; }
+  [[nodiscard]] bool frozen() const noexcept { return frozen_; }
+
+  /// Audits receive an entry for every get_variable call while registered.
+  void add_audit_sink(std::vector<AuditEntry>* sink);
+  void remove_audit_sink(std::vector<AuditEntry>* sink);
+
+ private:
+  void record(const std::string& name, bool created);
+  std::string suggestions_for(std::string_view name) const;
+
+  Graph* graph_;
+  std::unordered_map<std::string, Variable> by_name_;
+  std::vector<std::string> order_;
+  std::vector<std::vector<AuditEntry>*> audit_sinks_;
+  bool frozen_ = false;
+};
+
+/// RAII: makes a graph the thread's default graph for the guard's lifetime
+/// (`with graph.as_default():`), with a fresh root variable scope and name stack.
+class DefaultGraphGuard {
+ public:
+  explicit DefaultGraphGuard(Graph& graph);
+  ~DefaultGraphGuard();
+  DefaultGraphGuard(const DefaultGraphGuard&) = delete;
+  DefaultGraphGuard& operator=(const DefaultGraphGuard&) = delete;
+
+ private:
+  Graph* graph_;
+};
+
+/// Owns the variables, their collections, the get_variable store and the
+/// graph-level name registry. Not copyable or movable (handles point into it).
+class Graph {
+ public:
+  /// `seed` is the graph-level seed (tf.set_random_seed); every random initial
+  /// value is a function of it, so the same program gives the same weights.
+  explicit Graph(std::uint64_t seed = 0);
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  /// `with graph.as_default():` — `auto use = graph.as_default();`
+  [[nodiscard]] DefaultGraphGuard as_default() { return DefaultGraphGuard(*this); }
+
+  [[nodiscard]] VariableStore& store() noexcept { return store_; }
+  [[nodiscard]] const VariableStore& store() const noexcept { return store_; }
+  [[nodiscard]] std::uint64_t seed() const noexcept { return seed_; }
+  /// Seed for the next random op without an explicit seed (counts ops, like TF).
+  [[nodiscard]] std::uint64_t next_op_seed() noexcept;
+
+  /// Variables in `key`'s collection in creation order; a non-empty `scope`
+  /// keeps those whose name starts with it (tf.get_collection(key, scope)).
+  [[nodiscard]] std::vector<Variable> get_collection(std::string_view key, std::string_view scope = "") const;
+  [[nodiscard]] std::vector<Variable> global_variables(std::string_view scope = "") const;
+  [[nodiscard]] std::vector<Variable> trainable_variables(std::string_view scope = "") const;
+  [[nodiscard]] std::vector<Variable> local_variables(std::string_view scope = "") const;
+  void add_to_collection(std::string_view key, const Variable& variable);
+
+  /// TF's Graph.unique_name: `name` if unused (case-insensitive), else `name_1`,
+  /// `name_2`, ...; the result is marked used. `name` is taken as absolute.
+  std::string unique_name(std::string_view name, bool mark_as_used = true);
+
+  /// Registers a newly created variable node (store and Variable constructor use this).
+  Variable register_variable(Tensor initial_value, std::string_view graph_name, bool trainable, bool local,
+                             VariableOrigin origin);
+
+ private:
+  std::uint64_t seed_;
+  std::uint64_t op_seed_counter_ = 0;
+  VariableStore store_;
+  std::map<std::string, std::vector<Variable>, std::less<>> collections_;
+  std::unordered_map<std::string, int> names_in_use_;
+};
+
+/// The calling thread's default graph (a per-thread graph when none was made default).
+[[nodiscard]] Graph& get_default_graph();
+
+/// Shorthands for the default graph's listings (tf.global_variables() ...).
+[[nodiscard]] std::vector<Variable> global_variables(std::string_view scope = "");
+[[nodiscard]] std::vector<Variable> trainable_variables(std::string_view scope = "");
+[[nodiscard]] std::vector<Variable> local_variables(std::string_view scope = "");
+
+/// RAII: freezes a graph's store for the guard's lifetime (restoring the
+/// previous state after), so a block can prove it creates nothing.
+class FreezeGuard {
+ public:
+  explicit FreezeGuard(Graph& graph = get_default_graph());
+  ~FreezeGuard();
+  FreezeGuard(const FreezeGuard&) = delete;
+  FreezeGuard& operator=(const FreezeGuard&) = delete;
+
+ private:
+  Graph* graph_;
+  bool previous_;
+};
+
+/// RAII: records which names get_variable created vs reused in the default
+/// graph while the audit lives.
+class VariableAudit {
+ public:
+  explicit VariableAudit(Graph& graph = get_default_graph());
+  ~VariableAudit();
+  VariableAudit(const VariableAudit&) = delete;
+  VariableAudit& operator=(const VariableAudit&) = delete;
+
+  [[nodiscard]] const std::vector<AuditEntry>& entries() const noexcept { return entries_; }
+  /// Names created, in order, without duplicates.
+  [[nodiscard]] std::vector<std::string> created() const;
+  /// Names returned existing (reused), in first-use order, without duplicates.
+  [[nodiscard]] std::vector<std::string> reused() const;
+  /// "created 4, reused 4\n  + a/kernel\n  = a/kernel\n ..."
+  [[nodiscard]] std::string summary() const;
+
+ private:
+  Graph* graph_;
+  std::vector<AuditEntry> entries_;
+};
+
+}  // namespace varscope
+
+namespace varscope::detail {
+struct VariableNode {
+  std::string name;  // graph-unique name, without ":0"
+  Tensor value;
+  bool trainable = true;
+  bool local = false;
+  VariableOrigin origin;
+  Graph* graph = nullptr;
+  std::uint64_t version = 0;
+};
+
+// Per-thread frame management; defined in the :scope implementation.
+void push_frame(Graph& graph);
+void pop_frame(Graph& graph);
+}  // namespace varscope::detail

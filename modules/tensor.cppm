@@ -1,0 +1,116 @@
+// varscope:tensor — DType, Shape and Tensor: a row-major, shape-checked buffer of
+// float32 or int32 values. Enough for variables and their initial values; the
+// numeric ops that work on tensors live in other partitions.
+module;
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+export module varscope:tensor;
+import :errors;
+
+export namespace varscope {
+
+enum class DType : std::uint8_t { float32, int32 };
+
+/// "float32" / "int32" (TF's names).
+[[nodiscard]] std::string_view dtype_name(DType dtype) noexcept;
+/// Parses "float32" / "int32"; InvalidArgumentError names the bad string otherwise.
+[[nodiscard]] DType parse_dtype(std::string_view name);
+[[nodiscard]] constexpr bool is_floating(DType dtype) noexcept { return dtype == DType::float32; }
+
+template <class T>
+inline constexpr DType dtype_of = std::is_same_v<T, float> ? DType::float32 : DType::int32;
+
+/// Marks an unknown dimension in a requested shape (TF's `None`).
+inline constexpr std::int64_t kUnknownDim = -1;
+
+/// Largest element count a tensor may hold (2^31 - 1); bigger shapes are refused
+/// before anything is allocated.
+inline constexpr std::int64_t kMaxElements = (std::int64_t{1} << 31) - 1;
+
+/// A tensor shape. `Shape{2, 3}` is [2, 3]; `Shape{}` is a scalar [];
+/// `Shape::unknown()` has unknown rank (TF's `shape=None`); kUnknownDim marks an
+/// unknown dimension. Only requests may be partially known; tensors never are.
+class Shape {
+ public:
+  Shape() = default;
+  Shape(std::initializer_list<std::int64_t> dims) : dims_(dims) {}
+  explicit Shape(std::vector<std::int64_t> dims) : dims_(std::move(dims)) {}
+  [[nodiscard]] static Shape unknown() {
+    Shape s;
+    s.rank_known_ = false;
+    return s;
+  }
+
+  [[nodiscard]] bool rank_known() const noexcept { return rank_known_; }
+  [[nodiscard]] std::size_t rank() const noexcept { return dims_.size(); }
+  [[nodiscard]] std::int64_t operator[](std::size_t axis) const { return dims_.at(axis); }
+  [[nodiscard]] const std::vector<std::int64_t>& dims() const noexcept { return dims_; }
+  /// Rank known and every dimension >= 0.
+  [[nodiscard]] bool fully_defined() const noexcept;
+  /// Product of the dimensions; requires a fully defined shape.
+  [[nodiscard]] std::int64_t num_elements() const;
+  /// True when some shape could match both (unknown rank / dims match anything).
+  [[nodiscard]] bool compatible_with(const Shape& other) const noexcept;
+  /// "[2, 3]", "[?, 3]", "[]" or "<unknown>".
+  [[nodiscard]] std::string to_string() const;
+
+  friend bool operator==(const Shape&, const Shape&) = default;
+
+ private:
+  std::vector<std::int64_t> dims_;
+  bool rank_known_ = true;
+};
+
+/// A dense row-major tensor that owns its values. Copies are deep.
+class Tensor {
+ public:
+  /// A float32 scalar 0.
+  Tensor() : Tensor(DType::float32, Shape{}) {}
+  /// Zero-filled. Throws InvalidArgumentError for a shape that is not fully
+  /// defined or holds more than kMaxElements values.
+  Tensor(DType dtype, const Shape& shape);
+  /// Takes ownership of `values`; their count must equal the shape's size.
+  Tensor(const Shape& shape, std::vector<float> values);
+  Tensor(const Shape& shape, std::vector<std::int32_t> values);
+
+  [[nodiscard]] DType dtype() const noexcept { return dtype_; }
+  [[nodiscard]] const Shape& shape() const noexcept { return shape_; }
+  [[nodiscard]] std::int64_t size() const noexcept { return size_; }
+
+  /// The values as T; DTypeMismatchError when T is not this tensor's dtype.
+  template <class T>
+  [[nodiscard]] std::span<T> data() {
+    check_dtype(dtype_of<T>);
+    return std::get<std::vector<T>>(storage_);
+  }
+  template <class T>
+  [[nodiscard]] std::span<const T> data() const {
+    check_dtype(dtype_of<T>);
+    return std::get<std::vector<T>>(storage_);
+  }
+
+  /// Same dtype, shape and bit-identical values.
+  [[nodiscard]] bool bitwise_equal(const Tensor& other) const noexcept;
+  /// numpy-style text: "[[1 2 3]\n [4 5 6]]" (ints) or "[[0.5 -1.25]]" (floats).
+  [[nodiscard]] std::string to_string() const;
+
+ private:
+  void check_dtype(DType wanted) const;
+
+  DType dtype_;
+  Shape shape_;
+  std::int64_t size_ = 0;
+  std::variant<std::vector<float>, std::vector<std::int32_t>> storage_;
+};
+
+/// Checked element count of a shape that will back a tensor (see Tensor(DType, Shape)).
+[[nodiscard]] std::int64_t checked_num_elements(const Shape& shape, std::string_view what);
+
+}  // namespace varscope

@@ -1,0 +1,13 @@
+// varscope — primary module interface. `import varscope;` gives the whole
+// public API; each partition holds one concept:
+//   :errors  typed exceptions and "did you mean"
+//   :tensor  DType, Shape, Tensor
+//   :init    initializers, seeded RNG, eager random ops
+//   :store   Graph, Variable, VariableStore, collections, audits, frozen mode
+//   :scope   variable_scope, name_scope, get_variable, custom getters
+export module varscope;
+export import :errors;
+export import :tensor;
+export import :init;
+export import :store;
+export import :scope;
