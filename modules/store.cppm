@@ -4,6 +4,7 @@
 // mode of a request) live in :scope.
 module;
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@ enum class ReuseMode : std::uint8_t { False, True, AutoReuse };
 
 /// "False", "True", "_ReuseMode.AUTO_REUSE" (exactly as TF 1.x prints them).
 [[nodiscard]] std::string_view to_string(ReuseMode mode) noexcept;
+std::ostream& operator<<(std::ostream& os, ReuseMode mode);
 
 /// Collection keys (tf.GraphKeys).
 namespace GraphKeys {

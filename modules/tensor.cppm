@@ -5,6 +5,7 @@ module;
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <iosfwd>
 #include <span>
 #include <string>
 #include <string_view>
@@ -109,6 +110,11 @@ class Tensor {
   std::int64_t size_ = 0;
   std::variant<std::vector<float>, std::vector<std::int32_t>> storage_;
 };
+
+/// Stream output: dtype name, Shape::to_string(), Tensor::to_string().
+std::ostream& operator<<(std::ostream& os, DType dtype);
+std::ostream& operator<<(std::ostream& os, const Shape& shape);
+std::ostream& operator<<(std::ostream& os, const Tensor& tensor);
 
 /// Checked element count of a shape that will back a tensor (see Tensor(DType, Shape)).
 [[nodiscard]] std::int64_t checked_num_elements(const Shape& shape, std::string_view what);

@@ -6,6 +6,7 @@ module;
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -22,6 +23,8 @@ std::string_view to_string(ReuseMode mode) noexcept {
   }
   return "?";
 }
+
+std::ostream& operator<<(std::ostream& os, ReuseMode mode) { return os << to_string(mode); }
 
 namespace {
 

@@ -3,6 +3,7 @@ module;
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -55,6 +56,10 @@ std::string Shape::to_string() const {
   }
   return out + "]";
 }
+
+std::ostream& operator<<(std::ostream& os, DType dtype) { return os << dtype_name(dtype); }
+std::ostream& operator<<(std::ostream& os, const Shape& shape) { return os << shape.to_string(); }
+std::ostream& operator<<(std::ostream& os, const Tensor& tensor) { return os << tensor.to_string(); }
 
 std::int64_t checked_num_elements(const Shape& shape, std::string_view what) {
   if (!shape.rank_known())
