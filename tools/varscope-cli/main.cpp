@@ -21,7 +21,11 @@ int main(int argc, char** argv) {
   tour->add_option("--section", section, "Run only this section (see --list)");
   tour->add_flag("--list", list, "List the sections and exit");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help prints and succeeds; usage errors are 2
+  }
 
   try {
     if (tour->parsed()) {

@@ -1,0 +1,106 @@
+// The article's code blocks in C++ (examples/article) checked against the
+// article's own printed output (tests/data/article_outputs.txt, extracted from
+// the article by tools/extract-article-outputs.py), plus the errors the
+// article's commented-out "-> ERROR" lines must raise.
+#define BOOST_TEST_MODULE article
+#include "support/boost_test.hpp"
+
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+import varscope;
+import varscope.article;
+#include "article_outputs.hpp"  // generated: kArticleOutputs
+
+namespace {
+
+// section id -> expected printed lines
+std::map<std::string, std::vector<std::string>> expected_outputs() {
+  std::map<std::string, std::vector<std::string>> out;
+  std::istringstream in(kArticleOutputs);
+  std::string line, section;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line.front() == '[' && line.back() == ']' && line.find(' ') == std::string::npos && line[1] != '[') {
+      section = line.substr(1, line.size() - 2);
+      out[section];
+    } else {
+      out[section].push_back(line);
+    }
+  }
+  return out;
+}
+
+struct SectionRun {
+  std::vector<std::string> printed;      // the block's own output
+  std::vector<std::string> error_kinds;  // "-> Kind:" of each shown error, in order
+};
+
+SectionRun run_section(const varscope::article::Section& section) {
+  std::ostringstream os;
+  section.run(os);
+  SectionRun run;
+  std::istringstream in(os.str());
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("#   -> ", 0) == 0)
+      run.error_kinds.push_back(line.substr(7, line.find(':') - 7));
+    else if (line.rfind("#", 0) != 0)
+      run.printed.push_back(line);
+  }
+  return run;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_tour_section_prints_exactly_the_articles_lines) {
+  const auto expected = expected_outputs();
+  BOOST_TEST(expected.size() == 8u);  // the article has 8 blocks with output
+  for (const auto& section : varscope::article::sections()) {
+    BOOST_TEST_CONTEXT("section " << section.id) {
+      BOOST_REQUIRE(expected.contains(section.id));
+      BOOST_TEST(run_section(section).printed == expected.at(section.id), boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(commented_out_error_lines_raise_the_articles_errors) {
+  // The article's "# -> ERROR" lines, per block, in order:
+  //  get_variable twice without reuse -> exists; reuse=True with a new name -> missing.
+  const std::map<std::string, std::vector<std::string>> kinds = {
+      {"variable-and-get-variable", {"AlreadyExistsError"}},
+      {"variable-scope", {"AlreadyExistsError", "NotFoundError"}},
+      {"reuse-modes", {"AlreadyExistsError", "NotFoundError"}},
+      {"reuse-variables", {"NotFoundError"}},
+      {"reuse-inheritance", {}},
+  };
+  for (const auto& section : varscope::article::sections()) {
+    BOOST_TEST_CONTEXT("section " << section.id) {
+      BOOST_REQUIRE(kinds.contains(section.id));
+      BOOST_TEST(run_section(section).error_kinds == kinds.at(section.id), boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(tour_runs_sections_in_article_order_with_headers) {
+  std::ostringstream os;
+  varscope::article::run_tour(os);
+  std::size_t last = 0;
+  for (const auto& section : varscope::article::sections()) {
+    const auto at = os.str().find("== [" + section.id + "] ");
+    BOOST_TEST_REQUIRE(at != std::string::npos);
+    BOOST_TEST(at >= last);
+    last = at;
+  }
+  BOOST_CHECK_THROW(varscope::article::run_tour(os, "no-such-section"), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(each_block_runs_in_its_own_graph) {
+  // Running a block twice gives the same output: nothing leaks between blocks.
+  for (const auto& section : varscope::article::sections()) {
+    BOOST_TEST(run_section(section).printed == run_section(section).printed, boost::test_tools::per_element());
+  }
+  BOOST_TEST(varscope::global_variables().empty());
+}
