@@ -70,7 +70,7 @@ class Variable {
   /// The current value.
   [[nodiscard]] const Tensor& value() const noexcept;
   /// Replaces the value; ShapeMismatchError / DTypeMismatchError name the variable.
-  void assign(Tensor value);
+  void assign(Tensor value) const;  // a handle: assigning through a const handle is allowed
   /// Bumped on every assign; lets caches of derived data notice changes.
   [[nodiscard]] std::uint64_t version() const noexcept;
   /// The graph that owns the variable.

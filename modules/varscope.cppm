@@ -5,9 +5,15 @@
 //   :init    initializers, seeded RNG, eager random ops
 //   :store   Graph, Variable, VariableStore, collections, audits, frozen mode
 //   :scope   variable_scope, name_scope, get_variable, custom getters
+//   :ops     numeric ops (Eigen) and matrix views
+//   :layers  layer scopes, Dense / dense()
+//   :rnn     GRU cells (TF and reset-after layouts), dynamic_rnn
 export module varscope;
 export import :errors;
 export import :tensor;
 export import :init;
 export import :store;
 export import :scope;
+export import :ops;
+export import :layers;
+export import :rnn;

@@ -98,7 +98,7 @@ const Tensor& Variable::value() const noexcept { return node_->value; }
 std::uint64_t Variable::version() const noexcept { return node_->version; }
 Graph& Variable::graph() const noexcept { return *node_->graph; }
 
-void Variable::assign(Tensor value) {
+void Variable::assign(Tensor value) const {
   if (value.dtype() != dtype())
     throw DTypeMismatchError("assign to " + name() + ": value is " + std::string(dtype_name(value.dtype())) +
                              " but the variable is " + std::string(dtype_name(dtype())));

@@ -1,0 +1,113 @@
+// varscope:ops — the numeric ops the layers, RNNs and decoders are built from.
+// Every op checks shapes and dtypes and throws a typed error naming the op, the
+// shapes and any offending index. Eigen does the math (AVX2/FMA natively with
+// -march=x86-64-v3, wasm SIMD128 in the browser build).
+//
+// Two kinds of entry points:
+//  * value ops (`matmul(a, b)`) allocate and return a new Tensor — for clarity;
+//  * `*_into` kernels write into caller-owned buffers through views, never
+//    allocate, and are what per-time-step loops use.
+// Each forward op is a plain function of its inputs, so a reverse-mode gradient
+// can later be added beside it (a `*_backward` taking the same inputs plus the
+// output gradient) without restructuring.
+module;
+#include <cstdint>
+#include <span>
+#include <vector>
+export module varscope:ops;
+import :errors;
+import :tensor;
+
+export namespace varscope {
+
+/// A row-major float matrix view over someone else's buffer; rows may be
+/// strided (row i starts at data + i * row_stride), so a time step of a
+/// [B, T, D] tensor is a view, not a copy.
+struct MatrixView {
+  float* data = nullptr;
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  std::int64_t row_stride = 0;
+};
+struct ConstMatrixView {
+  const float* data = nullptr;
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  std::int64_t row_stride = 0;
+  ConstMatrixView() = default;
+  ConstMatrixView(const float* d, std::int64_t r, std::int64_t c, std::int64_t stride)
+      : data(d), rows(r), cols(c), row_stride(stride) {}
+  ConstMatrixView(const MatrixView& m) : data(m.data), rows(m.rows), cols(m.cols), row_stride(m.row_stride) {}
+};
+
+/// A float tensor of rank >= 1 seen as [prod(leading dims), last dim].
+[[nodiscard]] ConstMatrixView as_matrix(const Tensor& t);
+[[nodiscard]] MatrixView as_matrix(Tensor& t);
+/// Time step `t` of a [B, T, D] float tensor: a [B, D] view with row stride T*D.
+[[nodiscard]] ConstMatrixView time_step(const Tensor& t, std::int64_t step);
+[[nodiscard]] MatrixView time_step(Tensor& t, std::int64_t step);
+/// Columns [begin, begin + count) of a view (same rows, same stride).
+[[nodiscard]] ConstMatrixView columns(ConstMatrixView m, std::int64_t begin, std::int64_t count);
+[[nodiscard]] MatrixView columns(MatrixView m, std::int64_t begin, std::int64_t count);
+
+// ---------------------------------------------------------------- kernels (no allocation)
+
+/// out = a @ b (+ out when accumulate). Shapes [M, K] @ [K, N] -> [M, N].
+void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
+/// out += bias (broadcast over rows).
+void bias_add_into(MatrixView out, std::span<const float> bias);
+void sigmoid_into(MatrixView x);
+void tanh_into(MatrixView x);
+
+// ---------------------------------------------------------------- value ops
+
+/// Matrix product of rank-2 tensors, optionally transposing either operand.
+[[nodiscard]] Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+/// Elementwise sum; `b` may also be a vector matching `a`'s last dimension (bias).
+[[nodiscard]] Tensor add(const Tensor& a, const Tensor& b);
+[[nodiscard]] Tensor bias_add(const Tensor& x, const Tensor& bias);
+/// Elementwise product of same-shaped tensors.
+[[nodiscard]] Tensor multiply(const Tensor& a, const Tensor& b);
+[[nodiscard]] Tensor sigmoid(const Tensor& x);
+[[nodiscard]] Tensor tanh(const Tensor& x);
+[[nodiscard]] Tensor relu(const Tensor& x);
+/// Joins tensors along `axis` (negative counts from the end); other dims must match.
+[[nodiscard]] Tensor concat(const std::vector<Tensor>& parts, int axis);
+/// Splits along `axis` into pieces of the given sizes (must sum to the dimension).
+[[nodiscard]] std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, int axis);
+/// x[begin[i] : begin[i] + size[i]] per axis; size -1 means "to the end".
+[[nodiscard]] Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin,
+                           const std::vector<std::int64_t>& size);
+/// Rows of `params` [V, ...] picked by int32 `indices` (any shape) -> indices.shape + params.shape[1:].
+/// An index outside [0, V) is an InvalidArgumentError naming the index and its position.
+[[nodiscard]] Tensor gather(const Tensor& params, const Tensor& indices);
+/// tf.nn.embedding_lookup(params, ids) == gather(params, ids).
+[[nodiscard]] Tensor embedding_lookup(const Tensor& params, const Tensor& ids);
+/// Row select: out[b] = mask[b] ? a[b] : b_[b]; mask is int32 [B] (non-zero = true), a and b are [B, ...].
+[[nodiscard]] Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
+/// Reductions over one axis (negative counts from the end); the axis is removed.
+[[nodiscard]] Tensor reduce_sum(const Tensor& x, int axis);
+[[nodiscard]] Tensor reduce_max(const Tensor& x, int axis);
+/// Index of the maximum along `axis` (first one on ties), int32.
+[[nodiscard]] Tensor argmax(const Tensor& x, int axis);
+/// Numerically stable softmax / log_softmax over the last axis.
+[[nodiscard]] Tensor softmax(const Tensor& logits);
+[[nodiscard]] Tensor log_softmax(const Tensor& logits);
+
+struct TopK {
+  Tensor values;   ///< [..., k] float32, best first
+  Tensor indices;  ///< [..., k] int32; on ties the lower index comes first
+};
+/// The k largest entries of each last-axis row, sorted descending (stable on ties).
+[[nodiscard]] TopK top_k(const Tensor& x, std::int64_t k);
+/// tf.tile: repeats the whole tensor `multiples[i]` times along each axis.
+[[nodiscard]] Tensor tile(const Tensor& x, const std::vector<std::int64_t>& multiples);
+/// seq2seq tile_batch: each batch row repeated `multiplier` times adjacently
+/// (t0, t0, ..., t1, t1, ...) — not tf.tile.
+[[nodiscard]] Tensor tile_batch(const Tensor& x, std::int64_t multiplier);
+/// Same values, new shape with the same element count (one dim may be -1).
+[[nodiscard]] Tensor reshape(const Tensor& x, const Shape& shape);
+/// Largest |a - b| over same-shaped float tensors.
+[[nodiscard]] float max_abs_diff(const Tensor& a, const Tensor& b);
+
+}  // namespace varscope

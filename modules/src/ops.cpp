@@ -1,0 +1,571 @@
+// Implementation of varscope:ops. Readable loops for the data-movement ops;
+// Eigen maps (no copies) for the arithmetic.
+module;
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <span>
+#include <string>
+#include <vector>
+module varscope;
+
+namespace varscope {
+
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MapConst = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+using Map = Eigen::Map<RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+MapConst eigen(ConstMatrixView m) { return MapConst(m.data, m.rows, m.cols, Eigen::OuterStride<>(m.row_stride)); }
+Map eigen(MatrixView m) { return Map(m.data, m.rows, m.cols, Eigen::OuterStride<>(m.row_stride)); }
+
+[[noreturn]] void shape_error(const std::string& op, const std::string& detail) {
+  throw ShapeMismatchError(op + ": " + detail);
+}
+
+void require_float(const std::string& op, const Tensor& t, const char* what = "input") {
+  if (t.dtype() != DType::float32)
+    throw DTypeMismatchError(op + ": " + what + " must be float32, got " + std::string(dtype_name(t.dtype())) +
+                             " with shape " + t.shape().to_string());
+}
+void require_int(const std::string& op, const Tensor& t, const char* what) {
+  if (t.dtype() != DType::int32)
+    throw DTypeMismatchError(op + ": " + what + " must be int32, got " + std::string(dtype_name(t.dtype())) +
+                             " with shape " + t.shape().to_string());
+}
+void require_rank(const std::string& op, const Tensor& t, std::size_t rank, const char* what = "input") {
+  if (t.shape().rank() != rank)
+    shape_error(op, std::string(what) + " must have rank " + std::to_string(rank) + ", got shape " +
+                        t.shape().to_string());
+}
+
+std::size_t normalize_axis(const std::string& op, int axis, std::size_t rank) {
+  const int r = static_cast<int>(rank);
+  if (axis < -r || axis >= r)
+    throw InvalidArgumentError(op + ": axis " + std::to_string(axis) + " is out of range for rank " +
+                               std::to_string(rank));
+  return static_cast<std::size_t>(axis < 0 ? axis + r : axis);
+}
+
+// [outer, axis, inner] decomposition of a shape around one axis.
+struct AxisSplit {
+  std::int64_t outer = 1, dim = 1, inner = 1;
+};
+AxisSplit around(const Shape& s, std::size_t axis) {
+  AxisSplit a;
+  for (std::size_t i = 0; i < axis; ++i) a.outer *= s[i];
+  a.dim = s[axis];
+  for (std::size_t i = axis + 1; i < s.rank(); ++i) a.inner *= s[i];
+  return a;
+}
+
+Shape without_axis(const Shape& s, std::size_t axis) {
+  std::vector<std::int64_t> d = s.dims();
+  d.erase(d.begin() + static_cast<std::ptrdiff_t>(axis));
+  return Shape(std::move(d));
+}
+
+// Applies f to each element of a copy of x.
+template <class F>
+Tensor map_float(const std::string& op, const Tensor& x, F f) {
+  require_float(op, x);
+  Tensor out = x;
+  for (auto& v : out.data<float>()) v = f(v);
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- views
+
+ConstMatrixView as_matrix(const Tensor& t) {
+  require_float("as_matrix", t);
+  if (t.shape().rank() == 0) shape_error("as_matrix", "needs rank >= 1, got a scalar");
+  const std::int64_t cols = t.shape()[t.shape().rank() - 1];
+  const std::int64_t rows = cols == 0 ? 0 : t.size() / cols;
+  return {t.data<float>().data(), rows, cols, cols};
+}
+MatrixView as_matrix(Tensor& t) {
+  const ConstMatrixView c = as_matrix(static_cast<const Tensor&>(t));
+  return {t.data<float>().data(), c.rows, c.cols, c.row_stride};
+}
+ConstMatrixView time_step(const Tensor& t, std::int64_t step) {
+  require_float("time_step", t);
+  require_rank("time_step", t, 3);
+  const auto& s = t.shape();
+  if (step < 0 || step >= s[1])
+    throw InvalidArgumentError("time_step: step " + std::to_string(step) + " is outside [0, " +
+                               std::to_string(s[1]) + ") for shape " + s.to_string());
+  return {t.data<float>().data() + step * s[2], s[0], s[2], s[1] * s[2]};
+}
+MatrixView time_step(Tensor& t, std::int64_t step) {
+  const ConstMatrixView c = time_step(static_cast<const Tensor&>(t), step);
+  return {t.data<float>().data() + (c.data - t.data<float>().data()), c.rows, c.cols, c.row_stride};
+}
+ConstMatrixView columns(ConstMatrixView m, std::int64_t begin, std::int64_t count) {
+  if (begin < 0 || count < 0 || begin + count > m.cols)
+    throw InvalidArgumentError("columns: [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
+                               ") is outside the view's " + std::to_string(m.cols) + " columns");
+  return {m.data + begin, m.rows, count, m.row_stride};
+}
+MatrixView columns(MatrixView m, std::int64_t begin, std::int64_t count) {
+  const ConstMatrixView c = columns(ConstMatrixView(m), begin, count);
+  return {m.data + begin, c.rows, c.cols, c.row_stride};
+}
+
+// ---------------------------------------------------------------- kernels
+
+void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
+  if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
+    shape_error("matmul", "[" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "] @ [" +
+                              std::to_string(b.rows) + ", " + std::to_string(b.cols) + "] into [" +
+                              std::to_string(out.rows) + ", " + std::to_string(out.cols) + "]");
+  if (accumulate)
+    eigen(out).noalias() += eigen(a) * eigen(b);
+  else
+    eigen(out).noalias() = eigen(a) * eigen(b);
+}
+
+void bias_add_into(MatrixView out, std::span<const float> bias) {
+  if (static_cast<std::int64_t>(bias.size()) != out.cols)
+    shape_error("bias_add", "bias has " + std::to_string(bias.size()) + " values for " + std::to_string(out.cols) +
+                                " columns");
+  Eigen::Map<const Eigen::RowVectorXf> b(bias.data(), static_cast<Eigen::Index>(bias.size()));
+  eigen(out).rowwise() += b;
+}
+
+void sigmoid_into(MatrixView x) {
+  auto m = eigen(x);
+  m = (1.0f + (-m.array()).exp()).inverse().matrix();
+}
+void tanh_into(MatrixView x) {
+  auto m = eigen(x);
+  m = m.array().tanh().matrix();
+}
+
+// ---------------------------------------------------------------- value ops
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  require_float("matmul", a, "a");
+  require_float("matmul", b, "b");
+  require_rank("matmul", a, 2, "a");
+  require_rank("matmul", b, 2, "b");
+  const std::int64_t m = transpose_a ? a.shape()[1] : a.shape()[0];
+  const std::int64_t k = transpose_a ? a.shape()[0] : a.shape()[1];
+  const std::int64_t kb = transpose_b ? b.shape()[1] : b.shape()[0];
+  const std::int64_t n = transpose_b ? b.shape()[0] : b.shape()[1];
+  if (k != kb)
+    shape_error("matmul", "inner dimensions differ: a " + a.shape().to_string() + (transpose_a ? "^T" : "") +
+                              " @ b " + b.shape().to_string() + (transpose_b ? "^T" : "") + " (" +
+                              std::to_string(k) + " vs " + std::to_string(kb) + ")");
+  Tensor out(DType::float32, Shape{m, n});
+  const auto ea = eigen(as_matrix(a));
+  const auto eb = eigen(as_matrix(b));
+  auto eo = eigen(as_matrix(out));
+  if (transpose_a && transpose_b)
+    eo.noalias() = ea.transpose() * eb.transpose();
+  else if (transpose_a)
+    eo.noalias() = ea.transpose() * eb;
+  else if (transpose_b)
+    eo.noalias() = ea * eb.transpose();
+  else
+    eo.noalias() = ea * eb;
+  return out;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  require_float("add", a, "a");
+  require_float("add", b, "b");
+  if (a.shape() == b.shape()) {
+    Tensor out = a;
+    auto o = out.data<float>();
+    auto bv = b.data<float>();
+    for (std::size_t i = 0; i < o.size(); ++i) o[i] += bv[i];
+    return out;
+  }
+  if (b.shape().rank() == 1 && a.shape().rank() >= 1 && a.shape()[a.shape().rank() - 1] == b.shape()[0])
+    return bias_add(a, b);
+  shape_error("add", "shapes " + a.shape().to_string() + " and " + b.shape().to_string() +
+                         " are neither equal nor [..., n] + [n]");
+}
+
+Tensor bias_add(const Tensor& x, const Tensor& bias) {
+  require_float("bias_add", x, "x");
+  require_float("bias_add", bias, "bias");
+  require_rank("bias_add", bias, 1, "bias");
+  if (x.shape().rank() == 0 || x.shape()[x.shape().rank() - 1] != bias.shape()[0])
+    shape_error("bias_add", "bias " + bias.shape().to_string() + " does not match the last dimension of x " +
+                                x.shape().to_string());
+  Tensor out = x;
+  bias_add_into(as_matrix(out), bias.data<float>());
+  return out;
+}
+
+Tensor multiply(const Tensor& a, const Tensor& b) {
+  require_float("multiply", a, "a");
+  require_float("multiply", b, "b");
+  if (a.shape() != b.shape())
+    shape_error("multiply", "shapes differ: " + a.shape().to_string() + " vs " + b.shape().to_string());
+  Tensor out = a;
+  auto o = out.data<float>();
+  auto bv = b.data<float>();
+  for (std::size_t i = 0; i < o.size(); ++i) o[i] *= bv[i];
+  return out;
+}
+
+Tensor sigmoid(const Tensor& x) {
+  require_float("sigmoid", x);
+  Tensor out = x;
+  if (out.size() > 0) sigmoid_into(as_matrix(out));
+  return out;
+}
+Tensor tanh(const Tensor& x) {
+  require_float("tanh", x);
+  Tensor out = x;
+  if (out.size() > 0) tanh_into(as_matrix(out));
+  return out;
+}
+Tensor relu(const Tensor& x) {
+  return map_float("relu", x, [](float v) { return v > 0.0f ? v : 0.0f; });
+}
+
+Tensor concat(const std::vector<Tensor>& parts, int axis) {
+  if (parts.empty()) throw InvalidArgumentError("concat: needs at least one tensor");
+  const Shape& first = parts[0].shape();
+  const std::size_t ax = normalize_axis("concat", axis, first.rank());
+  std::vector<std::int64_t> dims = first.dims();
+  dims[ax] = 0;
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    const Shape& s = parts[p].shape();
+    if (parts[p].dtype() != parts[0].dtype())
+      throw DTypeMismatchError("concat: tensor " + std::to_string(p) + " is " +
+                               std::string(dtype_name(parts[p].dtype())) + ", tensor 0 is " +
+                               std::string(dtype_name(parts[0].dtype())));
+    bool ok = s.rank() == first.rank();
+    for (std::size_t i = 0; ok && i < s.rank(); ++i) ok = i == ax || s[i] == first[i];
+    if (!ok)
+      shape_error("concat", "tensor " + std::to_string(p) + " has shape " + s.to_string() + ", tensor 0 has " +
+                                first.to_string() + " (only axis " + std::to_string(ax) + " may differ)");
+    dims[ax] += s[ax];
+  }
+  Tensor out(parts[0].dtype(), Shape(dims));
+  const AxisSplit o = around(out.shape(), ax);
+  std::int64_t offset = 0;
+  for (const auto& part : parts) {
+    const AxisSplit p = around(part.shape(), ax);
+    const std::size_t chunk = static_cast<std::size_t>(p.dim * p.inner);
+    for (std::int64_t r = 0; r < p.outer; ++r) {
+      const std::size_t src = static_cast<std::size_t>(r * p.dim * p.inner);
+      const std::size_t dst = static_cast<std::size_t>(r * o.dim * o.inner + offset * o.inner);
+      if (part.dtype() == DType::float32)
+        std::copy_n(part.data<float>().begin() + src, chunk, out.data<float>().begin() + dst);
+      else
+        std::copy_n(part.data<std::int32_t>().begin() + src, chunk, out.data<std::int32_t>().begin() + dst);
+    }
+    offset += p.dim;
+  }
+  return out;
+}
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, int axis) {
+  const std::size_t ax = normalize_axis("split", axis, x.shape().rank());
+  std::int64_t total = 0;
+  for (auto s : sizes) {
+    if (s < 0) throw InvalidArgumentError("split: size " + std::to_string(s) + " is negative");
+    total += s;
+  }
+  if (total != x.shape()[ax])
+    shape_error("split", "sizes sum to " + std::to_string(total) + " but axis " + std::to_string(ax) + " of " +
+                             x.shape().to_string() + " has " + std::to_string(x.shape()[ax]));
+  std::vector<Tensor> out;
+  std::int64_t begin = 0;
+  for (auto s : sizes) {
+    std::vector<std::int64_t> b(x.shape().rank(), 0), n = x.shape().dims();
+    b[ax] = begin;
+    n[ax] = s;
+    out.push_back(slice(x, b, n));
+    begin += s;
+  }
+  return out;
+}
+
+Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& size) {
+  const Shape& s = x.shape();
+  if (begin.size() != s.rank() || size.size() != s.rank())
+    shape_error("slice", "begin/size need " + std::to_string(s.rank()) + " entries for shape " + s.to_string());
+  std::vector<std::int64_t> dims(s.rank());
+  for (std::size_t i = 0; i < s.rank(); ++i) {
+    dims[i] = size[i] == -1 ? s[i] - begin[i] : size[i];
+    if (begin[i] < 0 || dims[i] < 0 || begin[i] + dims[i] > s[i])
+      throw InvalidArgumentError("slice: axis " + std::to_string(i) + " range [" + std::to_string(begin[i]) + ", " +
+                                 std::to_string(begin[i] + dims[i]) + ") is outside [0, " + std::to_string(s[i]) +
+                                 ") of shape " + s.to_string());
+  }
+  Tensor out(x.dtype(), Shape(dims));
+  const std::size_t rank = s.rank();
+  if (out.size() == 0) return out;
+  // Walk the output in row-major order; copy contiguous last-axis runs.
+  std::vector<std::int64_t> idx(rank, 0), stride(rank, 1);
+  for (std::size_t i = rank; i-- > 1;) stride[i - 1] = stride[i] * s[i];
+  const std::int64_t run = rank ? dims[rank - 1] : 1;
+  std::int64_t dst = 0;
+  for (;;) {
+    std::int64_t src = 0;
+    for (std::size_t i = 0; i < rank; ++i) src += (begin[i] + (i + 1 == rank ? 0 : idx[i])) * stride[i];
+    if (x.dtype() == DType::float32)
+      std::copy_n(x.data<float>().begin() + src, run, out.data<float>().begin() + dst);
+    else
+      std::copy_n(x.data<std::int32_t>().begin() + src, run, out.data<std::int32_t>().begin() + dst);
+    dst += run;
+    if (rank <= 1) break;
+    std::size_t i = rank - 1;
+    while (i-- > 0) {
+      if (++idx[i] < dims[i]) break;
+      idx[i] = 0;
+      if (i == 0) return out;
+    }
+  }
+  return out;
+}
+
+Tensor gather(const Tensor& params, const Tensor& indices) {
+  require_int("gather", indices, "indices");
+  if (params.shape().rank() < 1) shape_error("gather", "params must have rank >= 1, got a scalar");
+  const std::int64_t vocab = params.shape()[0];
+  const std::int64_t row = vocab == 0 ? 0 : params.size() / vocab;
+  std::vector<std::int64_t> dims = indices.shape().dims();
+  for (std::size_t i = 1; i < params.shape().rank(); ++i) dims.push_back(params.shape()[i]);
+  Tensor out(params.dtype(), Shape(dims));
+  const auto ids = indices.data<std::int32_t>();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::int32_t id = ids[i];
+    if (id < 0 || id >= vocab) {
+      // Name the position as a multi-index of `indices`.
+      std::string pos;
+      std::size_t rest = i;
+      for (std::size_t a = indices.shape().rank(); a-- > 0;) {
+        const auto d = static_cast<std::size_t>(indices.shape()[a]);
+        pos = std::to_string(rest % d) + (pos.empty() ? "" : ", ") + pos;
+        rest /= d;
+      }
+      throw InvalidArgumentError("gather/embedding_lookup: id " + std::to_string(id) + " at position [" + pos +
+                                 "] of ids " + indices.shape().to_string() + " is outside [0, " +
+                                 std::to_string(vocab) + ") (params " + params.shape().to_string() + ")");
+    }
+    if (params.dtype() == DType::float32)
+      std::copy_n(params.data<float>().begin() + id * row, row, out.data<float>().begin() + i * row);
+    else
+      std::copy_n(params.data<std::int32_t>().begin() + id * row, row, out.data<std::int32_t>().begin() + i * row);
+  }
+  return out;
+}
+
+Tensor embedding_lookup(const Tensor& params, const Tensor& ids) { return gather(params, ids); }
+
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
+  require_int("where", mask, "mask");
+  require_rank("where", mask, 1, "mask");
+  if (a.shape() != b.shape() || a.dtype() != b.dtype())
+    shape_error("where", "a " + a.shape().to_string() + " and b " + b.shape().to_string() + " must match");
+  if (a.shape().rank() < 1 || a.shape()[0] != mask.shape()[0])
+    shape_error("where", "mask " + mask.shape().to_string() + " must have one entry per row of " +
+                             a.shape().to_string());
+  Tensor out = b;
+  const std::int64_t rows = mask.shape()[0];
+  const std::int64_t row = rows == 0 ? 0 : a.size() / rows;
+  const auto m = mask.data<std::int32_t>();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    if (!m[r]) continue;
+    if (a.dtype() == DType::float32)
+      std::copy_n(a.data<float>().begin() + r * row, row, out.data<float>().begin() + r * row);
+    else
+      std::copy_n(a.data<std::int32_t>().begin() + r * row, row, out.data<std::int32_t>().begin() + r * row);
+  }
+  return out;
+}
+
+namespace {
+template <class Reduce>
+Tensor reduce(const std::string& op, const Tensor& x, int axis, float init, Reduce f) {
+  require_float(op, x);
+  const std::size_t ax = normalize_axis(op, axis, x.shape().rank());
+  const AxisSplit s = around(x.shape(), ax);
+  if (s.dim == 0 && op == "reduce_max")
+    throw InvalidArgumentError("reduce_max: axis " + std::to_string(ax) + " of " + x.shape().to_string() +
+                               " is empty");
+  Tensor out(DType::float32, without_axis(x.shape(), ax));
+  const auto in = x.data<float>();
+  auto o = out.data<float>();
+  for (std::int64_t a = 0; a < s.outer; ++a)
+    for (std::int64_t c = 0; c < s.inner; ++c) {
+      float acc = init;
+      for (std::int64_t d = 0; d < s.dim; ++d) acc = f(acc, in[(a * s.dim + d) * s.inner + c]);
+      o[a * s.inner + c] = acc;
+    }
+  return out;
+}
+}  // namespace
+
+Tensor reduce_sum(const Tensor& x, int axis) {
+  return reduce("reduce_sum", x, axis, 0.0f, [](float acc, float v) { return acc + v; });
+}
+Tensor reduce_max(const Tensor& x, int axis) {
+  return reduce("reduce_max", x, axis, -std::numeric_limits<float>::infinity(),
+                [](float acc, float v) { return v > acc ? v : acc; });
+}
+
+Tensor argmax(const Tensor& x, int axis) {
+  require_float("argmax", x);
+  const std::size_t ax = normalize_axis("argmax", axis, x.shape().rank());
+  const AxisSplit s = around(x.shape(), ax);
+  if (s.dim == 0)
+    throw InvalidArgumentError("argmax: axis " + std::to_string(ax) + " of " + x.shape().to_string() + " is empty");
+  Tensor out(DType::int32, without_axis(x.shape(), ax));
+  const auto in = x.data<float>();
+  auto o = out.data<std::int32_t>();
+  for (std::int64_t a = 0; a < s.outer; ++a)
+    for (std::int64_t c = 0; c < s.inner; ++c) {
+      std::int64_t best = 0;
+      for (std::int64_t d = 1; d < s.dim; ++d)
+        if (in[(a * s.dim + d) * s.inner + c] > in[(a * s.dim + best) * s.inner + c]) best = d;
+      o[a * s.inner + c] = static_cast<std::int32_t>(best);
+    }
+  return out;
+}
+
+namespace {
+Tensor softmax_impl(const std::string& op, const Tensor& logits, bool log) {
+  require_float(op, logits);
+  if (logits.shape().rank() < 1) shape_error(op, "needs rank >= 1, got a scalar");
+  Tensor out = logits;
+  if (out.size() == 0) return out;
+  auto m = eigen(as_matrix(out)).array();
+  const Eigen::ArrayXf row_max = m.rowwise().maxCoeff();
+  m.colwise() -= row_max;  // largest entry is 0: exp never overflows
+  if (log) {
+    const Eigen::ArrayXf lse = m.exp().rowwise().sum().log();
+    m.colwise() -= lse;
+  } else {
+    m = m.exp();
+    const Eigen::ArrayXf sum = m.rowwise().sum();
+    m.colwise() /= sum;
+  }
+  return out;
+}
+}  // namespace
+
+Tensor softmax(const Tensor& logits) { return softmax_impl("softmax", logits, false); }
+Tensor log_softmax(const Tensor& logits) { return softmax_impl("log_softmax", logits, true); }
+
+TopK top_k(const Tensor& x, std::int64_t k) {
+  require_float("top_k", x);
+  if (x.shape().rank() < 1) shape_error("top_k", "needs rank >= 1, got a scalar");
+  const std::int64_t n = x.shape()[x.shape().rank() - 1];
+  if (k < 0 || k > n)
+    throw InvalidArgumentError("top_k: k = " + std::to_string(k) + " must be in [0, " + std::to_string(n) +
+                               "] for shape " + x.shape().to_string());
+  std::vector<std::int64_t> dims = x.shape().dims();
+  dims.back() = k;
+  TopK out{Tensor(DType::float32, Shape(dims)), Tensor(DType::int32, Shape(dims))};
+  const std::int64_t rows = n == 0 ? 0 : x.size() / n;
+  const auto in = x.data<float>();
+  std::vector<std::int32_t> order(static_cast<std::size_t>(n));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = in.data() + r * n;
+    std::iota(order.begin(), order.end(), 0);
+    // Larger value first; on ties the lower index first (stable).
+    auto better = [row](std::int32_t a, std::int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), better);
+    for (std::int64_t j = 0; j < k; ++j) {
+      out.values.data<float>()[r * k + j] = row[order[j]];
+      out.indices.data<std::int32_t>()[r * k + j] = order[j];
+    }
+  }
+  return out;
+}
+
+Tensor tile(const Tensor& x, const std::vector<std::int64_t>& multiples) {
+  const Shape& s = x.shape();
+  if (multiples.size() != s.rank())
+    shape_error("tile", "multiples has " + std::to_string(multiples.size()) + " entries for shape " + s.to_string());
+  Tensor out = x;
+  for (std::size_t ax = 0; ax < s.rank(); ++ax) {
+    if (multiples[ax] < 0)
+      throw InvalidArgumentError("tile: multiple " + std::to_string(multiples[ax]) + " for axis " +
+                                 std::to_string(ax) + " is negative");
+    if (multiples[ax] == 1) continue;
+    out = concat(std::vector<Tensor>(static_cast<std::size_t>(multiples[ax]), out), static_cast<int>(ax));
+  }
+  return out;
+}
+
+Tensor tile_batch(const Tensor& x, std::int64_t multiplier) {
+  if (multiplier < 1)
+    throw InvalidArgumentError("tile_batch: multiplier " + std::to_string(multiplier) + " must be >= 1");
+  if (x.shape().rank() < 1) shape_error("tile_batch", "needs a batch axis, got a scalar");
+  std::vector<std::int64_t> dims = x.shape().dims();
+  const std::int64_t batch = dims[0];
+  dims[0] *= multiplier;
+  Tensor out(x.dtype(), Shape(dims));
+  const std::int64_t row = batch == 0 ? 0 : x.size() / batch;
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t m = 0; m < multiplier; ++m) {
+      const std::int64_t dst = (b * multiplier + m) * row;
+      if (x.dtype() == DType::float32)
+        std::copy_n(x.data<float>().begin() + b * row, row, out.data<float>().begin() + dst);
+      else
+        std::copy_n(x.data<std::int32_t>().begin() + b * row, row, out.data<std::int32_t>().begin() + dst);
+    }
+  return out;
+}
+
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  std::vector<std::int64_t> dims = shape.dims();
+  std::int64_t known = 1;
+  int unknown_at = -1;
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == -1) {
+      if (unknown_at >= 0) throw InvalidArgumentError("reshape: at most one -1 in " + shape.to_string());
+      unknown_at = static_cast<int>(i);
+    } else if (dims[i] < 0) {
+      throw InvalidArgumentError("reshape: dimension " + std::to_string(dims[i]) + " in " + shape.to_string());
+    } else {
+      known *= dims[i];
+    }
+  }
+  if (unknown_at >= 0) {
+    if (known == 0 || x.size() % known != 0)
+      shape_error("reshape", "cannot infer -1: " + std::to_string(x.size()) + " elements into " + shape.to_string());
+    dims[static_cast<std::size_t>(unknown_at)] = x.size() / known;
+  }
+  const Shape target(dims);
+  if (checked_num_elements(target, "reshape") != x.size())
+    shape_error("reshape", x.shape().to_string() + " has " + std::to_string(x.size()) + " elements, " +
+                               target.to_string() + " needs " + std::to_string(target.num_elements()));
+  if (x.dtype() == DType::float32) {
+    auto d = x.data<float>();
+    return Tensor(target, std::vector<float>(d.begin(), d.end()));
+  }
+  auto d = x.data<std::int32_t>();
+  return Tensor(target, std::vector<std::int32_t>(d.begin(), d.end()));
+}
+
+float max_abs_diff(const Tensor& a, const Tensor& b) {
+  require_float("max_abs_diff", a, "a");
+  require_float("max_abs_diff", b, "b");
+  if (a.shape() != b.shape())
+    shape_error("max_abs_diff", "shapes differ: " + a.shape().to_string() + " vs " + b.shape().to_string());
+  float worst = 0.0f;
+  const auto x = a.data<float>();
+  const auto y = b.data<float>();
+  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]));
+  return worst;
+}
+
+}  // namespace varscope

@@ -1,0 +1,386 @@
+// Numerics checked against independent code: Dense, softmax/log_softmax and
+// both GRU layouts against PyTorch 1.13 (tests/data/numerics_golden.json) and the
+// TF-layout GRU also against TensorFlow.js's tf.layers.gru (gru_tfjs_golden.json);
+// see tools/README-golden.md. Plus the fast GRU step against a plain reference
+// built from value ops, op-level unit tests, and layer naming/sharing rules.
+#define BOOST_TEST_MODULE numerics
+#include "support/boost_test.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+import varscope;
+#include "numerics_golden.hpp"  // generated: kNumericsGolden
+#include "gru_tfjs_golden.hpp"  // generated: kGruTfjsGolden
+
+using namespace varscope;
+using nlohmann::json;
+namespace tt = boost::test_tools;
+
+namespace {
+
+struct FreshGraph {
+  Graph graph;
+  DefaultGraphGuard session{graph};
+};
+
+Tensor tensor_from(const json& j) {
+  const auto dims = j.at("shape").get<std::vector<std::int64_t>>();
+  return Tensor(Shape(dims), j.at("data").get<std::vector<float>>());
+}
+Tensor ints_from(const json& j) {
+  return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<std::int32_t>>());
+}
+
+// |got - want| <= 1e-5 * max(1, |want|) everywhere (relative, absolute near 0).
+void check_close(const Tensor& got, const Tensor& want, const std::string& what) {
+  BOOST_TEST_CONTEXT(what) {
+    BOOST_TEST_REQUIRE(got.shape() == want.shape());
+    const auto g = got.data<float>();
+    const auto w = want.data<float>();
+    double worst = 0;
+    for (std::size_t i = 0; i < g.size(); ++i)
+      worst = std::max(worst, std::abs(double(g[i]) - w[i]) / std::max(1.0, std::abs(double(w[i]))));
+    BOOST_TEST(worst <= 1e-5);
+  }
+}
+
+Activation activation_from(const std::string& s) {
+  if (s == "relu") return Activation::relu;
+  if (s == "tanh") return Activation::tanh;
+  if (s == "sigmoid") return Activation::sigmoid;
+  return Activation::linear;
+}
+
+const json& golden() {
+  static const json j = json::parse(kNumericsGolden);
+  return j;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- against PyTorch / TF.js
+BOOST_AUTO_TEST_SUITE(golden_data)
+
+BOOST_FIXTURE_TEST_CASE(dense_matches_pytorch, FreshGraph) {
+  BOOST_TEST_REQUIRE(golden().at("dense").size() >= 4u);
+  for (const auto& c : golden().at("dense")) {
+    const bool use_bias = c.at("use_bias").get<bool>();
+    Dense layer(c.at("units").get<std::int64_t>(),
+                {.activation = activation_from(c.at("activation")),
+                 .use_bias = use_bias,
+                 .kernel_initializer = constant_initializer(tensor_from(c.at("kernel"))),
+                 .bias_initializer = use_bias ? std::optional(constant_initializer(tensor_from(c.at("bias"))))
+                                              : std::nullopt});
+    check_close(layer(tensor_from(c.at("x"))), tensor_from(c.at("y")), c.at("name"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(softmax_and_log_softmax_match_pytorch) {
+  for (const auto& c : golden().at("softmax")) {
+    const Tensor logits = tensor_from(c.at("logits"));
+    check_close(softmax(logits), tensor_from(c.at("softmax")), c.at("name").get<std::string>() + " softmax");
+    check_close(log_softmax(logits), tensor_from(c.at("log_softmax")), c.at("name").get<std::string>() + " log_softmax");
+  }
+}
+
+namespace {
+RNNResult run_tf_gru(const json& c) {
+  GRUCell cell(c.at("units").get<std::int64_t>(), "cell");
+  {
+    auto scope = variable_scope("golden");
+    cell.build(c.at("input_dim").get<std::int64_t>());
+  }
+  const auto vars = cell.variables();
+  vars[0].assign(tensor_from(c.at("gates_kernel")));
+  vars[1].assign(tensor_from(c.at("gates_bias")));
+  vars[2].assign(tensor_from(c.at("candidate_kernel")));
+  vars[3].assign(tensor_from(c.at("candidate_bias")));
+  return dynamic_rnn(cell, tensor_from(c.at("inputs")),
+                     {.sequence_length = ints_from(c.at("sequence_length")),
+                      .initial_state = tensor_from(c.at("initial_state")),
+                      .scope = "golden"});
+}
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(tf_layout_gru_matches_reference_and_tfjs, FreshGraph) {
+  const json tfjs = json::parse(kGruTfjsGolden);
+  BOOST_TEST_REQUIRE(golden().at("gru_tf").size() == 3u);
+  for (const auto& c : golden().at("gru_tf")) {
+    Graph g;
+    auto use = g.as_default();
+    const auto result = run_tf_gru(c);
+    const std::string name = c.at("name");
+    check_close(result.outputs, tensor_from(c.at("outputs")), name + " outputs vs PyTorch reference");
+    check_close(result.final_state, tensor_from(c.at("final_state")), name + " final_state vs PyTorch reference");
+    bool found = false;
+    for (const auto& t : tfjs.at("cases")) {
+      if (t.at("name") != name) continue;
+      found = true;
+      check_close(result.outputs, tensor_from(t.at("outputs")), name + " outputs vs TF.js");
+      check_close(result.final_state, tensor_from(t.at("final_state")), name + " final_state vs TF.js");
+    }
+    BOOST_TEST(found, "TF.js case " << name);
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(reset_after_gru_matches_real_torch_nn_gru, FreshGraph) {
+  BOOST_TEST_REQUIRE(golden().at("gru_torch").size() == 2u);
+  for (const auto& c : golden().at("gru_torch")) {
+    Graph g;
+    auto use = g.as_default();
+    ResetAfterGRUCell cell(c.at("units").get<std::int64_t>(), "gru");
+    cell.build(c.at("input_dim").get<std::int64_t>());
+    const auto vars = cell.variables();
+    vars[0].assign(tensor_from(c.at("weight_ih")));
+    vars[1].assign(tensor_from(c.at("weight_hh")));
+    vars[2].assign(tensor_from(c.at("bias_ih")));
+    vars[3].assign(tensor_from(c.at("bias_hh")));
+    const auto result = dynamic_rnn(cell, tensor_from(c.at("inputs")),
+                                    {.sequence_length = ints_from(c.at("sequence_length")),
+                                     .initial_state = tensor_from(c.at("initial_state"))});
+    check_close(result.outputs, tensor_from(c.at("outputs")), c.at("name").get<std::string>() + " outputs");
+    check_close(result.final_state, tensor_from(c.at("final_state")), c.at("name").get<std::string>() + " h_n");
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------- fast path vs plain reference
+BOOST_AUTO_TEST_SUITE(reference_paths)
+
+// The GRU math written with value ops only, exactly as SPEC section 5 states it.
+Tensor reference_gru_step(const GRUCell& cell, const Tensor& x, const Tensor& h) {
+  const auto v = cell.variables();
+  const std::int64_t H = cell.state_size();
+  const Tensor value = sigmoid(bias_add(matmul(concat({x, h}, 1), v[0].value()), v[1].value()));
+  const auto ru = split(value, {H, H}, 1);
+  const Tensor c = tanh(bias_add(matmul(concat({x, multiply(ru[0], h)}, 1), v[2].value()), v[3].value()));
+  // h' = u*h + (1-u)*c
+  const Tensor one_minus_u = add(multiply(ru[1], fill(ru[1].shape(), -1.0f)), fill(ru[1].shape(), 1.0f));
+  return add(multiply(ru[1], h), multiply(one_minus_u, c));
+}
+
+BOOST_FIXTURE_TEST_CASE(fast_gru_step_equals_plain_reference, FreshGraph) {
+  GRUCell cell(16, "cell");
+  const Tensor x = random_normal({5, 7});
+  Tensor h = random_normal({5, 16});
+  for (int t = 0; t < 4; ++t) {
+    const Tensor fast = cell(x, h);
+    const Tensor ref = reference_gru_step(cell, x, h);
+    BOOST_TEST(max_abs_diff(fast, ref) < 1e-5f);
+    h = fast;
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(dynamic_rnn_equals_stepping_the_cell_by_hand, FreshGraph) {
+  GRUCell cell(8, "cell");
+  const Tensor inputs = random_normal({3, 6, 4});
+  const Tensor lengths(Shape{3}, std::vector<std::int32_t>{6, 3, 0});
+  const auto result = dynamic_rnn(cell, inputs, {.sequence_length = lengths, .scope = "enc"});
+  Tensor h = cell.zero_state(3);
+  for (std::int64_t t = 0; t < 6; ++t) {
+    const Tensor x_t = reshape(slice(inputs, {0, t, 0}, {3, 1, 4}), Shape{3, 4});
+    const Tensor next = reference_gru_step(cell, x_t, h);
+    const Tensor out_t = reshape(slice(result.outputs, {0, t, 0}, {3, 1, 8}), Shape{3, 8});
+    for (std::int64_t b = 0; b < 3; ++b) {
+      const bool active = t < lengths.data<std::int32_t>()[b];
+      for (std::int64_t j = 0; j < 8; ++j) {
+        const float want = active ? next.data<float>()[b * 8 + j] : 0.0f;
+        BOOST_TEST(std::abs(out_t.data<float>()[b * 8 + j] - want) < 1e-5f);
+        if (active) h.data<float>()[b * 8 + j] = next.data<float>()[b * 8 + j];
+      }
+    }
+  }
+  BOOST_TEST(max_abs_diff(result.final_state, h) < 1e-5f);
+  // Length 0: the final state is the initial (zero) state.
+  for (std::int64_t j = 0; j < 8; ++j) BOOST_TEST(result.final_state.data<float>()[2 * 8 + j] == 0.0f);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------- ops
+BOOST_AUTO_TEST_SUITE(ops)
+
+Tensor f(Shape s, std::vector<float> v) { return Tensor(s, std::move(v)); }
+Tensor i32(Shape s, std::vector<std::int32_t> v) { return Tensor(s, std::move(v)); }
+std::vector<float> values(const Tensor& t) { auto d = t.data<float>(); return {d.begin(), d.end()}; }
+std::vector<std::int32_t> ints(const Tensor& t) { auto d = t.data<std::int32_t>(); return {d.begin(), d.end()}; }
+
+BOOST_AUTO_TEST_CASE(matmul_with_transposes) {
+  const Tensor a = f({2, 3}, {1, 2, 3, 4, 5, 6});
+  const Tensor b = f({3, 2}, {7, 8, 9, 10, 11, 12});
+  BOOST_TEST(values(matmul(a, b)) == (std::vector<float>{58, 64, 139, 154}), tt::per_element());
+  BOOST_TEST(values(matmul(b, a, true, true)) == (std::vector<float>{58, 139, 64, 154}), tt::per_element());
+  BOOST_TEST(values(matmul(a, a, false, true)) == (std::vector<float>{14, 32, 32, 77}), tt::per_element());
+  BOOST_TEST(values(matmul(a, a, true, false))[0] == 17.0f);
+  BOOST_CHECK_THROW((void)matmul(a, a), ShapeMismatchError);
+  BOOST_CHECK_THROW((void)matmul(a, i32({3, 1}, {1, 2, 3})), DTypeMismatchError);
+}
+
+BOOST_AUTO_TEST_CASE(concat_split_slice_roundtrip) {
+  const Tensor a = f({2, 2}, {1, 2, 3, 4});
+  const Tensor b = f({2, 1}, {5, 6});
+  const Tensor c = concat({a, b}, -1);
+  BOOST_TEST(values(c) == (std::vector<float>{1, 2, 5, 3, 4, 6}), tt::per_element());
+  const auto parts = split(c, {2, 1}, 1);
+  BOOST_TEST(parts[0].bitwise_equal(a));
+  BOOST_TEST(parts[1].bitwise_equal(b));
+  BOOST_TEST(values(concat({a, a}, 0)) == (std::vector<float>{1, 2, 3, 4, 1, 2, 3, 4}), tt::per_element());
+  BOOST_TEST(values(slice(c, {1, 1}, {1, -1})) == (std::vector<float>{4, 6}), tt::per_element());
+  BOOST_CHECK_THROW((void)concat({a, f({3, 1}, {1, 2, 3})}, 1), ShapeMismatchError);
+  BOOST_CHECK_THROW((void)slice(c, {0, 2}, {1, 2}), InvalidArgumentError);
+  BOOST_CHECK_THROW((void)split(c, {1, 1}, 1), ShapeMismatchError);
+}
+
+BOOST_AUTO_TEST_CASE(gather_names_the_bad_id_and_position) {
+  const Tensor params = f({3, 2}, {0, 1, 10, 11, 20, 21});
+  BOOST_TEST(values(embedding_lookup(params, i32({2, 2}, {2, 0, 1, 1}))) ==
+                 (std::vector<float>{20, 21, 0, 1, 10, 11, 10, 11}),
+             tt::per_element());
+  BOOST_TEST(embedding_lookup(params, i32({2, 2}, {2, 0, 1, 1})).shape() == (Shape{2, 2, 2}));
+  try {
+    (void)embedding_lookup(params, i32({2, 2}, {0, 1, 3, 0}));
+    BOOST_FAIL("expected an error");
+  } catch (const InvalidArgumentError& e) {
+    const std::string m = e.what();
+    BOOST_TEST(m.find("id 3 at position [1, 0]") != std::string::npos, m);
+    BOOST_TEST(m.find("[0, 3)") != std::string::npos, m);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(where_reductions_argmax) {
+  const Tensor a = f({3, 2}, {1, 2, 3, 4, 5, 6});
+  const Tensor b = f({3, 2}, {-1, -2, -3, -4, -5, -6});
+  BOOST_TEST(values(where(i32({3}, {1, 0, 1}), a, b)) == (std::vector<float>{1, 2, -3, -4, 5, 6}), tt::per_element());
+  BOOST_TEST(values(reduce_sum(a, 0)) == (std::vector<float>{9, 12}), tt::per_element());
+  BOOST_TEST(values(reduce_sum(a, 1)) == (std::vector<float>{3, 7, 11}), tt::per_element());
+  BOOST_TEST(values(reduce_max(b, -1)) == (std::vector<float>{-1, -3, -5}), tt::per_element());
+  BOOST_TEST(ints(argmax(f({2, 3}, {1, 3, 3, 2, 2, 0}), 1)) == (std::vector<std::int32_t>{1, 0}), tt::per_element());
+  BOOST_CHECK_THROW((void)reduce_sum(a, 2), InvalidArgumentError);
+}
+
+BOOST_AUTO_TEST_CASE(top_k_sorted_and_stable_on_ties) {
+  const auto r = top_k(f({2, 5}, {1, 5, 3, 5, 0, 2, 2, 2, 9, 2}), 3);
+  BOOST_TEST(values(r.values) == (std::vector<float>{5, 5, 3, 9, 2, 2}), tt::per_element());
+  BOOST_TEST(ints(r.indices) == (std::vector<std::int32_t>{1, 3, 2, 3, 0, 1}), tt::per_element());
+  BOOST_CHECK_THROW((void)top_k(f({1, 2}, {1, 2}), 3), InvalidArgumentError);
+}
+
+BOOST_AUTO_TEST_CASE(softmax_is_stable_for_huge_logits) {
+  const Tensor s = softmax(f({1, 3}, {1000, 1000, -1000}));
+  BOOST_TEST(values(s) == (std::vector<float>{0.5f, 0.5f, 0.0f}), tt::per_element());
+  const Tensor l = log_softmax(f({1, 2}, {-1000, 0}));
+  BOOST_TEST(l.data<float>()[0] == -1000.0f);
+  BOOST_TEST(std::isfinite(l.data<float>()[1]));
+}
+
+BOOST_AUTO_TEST_CASE(tile_vs_tile_batch_order) {
+  const Tensor x = f({2, 1}, {1, 2});
+  BOOST_TEST(values(tile(x, {3, 1})) == (std::vector<float>{1, 2, 1, 2, 1, 2}), tt::per_element());
+  BOOST_TEST(values(tile_batch(x, 3)) == (std::vector<float>{1, 1, 1, 2, 2, 2}), tt::per_element());
+  BOOST_TEST(tile_batch(f({2, 2, 1}, {1, 2, 3, 4}), 2).shape() == (Shape{4, 2, 1}));
+  BOOST_CHECK_THROW((void)tile_batch(x, 0), InvalidArgumentError);
+}
+
+BOOST_AUTO_TEST_CASE(views_alias_without_copies) {
+  Tensor seq = f({2, 3, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  const MatrixView step1 = time_step(seq, 1);
+  BOOST_TEST(step1.rows == 2);
+  BOOST_TEST(step1.data == seq.data<float>().data() + 2);
+  BOOST_TEST(step1.data[step1.row_stride] == 8.0f);  // row 1 of step 1
+  step1.data[0] = 42.0f;
+  BOOST_TEST(seq.data<float>()[2] == 42.0f);
+  BOOST_CHECK_THROW((void)time_step(seq, 3), InvalidArgumentError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------- layer naming and sharing
+BOOST_AUTO_TEST_SUITE(layer_rules)
+
+std::vector<std::string> names() {
+  std::vector<std::string> out;
+  for (const auto& v : global_variables()) out.push_back(v.name());
+  return out;
+}
+
+BOOST_FIXTURE_TEST_CASE(unnamed_dense_layers_are_numbered_per_parent, FreshGraph) {
+  const Tensor x = ones({1, 3});
+  (void)dense(x, 2);
+  (void)dense(x, 2);
+  {
+    auto s = variable_scope("block");
+    (void)dense(x, 2, {.use_bias = false});
+  }
+  BOOST_TEST(names() == (std::vector<std::string>{"dense/kernel:0", "dense/bias:0", "dense_1/kernel:0",
+                                                  "dense_1/bias:0", "block/dense/kernel:0"}),
+             tt::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(repeated_explicit_name_without_reuse_is_an_error, FreshGraph) {
+  const Tensor x = ones({1, 3});
+  (void)dense(x, 2, {.name = "d"});
+  BOOST_CHECK_THROW(dense(x, 2, {.name = "d"}), AlreadyExistsError);
+  const Tensor shared = dense(x, 2, {.name = "d", .reuse = Reuse::True});
+  BOOST_TEST(global_variables().size() == 2u);
+  BOOST_TEST(shared.bitwise_equal(dense(x, 2, {.name = "d", .reuse = AUTO_REUSE})));
+}
+
+BOOST_FIXTURE_TEST_CASE(built_layer_reuses_its_weights_anywhere, FreshGraph) {
+  Dense layer(4, {.name = "proj"});
+  const Tensor x = random_normal({2, 3});
+  Tensor first;
+  {
+    auto s = variable_scope("a");
+    first = layer(x);
+  }
+  {
+    auto s = variable_scope("somewhere_else");
+    BOOST_TEST(layer(x).bitwise_equal(first));
+  }
+  BOOST_TEST(layer.scope().name() == "a/proj");
+  BOOST_TEST(names() == (std::vector<std::string>{"a/proj/kernel:0", "a/proj/bias:0"}), tt::per_element());
+  BOOST_CHECK_THROW((void)layer(random_normal({2, 5})), ShapeMismatchError);
+}
+
+BOOST_FIXTURE_TEST_CASE(layer_errors_name_the_layer_that_created_the_variable, FreshGraph) {
+  const Tensor x = ones({1, 3});
+  { auto s = variable_scope("net"); (void)dense(x, 2, {.name = "dense_a"}); }
+  auto s = variable_scope("net");
+  try {
+    (void)dense(x, 2, {.name = "dense_a"});
+    BOOST_FAIL("expected AlreadyExistsError");
+  } catch (const AlreadyExistsError& e) {
+    const std::string m = e.what();
+    BOOST_TEST(m.find("first created: by Dense 'net/dense_a'") != std::string::npos, m);
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(gru_cell_variable_names_and_defaults, FreshGraph) {
+  GRUCell cell(3, "cell");
+  (void)dynamic_rnn(cell, ones({2, 4, 5}), {.scope = "encoder"});
+  BOOST_TEST(names() == (std::vector<std::string>{"encoder/cell/gates/kernel:0", "encoder/cell/gates/bias:0",
+                                                  "encoder/cell/candidate/kernel:0", "encoder/cell/candidate/bias:0"}),
+             tt::per_element());
+  const auto v = cell.variables();
+  BOOST_TEST(v[0].shape() == (Shape{8, 6}));
+  for (float b : v[1].value().data<float>()) BOOST_TEST(b == 1.0f);  // gates bias starts at 1
+  for (float b : v[3].value().data<float>()) BOOST_TEST(b == 0.0f);
+  GRUCell unnamed(3);
+  (void)unnamed(ones({1, 2}), unnamed.zero_state(1));
+  BOOST_TEST(unnamed.scope().name() == "gru_cell");
+}
+
+BOOST_FIXTURE_TEST_CASE(dynamic_rnn_rejects_bad_lengths_and_states, FreshGraph) {
+  GRUCell cell(3);
+  BOOST_CHECK_THROW((void)dynamic_rnn(cell, ones({2, 4, 5}), {.sequence_length = Tensor(Shape{2}, std::vector<std::int32_t>{4, 5})}),
+                    InvalidArgumentError);
+  BOOST_CHECK_THROW((void)dynamic_rnn(cell, ones({2, 4, 5}), {.initial_state = ones({3, 3})}), ShapeMismatchError);
+  BOOST_CHECK_THROW((void)dynamic_rnn(cell, ones({2, 4}), {}), ShapeMismatchError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
