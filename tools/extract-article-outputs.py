@@ -8,7 +8,7 @@ output-looking lines (variable names with ":0", "scope: reuse" lines,
 "shared: ...", numpy int arrays) in order and labels them with the tour's
 section ids.
 
-One block prints nothing in the article: the scope.reuse_variables() block
+The introduction's block prints nothing. One more block prints nothing: the scope.reuse_variables() block
 ends in show_variables() but its output is not shown. For it the expectation
 is the distinct "# -> name:0" comments of its own code lines.
 
@@ -55,6 +55,8 @@ def main(path):
     print("# Printed outputs of the article's code blocks, extracted verbatim from")
     print("# seed/blog-variable-scope-ja.txt by tools/extract-article-outputs.py.")
     print("# [section-id] lines match `varscope tour --list`.")
+    print("[intro]")
+    print("# (the introduction's block prints nothing)")
     for section, run in zip(SECTION_IDS, runs):
         print(f"[{section}]")
         for line in run:

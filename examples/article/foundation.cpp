@@ -195,13 +195,21 @@ void reuse_inheritance(std::ostream& out) {
 
 }  // namespace
 
+// Defined in numerics.cpp.
+void intro_shared_network(std::ostream& out);
+void feed_forward_unshared(std::ostream& out);
+void feed_forward_shared(std::ostream& out);
+
 const std::vector<Section>& sections() {
   static const std::vector<Section> all = {
+      {"intro", "はじめに: variable_scope で重みを共有する", intro_shared_network},
       {"variable-and-get-variable", "Variable と get_variable (variable_scope 無し)", variable_and_get_variable},
       {"variable-scope", "variable_scope で変数を階層化・共有する", variable_scope_hierarchy},
       {"reuse-modes", "variable_scope の reuse option (None / True / AUTO_REUSE)", reuse_modes},
       {"reuse-variables", "途中から reuse=True に変更する (scope.reuse_variables())", reuse_variables_midway},
       {"reuse-inheritance", "reuse option の継承", reuse_inheritance},
+      {"feed-forward-unshared", "単純なフィードフォワードネットワーク: 重み共有をしない場合", feed_forward_unshared},
+      {"feed-forward-shared", "単純なフィードフォワードネットワーク: 重み共有をする場合", feed_forward_shared},
   };
   return all;
 }
