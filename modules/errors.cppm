@@ -43,6 +43,17 @@ VARSCOPE_ERROR_KIND(FrozenStoreError)
 
 #undef VARSCOPE_ERROR_KIND
 
+/// The call site of an API call (file and line), captured by a default argument.
+/// (std::source_location is missing from the wasm toolchain's libc++.)
+struct SourceLocation {
+  const char* file = "";
+  unsigned line = 0;
+  [[nodiscard]] static constexpr SourceLocation current(const char* file = __builtin_FILE(),
+                                                        unsigned line = __builtin_LINE()) noexcept {
+    return {file, line};
+  }
+};
+
 /// Levenshtein edit distance (bytes).
 [[nodiscard]] std::size_t edit_distance(std::string_view a, std::string_view b);
 

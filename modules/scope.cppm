@@ -13,7 +13,6 @@ module;
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <memory>
@@ -158,10 +157,10 @@ struct GetVariableOptions {
 /// tf.get_variable: creates or returns `<current scope>/<name>` following the
 /// effective reuse mode of the current scope (see VariableStore::get_variable).
 Variable get_variable(std::string_view name, GetVariableOptions options = {},
-                      std::source_location where = std::source_location::current());
+                      SourceLocation where = SourceLocation::current());
 /// tf.get_local_variable: like get_variable, in LOCAL_VARIABLES, not trainable.
 Variable get_local_variable(std::string_view name, GetVariableOptions options = {},
-                            std::source_location where = std::source_location::current());
+                            SourceLocation where = SourceLocation::current());
 
 /// RAII: labels variables created while it lives (e.g. "Dense 'dense_a'"), so
 /// errors can say which layer first created a variable. Layers use this.

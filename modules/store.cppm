@@ -8,7 +8,6 @@ module;
 #include <map>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,7 +56,7 @@ struct VariableNode;
 class Variable {
  public:
   explicit Variable(Tensor initial_value, std::string_view name = "Variable", bool trainable = true,
-                    std::source_location where = std::source_location::current());
+                    SourceLocation where = SourceLocation::current());
 
   /// Printed name with the output suffix, e.g. "hoge/variable:0".
   [[nodiscard]] std::string name() const;
@@ -98,7 +97,7 @@ struct VariableRequest {
   std::string reuse_origin;                  ///< which scope set the reuse mode, for errors
   std::string scope;                         ///< current variable scope name
   std::string creator = "get_variable";
-  std::source_location where = std::source_location::current();
+  SourceLocation where = SourceLocation::current();
 };
 
 /// What happened to one get_variable call; recorded by audits.

@@ -16,10 +16,13 @@
 #   $ROOT/include/                header-only include dir: Eigen, unsupported,
 #                                 nlohmann, boost, fmt (symlinks into /usr/include)
 #
-# Usage: wasm/setup-toolchain.sh [--prebuild] [--force] [--quiet]
-#   --prebuild  also warm the emscripten cache (libc, libc++/abi with and without
-#               exceptions, compiler-rt, dlmalloc, embind, debug variants); the
-#               first time this takes ~5-6 min on 2 cores, afterwards ~1-2 s.
+# Usage: wasm/setup-toolchain.sh [--prebuild | --prebuild-all] [--force] [--quiet]
+#   --prebuild      also warm the emscripten cache for optimized (-O1..-O3) links
+#                   with -fexceptions: libc, libc++/libc++abi (exceptions),
+#                   compiler-rt, dlmalloc, embind, stubs...; the first time this
+#                   takes ~7 min on 2 cores, afterwards ~20 s.
+#   --prebuild-all  also the -O0 (ASSERTIONS: libc-debug, ~3 min more) and
+#                   no-exceptions (libc++-noexcept, ~1 min more) variants.
 #   --force     redo the copy even if the stamp is up to date.
 #   --quiet     print nothing on success when already up to date.
 # Idempotent: a stamp holding the hash of this script (and Debian's emscripten
@@ -34,9 +37,10 @@ PREBUILD=0 FORCE=0 QUIET=0
 for a in "$@"; do
   case "$a" in
     --prebuild) PREBUILD=1 ;;
+    --prebuild-all) PREBUILD=2 ;;
     --force) FORCE=1 ;;
     --quiet|-q) QUIET=1 ;;
-    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument '$a' (try --help)" ;;
   esac
 done
@@ -69,7 +73,7 @@ setup-toolchain: ready (cache root: $ROOT)
   em config       : $EMDIR/.emscripten
   emscripten cache: $EMCACHE
   scan-deps       : $EMDIR/em-clang-scan-deps
-  header includes : $INCDIR  ($(ls "$INCDIR" | tr '\n' ' '))
+  header includes : $INCDIR  ($(cd "$INCDIR" && echo *))
   toolchain file  : $(dirname "$SCRIPT_PATH")/toolchain.cmake
 EOF
 }
@@ -97,11 +101,14 @@ EOF
 int add(int a, int b) { return a + b; }
 EMSCRIPTEN_BINDINGS(m) { emscripten::function("add", &add); }
 EOF
-  local opt
-  for opt in -O0 -O2; do
-    "$EMDIR/em++" -std=c++20 $opt -fexceptions -msimd128 "$d/warm.cpp" -o "$d/w_ex$opt.js" || die "prebuild ($opt, exceptions) failed"
-    "$EMDIR/em++" -std=c++20 $opt -msimd128 "$d/warm.cpp" -o "$d/w_noex$opt.js" || die "prebuild ($opt, no exceptions) failed"
-    "$EMDIR/em++" -std=c++20 $opt -fexceptions "$d/bind.cpp" -lembind -sMODULARIZE=1 -sEXPORT_ES6=1 -o "$d/b$opt.mjs" || die "prebuild ($opt, embind) failed"
+  local opt opts=(-O2)
+  [[ $PREBUILD == 2 ]] && opts=(-O2 -O0)
+  for opt in "${opts[@]}"; do
+    "$EMDIR/em++" -std=c++20 "$opt" -fexceptions -msimd128 "$d/warm.cpp" -o "$d/w_ex$opt.js" || die "prebuild ($opt, exceptions) failed"
+    "$EMDIR/em++" -std=c++20 "$opt" -fexceptions "$d/bind.cpp" -lembind -sMODULARIZE=1 -sEXPORT_ES6=1 -o "$d/b$opt.mjs" || die "prebuild ($opt, embind) failed"
+    if [[ $PREBUILD == 2 ]]; then
+      "$EMDIR/em++" -std=c++20 "$opt" -msimd128 "$d/warm.cpp" -o "$d/w_noex$opt.js" || die "prebuild ($opt, no exceptions) failed"
+    fi
   done
   "$NODE" "$d/w_ex-O2.js" >/dev/null || die "prebuild: warm-up program does not run under node"
   note "cache warm ($((SECONDS - t0)) s)"
@@ -111,7 +118,7 @@ EOF
 if [[ $FORCE == 0 && -f $STAMP && "$(cat "$STAMP")" == "$EXPECTED_STAMP" \
       && -x $EMDIR/em++ && -d $INCDIR ]]; then
   NODE=$(sed -n "s/^NODE_JS = '\(.*\)'$/\1/p" "$EMDIR/.emscripten")
-  [[ $PREBUILD == 1 ]] && prebuild
+  (( PREBUILD )) && prebuild
   summary
   exit 0
 fi
@@ -125,8 +132,8 @@ done
 SCAN_DEPS=$(command -v clang-scan-deps-19 || true)
 [[ -n $SCAN_DEPS ]] || SCAN_DEPS=$LLVM19/clang-scan-deps
 [[ -x $SCAN_DEPS ]] || die "clang-scan-deps-19 missing: apt-get install clang-tools-19"
-command -v wasm-opt >/dev/null && [[ -x /usr/bin/wasm-emscripten-finalize || -x /usr/bin/wasm-opt ]] \
-  || die "binaryen (wasm-opt) missing: apt-get install binaryen"
+[[ -x /usr/bin/wasm-opt && -x /usr/bin/wasm-emscripten-finalize ]] \
+  || die "binaryen (wasm-opt, wasm-emscripten-finalize) missing in /usr/bin: apt-get install binaryen"
 NODE=$(command -v node || command -v nodejs || true)
 [[ -n $NODE ]] || die "node not found: apt-get install nodejs"
 NODE=$(readlink -f "$NODE")
@@ -263,6 +270,12 @@ patch('emcc.py',
       "               typeof process.versions.node == 'string')\n"
       "  ? (await import('module')).createRequire(import.meta.url) : undefined;\n"
       "'''\n\n\ndef modularize():\n")
+#    With EXPORT_ES6 the wasm path is a file:// URL (new URL(.., import.meta.url)):
+#    node's fs needs a URL object for it, not a normalized string.
+patch('src/node_shell_read.js',
+      "  filename = nodePath['normalize'](filename);",
+      "  filename = filename.startsWith('file://') ? new URL(filename) : nodePath['normalize'](filename);",
+      count=2)
 # 8. C++20 modules: accept module-unit suffixes as C++ sources, and treat
 #    --precompile (CMake's BMI-only rule) as a compile-only step.
 patch('emcc.py',
@@ -272,6 +285,35 @@ patch('emcc.py',
 patch('emcc.py',
       "  state.has_dash_c = '-c' in newargs\n",
       "  state.has_dash_c = '-c' in newargs or '--precompile' in newargs\n")
+# 10. clang >= 16 mangles main(int, char**) as __main_argc_argv for emscripten
+#     too (3.1.6 predates that): keep it exported; binaryen's finalize renames it
+#     back to main (upstream emscripten PR #17099).
+patch('emcc.py',
+      "      settings.EXPORTED_FUNCTIONS = ['_main']\n\n  if settings.STANDALONE_WASM:\n",
+      "      settings.EXPORTED_FUNCTIONS = ['_main']\n\n"
+      "  if '_main' in settings.EXPORTED_FUNCTIONS:\n"
+      "    settings.EXPORT_IF_DEFINED.append('__main_argc_argv')\n\n"
+      "  if settings.STANDALONE_WASM:\n")
+# 11. LLVM >= 19 lowers setjmp (Emscripten SjLj) to __wasm_setjmp /
+#     __wasm_setjmp_test instead of saveSetjmp/testSetjmp: add them to
+#     compiler-rt (same implementation as upstream emscripten 3.1.57+).
+patch('system/lib/compiler-rt/emscripten_setjmp.c',
+      "#ifndef __USING_WASM_SJLJ__\n",
+      "// varscope patch: setjmp ABI of LLVM >= 19 (upstream emscripten 3.1.57+).\n"
+      "struct __varscope_jmp_buf_impl {\n"
+      "  void* func_invocation_id;\n"
+      "  uint32_t label;\n"
+      "};\n\n"
+      "void __wasm_setjmp(void* env, uint32_t label, void* func_invocation_id) {\n"
+      "  struct __varscope_jmp_buf_impl* jb = env;\n"
+      "  jb->func_invocation_id = func_invocation_id;\n"
+      "  jb->label = label;\n"
+      "}\n\n"
+      "uint32_t __wasm_setjmp_test(void* env, void* func_invocation_id) {\n"
+      "  struct __varscope_jmp_buf_impl* jb = env;\n"
+      "  return jb->func_invocation_id == func_invocation_id ? jb->label : 0;\n"
+      "}\n\n"
+      "#ifndef __USING_WASM_SJLJ__\n")
 # 9. version checks: this copy deliberately runs on LLVM 19 / Debian's binaryen.
 patch('tools/shared.py', "EXPECTED_LLVM_VERSION = '14.0'", "EXPECTED_LLVM_VERSION = '19.1'")
 patch('tools/building.py',
@@ -308,6 +350,7 @@ if [[ ! -s $CF || ! -d $SYSROOT/include ]]; then
   fi
   exec 8>&-
 fi
+raw=()
 eval "raw=( $(<"$CF") )"
 base=()
 for ((i = 0; i < ${#raw[@]}; i++)); do
@@ -371,5 +414,5 @@ rm -f "$EMDIR/.scan-cflags.err"
 echo "$EXPECTED_STAMP" > "$STAMP"
 flock -u 9
 note "copy ready in $((SECONDS - t_start)) s ($ver)"
-[[ $PREBUILD == 1 ]] && prebuild
+(( PREBUILD )) && prebuild
 summary

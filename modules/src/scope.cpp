@@ -3,7 +3,6 @@
 module;
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -188,7 +187,7 @@ struct ScopeAccess {
   }
 
   static Variable get(std::string_view name, const GetVariableOptions& options, bool local,
-                      const std::source_location& where) {
+                      const SourceLocation& where) {
     Frame& frame = current_frame();
     const std::shared_ptr<ScopeData> scope = frame.current;
     if (name.empty()) throw InvalidArgumentError("get_variable: the name is empty");
@@ -270,10 +269,10 @@ NameScopeGuard::~NameScopeGuard() { ScopeAccess::close_name_scope(previous_); }
 NameScopeGuard name_scope(std::string_view name) { return ScopeAccess::open_name_scope(name); }
 std::string current_name_scope() { return detail::current_frame().name_stack; }
 
-Variable get_variable(std::string_view name, GetVariableOptions options, std::source_location where) {
+Variable get_variable(std::string_view name, GetVariableOptions options, SourceLocation where) {
   return ScopeAccess::get(name, options, false, where);
 }
-Variable get_local_variable(std::string_view name, GetVariableOptions options, std::source_location where) {
+Variable get_local_variable(std::string_view name, GetVariableOptions options, SourceLocation where) {
   return ScopeAccess::get(name, options, true, where);
 }
 

@@ -7,7 +7,6 @@ module;
 #include <memory>
 #include <optional>
 #include <ostream>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,10 +27,10 @@ std::ostream& operator<<(std::ostream& os, ReuseMode mode) { return os << to_str
 
 namespace {
 
-std::string call_site(const std::source_location& where) {
-  std::string file = where.file_name();
+std::string call_site(const SourceLocation& where) {
+  std::string file = where.file;
   if (auto slash = file.rfind('/'); slash != std::string::npos) file.erase(0, slash + 1);
-  return file + ":" + std::to_string(where.line());
+  return file + ":" + std::to_string(where.line);
 }
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
@@ -75,7 +74,7 @@ void check_name(std::string_view name, std::string_view what) {
 
 // ---------------------------------------------------------------- Variable
 
-Variable::Variable(Tensor initial_value, std::string_view name, bool trainable, std::source_location where) {
+Variable::Variable(Tensor initial_value, std::string_view name, bool trainable, SourceLocation where) {
   Graph& graph = get_default_graph();
   const std::string base = name.empty() ? std::string("Variable") : std::string(name);
   check_name(base, "Variable");

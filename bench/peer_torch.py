@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""PyTorch 1.13 peer for bench/gru_bench.cpp: the same TF-layout GRU math
+(input half projected for all steps at once, like varscope), the same shapes,
+one thread. Prints one JSON object: {name: median_microseconds, "blas": ...}.
+Run with Debian's python3 (/usr/bin/python3, apt python3-torch) and OpenBLAS
+(apt libopenblas0-pthread), OPENBLAS_NUM_THREADS=1; bench/run.sh does that."""
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+torch.set_num_threads(1)
+torch.set_grad_enabled(False)
+
+CONFIGS = {"seed": (3000, 256, 256, 2, 8), "medium": (8000, 256, 512, 16, 30)}
+
+
+def gru_tf_layout(x, h, gk, gb, ck, cb):
+    """x [B,T,D]; TF GRUCell: [r,u] = sigmoid([x,h] Wg + bg); c = tanh([x, r*h] Wc + bc)."""
+    B, T, D = x.shape
+    H = h.shape[1]
+    xg = torch.addmm(gb, x.reshape(B * T, D), gk[:D]).view(B, T, 2 * H)
+    xc = torch.addmm(cb, x.reshape(B * T, D), ck[:D]).view(B, T, H)
+    gh, ch = gk[D:], ck[D:]
+    outputs = []
+    for t in range(T):
+        g = torch.sigmoid(torch.addmm(xg[:, t], h, gh))
+        r, u = g[:, :H], g[:, H:]
+        c = torch.tanh(torch.addmm(xc[:, t], r * h, ch))
+        h = u * h + (1 - u) * c
+        outputs.append(h)
+    return torch.stack(outputs, 1), h
+
+
+def timeit(fn, reps):
+    fn()
+    samples = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1e6)
+    return statistics.median(samples)
+
+
+def main():
+    torch.manual_seed(0)
+    results = {}
+    for name, (V, E, H, B, T) in CONFIGS.items():
+        emb = torch.rand(V, E) * 2 - 1
+        def weights(D):
+            return (torch.rand(D + H, 2 * H) - 0.5, torch.ones(2 * H), torch.rand(D + H, H) - 0.5, torch.zeros(H))
+        enc, dec = weights(E), weights(E)
+        out_kernel = torch.rand(H, V) - 0.5
+        src = torch.randint(0, V, (B, T))
+        tgt = torch.randint(0, V, (B, T))
+        h0 = torch.zeros(B, H)
+
+        def encode():
+            return gru_tf_layout(emb[src], h0, *enc)[1]
+
+        state = encode()
+
+        def decode():
+            outputs, _ = gru_tf_layout(emb[tgt], state, *dec)
+            return (outputs.reshape(B * T, H) @ out_kernel).view(B, T, V)
+
+        reps = 200 if name == "seed" else 30
+        results[f"encoder/{name}"] = timeit(encode, reps)
+        results[f"decoder/{name}"] = timeit(decode, reps)
+    results["blas"] = blas_name()
+    results["torch"] = torch.__version__
+    print(json.dumps(results))
+
+
+def blas_name():
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower()}
+        return ", ".join(sorted(libs)) or "unknown"
+    except OSError:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
