@@ -52,8 +52,16 @@ struct ConstMatrixView {
 
 // ---------------------------------------------------------------- kernels (no allocation)
 
+/// Up to this many rows, matmul_into uses a register-blocked kernel that reads b
+/// once per 4 rows and needs no packing (recurrent steps: batch x hidden);
+/// above it, Eigen's GEMM.
+inline constexpr std::int64_t kSmallRowsThreshold = 32;
 /// out = a @ b (+ out when accumulate). Shapes [M, K] @ [K, N] -> [M, N].
 void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
+/// The readable reference: a triple loop accumulating in double (for tests).
+void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
+/// Always Eigen's GEMM (for tests and benchmarks of the dispatch).
+void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out);
 /// out += bias (broadcast over rows).
 void bias_add_into(MatrixView out, std::span<const float> bias);
 void sigmoid_into(MatrixView x);

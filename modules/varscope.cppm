@@ -8,6 +8,7 @@
 //   :ops     numeric ops (Eigen) and matrix views
 //   :layers  layer scopes, Dense / dense()
 //   :rnn     GRU cells (TF and reset-after layouts), dynamic_rnn
+//   :seq2seq helpers, BasicDecoder, BeamSearchDecoder, dynamic_decode, gather_tree
 export module varscope;
 export import :errors;
 export import :tensor;
@@ -17,3 +18,4 @@ export import :scope;
 export import :ops;
 export import :layers;
 export import :rnn;
+export import :seq2seq;

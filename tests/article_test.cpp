@@ -33,6 +33,34 @@ std::map<std::string, std::vector<std::string>> expected_outputs() {
   return out;
 }
 
+// The seq2seq block prints id arrays from random weights: their values differ
+// from the article's, so array lines are compared by structure (brackets and
+// count of numbers), everything else verbatim.
+std::vector<std::string> masked(std::vector<std::string> lines) {
+  for (auto& line : lines) {
+    const auto first = line.find_first_not_of(" [");
+    if (first == std::string::npos || line.back() != ']') continue;
+    bool numeric = true;
+    int numbers = 0;
+    bool in_number = false;
+    for (char c : line) {
+      if (c >= '0' && c <= '9') {
+        if (!in_number) ++numbers;
+        in_number = true;
+      } else {
+        in_number = false;
+        numeric = numeric && (c == ' ' || c == '[' || c == ']');
+      }
+    }
+    if (!numeric) continue;
+    const auto open_at = line.find('[');
+    const auto opens = line.find_first_not_of('[', open_at) - open_at;
+    const auto closes = line.size() - line.find_last_not_of(']') - 1;
+    line = std::string(opens, '[') + "<" + std::to_string(numbers) + " ids>" + std::string(closes, ']');
+  }
+  return lines;
+}
+
 struct SectionRun {
   std::vector<std::string> printed;      // the block's own output
   std::vector<std::string> error_kinds;  // "-> Kind:" of each shown error, in order
@@ -61,7 +89,8 @@ BOOST_AUTO_TEST_CASE(every_tour_section_prints_exactly_the_articles_lines) {
   for (const auto& section : varscope::article::sections()) {
     BOOST_TEST_CONTEXT("section " << section.id) {
       BOOST_REQUIRE(expected.contains(section.id));
-      BOOST_TEST(run_section(section).printed == expected.at(section.id), boost::test_tools::per_element());
+      BOOST_TEST(masked(run_section(section).printed) == masked(expected.at(section.id)),
+                 boost::test_tools::per_element());
     }
   }
 }
@@ -73,6 +102,7 @@ BOOST_AUTO_TEST_CASE(commented_out_error_lines_raise_the_articles_errors) {
       {"intro", {}},
       {"feed-forward-unshared", {}},
       {"feed-forward-shared", {}},
+      {"seq2seq", {}},
       {"variable-and-get-variable", {"AlreadyExistsError"}},
       {"variable-scope", {"AlreadyExistsError", "NotFoundError"}},
       {"reuse-modes", {"AlreadyExistsError", "NotFoundError"}},
@@ -98,6 +128,16 @@ BOOST_AUTO_TEST_CASE(tour_runs_sections_in_article_order_with_headers) {
     last = at;
   }
   BOOST_CHECK_THROW(varscope::article::run_tour(os, "no-such-section"), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(seq2seq_first_time_step_agrees_between_the_decoders) {
+  for (const auto& section : varscope::article::sections()) {
+    if (section.id != "seq2seq") continue;
+    std::ostringstream os;
+    section.run(os);
+    BOOST_TEST(os.str().find("# first time step agrees between the two decoders: True") != std::string::npos,
+               os.str());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(each_block_runs_in_its_own_graph) {

@@ -221,6 +221,32 @@ BOOST_AUTO_TEST_CASE(matmul_with_transposes) {
   BOOST_CHECK_THROW((void)matmul(a, i32({3, 1}, {1, 2, 3})), DTypeMismatchError);
 }
 
+BOOST_AUTO_TEST_CASE(fast_matmul_kernels_equal_the_reference_loop) {
+  // Row counts around the 4-row blocks and the small/Eigen threshold; column
+  // counts around the 16-wide blocks; strided views (row_stride > cols).
+  Graph g;
+  auto use = g.as_default();
+  for (std::int64_t m : {1, 2, 3, 4, 5, 7, 8, 16, 31, 32, 33, 64}) {
+    for (std::int64_t n : {1, 15, 16, 17, 40}) {
+      const std::int64_t k = 37;
+      const Tensor a = random_normal({m, k + 3});
+      const Tensor b = random_normal({k, n});
+      const ConstMatrixView av(a.data<float>().data(), m, k, k + 3);  // strided: skips 3 columns
+      Tensor fast(DType::float32, Shape{m, n}), ref(DType::float32, Shape{m, n}), eig(DType::float32, Shape{m, n});
+      matmul_into(av, as_matrix(b), as_matrix(fast));
+      matmul_reference_into(av, as_matrix(b), as_matrix(ref));
+      matmul_eigen_into(av, as_matrix(b), as_matrix(eig));
+      BOOST_TEST_CONTEXT("m=" << m << " n=" << n) {
+        BOOST_TEST(max_abs_diff(fast, ref) < 1e-4f);
+        BOOST_TEST(max_abs_diff(eig, ref) < 1e-4f);
+        // accumulate adds onto the existing values
+        matmul_into(av, as_matrix(b), as_matrix(fast), true);
+        BOOST_TEST(max_abs_diff(fast, add(ref, ref)) < 2e-4f);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(concat_split_slice_roundtrip) {
   const Tensor a = f({2, 2}, {1, 2, 3, 4});
   const Tensor b = f({2, 1}, {5, 6});

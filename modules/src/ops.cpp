@@ -121,15 +121,85 @@ MatrixView columns(MatrixView m, std::int64_t begin, std::int64_t count) {
 
 // ---------------------------------------------------------------- kernels
 
+namespace {
+
+// C[R rows, 16 columns starting at column j] (+)= A[R rows] @ B[:, j:j+16], with
+// the R x 16 accumulator block held in registers (2 ymm per row with AVX2,
+// 4 x 128-bit with wasm SIMD) and each B row loaded once for all R rows.
+template <int R>
+void small_block(ConstMatrixView a, std::int64_t i, ConstMatrixView b, std::int64_t j, MatrixView c, bool accumulate) {
+  constexpr int W = 16;
+  float acc[R][W];
+  for (int r = 0; r < R; ++r)
+    for (int x = 0; x < W; ++x) acc[r][x] = accumulate ? c.data[(i + r) * c.row_stride + j + x] : 0.0f;
+  for (std::int64_t k = 0; k < a.cols; ++k) {
+    const float* brow = b.data + k * b.row_stride + j;
+    for (int r = 0; r < R; ++r) {
+      const float s = a.data[(i + r) * a.row_stride + k];
+      for (int x = 0; x < W; ++x) acc[r][x] += s * brow[x];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int x = 0; x < W; ++x) c.data[(i + r) * c.row_stride + j + x] = acc[r][x];
+}
+
+// Matrix product for few rows (a decoder or encoder step: batch x hidden), where a
+// general GEMM would spend more time packing B than multiplying. Proven equal to
+// the plain triple loop and to Eigen in tests/numerics_test.cpp.
+void small_rows_matmul(ConstMatrixView a, ConstMatrixView b, MatrixView c, bool accumulate) {
+  const std::int64_t full = b.cols / 16 * 16;
+  for (std::int64_t j = 0; j < full; j += 16) {
+    std::int64_t i = 0;
+    for (; i + 4 <= a.rows; i += 4) small_block<4>(a, i, b, j, c, accumulate);
+    switch (a.rows - i) {
+      case 3: small_block<3>(a, i, b, j, c, accumulate); break;
+      case 2: small_block<2>(a, i, b, j, c, accumulate); break;
+      case 1: small_block<1>(a, i, b, j, c, accumulate); break;
+      default: break;
+    }
+  }
+  if (full < b.cols) {  // remaining < 16 columns: plain loops
+    for (std::int64_t i = 0; i < a.rows; ++i)
+      for (std::int64_t j = full; j < b.cols; ++j) {
+        float sum = accumulate ? c.data[i * c.row_stride + j] : 0.0f;
+        for (std::int64_t k = 0; k < a.cols; ++k) sum += a.data[i * a.row_stride + k] * b.data[k * b.row_stride + j];
+        c.data[i * c.row_stride + j] = sum;
+      }
+  }
+}
+
+}  // namespace
+
 void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
   if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
     shape_error("matmul", "[" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "] @ [" +
                               std::to_string(b.rows) + ", " + std::to_string(b.cols) + "] into [" +
                               std::to_string(out.rows) + ", " + std::to_string(out.cols) + "]");
-  if (accumulate)
+  if (a.rows <= kSmallRowsThreshold) {
+    small_rows_matmul(a, b, out, accumulate);
+  } else if (accumulate) {
     eigen(out).noalias() += eigen(a) * eigen(b);
-  else
+  } else {
     eigen(out).noalias() = eigen(a) * eigen(b);
+  }
+}
+
+void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
+  if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
+    shape_error("matmul_reference", "operand shapes do not fit");
+  for (std::int64_t i = 0; i < a.rows; ++i)
+    for (std::int64_t j = 0; j < b.cols; ++j) {
+      double sum = accumulate ? out.data[i * out.row_stride + j] : 0.0;
+      for (std::int64_t k = 0; k < a.cols; ++k)
+        sum += double(a.data[i * a.row_stride + k]) * double(b.data[k * b.row_stride + j]);
+      out.data[i * out.row_stride + j] = static_cast<float>(sum);
+    }
+}
+
+void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out) {
+  if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
+    shape_error("matmul_eigen", "operand shapes do not fit");
+  eigen(out).noalias() = eigen(a) * eigen(b);
 }
 
 void bias_add_into(MatrixView out, std::span<const float> bias) {

@@ -114,9 +114,9 @@ void GRUCell::project_inputs(ConstMatrixView x, MatrixView out) const {
   // x-rows of the kernels: [x, h] @ K == x @ K[:D] + h @ K[D:].
   auto gates = eigen(columns(out, 0, 2 * H));
   auto cand = eigen(columns(out, 2 * H, H));
-  gates.noalias() = eigen(x) * eigen(rows_of(*gates_kernel_, 0, input_dim_));
+  matmul_into(x, rows_of(*gates_kernel_, 0, input_dim_), columns(out, 0, 2 * H));
   gates.rowwise() += row_vector(*gates_bias_);
-  cand.noalias() = eigen(x) * eigen(rows_of(*candidate_kernel_, 0, input_dim_));
+  matmul_into(x, rows_of(*candidate_kernel_, 0, input_dim_), columns(out, 2 * H, H));
   cand.rowwise() += row_vector(*candidate_bias_);
 }
 
@@ -130,13 +130,13 @@ void GRUCell::step(ConstMatrixView projection, ConstMatrixView state, MatrixView
   Map g(workspace.buffer(0, static_cast<std::size_t>(B * 2 * H)), B, 2 * H, Eigen::OuterStride<>(2 * H));
   Map rh(workspace.buffer(1, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
   // [r, u] = sigmoid(x@Kx + b + h@Kh)
-  g.noalias() = h * eigen(rows_of(*gates_kernel_, input_dim_, H));
+  matmul_into(state, rows_of(*gates_kernel_, input_dim_, H), MatrixView{g.data(), B, 2 * H, 2 * H});
   g += p.leftCols(2 * H);
   g = (1.0f + (-g.array()).exp()).inverse().matrix();
   // c = tanh(x@Cx + b + (r*h)@Ch)
   rh = g.leftCols(H).cwiseProduct(h);
   auto out = eigen(state_out);
-  out.noalias() = rh * eigen(rows_of(*candidate_kernel_, input_dim_, H));
+  matmul_into(ConstMatrixView(rh.data(), B, H, H), rows_of(*candidate_kernel_, input_dim_, H), state_out);
   out += p.rightCols(H);
   out = out.array().tanh().matrix();
   // h' = u*h + (1-u)*c  ==  c + u*(h - c)

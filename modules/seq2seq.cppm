@@ -1,0 +1,177 @@
+// varscope:seq2seq — decoders that share one set of weights (SPEC section 6):
+// TrainingHelper / GreedyEmbeddingHelper + BasicDecoder, BeamSearchDecoder,
+// dynamic_decode, gather_tree.
+//
+// Shape of the API (after CTranslate2's decoding.h): the decoder objects hold
+// what TF's constructors take; dynamic_decode(decoder, DecodeOptions) runs the
+// loop inside `variable_scope(scope, default "decoder")`; results are structs.
+// BeamSearchResult adds, beyond TF, hypotheses per batch row sorted best-first
+// with their ids (trimmed at the end token), lengths and scores.
+module;
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+export module varscope:seq2seq;
+import :errors;
+import :tensor;
+import :init;
+import :store;
+import :scope;
+import :ops;
+import :layers;
+import :rnn;
+
+export namespace varscope {
+
+/// Teacher forcing: step t feeds inputs[:, t]; a row is finished after step
+/// t when t + 1 >= its length (finished at the start when the length is 0).
+class TrainingHelper {
+ public:
+  /// inputs float32 [B, T, D]; sequence_length int32 [B] with values in [0, T].
+  TrainingHelper(Tensor inputs, Tensor sequence_length);
+  [[nodiscard]] const Tensor& inputs() const noexcept { return inputs_; }
+  [[nodiscard]] const std::vector<std::int32_t>& lengths() const noexcept { return lengths_; }
+
+ private:
+  Tensor inputs_;
+  std::vector<std::int32_t> lengths_;
+};
+
+/// Greedy generation: feeds embedding[previous argmax]; finished once the
+/// argmax is end_token.
+class GreedyEmbeddingHelper {
+ public:
+  /// embedding float32 [V, D]; start_tokens int32 [B] in [0, V); end_token in [0, V).
+  GreedyEmbeddingHelper(Tensor embedding, Tensor start_tokens, std::int32_t end_token);
+  [[nodiscard]] const Tensor& embedding() const noexcept { return embedding_; }
+  [[nodiscard]] const Tensor& start_tokens() const noexcept { return start_tokens_; }
+  [[nodiscard]] std::int32_t end_token() const noexcept { return end_token_; }
+
+ private:
+  Tensor embedding_;
+  Tensor start_tokens_;
+  std::int32_t end_token_;
+};
+
+using Helper = std::variant<TrainingHelper, GreedyEmbeddingHelper>;
+
+/// tf.contrib.seq2seq.BasicDecoder: a step is the cell, then the output layer
+/// (logits), then the helper's sample and next inputs. The cell and layer are
+/// referenced, not owned: the same objects (or others sharing their variables)
+/// can serve several decoders.
+class BasicDecoder {
+ public:
+  BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, Dense* output_layer = nullptr);
+  [[nodiscard]] RNNCell& cell() const noexcept { return *cell_; }
+  [[nodiscard]] const Helper& helper() const noexcept { return helper_; }
+  [[nodiscard]] const Tensor& initial_state() const noexcept { return initial_state_; }
+  [[nodiscard]] Dense* output_layer() const noexcept { return output_layer_; }
+  [[nodiscard]] std::int64_t batch_size() const noexcept { return initial_state_.shape()[0]; }
+
+ private:
+  RNNCell* cell_;
+  Helper helper_;
+  Tensor initial_state_;
+  Dense* output_layer_;
+};
+
+/// How a beam's score is normalised by its length.
+enum class LengthPenalty : std::uint8_t {
+  gnmt,   ///< TF / GNMT: ((5 + len) / 6)^alpha
+  plain,  ///< len^alpha
+};
+
+/// tf.contrib.seq2seq.BeamSearchDecoder (TF 1.6+ semantics) plus options TF lacks.
+class BeamSearchDecoder {
+ public:
+  struct Options {
+    /// alpha; 0 disables the penalty.
+    float length_penalty_weight = 0.0f;
+    LengthPenalty length_penalty = LengthPenalty::gnmt;
+    /// end_token is not allowed before a beam has this many tokens.
+    std::int64_t min_length = 0;
+    /// Hypotheses returned per batch row (<= beam_width; 0 = beam_width).
+    std::int64_t num_hypotheses = 0;
+  };
+
+  /// initial_state must be tiled: [batch * beam_width, H] (see tile_batch).
+  BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+                    Tensor initial_state, std::int64_t beam_width, Dense* output_layer = nullptr,
+                    float length_penalty_weight = 0.0f);
+  BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+                    Tensor initial_state, std::int64_t beam_width, Dense* output_layer, Options options);
+
+  [[nodiscard]] RNNCell& cell() const noexcept { return *cell_; }
+  [[nodiscard]] const Tensor& embedding() const noexcept { return embedding_; }
+  [[nodiscard]] const Tensor& start_tokens() const noexcept { return start_tokens_; }
+  [[nodiscard]] std::int32_t end_token() const noexcept { return end_token_; }
+  [[nodiscard]] const Tensor& initial_state() const noexcept { return initial_state_; }
+  [[nodiscard]] std::int64_t beam_width() const noexcept { return beam_width_; }
+  [[nodiscard]] std::int64_t batch_size() const noexcept { return start_tokens_.shape()[0]; }
+  [[nodiscard]] Dense* output_layer() const noexcept { return output_layer_; }
+  [[nodiscard]] const Options& options() const noexcept { return options_; }
+
+ private:
+  RNNCell* cell_;
+  Tensor embedding_;
+  Tensor start_tokens_;
+  std::int32_t end_token_;
+  Tensor initial_state_;
+  std::int64_t beam_width_;
+  Dense* output_layer_;
+  Options options_;
+};
+
+/// Keyword arguments of dynamic_decode.
+struct DecodeOptions {
+  /// Stop after this many steps (required for helpers/decoders that may never finish).
+  std::optional<std::int64_t> maximum_iterations;
+  /// Zero the outputs and copy the state through for rows already finished.
+  bool impute_finished = false;
+  /// Variable scope of the decoding loop (default "decoder").
+  std::string scope = "decoder";
+};
+
+/// dynamic_decode(BasicDecoder) result.
+struct BasicDecodeResult {
+  Tensor rnn_output;   ///< [B, T, V] logits (or cell outputs without an output layer)
+  Tensor sample_id;    ///< [B, T] int32
+  Tensor final_state;  ///< [B, H]
+  Tensor lengths;      ///< [B] int32; counts the step that finished the row
+};
+
+/// One finished hypothesis of a batch row.
+struct Hypothesis {
+  std::vector<std::int32_t> ids;  ///< tokens, ending before the first end token
+  std::int64_t length = 0;        ///< decoded steps, counting the end-token step
+  float score = 0.0f;             ///< log_prob / length penalty (what beams are ranked by)
+  float log_prob = 0.0f;          ///< sum of token log-probabilities
+};
+
+/// dynamic_decode(BeamSearchDecoder) result.
+struct BeamSearchResult {
+  Tensor predicted_ids;  ///< [B, T, K] int32 after gather_tree; beam 0 best; end_token after the first end
+  Tensor scores;         ///< [B, T, K] step scores (TF's beam_search_decoder_output.scores)
+  Tensor parent_ids;     ///< [B, T, K] int32
+  Tensor final_log_probs;  ///< [B, K]
+  Tensor lengths;          ///< [B, K] int32 (counting the end step)
+  /// Per batch row, best first, options.num_hypotheses of them.
+  std::vector<std::vector<Hypothesis>> hypotheses;
+};
+
+BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options = {});
+BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions options = {});
+
+/// tf.contrib.seq2seq.gather_tree over [B, T, K] step_ids / parent_ids (batch
+/// major): backtracks parents from step max_sequence_lengths[b] - 1; positions
+/// from there on, and after the first end token, are end_token. A parent
+/// outside [0, K) is an InvalidArgumentError naming it.
+[[nodiscard]] Tensor gather_tree(const Tensor& step_ids, const Tensor& parent_ids,
+                                 const Tensor& max_sequence_lengths, std::int32_t end_token);
+
+/// The length penalty lp(len) that a beam's log-probability is divided by.
+[[nodiscard]] float length_penalty(LengthPenalty kind, float alpha, std::int64_t length);
+
+}  // namespace varscope

@@ -1,0 +1,505 @@
+// Implementation of varscope:seq2seq — the decoding loops. Buffers are sized
+// before the first step and reused; nothing is allocated per step (per-step
+// outputs go into vectors reserved for maximum_iterations steps).
+module;
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+module varscope;
+
+namespace varscope {
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+std::vector<std::int32_t> int_vector(const Tensor& t) {
+  const auto d = t.data<std::int32_t>();
+  return {d.begin(), d.end()};
+}
+
+void require_tokens(const char* who, const Tensor& tokens, std::int64_t vocab, const char* what) {
+  if (tokens.dtype() != DType::int32 || tokens.shape().rank() != 1)
+    throw ShapeMismatchError(std::string(who) + ": " + what + " must be int32 [batch], got " +
+                             std::string(dtype_name(tokens.dtype())) + " " + tokens.shape().to_string());
+  const auto d = tokens.data<std::int32_t>();
+  for (std::size_t i = 0; i < d.size(); ++i)
+    if (d[i] < 0 || d[i] >= vocab)
+      throw InvalidArgumentError(std::string(who) + ": " + what + "[" + std::to_string(i) + "] = " +
+                                 std::to_string(d[i]) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+}
+
+void require_end_token(const char* who, std::int32_t end_token, std::int64_t vocab) {
+  if (end_token < 0 || end_token >= vocab)
+    throw InvalidArgumentError(std::string(who) + ": end_token " + std::to_string(end_token) +
+                               " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+}
+
+void require_embedding(const char* who, const Tensor& embedding) {
+  if (embedding.dtype() != DType::float32 || embedding.shape().rank() != 2 || embedding.shape()[0] < 1)
+    throw ShapeMismatchError(std::string(who) + ": embedding must be float32 [vocab, depth], got " +
+                             std::string(dtype_name(embedding.dtype())) + " " + embedding.shape().to_string());
+}
+
+// Copies embedding rows for `ids` into a [n, D] buffer.
+void embed_into(const Tensor& embedding, const std::int32_t* ids, std::int64_t n, float* out) {
+  const std::int64_t d = embedding.shape()[1];
+  const float* table = embedding.data<float>().data();
+  for (std::int64_t i = 0; i < n; ++i) std::memcpy(out + i * d, table + ids[i] * d, sizeof(float) * d);
+}
+
+// Log-softmax of each row in place (stable).
+void log_softmax_rows(float* data, std::int64_t rows, std::int64_t cols) {
+  using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<RowMatrix> m(data, rows, cols);
+  auto a = m.array();
+  const Eigen::ArrayXf row_max = a.rowwise().maxCoeff();
+  a.colwise() -= row_max;
+  const Eigen::ArrayXf lse = a.exp().rowwise().sum().log();
+  a.colwise() -= lse;
+}
+
+// Shared setup of both decoders: enter the scope, build the cell and the layer.
+std::int64_t build_for_decoding(RNNCell& cell, Dense* layer, std::int64_t input_dim) {
+  cell.build(input_dim);
+  if (!layer) return cell.output_size();
+  layer->build(cell.output_size());
+  return layer->units();
+}
+
+}  // namespace
+
+float length_penalty(LengthPenalty kind, float alpha, std::int64_t length) {
+  if (alpha == 0.0f) return 1.0f;
+  const double len = static_cast<double>(length);
+  return static_cast<float>(kind == LengthPenalty::gnmt ? std::pow((5.0 + len) / 6.0, alpha) : std::pow(len, alpha));
+}
+
+// ---------------------------------------------------------------- helpers and decoders
+
+TrainingHelper::TrainingHelper(Tensor inputs, Tensor sequence_length) : inputs_(std::move(inputs)) {
+  if (inputs_.dtype() != DType::float32 || inputs_.shape().rank() != 3)
+    throw ShapeMismatchError("TrainingHelper: inputs must be float32 [batch, time, depth], got " +
+                             std::string(dtype_name(inputs_.dtype())) + " " + inputs_.shape().to_string());
+  const std::int64_t B = inputs_.shape()[0], T = inputs_.shape()[1];
+  if (sequence_length.dtype() != DType::int32 || sequence_length.shape() != Shape{B})
+    throw ShapeMismatchError("TrainingHelper: sequence_length must be int32 [" + std::to_string(B) + "], got " +
+                             sequence_length.shape().to_string());
+  lengths_ = int_vector(sequence_length);
+  for (std::size_t b = 0; b < lengths_.size(); ++b)
+    if (lengths_[b] < 0 || lengths_[b] > T)
+      throw InvalidArgumentError("TrainingHelper: sequence_length[" + std::to_string(b) + "] = " +
+                                 std::to_string(lengths_[b]) + " is outside [0, " + std::to_string(T) + "]");
+}
+
+GreedyEmbeddingHelper::GreedyEmbeddingHelper(Tensor embedding, Tensor start_tokens, std::int32_t end_token)
+    : embedding_(std::move(embedding)), start_tokens_(std::move(start_tokens)), end_token_(end_token) {
+  require_embedding("GreedyEmbeddingHelper", embedding_);
+  require_tokens("GreedyEmbeddingHelper", start_tokens_, embedding_.shape()[0], "start_tokens");
+  require_end_token("GreedyEmbeddingHelper", end_token_, embedding_.shape()[0]);
+}
+
+BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, Dense* output_layer)
+    : cell_(&cell), helper_(std::move(helper)), initial_state_(std::move(initial_state)), output_layer_(output_layer) {
+  const std::int64_t batch = std::visit(
+      [](const auto& h) -> std::int64_t {
+        if constexpr (std::is_same_v<std::decay_t<decltype(h)>, TrainingHelper>)
+          return h.inputs().shape()[0];
+        else
+          return h.start_tokens().shape()[0];
+      },
+      helper_);
+  if (initial_state_.dtype() != DType::float32 || initial_state_.shape() != Shape{batch, cell.state_size()})
+    throw ShapeMismatchError("BasicDecoder: initial_state must be float32 [" + std::to_string(batch) + ", " +
+                             std::to_string(cell.state_size()) + "] (batch of the helper, state size of the cell), got " +
+                             initial_state_.shape().to_string());
+}
+
+BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+                                     Tensor initial_state, std::int64_t beam_width, Dense* output_layer,
+                                     float length_penalty_weight)
+    : BeamSearchDecoder(cell, std::move(embedding), std::move(start_tokens), end_token, std::move(initial_state),
+                        beam_width, output_layer, Options{.length_penalty_weight = length_penalty_weight}) {}
+
+BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+                                     Tensor initial_state, std::int64_t beam_width, Dense* output_layer,
+                                     Options options)
+    : cell_(&cell),
+      embedding_(std::move(embedding)),
+      start_tokens_(std::move(start_tokens)),
+      end_token_(end_token),
+      initial_state_(std::move(initial_state)),
+      beam_width_(beam_width),
+      output_layer_(output_layer),
+      options_(options) {
+  require_embedding("BeamSearchDecoder", embedding_);
+  if (beam_width < 1)
+    throw InvalidArgumentError("BeamSearchDecoder: beam_width " + std::to_string(beam_width) + " must be >= 1");
+  require_tokens("BeamSearchDecoder", start_tokens_, embedding_.shape()[0], "start_tokens");
+  require_end_token("BeamSearchDecoder", end_token_, embedding_.shape()[0]);
+  const std::int64_t batch = start_tokens_.shape()[0];
+  if (initial_state_.dtype() != DType::float32 || initial_state_.shape().rank() != 2 ||
+      initial_state_.shape()[1] != cell.state_size())
+    throw ShapeMismatchError("BeamSearchDecoder: initial_state must be float32 [batch * beam_width, " +
+                             std::to_string(cell.state_size()) + "], got " + initial_state_.shape().to_string());
+  if (initial_state_.shape()[0] != batch * beam_width) {
+    std::string fix = "tile it with tile_batch(state, " + std::to_string(beam_width) + ")";
+    throw ShapeMismatchError("BeamSearchDecoder: initial_state has " + std::to_string(initial_state_.shape()[0]) +
+                             " rows but batch " + std::to_string(batch) + " x beam_width " +
+                             std::to_string(beam_width) + " = " + std::to_string(batch * beam_width) +
+                             " are needed: " + fix);
+  }
+  if (options_.num_hypotheses < 0 || options_.num_hypotheses > beam_width)
+    throw InvalidArgumentError("BeamSearchDecoder: num_hypotheses " + std::to_string(options_.num_hypotheses) +
+                               " must be in [0, beam_width = " + std::to_string(beam_width) + "]");
+  if (options_.min_length < 0)
+    throw InvalidArgumentError("BeamSearchDecoder: min_length " + std::to_string(options_.min_length) +
+                               " must be >= 0");
+  if (!(options_.length_penalty_weight >= 0.0f))
+    throw InvalidArgumentError("BeamSearchDecoder: length_penalty_weight " +
+                               std::to_string(options_.length_penalty_weight) + " must be >= 0");
+}
+
+// ---------------------------------------------------------------- dynamic_decode(BasicDecoder)
+
+BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
+  if (options.maximum_iterations && *options.maximum_iterations < 0)
+    throw InvalidArgumentError("dynamic_decode: maximum_iterations " + std::to_string(*options.maximum_iterations) +
+                               " must be >= 0");
+  auto scope = options.scope.empty() ? variable_scope(std::nullopt, {.default_name = "decoder"})
+                                     : variable_scope(options.scope);
+  RNNCell& cell = decoder.cell();
+  const std::int64_t B = decoder.batch_size(), H = cell.state_size();
+  const std::int64_t max_iter = options.maximum_iterations.value_or(std::numeric_limits<std::int64_t>::max());
+
+  std::vector<std::uint8_t> finished(static_cast<std::size_t>(B));
+  std::vector<std::int32_t> lengths(static_cast<std::size_t>(B), 0);
+  Tensor state = decoder.initial_state();
+  Tensor next(DType::float32, Shape{B, H});
+  Workspace workspace;
+
+  if (const auto* training = std::get_if<TrainingHelper>(&decoder.helper())) {
+    // Teacher forcing: every step's input is known, so the input half of the cell
+    // runs for all steps at once and the output layer once over all outputs.
+    const Tensor& inputs = training->inputs();
+    const std::int64_t T = inputs.shape()[1], D = inputs.shape()[2];
+    const std::int64_t V = build_for_decoding(cell, decoder.output_layer(), D);
+    const auto& len = training->lengths();
+    for (std::int64_t b = 0; b < B; ++b) finished[b] = len[b] == 0;
+    const std::int64_t P = cell.projection_size();
+    Tensor projection(DType::float32, Shape{B * T, P});
+    if (B * T > 0)
+      cell.project_inputs(ConstMatrixView(inputs.data<float>().data(), B * T, D, D), as_matrix(projection));
+    // The loop length: until every row is finished (or maximum_iterations).
+    std::int64_t steps = 0;
+    for (std::int64_t b = 0; b < B; ++b) steps = std::max<std::int64_t>(steps, len[b]);
+    steps = std::min(steps, max_iter);
+    Tensor cell_outputs(DType::float32, Shape{B, steps, H});
+    std::vector<std::uint8_t> emitted_zero(static_cast<std::size_t>(B * steps), 0);
+    for (std::int64_t t = 0; t < steps; ++t) {
+      const ConstMatrixView p_t(projection.data<float>().data() + t * P, B, P, T * P);
+      cell.step(p_t, as_matrix(state), as_matrix(next), workspace);
+      float* out = cell_outputs.data<float>().data();
+      for (std::int64_t b = 0; b < B; ++b) {
+        float* row = out + (b * steps + t) * H;
+        const float* n = next.data<float>().data() + b * H;
+        if (options.impute_finished && finished[b]) {
+          emitted_zero[b * steps + t] = 1;
+          std::memcpy(next.data<float>().data() + b * H, state.data<float>().data() + b * H, sizeof(float) * H);
+        } else {
+          std::memcpy(row, n, sizeof(float) * H);
+        }
+        if (!finished[b]) lengths[b] = static_cast<std::int32_t>(t + 1);
+        finished[b] = finished[b] || t + 1 >= len[b] || t + 1 >= max_iter;
+      }
+      std::swap(state, next);
+    }
+    Tensor logits = decoder.output_layer() ? (*decoder.output_layer())(cell_outputs) : cell_outputs;
+    Tensor sample_id = steps > 0 ? argmax(logits, -1) : Tensor(DType::int32, Shape{B, 0});
+    for (std::int64_t i = 0; i < B * steps; ++i)
+      if (emitted_zero[i]) {
+        std::fill_n(logits.data<float>().data() + i * V, V, 0.0f);
+        sample_id.data<std::int32_t>()[i] = 0;
+      }
+    return {std::move(logits), std::move(sample_id), std::move(state),
+            Tensor(Shape{B}, std::vector<std::int32_t>(lengths.begin(), lengths.end()))};
+  }
+
+  // Greedy: each step feeds the embedding of the previous argmax.
+  const auto& greedy = std::get<GreedyEmbeddingHelper>(decoder.helper());
+  const Tensor& embedding = greedy.embedding();
+  const std::int64_t D = embedding.shape()[1];
+  const std::int64_t V = build_for_decoding(cell, decoder.output_layer(), D);
+  if (V > embedding.shape()[0])
+    throw ShapeMismatchError("dynamic_decode: the decoder emits " + std::to_string(V) +
+                             " logits per step but the embedding has only " + std::to_string(embedding.shape()[0]) +
+                             " rows to feed them back");
+  const std::int64_t P = cell.projection_size();
+  Tensor inputs(DType::float32, Shape{B, D});
+  Tensor projection(DType::float32, Shape{B, P});
+  Tensor logits_t(DType::float32, Shape{B, V});
+  std::vector<std::int32_t> ids = int_vector(greedy.start_tokens());
+  std::vector<float> all_logits;
+  std::vector<std::int32_t> all_ids;
+  if (options.maximum_iterations) {
+    all_logits.reserve(static_cast<std::size_t>(*options.maximum_iterations * B * V));
+    all_ids.reserve(static_cast<std::size_t>(*options.maximum_iterations * B));
+  }
+  std::int64_t t = 0;
+  auto all_finished = [&] { return std::all_of(finished.begin(), finished.end(), [](auto f) { return f != 0; }); };
+  while (!all_finished() && t < max_iter) {
+    embed_into(embedding, ids.data(), B, inputs.data<float>().data());
+    cell.project_inputs(as_matrix(inputs), as_matrix(projection));
+    cell.step(as_matrix(projection), as_matrix(state), as_matrix(next), workspace);
+    if (decoder.output_layer())
+      decoder.output_layer()->apply_into(as_matrix(next), as_matrix(logits_t));
+    else
+      std::memcpy(logits_t.data<float>().data(), next.data<float>().data(), sizeof(float) * B * V);
+    for (std::int64_t b = 0; b < B; ++b) {
+      const float* row = logits_t.data<float>().data() + b * V;
+      const auto best = static_cast<std::int32_t>(std::max_element(row, row + V) - row);
+      const bool zero = options.impute_finished && finished[b];
+      if (zero) std::memcpy(next.data<float>().data() + b * H, state.data<float>().data() + b * H, sizeof(float) * H);
+      for (std::int64_t v = 0; v < V; ++v) all_logits.push_back(zero ? 0.0f : row[v]);
+      all_ids.push_back(zero ? 0 : best);
+      if (!finished[b]) lengths[b] = static_cast<std::int32_t>(t + 1);
+      finished[b] = finished[b] || best == greedy.end_token() || t + 1 >= max_iter;
+      ids[b] = best;
+    }
+    std::swap(state, next);
+    ++t;
+  }
+  // all_* are [T, B, ...]; results are batch major.
+  Tensor rnn_output(DType::float32, Shape{B, t, V});
+  Tensor sample_id(DType::int32, Shape{B, t});
+  for (std::int64_t s = 0; s < t; ++s)
+    for (std::int64_t b = 0; b < B; ++b) {
+      std::memcpy(rnn_output.data<float>().data() + (b * t + s) * V, all_logits.data() + (s * B + b) * V,
+                  sizeof(float) * V);
+      sample_id.data<std::int32_t>()[b * t + s] = all_ids[s * B + b];
+    }
+  return {std::move(rnn_output), std::move(sample_id), std::move(state),
+          Tensor(Shape{B}, std::vector<std::int32_t>(lengths.begin(), lengths.end()))};
+}
+
+// ---------------------------------------------------------------- gather_tree
+
+Tensor gather_tree(const Tensor& step_ids, const Tensor& parent_ids, const Tensor& max_sequence_lengths,
+                   std::int32_t end_token) {
+  if (step_ids.dtype() != DType::int32 || step_ids.shape().rank() != 3 || parent_ids.shape() != step_ids.shape() ||
+      parent_ids.dtype() != DType::int32)
+    throw ShapeMismatchError("gather_tree: step_ids and parent_ids must be int32 [batch, time, beam] of one shape, got " +
+                             step_ids.shape().to_string() + " and " + parent_ids.shape().to_string());
+  const std::int64_t B = step_ids.shape()[0], T = step_ids.shape()[1], K = step_ids.shape()[2];
+  if (max_sequence_lengths.dtype() != DType::int32 || max_sequence_lengths.shape() != Shape{B})
+    throw ShapeMismatchError("gather_tree: max_sequence_lengths must be int32 [" + std::to_string(B) + "], got " +
+                             max_sequence_lengths.shape().to_string());
+  const auto ids = step_ids.data<std::int32_t>();
+  const auto parents = parent_ids.data<std::int32_t>();
+  const auto max_len = max_sequence_lengths.data<std::int32_t>();
+  auto at = [&](std::int64_t b, std::int64_t t, std::int64_t k) { return (b * T + t) * K + k; };
+  Tensor out(Shape{B, T, K}, std::vector<std::int32_t>(static_cast<std::size_t>(B * T * K), end_token));
+  auto beams = out.data<std::int32_t>();
+  for (std::int64_t b = 0; b < B; ++b) {
+    const std::int64_t len = std::min<std::int64_t>(max_len[b], T);
+    if (len <= 0) continue;
+    for (std::int64_t k = 0; k < K; ++k) {
+      beams[at(b, len - 1, k)] = ids[at(b, len - 1, k)];
+      std::int32_t parent = parents[at(b, len - 1, k)];
+      for (std::int64_t t = len - 2; t >= 0; --t) {
+        if (parent < 0 || parent >= K)
+          throw InvalidArgumentError("gather_tree: parent id " + std::to_string(parent) + " at [batch " +
+                                     std::to_string(b) + ", time " + std::to_string(t + 1) + "] is outside [0, " +
+                                     std::to_string(K) + ")");
+        beams[at(b, t, k)] = ids[at(b, t, parent)];
+        parent = parents[at(b, t, parent)];
+      }
+      bool done = false;  // after the first end token, everything is end_token
+      for (std::int64_t t = 0; t < len; ++t) {
+        if (done) beams[at(b, t, k)] = end_token;
+        else if (beams[at(b, t, k)] == end_token) done = true;
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- dynamic_decode(BeamSearchDecoder)
+
+BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions options) {
+  if (options.maximum_iterations && *options.maximum_iterations < 0)
+    throw InvalidArgumentError("dynamic_decode: maximum_iterations " + std::to_string(*options.maximum_iterations) +
+                               " must be >= 0");
+  auto scope = options.scope.empty() ? variable_scope(std::nullopt, {.default_name = "decoder"})
+                                     : variable_scope(options.scope);
+  RNNCell& cell = decoder.cell();
+  const Tensor& embedding = decoder.embedding();
+  const std::int64_t B = decoder.batch_size(), K = decoder.beam_width(), H = cell.state_size();
+  const std::int64_t N = B * K, D = embedding.shape()[1];
+  const std::int64_t V = build_for_decoding(cell, decoder.output_layer(), D);
+  const std::int32_t end = decoder.end_token();
+  if (V > embedding.shape()[0] || end >= V)
+    throw ShapeMismatchError("BeamSearchDecoder: the decoder emits " + std::to_string(V) +
+                             " logits per step; the embedding has " + std::to_string(embedding.shape()[0]) +
+                             " rows and end_token is " + std::to_string(end) + " (both must fit)");
+  const auto& opt = decoder.options();
+  const std::int64_t max_iter = options.maximum_iterations.value_or(std::numeric_limits<std::int64_t>::max());
+
+  // Beam state, flattened [B * K]; beam k of row b is index b * K + k.
+  Tensor state = decoder.initial_state();
+  Tensor next(DType::float32, Shape{N, H});
+  Tensor gathered(DType::float32, Shape{N, H});
+  std::vector<float> log_probs(static_cast<std::size_t>(N), kNegInf), new_log_probs(log_probs.size());
+  std::vector<std::uint8_t> finished(static_cast<std::size_t>(N), 1), new_finished(finished.size());
+  std::vector<std::int32_t> lengths(static_cast<std::size_t>(N), 0), new_lengths(lengths.size());
+  for (std::int64_t b = 0; b < B; ++b) {  // only beam 0 is live at the start
+    log_probs[b * K] = 0.0f;
+    finished[b * K] = 0;
+  }
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(N));
+  for (std::int64_t b = 0; b < B; ++b)
+    std::fill_n(ids.begin() + b * K, K, decoder.start_tokens().data<std::int32_t>()[b]);
+  Tensor inputs(DType::float32, Shape{N, D});
+  Tensor projection(DType::float32, Shape{N, cell.projection_size()});
+  Tensor logits(DType::float32, Shape{N, V});
+  Workspace workspace;
+  // Per-step outputs, time major: [T][B][K].
+  std::vector<std::int32_t> step_words, step_parents;
+  std::vector<float> step_scores;
+  if (options.maximum_iterations) {
+    step_words.reserve(static_cast<std::size_t>(*options.maximum_iterations * N));
+    step_parents.reserve(step_words.capacity());
+    step_scores.reserve(step_words.capacity());
+  }
+  // Top-K selection: a min-heap of (score, flat index) per batch row.
+  struct Candidate {
+    float score;
+    std::int64_t index;
+  };
+  // "a is better than b": higher score, then lower index (TF's top_k order).
+  auto better = [](const Candidate& a, const Candidate& b) {
+    return a.score > b.score || (a.score == b.score && a.index < b.index);
+  };
+  std::vector<Candidate> heap;
+  heap.reserve(static_cast<std::size_t>(K));
+  const float alpha = opt.length_penalty_weight;
+
+  std::int64_t t = 0;
+  auto all_finished = [&] { return std::all_of(finished.begin(), finished.end(), [](auto f) { return f != 0; }); };
+  while (!all_finished() && t < max_iter) {
+    embed_into(embedding, ids.data(), N, inputs.data<float>().data());
+    cell.project_inputs(as_matrix(inputs), as_matrix(projection));
+    cell.step(as_matrix(projection), as_matrix(state), as_matrix(next), workspace);
+    if (decoder.output_layer())
+      decoder.output_layer()->apply_into(as_matrix(next), as_matrix(logits));
+    else
+      std::memcpy(logits.data<float>().data(), next.data<float>().data(), sizeof(float) * N * V);
+    log_softmax_rows(logits.data<float>().data(), N, V);
+    const float* lp = logits.data<float>().data();
+
+    for (std::int64_t b = 0; b < B; ++b) {
+      heap.clear();
+      auto consider = [&](float score, std::int64_t index) {
+        const Candidate c{score, index};
+        if (static_cast<std::int64_t>(heap.size()) < K) {
+          heap.push_back(c);
+          std::push_heap(heap.begin(), heap.end(), better);  // worst candidate on top
+        } else if (better(c, heap.front())) {
+          std::pop_heap(heap.begin(), heap.end(), better);
+          heap.back() = c;
+          std::push_heap(heap.begin(), heap.end(), better);
+        }
+      };
+      for (std::int64_t k = 0; k < K; ++k) {
+        const std::int64_t beam = b * K + k;
+        const float base = log_probs[beam];
+        if (finished[beam]) {
+          // A finished beam extends only with end_token, at no cost.
+          const float score = base / length_penalty(opt.length_penalty, alpha, lengths[beam]);
+          for (std::int64_t v = 0; v < V; ++v) consider(v == end ? score : kNegInf, k * V + v);
+          continue;
+        }
+        const float lp_cont = length_penalty(opt.length_penalty, alpha, lengths[beam] + 1);
+        const float lp_end = length_penalty(opt.length_penalty, alpha, lengths[beam]);
+        const bool end_allowed = lengths[beam] >= opt.min_length;
+        const float* row = lp + beam * V;
+        for (std::int64_t v = 0; v < V; ++v) {
+          if (v == end && !end_allowed) {
+            consider(kNegInf, k * V + v);
+            continue;
+          }
+          const float total = base + row[v];
+          consider(total / (v == end ? lp_end : lp_cont), k * V + v);
+        }
+      }
+      std::sort_heap(heap.begin(), heap.end(), better);  // best first
+      for (std::int64_t j = 0; j < K; ++j) {
+        const Candidate& c = heap[static_cast<std::size_t>(j)];
+        const auto parent = static_cast<std::int32_t>(c.index / V);
+        const auto word = static_cast<std::int32_t>(c.index % V);
+        const std::int64_t from = b * K + parent, to = b * K + j;
+        const bool was_finished = finished[from] != 0;
+        const bool end_blocked = !was_finished && word == end && lengths[from] < opt.min_length;
+        new_log_probs[to] = was_finished ? log_probs[from]
+                            : end_blocked ? kNegInf
+                                          : log_probs[from] + lp[from * V + word];
+        new_finished[to] = was_finished || word == end;
+        new_lengths[to] = lengths[from] + (was_finished ? 0 : 1);
+        std::memcpy(gathered.data<float>().data() + to * H, next.data<float>().data() + from * H, sizeof(float) * H);
+        step_words.push_back(word);
+        step_parents.push_back(parent);
+        step_scores.push_back(c.score);
+        ids[to] = word;
+      }
+    }
+    std::swap(log_probs, new_log_probs);
+    std::swap(finished, new_finished);
+    std::swap(lengths, new_lengths);
+    std::swap(state, gathered);
+    ++t;
+  }
+
+  BeamSearchResult result;
+  Tensor words(DType::int32, Shape{B, t, K}), parents(DType::int32, Shape{B, t, K});
+  result.scores = Tensor(DType::float32, Shape{B, t, K});
+  for (std::int64_t s = 0; s < t; ++s)
+    for (std::int64_t i = 0; i < N; ++i) {
+      const std::int64_t b = i / K, k = i % K;
+      const std::int64_t dst = (b * t + s) * K + k, src = s * N + i;
+      words.data<std::int32_t>()[dst] = step_words[src];
+      parents.data<std::int32_t>()[dst] = step_parents[src];
+      result.scores.data<float>()[dst] = step_scores[src];
+    }
+  std::vector<std::int32_t> max_len(static_cast<std::size_t>(B), 0);
+  for (std::int64_t i = 0; i < N; ++i) max_len[i / K] = std::max(max_len[i / K], lengths[i]);
+  result.predicted_ids = gather_tree(words, parents, Tensor(Shape{B}, max_len), end);
+  result.parent_ids = std::move(parents);
+  result.final_log_probs = Tensor(Shape{B, K}, std::vector<float>(log_probs.begin(), log_probs.end()));
+  result.lengths = Tensor(Shape{B, K}, std::vector<std::int32_t>(lengths.begin(), lengths.end()));
+  const std::int64_t keep = opt.num_hypotheses == 0 ? K : opt.num_hypotheses;
+  result.hypotheses.resize(static_cast<std::size_t>(B));
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t k = 0; k < keep; ++k) {
+      Hypothesis h;
+      for (std::int64_t s = 0; s < t; ++s) {
+        const std::int32_t id = result.predicted_ids.data<std::int32_t>()[(b * t + s) * K + k];
+        if (id == end) break;
+        h.ids.push_back(id);
+      }
+      h.length = lengths[b * K + k];
+      h.log_prob = log_probs[b * K + k];
+      h.score = t > 0 ? result.scores.data<float>()[(b * t + t - 1) * K + k] : 0.0f;
+      result.hypotheses[b].push_back(std::move(h));
+    }
+  return result;
+}
+
+}  // namespace varscope
