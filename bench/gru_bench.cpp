@@ -60,8 +60,26 @@ void decoder(benchmark::State& state, Config c) {
   for (auto _ : state) benchmark::DoNotOptimize(m.decode_teacher_forced(s));
 }
 
+// Beam search decode (BOS=1, EOS=2, alpha 0) from the encoder's state.
+void beam_search(benchmark::State& state, Config c, std::int64_t beam_width, std::int64_t max_len) {
+  Model m(c);
+  const Tensor tiled = tile_batch(m.encode(), beam_width);
+  Tensor start(DType::int32, Shape{c.batch});
+  for (auto& x : start.data<std::int32_t>()) x = 1;
+  std::int64_t steps = 0;
+  for (auto _ : state) {
+    BeamSearchDecoder decoder(m.decoder_cell, m.embedding, start, 2, tiled, beam_width, &m.out_layer);
+    auto result = dynamic_decode(decoder, {.maximum_iterations = max_len, .scope = "decoder"});
+    steps = result.predicted_ids.shape()[1];
+    benchmark::DoNotOptimize(result);
+  }
+  state.counters["steps"] = static_cast<double>(steps);
+}
+
 }  // namespace
 
+BENCHMARK_CAPTURE(beam_search, seed, kSeed, 2, 8)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(beam_search, medium, kMedium, 4, 30)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(encoder, seed, kSeed)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(encoder, medium, kMedium)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(decoder, seed, kSeed)->Unit(benchmark::kMicrosecond);

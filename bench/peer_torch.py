@@ -15,6 +15,7 @@ torch.set_num_threads(1)
 torch.set_grad_enabled(False)
 
 CONFIGS = {"seed": (3000, 256, 256, 2, 8), "medium": (8000, 256, 512, 16, 30)}
+BEAM = {"seed": (2, 8), "medium": (4, 30)}
 
 
 def gru_tf_layout(x, h, gk, gb, ck, cb):
@@ -32,6 +33,58 @@ def gru_tf_layout(x, h, gk, gb, ck, cb):
         h = u * h + (1 - u) * c
         outputs.append(h)
     return torch.stack(outputs, 1), h
+
+
+def gru_step(x, h, gk, gb, ck, cb):
+    D = x.shape[1]
+    H = h.shape[1]
+    g = torch.sigmoid(torch.addmm(gb, x, gk[:D]) + h @ gk[D:])
+    r, u = g[:, :H], g[:, H:]
+    c = torch.tanh(torch.addmm(cb, x, ck[:D]) + (r * h) @ ck[D:])
+    return u * h + (1 - u) * c
+
+
+def beam_search(emb, h0, weights, out_kernel, K, T, bos=1, eos=2):
+    """A correct batched beam search with TF 1.6+ semantics (alpha 0): only beam 0
+    live at the start, finished beams extend with EOS at zero cost, top-K over K*V,
+    parents gathered, stops when every beam is finished; then gather_tree."""
+    B, H = h0.shape
+    V = out_kernel.shape[1]
+    h = h0.repeat_interleave(K, 0)
+    log_probs = torch.full((B, K), float("-inf"))
+    log_probs[:, 0] = 0
+    finished = torch.ones(B, K, dtype=torch.bool)
+    finished[:, 0] = False
+    lengths = torch.zeros(B, K, dtype=torch.long)
+    ids = torch.full((B * K,), bos, dtype=torch.long)
+    eos_only = torch.full((V,), float("-inf"))
+    eos_only[eos] = 0
+    rows = torch.arange(B).unsqueeze(1)
+    words, parents = [], []
+    for _ in range(T):
+        if bool(finished.all()):
+            break
+        h = gru_step(emb[ids], h, *weights)
+        lp = torch.log_softmax(h @ out_kernel, -1).view(B, K, V)
+        lp = torch.where(finished.unsqueeze(-1), eos_only, lp)
+        total = (log_probs.unsqueeze(-1) + lp).view(B, K * V)
+        _, idx = total.topk(K, dim=1)
+        parent, word = idx // V, idx % V
+        log_probs = total.gather(1, idx)
+        prev = finished.gather(1, parent)
+        finished = prev | (word == eos)
+        lengths = lengths.gather(1, parent) + (~prev).long()
+        h = h.view(B, K, H)[rows, parent].reshape(B * K, H)
+        ids = word.reshape(-1)
+        words.append(word)
+        parents.append(parent)
+    # gather_tree
+    out = [None] * len(words)
+    beam = torch.arange(K).expand(B, K)
+    for t in range(len(words) - 1, -1, -1):
+        out[t] = words[t].gather(1, beam)
+        beam = parents[t].gather(1, beam)
+    return torch.stack(out, 1) if out else None
 
 
 def timeit(fn, reps):
@@ -66,9 +119,15 @@ def main():
             outputs, _ = gru_tf_layout(emb[tgt], state, *dec)
             return (outputs.reshape(B * T, H) @ out_kernel).view(B, T, V)
 
-        reps = 200 if name == "seed" else 30
+        K, max_len = BEAM[name]
+
+        def beam():
+            return beam_search(emb, state, dec, out_kernel, K, max_len)
+
+        reps = 200 if name == "seed" else 20
         results[f"encoder/{name}"] = timeit(encode, reps)
         results[f"decoder/{name}"] = timeit(decode, reps)
+        results[f"beam_search/{name}"] = timeit(beam, reps if name == "seed" else 10)
     results["blas"] = blas_name()
     results["torch"] = torch.__version__
     print(json.dumps(results))

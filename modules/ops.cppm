@@ -55,7 +55,7 @@ struct ConstMatrixView {
 /// Up to this many rows, matmul_into uses a register-blocked kernel that reads b
 /// once per 4 rows and needs no packing (recurrent steps: batch x hidden);
 /// above it, Eigen's GEMM.
-inline constexpr std::int64_t kSmallRowsThreshold = 32;
+inline constexpr std::int64_t kSmallRowsThreshold = 8;
 /// out = a @ b (+ out when accumulate). Shapes [M, K] @ [K, N] -> [M, N].
 void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
 /// The readable reference: a triple loop accumulating in double (for tests).

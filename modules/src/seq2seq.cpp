@@ -431,13 +431,17 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
         const float lp_end = length_penalty(opt.length_penalty, alpha, lengths[beam]);
         const bool end_allowed = lengths[beam] >= opt.min_length;
         const float* row = lp + beam * V;
+        const float inv_cont = 1.0f / lp_cont;
         for (std::int64_t v = 0; v < V; ++v) {
-          if (v == end && !end_allowed) {
-            consider(kNegInf, k * V + v);
+          if (v == end) {
+            consider(end_allowed ? (base + row[v]) / lp_end : kNegInf, k * V + v);
             continue;
           }
-          const float total = base + row[v];
-          consider(total / (v == end ? lp_end : lp_cont), k * V + v);
+          const float score = (base + row[v]) * (lp_cont == 1.0f ? 1.0f : inv_cont);
+          // Later candidates lose ties (higher index), so "not better than the
+          // worst kept" is a cheap rejection once K candidates are held.
+          if (static_cast<std::int64_t>(heap.size()) == K && !(score > heap.front().score)) continue;
+          consider(score, k * V + v);
         }
       }
       std::sort_heap(heap.begin(), heap.end(), better);  // best first
