@@ -9,6 +9,7 @@
 //   :layers  layer scopes, Dense / dense()
 //   :rnn     GRU cells (TF and reset-after layouts), dynamic_rnn
 //   :seq2seq helpers, BasicDecoder, BeamSearchDecoder, dynamic_decode, gather_tree
+//   :checkpoint JSON checkpoints: save, restore (strict/lenient/dry run, remapping), list
 export module varscope;
 export import :errors;
 export import :tensor;
@@ -19,3 +20,4 @@ export import :ops;
 export import :layers;
 export import :rnn;
 export import :seq2seq;
+export import :checkpoint;

@@ -1,0 +1,238 @@
+// JSON checkpoints: bit-exact round trips, both value encodings, strict /
+// lenient / dry-run restore, prefix remapping and rename rules, the report,
+// atomic saves, and a typed error for each kind of bad input. The wasm build
+// runs the same suite (files under node via NODERAWFS).
+#define BOOST_TEST_MODULE checkpoint
+#include "support/boost_test.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+import varscope;
+
+using namespace varscope;
+namespace tt = boost::test_tools;
+
+namespace {
+
+std::string temp_path(const std::string& name) { return "varscope_ckpt_test_" + name + ".json"; }
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+struct Model {
+  Graph graph{21};
+  DefaultGraphGuard use{graph};
+  explicit Model(const std::string& outer = "") {
+    auto build = [&] {
+      (void)Variable(random_uniform({6, 3}, -1.0f, 1.0f), "embedding");
+      auto scope = variable_scope("decoder");
+      GRUCell cell(4, "cell");
+      (void)cell(random_normal({1, 3}), cell.zero_state(1));
+      (void)get_variable("steps", {.shape = {2}, .dtype = DType::int32});
+    };
+    if (outer.empty()) {
+      build();
+    } else {
+      auto s = variable_scope(outer);
+      build();
+    }
+  }
+  std::vector<Tensor> values() const {
+    std::vector<Tensor> out;
+    for (const auto& v : graph.global_variables()) out.push_back(v.value());
+    return out;
+  }
+};
+
+std::string error_of(const std::string& text, const LoadLimits& limits = {}) {
+  try {
+    (void)parse_checkpoint(text, "test.json", true, limits);
+  } catch (const CheckpointError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+std::string header() { return R"({"format": "varscope-checkpoint", "version": 1, "variables": [)"; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(round_trip_is_bit_exact_in_both_encodings) {
+  for (bool plain : {false, true}) {
+    Model a;
+    a.graph.global_variables()[1].assign(random_normal({7, 8}, 0.0f, 1e-30f));  // tiny/denormal-range values too
+    const std::string path = temp_path(plain ? "plain" : "b64");
+    save(a.graph, path, {.metadata_json = R"({"vocab": 6, "hidden": 4})", .plain_numbers = plain});
+    Model b;
+    BOOST_TEST(!b.values()[0].bitwise_equal(a.values()[0]) == false);  // same seed: same embedding...
+    for (const auto& v : b.graph.global_variables()) v.assign(zeros(v.shape(), v.dtype()));  // ...so wipe it
+    const RestoreReport report = restore(b.graph, path);
+    BOOST_TEST(report.clean());
+    BOOST_TEST(report.matched.size() == 6u);
+    for (std::size_t i = 0; i < a.values().size(); ++i) BOOST_TEST(a.values()[i].bitwise_equal(b.values()[i]));
+    BOOST_TEST(checkpoint_metadata(path) == R"({"hidden":4,"vocab":6})");
+    std::remove(path.c_str());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(list_variables_is_sorted_names_and_shapes) {
+  Model a;
+  const std::string path = temp_path("list");
+  save(a.graph, path);
+  const auto entries = list_variables(path);
+  std::vector<std::string> names;
+  for (const auto& e : entries) names.push_back(e.name);
+  BOOST_TEST(names == (std::vector<std::string>{"decoder/cell/candidate/bias", "decoder/cell/candidate/kernel",
+                                                "decoder/cell/gates/bias", "decoder/cell/gates/kernel",
+                                                "decoder/steps", "embedding"}),
+             tt::per_element());
+  BOOST_TEST(entries[3].shape == (Shape{7, 8}));
+  BOOST_TEST(entries[4].dtype == DType::int32);
+  std::remove(path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(strict_failure_modifies_nothing_and_reports_everything) {
+  Model a;
+  const std::string path = temp_path("strict");
+  auto vars = a.graph.global_variables();
+  vars.pop_back();  // decoder/steps will be missing
+  save(vars, path);
+  Model b;
+  for (const auto& v : b.graph.global_variables()) v.assign(zeros(v.shape(), v.dtype()));
+  const auto before = b.values();
+  try {
+    (void)restore(b.graph, path);
+    BOOST_FAIL("expected CheckpointMismatchError");
+  } catch (const CheckpointMismatchError& e) {
+    const std::string m = e.what();
+    BOOST_TEST(m.find("nothing was modified") != std::string::npos, m);
+    BOOST_TEST(m.find("missing:    decoder/steps") != std::string::npos, m);
+  }
+  const auto after = b.values();
+  for (std::size_t i = 0; i < before.size(); ++i) BOOST_TEST(before[i].bitwise_equal(after[i]));
+  // Lenient applies the matches and reports the rest.
+  const auto report = restore(b.graph, path, {.strict = false});
+  BOOST_TEST(report.applied);
+  BOOST_TEST(report.matched.size() == 5u);
+  BOOST_TEST(report.missing == (std::vector<std::string>{"decoder/steps"}), tt::per_element());
+  BOOST_TEST(b.values()[0].bitwise_equal(a.values()[0]));
+  std::remove(path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(dry_run_reports_without_modifying) {
+  Model a;
+  const std::string path = temp_path("dry");
+  save(a.graph, path);
+  Model b;
+  for (const auto& v : b.graph.global_variables()) v.assign(zeros(v.shape(), v.dtype()));
+  const auto before = b.values();
+  const auto report = restore(b.graph, path, {.dry_run = true});
+  BOOST_TEST(report.clean());
+  BOOST_TEST(!report.applied);
+  for (std::size_t i = 0; i < before.size(); ++i) BOOST_TEST(before[i].bitwise_equal(b.values()[i]));
+  std::remove(path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(prefix_remap_restores_under_another_outer_scope_with_suggestions) {
+  Model a;  // decoder/...
+  const std::string path = temp_path("remap");
+  save(a.graph, path);
+  Model b("outer");  // outer/decoder/..., outer/embedding? no: Variable names use the name scope
+  std::vector<std::string> names;
+  for (const auto& v : b.graph.global_variables()) names.push_back(v.op_name());
+  BOOST_TEST(names[1] == "outer/decoder/cell/gates/kernel");
+  // Without remapping: strict fails, and the report suggests the checkpoint's names.
+  const auto dry = restore(b.graph, path, {.strict = false, .dry_run = true});
+  BOOST_TEST(dry.missing.size() == 6u);
+  BOOST_TEST(dry.suggestions[1].second.front() == "decoder/cell/gates/kernel");
+  const auto report =
+      restore(b.graph, path, {.prefix_map = {{"decoder/", "outer/decoder/"}, {"embedding", "outer/embedding"}}});
+  BOOST_TEST(report.clean());
+  for (std::size_t i = 0; i < a.values().size(); ++i) BOOST_TEST(a.values()[i].bitwise_equal(b.values()[i]));
+  std::remove(path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(rename_rules_map_old_tf_names) {
+  RestoreOptions o{.renames = {{"*/weights", "*/kernel"}, {"*/biases", "*/bias"}, {"old_exact", "new_exact"}}};
+  BOOST_TEST(remap_name("rnn/gru_cell/gates/weights", o) == "rnn/gru_cell/gates/kernel");
+  BOOST_TEST(remap_name("dense/biases", o) == "dense/bias");
+  BOOST_TEST(remap_name("old_exact", o) == "new_exact");
+  BOOST_TEST(remap_name("old_exact_not", o) == "old_exact_not");
+  o.prefix_map = {{"a/", "b/"}};
+  BOOST_TEST(remap_name("a/x/weights", o) == "b/x/kernel");
+}
+
+BOOST_AUTO_TEST_CASE(shape_and_dtype_mismatches_are_reported) {
+  Model a;
+  const std::string path = temp_path("mismatch");
+  save(a.graph, path);
+  Graph other;
+  auto use = other.as_default();
+  (void)get_variable("embedding", {.shape = {6, 4}});
+  (void)get_variable("decoder/steps", {.shape = {2}});  // float32, checkpoint has int32
+  const auto r = restore(other, path, {.strict = false});
+  BOOST_TEST(r.shape_mismatches.size() == 1u);
+  BOOST_TEST(r.shape_mismatches[0].expected == "[6, 4]");
+  BOOST_TEST(r.shape_mismatches[0].found == "[6, 3]");
+  BOOST_TEST(r.dtype_mismatches.size() == 1u);
+  BOOST_TEST(r.unexpected.size() == 4u);
+  std::remove(path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(failed_save_leaves_the_previous_file_untouched) {
+  Model a;
+  const std::string path = temp_path("atomic");
+  save(a.graph, path);
+  const std::string good = slurp(path);
+  BOOST_CHECK_THROW(save(a.graph, path, {.metadata_json = "[not an object"}), InvalidArgumentError);
+  BOOST_TEST(slurp(path) == good);
+  BOOST_CHECK_THROW(save(a.graph, "no_such_directory_xyz/ckpt.json"), CheckpointError);
+  std::remove(path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(each_bad_input_is_a_typed_error_naming_the_problem) {
+  auto has = [](const std::string& m, const std::string& part) {
+    BOOST_TEST_CONTEXT(m) { BOOST_TEST(m.find(part) != std::string::npos); }
+  };
+  has(error_of("{not json"), "is not valid JSON");
+  has(error_of(R"({"format": "other", "version": 1, "variables": []})"), "\"format\" is \"other\"");
+  has(error_of(R"({"format": "varscope-checkpoint", "version": 2, "variables": []})"), "format version 2 is not supported");
+  has(error_of(header() + R"({"name": "w", "dtype": "float64", "shape": [1], "values": [1]}]})"),
+      "variable \"w\" has unknown dtype \"float64\"");
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [-2], "values": []}]})"),
+      "variable \"w\" has negative dimension -2");
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [4294967296, 4294967296], "values": []}]})"),
+      "more than 2147483647 elements");
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [2, 3], "values": [1, 2]}]})"),
+      "has 2 values but shape [2, 3] needs 6");
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [2], "data": "AAAAAA=="}]})"),
+      "has 4 data bytes but shape [2] float32 needs 8");
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [1], "data": "AAAA$A=="}]})"), "malformed base64");
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [2], "values": [1, NaN]}]})"), "is not valid JSON");
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [1], "data": "AADAfw=="}]})"),
+      "value at index 0 is NaN");
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [1], "values": [1]},
+                            {"name": "w", "dtype": "float32", "shape": [1], "values": [2]}]})"),
+      "variable \"w\" appears more than once");
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [1000, 1000], "values": []}]})",
+               LoadLimits{.max_total_bytes = 1000}),
+      "over the limit of 1000");
+  // Non-finite values are accepted when asked for.
+  const auto ok = parse_checkpoint(header() + R"({"name": "w", "dtype": "float32", "shape": [1], "data": "AADAfw=="}]})",
+                                   "t", true, {.allow_non_finite = true});
+  BOOST_TEST(std::isnan(ok[0].value.data<float>()[0]));
+  // int32 values are range-checked.
+  has(error_of(header() + R"({"name": "i", "dtype": "int32", "shape": [1], "values": [3000000000]}]})"),
+      "is not an int32");
+}
