@@ -14,6 +14,8 @@
 #include <vector>
 
 import varscope;
+#include "support/checkpoint_model.hpp"
+#include "native_checkpoint.hpp"  // generated: kNativeCheckpoint (tests/data/native_checkpoint.json)
 
 using namespace varscope;
 namespace tt = boost::test_tools;
@@ -235,4 +237,77 @@ BOOST_AUTO_TEST_CASE(each_bad_input_is_a_typed_error_naming_the_problem) {
   // int32 values are range-checked.
   has(error_of(header() + R"({"name": "i", "dtype": "int32", "shape": [1], "values": [3000000000]}]})"),
       "is not an int32");
+}
+
+BOOST_AUTO_TEST_CASE(native_file_restores_bit_exactly_and_saving_here_gives_the_same_bytes) {
+  // The committed file was written natively (tools/gen-checkpoint-golden.cpp). In this build
+  // (native or wasm) the same model restores from it bit-exactly, and saving the model here
+  // gives byte-identical JSON: a file written in wasm is the file native writes and reads.
+  const std::string native_path = temp_path("native_copy");
+  write(native_path, kNativeCheckpoint);
+  Graph made(33);
+  {
+    auto use = made.as_default();
+    checkpoint_model::build();
+  }
+  Graph restored(999);  // other seed: every value differs until restored
+  {
+    auto use = restored.as_default();
+    checkpoint_model::build();
+  }
+  const auto report = restore(restored, native_path);
+  BOOST_TEST(report.matched.size() == 11u);  // embedding, encoder (4), decoder cell (4), out_layer, global_step
+  const auto a = made.global_variables(), b = restored.global_variables();
+  for (std::size_t i = 0; i < a.size(); ++i) BOOST_TEST(a[i].value().bitwise_equal(b[i].value()), a[i].name());
+  const std::string here = temp_path("written_here");
+  save(restored, here, {.metadata_json = checkpoint_model::kMetadata});
+  BOOST_TEST(slurp(here) == std::string(kNativeCheckpoint));
+  std::remove(native_path.c_str());
+  std::remove(here.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(seq2seq_saved_under_decoder_restores_under_another_scope_and_decodes_identically) {
+  // Encoder + beam-search decoder in the current scope (creating or reusing by its reuse mode).
+  auto decode = [](const Variable& embedding) {
+    GRUCell encoder_cell(4, "cell");
+    const Tensor ids(Shape{2, 5}, std::vector<std::int32_t>{1, 2, 3, 4, 5, 5, 4, 3, 2, 1});
+    const Tensor state =
+        dynamic_rnn(encoder_cell, embedding_lookup(embedding.value(), ids), {.scope = "encoder"}).final_state;
+    auto scope = variable_scope("decoder");
+    GRUCell cell(4, "cell");
+    Dense out(6, {.use_bias = false, .name = "out_layer"});
+    BeamSearchDecoder beam(cell, embedding.value(), Tensor(Shape{2}, std::vector<std::int32_t>{0, 0}), 1,
+                           tile_batch(state, 3), 3, &out);
+    return dynamic_decode(beam, {.maximum_iterations = 6});
+  };
+  const std::string path = temp_path("seq2seq");
+  Graph original(33);
+  BeamSearchResult x;
+  {
+    auto use = original.as_default();
+    const auto embedding = Variable(random_uniform({6, 3}, -1.0f, 1.0f), "embedding");
+    x = decode(embedding);
+    save(original, path);
+  }
+  BOOST_TEST(original.global_variables().size() == 10u);
+  BOOST_TEST(original.global_variables()[5].op_name() == "decoder/decoder/cell/gates/kernel");
+  Graph moved(77);  // another seed: different weights until restored
+  auto use = moved.as_default();
+  Variable embedding = [&] {
+    auto outer = variable_scope("outer");
+    auto e = Variable(random_uniform({6, 3}, -1.0f, 1.0f), "embedding");
+    (void)decode(e);  // creates outer/encoder/..., outer/decoder/decoder/...
+    return e;
+  }();
+  BOOST_TEST(embedding.op_name() == "outer/embedding");
+  const auto report = restore(moved, path, {.prefix_map = {{"embedding", "outer/embedding"},
+                                                          {"encoder/", "outer/encoder/"},
+                                                          {"decoder/", "outer/decoder/"}}});
+  BOOST_TEST(report.clean(), report.summary());
+  auto outer = variable_scope("outer", {.reuse = Reuse::True});
+  const auto y = decode(embedding);
+  BOOST_TEST(x.predicted_ids.bitwise_equal(y.predicted_ids));
+  BOOST_TEST(x.final_log_probs.bitwise_equal(y.final_log_probs));
+  BOOST_TEST(moved.global_variables().size() == 10u);
+  std::remove(path.c_str());
 }

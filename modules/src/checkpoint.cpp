@@ -85,7 +85,7 @@ bool base64_decode(const std::string& s, unsigned char* out) {
 }
 
 // Values are little-endian on disk; both targets (x86-64, wasm32) are little-endian.
-static_assert(std::endian::native == std::endian::little, "checkpoint I/O assumes a little-endian host");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoint I/O assumes a little-endian host");
 
 // ---------------------------------------------------------------- reading
 
