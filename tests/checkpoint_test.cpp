@@ -230,6 +230,8 @@ BOOST_AUTO_TEST_CASE(each_bad_input_is_a_typed_error_naming_the_problem) {
   has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [1000, 1000], "values": []}]})",
                LoadLimits{.max_total_bytes = 1000}),
       "over the limit of 1000");
+  // Found by the fuzzer: a number too large for a double is a CheckpointError, not a crash.
+  has(error_of(R"({"format":"varscope-checkpoint","version":21111E1111111})"), "is not valid JSON");
   // Non-finite values are accepted when asked for.
   const auto ok = parse_checkpoint(header() + R"({"name": "w", "dtype": "float32", "shape": [1], "data": "AADAfw=="}]})",
                                    "t", true, {.allow_non_finite = true});

@@ -2,7 +2,8 @@
 # The two set-up commands of README.md:
 #   bash tools/setup.sh tour   install everything, build (native), run `varscope tour`
 #   bash tools/setup.sh test   install everything, build and run every test suite
-#                              (native, asan, wasm under node); exits non-zero on any failure
+#                              (native, asan, wasm under node, 60 s of checkpoint fuzzing);
+#                              exits non-zero on any failure
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
@@ -18,7 +19,7 @@ if [ "$mode" = tour ]; then
 fi
 
 failed=()
-for preset in native asan wasm; do
+for preset in native asan wasm fuzz; do
   echo
   echo "================ $preset: configure, build, test ================"
   if ! $cmake --workflow --preset "$preset"; then failed+=("$preset"); fi
@@ -28,4 +29,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED presets: ${failed[*]}"
   exit 1
 fi
-echo "All test presets passed: native asan wasm"
+echo "All test presets passed: native asan wasm fuzz"

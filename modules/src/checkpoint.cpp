@@ -265,7 +265,7 @@ std::vector<CheckpointEntry> parse_checkpoint(const std::string& json_text, cons
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors and number overflows alike
     fail(source, std::string("is not valid JSON: ") + e.what());
   }
   if (!root.is_object()) fail(source, "the top level must be a JSON object");
@@ -285,7 +285,12 @@ std::vector<CheckpointEntry> parse_checkpoint(const std::string& json_text, cons
   std::int64_t total = 0;
   std::size_t index = 0;
   for (const auto& v : root["variables"]) {
-    CheckpointEntry e = parse_entry(v, index++, source, decode_values, limits, total);
+    CheckpointEntry e;
+    try {
+      e = parse_entry(v, index++, source, decode_values, limits, total);
+    } catch (const json::exception& ex) {  // a JSON value of an unexpected type
+      fail(source, "variable #" + std::to_string(index - 1) + ": " + ex.what());
+    }
     if (!names.insert(e.name).second) fail(source, "variable \"" + e.name + "\" appears more than once");
     entries.push_back(std::move(e));
   }
