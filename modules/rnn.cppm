@@ -126,7 +126,7 @@ struct DynamicRNNOptions {
   std::optional<Tensor> sequence_length;
   /// [B, H]; default zeros.
   std::optional<Tensor> initial_state;
-  /// Variable scope for the cell (tf.nn.dynamic_rnn's scope, default "rnn").
+  /// Variable scope for the cell (tf.nn.dynamic_rnn's scope, default "rnn"); "" = the current scope.
   std::string scope = "rnn";
 };
 

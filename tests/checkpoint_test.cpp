@@ -15,6 +15,8 @@
 
 import varscope;
 #include "support/checkpoint_model.hpp"
+#include "support/torch_case.hpp"
+#include "torch_roundtrip.hpp"  // generated: kTorchRoundtrip (tests/data/torch_roundtrip.json)
 #include "native_checkpoint.hpp"  // generated: kNativeCheckpoint (tests/data/native_checkpoint.json)
 
 using namespace varscope;
@@ -312,4 +314,10 @@ BOOST_AUTO_TEST_CASE(seq2seq_saved_under_decoder_restores_under_another_scope_an
   BOOST_TEST(x.final_log_probs.bitwise_equal(y.final_log_probs));
   BOOST_TEST(moved.global_variables().size() == 10u);
   std::remove(path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(pytorch_state_dict_converted_to_json_gives_pytorchs_outputs) {
+  // tools/torch_interop.py converted a seeded nn.Embedding + nn.GRU + nn.Linear to JSON
+  // and recorded PyTorch's outputs; restored here (strict), varscope reproduces them.
+  BOOST_TEST(torch_case::run(kTorchRoundtrip, temp_path("torch")) < 1e-5);
 }

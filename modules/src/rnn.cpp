@@ -234,7 +234,8 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
     throw ShapeMismatchError("dynamic_rnn: initial_state must be float32 [" + std::to_string(B) + ", " +
                              std::to_string(H) + "], got " + state.shape().to_string());
 
-  auto scope = variable_scope(options.scope.empty() ? std::string("rnn") : options.scope);
+  // An empty scope re-enters the current scope object: variables go where the caller is.
+  auto scope = options.scope.empty() ? variable_scope(get_variable_scope()) : variable_scope(options.scope);
   cell.build(D);
   const std::int64_t P = cell.projection_size();
   // Input half of every step at once: [B*T, D] @ ... -> [B*T, P]; step t of row b is row b*T + t.
