@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Converts GRU weights in a varscope JSON checkpoint between the TF-layout
+GRUCell (SCOPE/gates/kernel [D+H, 2H] with columns [r | u], gates/bias [2H],
+candidate/kernel [D+H, H], candidate/bias [H]) and the Keras layout with
+reset_after=False (SCOPE/kernel [D, 3H], SCOPE/recurrent_kernel [H, 3H],
+SCOPE/bias [3H], gate order z, r, h). The math is identical (z == u): this is
+the mapping tools/tfjs-golden/gen-gru-tfjs.mjs uses to run our weights in
+TensorFlow.js. Pure Python, no dependencies.
+
+  gru_layout.py to-keras IN.json OUT.json   every SCOPE with gates/kernel is converted
+  gru_layout.py to-tf    IN.json OUT.json   every SCOPE with recurrent_kernel is converted
+  gru_layout.py selftest IN.json            to-keras then to-tf must give IN's values back
+"""
+import base64
+import json
+import struct
+import sys
+
+
+def values(e):
+    n = 1
+    for d in e["shape"]:
+        n *= d
+    if "values" in e:
+        return list(e["values"])
+    return list(struct.unpack("<%df" % n, base64.b64decode(e["data"])))
+
+
+def entry(name, rows, cols, flat):
+    data = base64.b64encode(struct.pack("<%df" % len(flat), *flat)).decode()
+    shape = [rows, cols] if cols is not None else [rows]
+    return {"name": name, "dtype": "float32", "shape": shape, "data": data}
+
+
+def matrix(e):
+    r, c = e["shape"]
+    v = values(e)
+    return [v[i * c:(i + 1) * c] for i in range(r)]
+
+
+def flat(m):
+    return [x for row in m for x in row]
+
+
+def to_keras(by_name, scope):
+    gk, gb = matrix(by_name[f"{scope}/gates/kernel"]), values(by_name[f"{scope}/gates/bias"])
+    ck, cb = matrix(by_name[f"{scope}/candidate/kernel"]), values(by_name[f"{scope}/candidate/bias"])
+    H = len(cb)
+    D = len(gk) - H
+    rows = [gk[i][H:] + gk[i][:H] + ck[i] for i in range(D + H)]  # z(=u), r, h
+    return [entry(f"{scope}/kernel", D, 3 * H, flat(rows[:D])),
+            entry(f"{scope}/recurrent_kernel", H, 3 * H, flat(rows[D:])),
+            entry(f"{scope}/bias", 3 * H, None, gb[H:] + gb[:H] + cb)]
+
+
+def to_tf(by_name, scope):
+    k, rk, b = matrix(by_name[f"{scope}/kernel"]), matrix(by_name[f"{scope}/recurrent_kernel"]), values(by_name[f"{scope}/bias"])
+    H = len(b) // 3
+    rows = k + rk
+    gates = [row[H:2 * H] + row[:H] for row in rows]  # [r | u]
+    cand = [row[2 * H:] for row in rows]
+    return [entry(f"{scope}/gates/kernel", len(rows), 2 * H, flat(gates)),
+            entry(f"{scope}/gates/bias", 2 * H, None, b[H:2 * H] + b[:H]),
+            entry(f"{scope}/candidate/kernel", len(rows), H, flat(cand)),
+            entry(f"{scope}/candidate/bias", H, None, b[2 * H:])]
+
+
+def convert(root, direction):
+    by_name = {e["name"]: e for e in root["variables"]}
+    marker = "/gates/kernel" if direction == "to-keras" else "/recurrent_kernel"
+    scopes = [n[: -len(marker)] for n in by_name if n.endswith(marker)]
+    if not scopes:
+        raise SystemExit(f"no GRU weights ({marker}) found to convert")
+    parts = ["gates/kernel", "gates/bias", "candidate/kernel", "candidate/bias"] if direction == "to-keras" \
+        else ["kernel", "recurrent_kernel", "bias"]
+    out = []
+    for e in root["variables"]:
+        scope = next((s for s in scopes if e["name"] in [f"{s}/{p}" for p in parts]), None)
+        if scope is None:
+            out.append(e)
+        elif e["name"] == f"{scope}/{parts[0]}":
+            out.extend(to_keras(by_name, scope) if direction == "to-keras" else to_tf(by_name, scope))
+    return dict(root, variables=out)
+
+
+def main(argv):
+    if len(argv) < 2 or argv[0] not in ("to-keras", "to-tf", "selftest"):
+        print(__doc__)
+        return 2
+    root = json.load(open(argv[1]))
+    if argv[0] == "selftest":
+        back = convert(convert(root, "to-keras"), "to-tf")
+        original = {e["name"]: values(e) for e in root["variables"]}
+        restored = {e["name"]: values(e) for e in back["variables"]}
+        keras = {e["name"]: e for e in convert(root, "to-keras")["variables"]}
+        # Spot check the gate order: Keras bias starts with u (TF gates/bias second half).
+        scope = next(n[: -len("/gates/kernel")] for n in original if n.endswith("/gates/kernel"))
+        H = len(original[f"{scope}/candidate/bias"])
+        ok = original == restored and values(keras[f"{scope}/bias"])[:H] == original[f"{scope}/gates/bias"][H:]
+        print("gru_layout selftest:", "ok" if ok else "MISMATCH", f"({len(original)} variables)")
+        return 0 if ok else 1
+    json.dump(convert(root, argv[0]), open(argv[2], "w"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
