@@ -13,17 +13,13 @@ module;
 #include <string>
 #include <vector>
 module varscope;
+#include "eigen_views.hpp"
 
 namespace varscope {
 
 namespace {
 
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MapConst = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
-using Map = Eigen::Map<RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
-
-MapConst eigen(ConstMatrixView m) { return MapConst(m.data, m.rows, m.cols, Eigen::OuterStride<>(m.row_stride)); }
-Map eigen(MatrixView m) { return Map(m.data, m.rows, m.cols, Eigen::OuterStride<>(m.row_stride)); }
+using namespace eigen_views;
 
 [[noreturn]] void shape_error(const std::string& op, const std::string& detail) {
   throw ShapeMismatchError(op + ": " + detail);

@@ -67,6 +67,22 @@ void log_softmax_rows(float* data, std::int64_t rows, std::int64_t cols) {
   a.colwise() -= lse;
 }
 
+// One decoder step for n rows fed token `ids`: embedding -> cell -> output layer.
+// Writes the new state into `next` and the logits (the cell output without a
+// layer) into `logits`; all buffers are caller-owned and reused.
+void cell_and_layer_step(RNNCell& cell, Dense* layer, const Tensor& embedding, const std::int32_t* ids,
+                         Tensor& inputs, Tensor& projection, const Tensor& state, Tensor& next, Tensor& logits,
+                         Workspace& workspace) {
+  const std::int64_t n = state.shape()[0];
+  embed_into(embedding, ids, n, inputs.data<float>().data());
+  cell.project_inputs(as_matrix(inputs), as_matrix(projection));
+  cell.step(as_matrix(projection), as_matrix(state), as_matrix(next), workspace);
+  if (layer)
+    layer->apply_into(as_matrix(next), as_matrix(logits));
+  else
+    std::memcpy(logits.data<float>().data(), next.data<float>().data(), sizeof(float) * next.size());
+}
+
 // Shared setup of both decoders: enter the scope, build the cell and the layer.
 std::int64_t build_for_decoding(RNNCell& cell, Dense* layer, std::int64_t input_dim) {
   cell.build(input_dim);
@@ -256,13 +272,8 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
   std::int64_t t = 0;
   auto all_finished = [&] { return std::all_of(finished.begin(), finished.end(), [](auto f) { return f != 0; }); };
   while (!all_finished() && t < max_iter) {
-    embed_into(embedding, ids.data(), B, inputs.data<float>().data());
-    cell.project_inputs(as_matrix(inputs), as_matrix(projection));
-    cell.step(as_matrix(projection), as_matrix(state), as_matrix(next), workspace);
-    if (decoder.output_layer())
-      decoder.output_layer()->apply_into(as_matrix(next), as_matrix(logits_t));
-    else
-      std::memcpy(logits_t.data<float>().data(), next.data<float>().data(), sizeof(float) * B * V);
+    cell_and_layer_step(cell, decoder.output_layer(), embedding, ids.data(), inputs, projection, state, next,
+                        logits_t, workspace);
     for (std::int64_t b = 0; b < B; ++b) {
       const float* row = logits_t.data<float>().data() + b * V;
       const auto best = static_cast<std::int32_t>(std::max_element(row, row + V) - row);
@@ -395,13 +406,8 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
   std::int64_t t = 0;
   auto all_finished = [&] { return std::all_of(finished.begin(), finished.end(), [](auto f) { return f != 0; }); };
   while (!all_finished() && t < max_iter) {
-    embed_into(embedding, ids.data(), N, inputs.data<float>().data());
-    cell.project_inputs(as_matrix(inputs), as_matrix(projection));
-    cell.step(as_matrix(projection), as_matrix(state), as_matrix(next), workspace);
-    if (decoder.output_layer())
-      decoder.output_layer()->apply_into(as_matrix(next), as_matrix(logits));
-    else
-      std::memcpy(logits.data<float>().data(), next.data<float>().data(), sizeof(float) * N * V);
+    cell_and_layer_step(cell, decoder.output_layer(), embedding, ids.data(), inputs, projection, state, next, logits,
+                        workspace);
     log_softmax_rows(logits.data<float>().data(), N, V);
     const float* lp = logits.data<float>().data();
 
