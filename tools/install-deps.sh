@@ -13,6 +13,7 @@ packages=(
   libeigen3-dev nlohmann-json3-dev libopenblas-dev    # math (Eigen, large products via OpenBLAS), JSON
   libboost-test-dev libcli11-dev libfmt-dev libbenchmark-dev
   emscripten binaryen node-acorn                      # WebAssembly (repaired by wasm/setup-toolchain.sh)
+  chromium                                            # browser test of the web demo (tests/browser)
   python3 git ca-certificates
 )
 command -v node >/dev/null || packages+=(nodejs)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The two set-up commands of README.md:
-#   bash tools/setup.sh tour   install everything, build (native), run `varscope tour`
+#   bash tools/setup.sh tour   install everything, build (native), run `varscope tour`, then build
+#                              the browser demo (wasm) and serve it on 127.0.0.1 (prints the URL)
 #   bash tools/setup.sh test   install everything, build and run every test suite
 #                              (native, asan, wasm under node, 60 s of checkpoint fuzzing);
 #                              exits non-zero on any failure
@@ -15,7 +16,12 @@ cmake=node_modules/.bin/cmake
 if [ "$mode" = tour ]; then
   $cmake --preset native >/dev/null
   $cmake --build --preset native --target varscope_cli
-  exec ./build/native/varscope tour
+  ./build/native/varscope tour
+  echo "== building the browser demo (WebAssembly; the first build also compiles emscripten's libraries)"
+  $cmake --preset wasm >/dev/null
+  $cmake --build --preset wasm --target varscope_web
+  echo "== serving the demo; open the URL below, Ctrl-C to stop"
+  exec node tools/serve-web.mjs --port "${VARSCOPE_DEMO_PORT:-8765}"
 fi
 
 failed=()

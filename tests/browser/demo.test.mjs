@@ -1,0 +1,295 @@
+#!/usr/bin/env node
+// Browser test of the demo page (web/) in headless Chromium (apt `chromium`,
+// driven by npm playwright-core; no browser is ever downloaded).
+//   node tests/browser/demo.test.mjs [--web DIR] [--artifacts DIR] [--native PATH]
+// Starts tools/serve-web.mjs on a random 127.0.0.1 port, loads the page, checks
+// each section, saves a screenshot per section into the artifacts folder, and
+// compares the page's seq2seq numbers with the same .mjs under node and (when
+// --native points at an existing build/native/varscope_web_native) with the
+// native build. Exits 1 on any failed check, listing them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../tools/serve-web.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const webDir = path.resolve(opt('--web', path.join(repo, 'web')));
+const artifacts = path.resolve(opt('--artifacts', path.join(repo, 'test-artifacts')));
+const nativeExe = opt('--native', path.join(repo, 'build', 'native', 'varscope_web_native'));
+const chromiumPath = process.env.VARSCOPE_CHROMIUM || '/usr/bin/chromium';
+const TOL = 1e-5;
+
+const failures = [];
+const t0 = performance.now();
+const timings = {};
+function check(cond, what, detail = '') {
+  if (cond) console.log(`ok   ${what}`);
+  else {
+    console.log(`FAIL ${what}${detail ? `\n     ${detail}` : ''}`);
+    failures.push(what);
+  }
+  return cond;
+}
+const eq = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+const expectedUnshared = [
+  'feed_forward_x/dense_a/kernel:0', 'feed_forward_x/dense_a/bias:0',
+  'feed_forward_x/dense_b/kernel:0', 'feed_forward_x/dense_b/bias:0',
+  'feed_forward_y/dense_a/kernel:0', 'feed_forward_y/dense_a/bias:0',
+  'feed_forward_y/dense_b/kernel:0', 'feed_forward_y/dense_b/bias:0',
+];
+const expectedShared = [
+  'feed_forward_shared/dense_a/kernel:0', 'feed_forward_shared/dense_a/bias:0',
+  'feed_forward_shared/dense_b/kernel:0', 'feed_forward_shared/dense_b/bias:0',
+];
+const expectedSeq2seqVars = [
+  'embedding:0',
+  'encoder/cell/gates/kernel:0', 'encoder/cell/gates/bias:0',
+  'encoder/cell/candidate/kernel:0', 'encoder/cell/candidate/bias:0',
+  'decoder/decoder/cell/gates/kernel:0', 'decoder/decoder/cell/gates/bias:0',
+  'decoder/decoder/cell/candidate/kernel:0', 'decoder/decoder/cell/candidate/bias:0',
+  'decoder/decoder/out_layer/kernel:0',
+];
+// What the page decodes on load (app.js readParams with the form's defaults).
+const defaultParams = { sourceIds: [1, 1, 1, 1, 1, 1, 1, 1], beamWidth: 3, maxLen: 8, lengthPenalty: 0, seed: 0 };
+
+function compareSeq2seq(label, a, b) {
+  let worst = 0;
+  let same = eq(a.trainArgmax, b.trainArgmax) && a.hypotheses.length === b.hypotheses.length;
+  a.hypotheses.forEach((row, r) => {
+    const other = b.hypotheses[r] || [];
+    same = same && row.length === other.length;
+    row.forEach((h, k) => {
+      const o = other[k];
+      if (!o) return;
+      same = same && eq(h.ids, o.ids) && h.length === o.length;
+      worst = Math.max(worst, Math.abs(h.score - o.score), Math.abs(h.logProb - o.logProb));
+    });
+  });
+  const fp = eq(a.variables.map((v) => v.fingerprint), b.variables.map((v) => v.fingerprint));
+  check(same && worst <= TOL, `${label}: same ids, lengths and train argmax; scores within ${TOL}`,
+    `max |diff| = ${worst}; ids equal: ${same}`);
+  console.log(`     ${label}: max |score diff| = ${worst.toExponential(2)}, ` +
+    `variable fingerprints ${fp ? 'bit-identical' : 'differ (expected across builds only)'}; ` +
+    `first hypothesis score ${a.hypotheses[0][0].score} vs ${b.hypotheses[0][0].score}`);
+  return fp;
+}
+
+async function main() {
+  fs.mkdirSync(artifacts, { recursive: true });
+  const mjs = path.join(webDir, 'dist', 'varscope_web.mjs');
+  if (!check(fs.existsSync(mjs) && fs.existsSync(path.join(webDir, 'dist', 'varscope_web.wasm')),
+    'web/dist/varscope_web.{mjs,wasm} exist (built by the wasm preset)')) return;
+  if (!check(fs.existsSync(chromiumPath), `Chromium at ${chromiumPath} (apt-get install chromium)`)) return;
+
+  // Reference 1: the same .mjs under node.
+  let t = performance.now();
+  const { default: createVarscope } = await import(pathToFileURL(mjs).href);
+  const nodeMod = await createVarscope();
+  const nodeRef = JSON.parse(nodeMod.seq2seq(JSON.stringify(defaultParams)));
+  timings.nodeLoadAndDecodeMs = performance.now() - t;
+  check(nodeRef.ok === true, 'node: seq2seq runs', JSON.stringify(nodeRef).slice(0, 300));
+
+  // Reference 2: the native build of the same bindings (optional).
+  let nativeRef = null;
+  if (nativeExe && fs.existsSync(nativeExe)) {
+    t = performance.now();
+    nativeRef = JSON.parse(execFileSync(nativeExe, ['seq2seq', JSON.stringify(defaultParams)], { encoding: 'utf8' }));
+    timings.nativeDecodeMs = performance.now() - t;
+    check(nativeRef.ok === true, 'native: seq2seq runs');
+  } else {
+    console.log(`note native comparison skipped: ${nativeExe} not built (cmake --build --preset native --target varscope_web_native)`);
+  }
+
+  const server = await startServer({ port: 0, root: webDir, quiet: true });
+  const origin = server.url.replace(/\/$/, '');
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    // playwright gives the browser a fresh temporary profile (user-data-dir) per launch.
+  });
+  const pageErrors = [];
+  const foreign = [];
+  try {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith(origin + '/') || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
+      foreign.push(url);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+
+    t = performance.now();
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
+    timings.pageReadyMs = performance.now() - t;
+    check(await page.locator('#error').isHidden(), 'no error shown after load',
+      await page.locator('#error').textContent());
+    const initial = await page.evaluate(() => window.varscopeDemo.lastSeq2seq);
+
+    // ------------------------------------------------------------ 1. reuse modes
+    const setReuse = async (outer, inner) => {
+      await page.selectOption('#reuse-outer', outer);
+      await page.selectOption('#reuse-inner', inner);
+      await page.waitForSelector(`#reuse[data-state="${outer}/${inner}"]`);
+      await page.waitForSelector('body[data-pending="0"]');
+      return {
+        effective: await page.textContent('#reuse-effective'),
+        create: await page.textContent('#reuse-create'),
+        get: await page.textContent('#reuse-get'),
+      };
+    };
+    let r = await setReuse('None', 'AUTO_REUSE');
+    check(r.effective === '_ReuseMode.AUTO_REUSE', 'reuse None/AUTO_REUSE: effective _ReuseMode.AUTO_REUSE', r.effective);
+    check(r.create.startsWith('create') && r.get.startsWith('return'), 'reuse None/AUTO_REUSE: creates new, returns existing', JSON.stringify(r));
+    r = await setReuse('None', 'None');
+    check(r.effective === 'False' && r.create.startsWith('create') && !r.get.startsWith('return'),
+      'reuse None/None: False, creates new, existing is an error', JSON.stringify(r));
+    r = await setReuse('None', 'True');
+    check(r.effective === 'True', 'reuse None/True: effective True', r.effective);
+    check(!r.create.startsWith('create') && /new_variable/.test(r.create) && r.create.length > 20,
+      'reuse None/True: a new name is a readable error', r.create);
+    check(r.get.startsWith('return'), 'reuse None/True: existing is returned', r.get);
+    console.log(`     new name under reuse=True: ${r.create.split('\n')[0]}`);
+    r = await setReuse('True', 'None');
+    check(r.effective === 'True', 'reuse True/None: inherits True', r.effective);
+    await page.locator('#reuse').screenshot({ path: path.join(artifacts, 'section1-reuse.png') });
+
+    // ------------------------------------------------------------ 2. feed-forward
+    const names = (sel) => page.$$eval(`${sel} li code`, (els) => els.map((e) => e.textContent));
+    const unshared = await names('#ff-unshared-vars');
+    const shared = await names('#ff-shared-vars');
+    check(eq(unshared, expectedUnshared), 'feed-forward: the 8 unshared variable names', JSON.stringify(unshared));
+    check(eq(shared, expectedShared), 'feed-forward: the 4 shared variable names', JSON.stringify(shared));
+    check(await page.textContent('#ff-unshared-flag') === 'False', 'feed-forward unshared: shared: False');
+    check(await page.textContent('#ff-shared-flag') === 'True', 'feed-forward shared: shared: True');
+    await page.locator('#feedforward').screenshot({ path: path.join(artifacts, 'section2-feedforward.png') });
+
+    // ------------------------------------------------------------ 3. seq2seq
+    const runs = async () => Number(await page.getAttribute('#seq2seq', 'data-runs'));
+    const waitRun = async (before) => {
+      await page.waitForFunction((n) => Number(document.getElementById('seq2seq').dataset.runs) > n, before, { timeout: 60000 });
+      await page.waitForSelector('body[data-pending="0"]');
+      return page.evaluate(() => window.varscopeDemo.lastSeq2seq);
+    };
+    check(initial && initial.hypotheses[0].length === 3, 'seq2seq on load: 3 hypotheses for beam width 3');
+    check((await page.$$('#s2s-beams tbody tr')).length === 3, 'seq2seq: beam table has beamWidth (3) rows');
+    const varNames = await page.$$eval('#s2s-vars tbody tr td:first-child', (els) => els.map((e) => e.textContent));
+    check(eq(varNames, expectedSeq2seqVars), "seq2seq: the article's 10 variable names in order", JSON.stringify(varNames));
+
+    compareSeq2seq('browser vs node (same .mjs)', initial, nodeRef);
+    if (nativeRef) compareSeq2seq('browser vs native build', initial, nativeRef);
+
+    await page.fill('#s2s-beam', '4');
+    await page.fill('#s2s-maxlen', '6');
+    await page.fill('#s2s-penalty', '0.6');
+    let before = await runs();
+    t = performance.now();
+    await page.click('#s2s-decode');
+    const b4 = await waitRun(before);
+    timings.decodeBeam4Ms = performance.now() - t;
+    check((await page.$$('#s2s-beams tbody tr')).length === 4 && b4.hypotheses[0].length === 4,
+      'seq2seq: beam width 4 gives a 4-row table');
+    check(b4.hypotheses[0].every((h) => h.length <= 6), 'seq2seq: max length 6 respected');
+    const sorted = b4.hypotheses[0].every((h, i, a) => i === 0 || a[i - 1].score >= h.score);
+    check(sorted, 'seq2seq: hypotheses sorted best first');
+
+    before = await runs();
+    await page.click('#s2s-perturb');
+    const p1 = await waitRun(before);
+    const fpBefore = Object.fromEntries(b4.variables.map((v) => [v.name, v.fingerprint]));
+    const fpAfter = Object.fromEntries(p1.variables.map((v) => [v.name, v.fingerprint]));
+    const changed = Object.keys(fpAfter).filter((k) => fpAfter[k] !== fpBefore[k]);
+    check(eq(changed, ['decoder/decoder/out_layer/kernel:0']), 'perturb: only the shared out_layer kernel changes', JSON.stringify(changed));
+    check(!eq(p1.hypotheses, b4.hypotheses), 'perturb: beam-search outputs change', JSON.stringify(p1.hypotheses[0][0]));
+    console.log(`     train argmax ${eq(p1.trainArgmax, b4.trainArgmax) ? 'unchanged' : 'changed'} by the perturbation`);
+    await page.locator('#seq2seq').screenshot({ path: path.join(artifacts, 'section3-seq2seq.png') });
+
+    // ------------------------------------------------------------ 4. checkpoint
+    const ckptPath = path.join(artifacts, 'varscope-demo-checkpoint.json');
+    t = performance.now();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#ckpt-save')]);
+    await download.saveAs(ckptPath);
+    timings.saveCheckpointMs = performance.now() - t;
+    let saved = null;
+    try { saved = JSON.parse(fs.readFileSync(ckptPath, 'utf8')); } catch (e) { saved = null; }
+    check(saved && saved.format === 'varscope-checkpoint', 'checkpoint: download is a varscope checkpoint',
+      saved ? JSON.stringify(Object.keys(saved)) : 'not JSON');
+    console.log(`     checkpoint ${(fs.statSync(ckptPath).size / 1e6).toFixed(1)} MB`);
+
+    // Change the weights again, then load the saved file: the fingerprints come back.
+    before = await runs();
+    await page.click('#s2s-perturb');
+    const p2 = await waitRun(before);
+    check(p2.variables.at(-1).fingerprint !== p1.variables.at(-1).fingerprint, 'perturbing twice changes the kernel again');
+    before = await runs();
+    t = performance.now();
+    await page.setInputFiles('#ckpt-file', ckptPath);
+    await page.waitForSelector('#checkpoint[data-loaded="1"]', { timeout: 60000 });
+    const restored = await waitRun(before);
+    timings.loadCheckpointMs = performance.now() - t;
+    const report = await page.textContent('#ckpt-report');
+    check(/ok/.test(report) && await page.locator('#error').isHidden(), 'checkpoint: loading the download is ok', report);
+    check(eq(restored.variables, p1.variables), 'checkpoint: restored fingerprints equal the saved ones');
+    check(eq(restored.hypotheses, p1.hypotheses), 'checkpoint: decoding after restore reproduces the saved outputs');
+
+    // A bad file, dropped on the drop zone.
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['{not json'], 'bad.json', { type: 'application/json' }));
+      document.getElementById('ckpt-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForSelector('#error:not([hidden])', { timeout: 30000 });
+    const alertText = (await page.textContent('[role="alert"]')) || '';
+    check(/bad\.json/.test(alertText) && /Checkpoint|JSON|json|parse/.test(alertText) && alertText.length < 2000,
+      'checkpoint: a bad file shows a readable error in role=alert', alertText);
+    console.log(`     alert: ${alertText.split('\n')[0]}`);
+    // Still usable, and the model unchanged, after the error.
+    before = await runs();
+    await page.click('#s2s-decode');
+    const after = await waitRun(before);
+    check(eq(after.variables, p1.variables), 'checkpoint: a failed load modifies nothing');
+    await page.locator('#checkpoint').screenshot({ path: path.join(artifacts, 'section4-checkpoint.png') });
+    await page.screenshot({ path: path.join(artifacts, 'page-desktop.png'), fullPage: true });
+
+    // Narrow screen: no horizontal scrolling of the page.
+    await page.setViewportSize({ width: 360, height: 800 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 0, 'narrow screen (360 px): no horizontal page overflow', `overflow ${overflow}px`);
+    await page.screenshot({ path: path.join(artifacts, 'page-narrow.png'), fullPage: true });
+
+    check(pageErrors.length === 0, 'no page errors', pageErrors.join('\n     '));
+    check(foreign.length === 0, 'no requests beyond the page origin', foreign.join(' '));
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  failures.push(`exception: ${e && e.stack ? e.stack : e}`);
+  console.log(`FAIL exception: ${e && e.stack ? e.stack : e}`);
+}
+timings.totalMs = performance.now() - t0;
+console.log(`timings: ${Object.entries(timings).map(([k, v]) => `${k}=${Math.round(v)}`).join(' ')}`);
+console.log(`screenshots: ${artifacts}`);
+if (failures.length) {
+  console.log(`\n${failures.length} check(s) failed:\n - ${failures.join('\n - ')}`);
+  process.exit(1);
+}
+console.log('\nall browser demo checks passed');
+process.exit(0);

@@ -1,0 +1,228 @@
+// The demo page: every computation goes to worker.js (the WebAssembly build);
+// this file only turns form inputs into requests and results into DOM.
+const $ = (id) => document.getElementById(id);
+
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+let nextId = 1;
+const waiting = new Map();
+let pending = 0;
+let resolveReady;
+const ready = new Promise((r) => (resolveReady = r));
+
+function setPending(delta) {
+  pending += delta;
+  document.body.dataset.pending = String(pending);
+  document.body.setAttribute('aria-busy', pending > 0 ? 'true' : 'false');
+}
+
+worker.onmessage = (event) => {
+  const msg = event.data;
+  if (msg.id === 0) {
+    if (msg.ready) resolveReady();
+    else showError(`The WebAssembly module failed to load: ${msg.error}`);
+    return;
+  }
+  const w = waiting.get(msg.id);
+  if (!w) return;
+  waiting.delete(msg.id);
+  setPending(-1);
+  if (msg.ok) w.resolve(msg.result);
+  else w.reject(new Error(msg.error));
+};
+worker.onerror = (e) => showError(`Worker error: ${e.message || 'could not start the worker'}`);
+
+/** Calls a bindings function in the worker; resolves with its parsed JSON. */
+async function call(fn, ...args) {
+  await ready;
+  const id = nextId++;
+  setPending(+1);
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    worker.postMessage({ id, fn, args });
+  });
+}
+
+function showError(message) {
+  const el = $('error');
+  el.textContent = message;
+  el.hidden = false;
+}
+function clearError() {
+  const el = $('error');
+  el.textContent = '';
+  el.hidden = true;
+}
+/** A bindings result with ok:false (a varscope::Error from C++) becomes an exception. */
+function check(result, what) {
+  if (result && result.ok === false) throw new Error(`${what}: ${result.kind}: ${result.message}`);
+  return result;
+}
+async function guarded(what, body) {
+  try {
+    await body();
+  } catch (e) {
+    showError(e.message.startsWith(what) ? e.message : `${what}: ${e.message}`);
+  }
+}
+
+const shapeText = (shape) => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+
+function fillVarList(list, variables) {
+  list.replaceChildren(
+    ...variables.map((v) => {
+      const li = document.createElement('li');
+      const name = document.createElement('code');
+      name.textContent = v.name;
+      li.append(name, ` ${shapeText(v.shape)}`);
+      return li;
+    }),
+  );
+}
+
+function row(cells, header = false) {
+  const tr = document.createElement('tr');
+  cells.forEach((c, i) => {
+    const td = document.createElement(header && i === 0 ? 'th' : 'td');
+    if (header && i === 0) td.scope = 'row';
+    td.textContent = c;
+    tr.append(td);
+  });
+  return tr;
+}
+
+// ---------------------------------------------------------------- 1. reuse modes
+async function updateReuse() {
+  await guarded('Reuse modes', async () => {
+    const r = check(await call('reuseTable', $('reuse-outer').value, $('reuse-inner').value), 'Reuse modes');
+    $('reuse-effective').textContent = r.effective;
+    $('reuse-create').textContent = r.createNew === 'create' ? `create → ${r.createNewName}` : r.createNew;
+    $('reuse-create').className = r.createNew === 'create' ? 'ok' : 'bad';
+    $('reuse-get').textContent = r.getExisting === 'return' ? `return → ${r.getExistingName}` : r.getExisting;
+    $('reuse-get').className = r.getExisting === 'return' ? 'ok' : 'bad';
+    document.getElementById('reuse').dataset.state = `${r.outer}/${r.inner}`;
+  });
+}
+
+// ---------------------------------------------------------------- 2. feed-forward
+async function updateFeedForward() {
+  await guarded('Feed-forward', async () => {
+    const r = check(await call('feedForward'), 'Feed-forward');
+    $('ff-unshared-flag').textContent = r.unshared.shared;
+    $('ff-shared-flag').textContent = r.shared.shared;
+    fillVarList($('ff-unshared-vars'), r.unshared.variables);
+    fillVarList($('ff-shared-vars'), r.shared.variables);
+  });
+}
+
+// ---------------------------------------------------------------- 3. seq2seq
+function readParams() {
+  const ids = $('s2s-source')
+    .value.split(/[\s,]+/)
+    .filter((s) => s.length > 0)
+    .map((s) => {
+      if (!/^\d+$/.test(s)) throw new Error(`'${s}' is not a token id`);
+      return Number(s);
+    });
+  return {
+    sourceIds: ids,
+    beamWidth: Number($('s2s-beam').value),
+    maxLen: Number($('s2s-maxlen').value),
+    lengthPenalty: Number($('s2s-penalty').value),
+    seed: 0,
+  };
+}
+
+function showSeq2seq(r) {
+  $('s2s-train').textContent = r.trainArgmax.map((ids) => `[${ids.join(' ')}]`).join(' ');
+  const body = $('s2s-beams').tBodies[0];
+  body.replaceChildren(
+    ...r.hypotheses[0].map((h, i) =>
+      row([String(i), h.ids.join(' '), h.score.toFixed(5), String(h.length), h.logProb.toFixed(5)], true),
+    ),
+  );
+  const vars = $('s2s-vars').tBodies[0];
+  vars.replaceChildren(...r.variables.map((v) => row([v.name, shapeText(v.shape), v.fingerprint])));
+  $('s2s-var-count').textContent = String(r.variables.length);
+  $('s2s-perturbed').textContent = r.perturbations
+    ? `decoder/decoder/out_layer/kernel perturbed ${r.perturbations}× (seeded noise, stddev 0.05)`
+    : '';
+  window.varscopeDemo.lastSeq2seq = r;
+  document.getElementById('seq2seq').dataset.runs = String(Number(document.getElementById('seq2seq').dataset.runs || 0) + 1);
+}
+
+async function decode(perturb = false) {
+  await guarded('Seq2seq', async () => {
+    const params = { ...readParams(), perturb };
+    showSeq2seq(check(await call('seq2seq', JSON.stringify(params)), 'Seq2seq'));
+    clearError();
+  });
+}
+
+// ---------------------------------------------------------------- 4. checkpoint
+async function saveCheckpoint() {
+  await guarded('Save checkpoint', async () => {
+    const r = check(await call('saveCheckpoint'), 'Save checkpoint');
+    const url = URL.createObjectURL(new Blob([r.text], { type: 'application/json' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = 'varscope-demo-checkpoint.json';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    $('ckpt-report').textContent = `Saved ${(r.text.length / 1e6).toFixed(1)} MB checkpoint.`;
+  });
+}
+
+async function loadCheckpointFile(file) {
+  await guarded('Load checkpoint', async () => {
+    $('ckpt-report').textContent = `Reading ${file.name}…`;
+    const text = await file.text();
+    const r = await call('loadCheckpoint', text);
+    if (r.ok === false) {
+      $('ckpt-report').textContent = `${file.name}: not loaded.`;
+      throw new Error(`Load checkpoint: ${file.name}: ${r.kind}: ${r.message}`);
+    }
+    clearError();
+    $('ckpt-report').textContent = `${file.name}: ok — restored ${r.matched.length} variables.\n${r.message}`;
+    document.getElementById('checkpoint').dataset.loaded = String(Number(document.getElementById('checkpoint').dataset.loaded || 0) + 1);
+    await decode(false);
+  });
+}
+
+// ---------------------------------------------------------------- wiring
+window.varscopeDemo = { call, lastSeq2seq: null };
+
+$('reuse-outer').addEventListener('change', updateReuse);
+$('reuse-inner').addEventListener('change', updateReuse);
+$('s2s-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  decode(false);
+});
+$('s2s-perturb').addEventListener('click', () => decode(true));
+$('ckpt-save').addEventListener('click', saveCheckpoint);
+$('ckpt-file').addEventListener('change', (e) => {
+  const file = e.target.files && e.target.files[0];
+  if (file) loadCheckpointFile(file);
+  e.target.value = '';
+});
+const drop = $('ckpt-drop');
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const file = e.dataTransfer.files && e.dataTransfer.files[0];
+  if (file) loadCheckpointFile(file);
+});
+
+setPending(0);
+ready.then(async () => {
+  $('status').textContent = 'WebAssembly module loaded.';
+  await Promise.all([updateReuse(), updateFeedForward(), decode(false)]);
+  $('status').textContent = 'Ready.';
+  document.body.dataset.ready = 'true';
+});
