@@ -10,7 +10,11 @@ TensorFlow.js. Pure Python, no dependencies.
   gru_layout.py to-keras IN.json OUT.json   every SCOPE with gates/kernel is converted
   gru_layout.py to-tf    IN.json OUT.json   every SCOPE with recurrent_kernel is converted
   gru_layout.py selftest IN.json            to-keras then to-tf must give IN's values back
+  gru_layout.py keras-check GOLDEN.json     convert each TF-layout case of tests/data/numerics_golden.json
+                                            to Keras layout and run the Keras (reset_after=False) GRU
+                                            equations on it: must reproduce the golden outputs
 """
+import math
 import base64
 import json
 import struct
@@ -83,7 +87,60 @@ def convert(root, direction):
     return dict(root, variables=out)
 
 
+def keras_gru(keras, x_seq, h, length):
+    """Keras GRU, reset_after=False: z = s(xWz + hUz + bz), r = s(xWr + hUr + br),
+    hh = tanh(xWh + (r*h)Uh + bh), h' = z*h + (1-z)*hh; steps past `length` keep h, emit 0."""
+    W, U, b = keras["kernel"], keras["recurrent_kernel"], keras["bias"]
+    H = len(b) // 3
+    sig = lambda v: 1.0 / (1.0 + math.exp(-v))
+    outputs = []
+    for t, x in enumerate(x_seq):
+        if t >= length:
+            outputs.append([0.0] * H)
+            continue
+        def lin(vec, M, col):
+            return sum(vec[i] * M[i][col] for i in range(len(vec)))
+        z = [sig(lin(x, W, j) + lin(h, U, j) + b[j]) for j in range(H)]
+        r = [sig(lin(x, W, H + j) + lin(h, U, H + j) + b[H + j]) for j in range(H)]
+        rh = [r[j] * h[j] for j in range(H)]
+        hh = [math.tanh(lin(x, W, 2 * H + j) + lin(rh, U, 2 * H + j) + b[2 * H + j]) for j in range(H)]
+        h = [z[j] * h[j] + (1 - z[j]) * hh[j] for j in range(H)]
+        outputs.append(h)
+    return outputs, h
+
+
+def keras_check(golden):
+    worst = 0.0
+    for case in golden["gru_tf"]:
+        def ent(name, key):
+            t = case[key]
+            return {"name": name, "dtype": "float32", "shape": t["shape"], "values": t["data"]}
+        root = {"variables": [ent("cell/gates/kernel", "gates_kernel"), ent("cell/gates/bias", "gates_bias"),
+                              ent("cell/candidate/kernel", "candidate_kernel"), ent("cell/candidate/bias", "candidate_bias")]}
+        conv = {e["name"].split("/")[-1]: e for e in convert(root, "to-keras")["variables"]}
+        keras = {"kernel": matrix(conv["kernel"]), "recurrent_kernel": matrix(conv["recurrent_kernel"]),
+                 "bias": values(conv["bias"])}
+        B, T, D = case["inputs"]["shape"]
+        H = case["initial_state"]["shape"][1]
+        xs, h0 = case["inputs"]["data"], case["initial_state"]["data"]
+        lengths = case["sequence_length"]["data"]
+        out, fin = case["outputs"]["data"], case["final_state"]["data"]
+        for b in range(B):
+            seq = [xs[(b * T + t) * D:(b * T + t + 1) * D] for t in range(T)]
+            o, hN = keras_gru(keras, seq, h0[b * H:(b + 1) * H], lengths[b])
+            for t in range(T):
+                for j in range(H):
+                    worst = max(worst, abs(o[t][j] - out[(b * T + t) * H + j]))
+            for j in range(H):
+                worst = max(worst, abs(hN[j] - fin[b * H + j]))
+    ok = worst < 1e-5
+    print(f"gru_layout keras-check: {'ok' if ok else 'MISMATCH'} (max abs diff {worst:.3g} over {len(golden['gru_tf'])} cases)")
+    return 0 if ok else 1
+
+
 def main(argv):
+    if len(argv) == 2 and argv[0] == "keras-check":
+        return keras_check(json.load(open(argv[1])))
     if len(argv) < 2 or argv[0] not in ("to-keras", "to-tf", "selftest"):
         print(__doc__)
         return 2
