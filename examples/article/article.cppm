@@ -9,6 +9,7 @@ module;
 #include <string_view>
 #include <vector>
 export module varscope.article;
+import varscope;
 
 export namespace varscope::article {
 
@@ -21,6 +22,10 @@ struct Section {
 
 /// All blocks covered so far, in article order.
 [[nodiscard]] const std::vector<Section>& sections();
+
+/// The article's feed_forward(inputs): dense(20, name='dense_a') then dense(30, name='dense_b')
+/// in the current variable scope.
+[[nodiscard]] Tensor feed_forward(const Tensor& inputs);
 
 /// Prints "== [id] title ==" and the block's output for every section (or only
 /// `only`, when non-empty). Throws std::invalid_argument for an unknown id.

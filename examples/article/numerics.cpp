@@ -23,6 +23,8 @@ void show_variables(std::ostream& out) {
 // (varscope computes eagerly: variables hold their initial values from creation.)
 bool has_same_outputs(const Tensor& tensor1, const Tensor& tensor2) { return tensor1.bitwise_equal(tensor2); }
 
+}  // namespace
+
 // def feed_forward(inputs):
 //     d1 = tf.layers.dense(inputs, 20, name='dense_a')
 //     d2 = tf.layers.dense(d1, 30, name='dense_b')
@@ -32,8 +34,6 @@ Tensor feed_forward(const Tensor& inputs) {
   auto d2 = dense(d1, 30, {.name = "dense_b"});
   return d2;
 }
-
-}  // namespace
 
 // with tf.Session(graph=tf.Graph()) as sess:
 //     inputs_x = ...

@@ -186,12 +186,19 @@ BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor sta
 
 // ---------------------------------------------------------------- dynamic_decode(BasicDecoder)
 
-BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
+namespace {
+// Checks the options and enters TF's `variable_scope(scope, default_name="decoder")`.
+VariableScopeGuard enter_decode_scope(const DecodeOptions& options) {
   if (options.maximum_iterations && *options.maximum_iterations < 0)
     throw InvalidArgumentError("dynamic_decode: maximum_iterations " + std::to_string(*options.maximum_iterations) +
                                " must be >= 0");
-  auto scope = options.scope.empty() ? variable_scope(std::nullopt, {.default_name = "decoder"})
-                                     : variable_scope(options.scope);
+  return options.scope.empty() ? variable_scope(std::nullopt, {.default_name = "decoder"})
+                               : variable_scope(options.scope);
+}
+}  // namespace
+
+BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
+  auto scope = enter_decode_scope(options);
   RNNCell& cell = decoder.cell();
   const std::int64_t B = decoder.batch_size(), H = cell.state_size();
   const std::int64_t max_iter = options.maximum_iterations.value_or(std::numeric_limits<std::int64_t>::max());
@@ -346,11 +353,7 @@ Tensor gather_tree(const Tensor& step_ids, const Tensor& parent_ids, const Tenso
 // ---------------------------------------------------------------- dynamic_decode(BeamSearchDecoder)
 
 BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions options) {
-  if (options.maximum_iterations && *options.maximum_iterations < 0)
-    throw InvalidArgumentError("dynamic_decode: maximum_iterations " + std::to_string(*options.maximum_iterations) +
-                               " must be >= 0");
-  auto scope = options.scope.empty() ? variable_scope(std::nullopt, {.default_name = "decoder"})
-                                     : variable_scope(options.scope);
+  auto scope = enter_decode_scope(options);
   RNNCell& cell = decoder.cell();
   const Tensor& embedding = decoder.embedding();
   const std::int64_t B = decoder.batch_size(), K = decoder.beam_width(), H = cell.state_size();

@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// One command for the wasm timings (issue 6): varscope's wasm_bench (encoder,
+// teacher-forced decoder, beam search) and TF.js's wasm backend GRU encoder,
+// under node and in headless Chromium (playwright-core, /usr/bin/chromium),
+// then a table of medians and tfjs/varscope ratios.
+//
+//   node_modules/.bin/cmake --preset wasm
+//   nice node_modules/.bin/cmake --build --preset wasm --target wasm_bench
+//   node bench/run_wasm.mjs [--reps 50] [--json out.json] [--skip-browser] [--skip-node]
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startServer } from '../tools/serve-web.mjs';
+import { benchTfjsGruNode } from './tfjs_gru.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const reps = Number(opt('--reps', '50'));
+const jsonOut = opt('--json', null);
+
+const benchMjs = path.join(root, 'web', 'dist', 'wasm_bench.mjs');
+if (!fs.existsSync(benchMjs)) {
+  console.error(`${benchMjs} is missing: build the wasm_bench target (wasm preset) first`);
+  process.exit(2);
+}
+
+async function runNode() {
+  const { default: createWasmBench } = await import(pathToFileURL(benchMjs).href);
+  const vs = await createWasmBench();
+  const varscope = {
+    encoder: JSON.parse(vs.encoder(reps)),
+    decoder: JSON.parse(vs.decoder(reps)),
+    beam: JSON.parse(vs.beam(reps)),
+  };
+  const tfjs = await benchTfjsGruNode({ reps });
+  return { env: 'node', node: process.version, reps, varscope, tfjs };
+}
+
+async function runBrowser() {
+  const { chromium } = await import('playwright-core');
+  const server = await startServer({ port: 0, quiet: true });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    const logs = [];
+    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    await page.goto(`${server.url}bench.html?reps=${reps}`);
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('status')?.textContent),
+      null, { timeout: 600_000 });
+    const out = JSON.parse(await page.textContent('#result'));
+    if (out.error) throw new Error(`browser: ${out.error}\n${logs.join('\n')}`);
+    out.browser = browser.version();
+    return out;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+const results = {};
+if (!args.includes('--skip-node')) results.node = await runNode();
+if (!args.includes('--skip-browser')) results.chromium = await runBrowser();
+if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(results, null, 2) + '\n');
+
+const ms = (us) => (us === undefined ? '-' : (us / 1000).toFixed(3));
+const rows = [];
+for (const [env, r] of Object.entries(results)) {
+  const vsEnc = r.varscope.encoder.median_us;
+  const t = r.tfjs;
+  const ratio = (x) => (x ? `${(x / vsEnc).toFixed(2)}x` : '-');
+  rows.push([env, ms(vsEnc), ms(t.ops?.median_us), ratio(t.ops?.median_us), ms(t.layers?.median_us),
+    ratio(t.layers?.median_us), ms(r.varscope.decoder.median_us), ms(r.varscope.beam.median_us),
+    `simd=${t.simd} mt=${t.multithread}`]);
+}
+const head = ['env', 'vs enc ms', 'tfjs ops ms', 'ops/vs', 'tfjs layers ms', 'layers/vs', 'vs dec ms', 'vs beam ms', 'tfjs'];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+console.log(`\nseed shape (vocab 3000, emb 256, hidden 256, batch 2, len 8), medians of ${reps} reps; ` +
+  'beam: width 2, max_len 8; ratio = TF.js / varscope (>1 means varscope is faster)');
+console.log(line(head));
+console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+for (const r of rows) console.log(line(r));
+if (results.chromium) console.log(`chromium ${results.chromium.browser}`);
