@@ -54,8 +54,13 @@ struct ConstMatrixView {
 
 /// Up to this many rows, matmul_into uses a register-blocked kernel that reads b
 /// once per 4 rows and needs no packing (recurrent steps: batch x hidden);
-/// above it, Eigen's GEMM.
+/// above it, Eigen's GEMM (which calls OpenBLAS natively). In WebAssembly Eigen
+/// has no SIMD GEMM kernel, so the (auto-vectorised, SIMD128) kernel is always used.
+#if defined(__EMSCRIPTEN__)
+inline constexpr std::int64_t kSmallRowsThreshold = std::int64_t{1} << 62;
+#else
 inline constexpr std::int64_t kSmallRowsThreshold = 8;
+#endif
 /// out = a @ b (+ out when accumulate). Shapes [M, K] @ [K, N] -> [M, N].
 void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
 /// The readable reference: a triple loop accumulating in double (for tests).
