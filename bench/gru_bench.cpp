@@ -8,47 +8,14 @@
 #include <vector>
 
 import varscope;
+#include "bench_model.hpp"
 
 using namespace varscope;
 
 namespace {
 
-struct Config {
-  std::int64_t vocab, emb, hidden, batch, len;
-};
-constexpr Config kSeed{3000, 256, 256, 2, 8};
-constexpr Config kMedium{8000, 256, 512, 16, 30};
+using namespace bench_model;
 
-Tensor ids(const Config& c, std::int32_t salt) {
-  std::vector<std::int32_t> v(static_cast<std::size_t>(c.batch * c.len));
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<std::int32_t>((i * 7919 + salt) % c.vocab);
-  return Tensor(Shape{c.batch, c.len}, std::move(v));
-}
-
-struct Model {
-  Graph graph{1};
-  DefaultGraphGuard use{graph};
-  Tensor embedding;
-  GRUCell encoder_cell;
-  GRUCell decoder_cell;
-  Dense out_layer;
-  Tensor src, tgt;
-
-  explicit Model(const Config& c)
-      : embedding(random_uniform({c.vocab, c.emb}, -1.0f, 1.0f)),
-        encoder_cell(c.hidden, "cell"),
-        decoder_cell(c.hidden, "cell"),
-        out_layer(c.vocab, {.use_bias = false, .name = "out_layer"}),
-        src(ids(c, 1)),
-        tgt(ids(c, 2)) {}
-
-  Tensor encode() { return dynamic_rnn(encoder_cell, embedding_lookup(embedding, src), {.scope = "encoder"}).final_state; }
-  Tensor decode_teacher_forced(const Tensor& state) {
-    auto outputs = dynamic_rnn(decoder_cell, embedding_lookup(embedding, tgt),
-                               {.initial_state = state, .scope = "decoder"}).outputs;
-    return out_layer(outputs);  // [B, T, V] logits
-  }
-};
 
 void encoder(benchmark::State& state, Config c) {
   Model m(c);
