@@ -5,6 +5,7 @@ module;
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <new>
 #include <iosfwd>
 #include <span>
 #include <string>
@@ -69,6 +70,34 @@ class Shape {
   bool rank_known_ = true;
 };
 
+/// Allocator for tensor storage: 64-byte aligned blocks (one cache line, a full
+/// AVX-512 / two AVX2 registers) whose elements are default-initialised, so a
+/// kernel that writes every element does not pay for a zero fill first.
+template <class T>
+struct TensorAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+  TensorAllocator() = default;
+  template <class U>
+  TensorAllocator(const TensorAllocator<U>&) noexcept {}
+  [[nodiscard]] T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlignment); }
+  /// Value-less construction leaves a float/int uninitialised (default-init).
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(static_cast<Args&&>(args)...);
+  }
+  friend bool operator==(const TensorAllocator&, const TensorAllocator&) = default;
+};
+
+/// The storage of a tensor's values.
+template <class T>
+using TensorStorage = std::vector<T, TensorAllocator<T>>;
+
 /// A dense row-major tensor that owns its values. Copies are deep.
 class Tensor {
  public:
@@ -78,8 +107,15 @@ class Tensor {
   /// defined or holds more than kMaxElements values.
   Tensor(DType dtype, const Shape& shape);
   /// Takes ownership of `values`; their count must equal the shape's size.
-  Tensor(const Shape& shape, std::vector<float> values);
-  Tensor(const Shape& shape, std::vector<std::int32_t> values);
+  /// Copies `values`; their count must equal the shape's size.
+  Tensor(const Shape& shape, const std::vector<float>& values);
+  Tensor(const Shape& shape, const std::vector<std::int32_t>& values);
+  /// Takes ownership of `values` (no copy); their count must equal the shape's size.
+  Tensor(const Shape& shape, TensorStorage<float> values);
+  Tensor(const Shape& shape, TensorStorage<std::int32_t> values);
+  /// Values left uninitialised, for kernels that write every element (matmul,
+  /// Dense): saves a pass over memory on large outputs. Read nothing before writing it.
+  [[nodiscard]] static Tensor uninitialized(DType dtype, const Shape& shape);
 
   [[nodiscard]] DType dtype() const noexcept { return dtype_; }
   [[nodiscard]] const Shape& shape() const noexcept { return shape_; }
@@ -89,12 +125,12 @@ class Tensor {
   template <class T>
   [[nodiscard]] std::span<T> data() {
     check_dtype(dtype_of<T>);
-    return std::get<std::vector<T>>(storage_);
+    return std::get<TensorStorage<T>>(storage_);
   }
   template <class T>
   [[nodiscard]] std::span<const T> data() const {
     check_dtype(dtype_of<T>);
-    return std::get<std::vector<T>>(storage_);
+    return std::get<TensorStorage<T>>(storage_);
   }
 
   /// Same dtype, shape and bit-identical values.
@@ -103,12 +139,14 @@ class Tensor {
   [[nodiscard]] std::string to_string() const;
 
  private:
+  struct UninitializedTag {};
+  Tensor(DType dtype, const Shape& shape, UninitializedTag);
   void check_dtype(DType wanted) const;
 
   DType dtype_;
   Shape shape_;
   std::int64_t size_ = 0;
-  std::variant<std::vector<float>, std::vector<std::int32_t>> storage_;
+  std::variant<TensorStorage<float>, TensorStorage<std::int32_t>> storage_;
 };
 
 /// Stream output: dtype name, Shape::to_string(), Tensor::to_string().

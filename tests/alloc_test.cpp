@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 import varscope;
 
@@ -21,6 +22,15 @@ void* operator new(std::size_t size) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// Tensor storage uses the aligned forms (64-byte blocks): count those too.
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  ++g_allocations;
+  const auto a = static_cast<std::size_t>(alignment);
+  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 using namespace varscope;
 
@@ -53,6 +63,14 @@ struct Model {
 };
 
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(the_counter_sees_tensor_storage) {
+  // Guards the other cases against passing vacuously: tensor values (aligned
+  // allocations) and plain vectors are both counted.
+  BOOST_TEST(allocations_of([] { Tensor t(DType::float32, Shape{1000}); }) >= 1);
+  BOOST_TEST(allocations_of([] { auto t = Tensor::uninitialized(DType::int32, Shape{1000}); }) >= 1);
+  BOOST_TEST(allocations_of([] { std::vector<float> v(1000); }) >= 1);
+}
 
 BOOST_AUTO_TEST_CASE(dynamic_rnn_allocations_do_not_grow_with_time) {
   Model m;

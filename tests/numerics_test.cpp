@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -233,6 +234,8 @@ BOOST_AUTO_TEST_CASE(fast_matmul_kernels_equal_the_reference_loop) {
       const Tensor b = random_normal({k, n});
       const ConstMatrixView av(a.data<float>().data(), m, k, k + 3);  // strided: skips 3 columns
       Tensor fast(DType::float32, Shape{m, n}), ref(DType::float32, Shape{m, n}), eig(DType::float32, Shape{m, n});
+      // Without accumulate the old contents are never read (NaN would leak through).
+      for (auto& x : fast.data<float>()) x = std::numeric_limits<float>::quiet_NaN();
       matmul_into(av, as_matrix(b), as_matrix(fast));
       matmul_reference_into(av, as_matrix(b), as_matrix(ref));
       matmul_eigen_into(av, as_matrix(b), as_matrix(eig));

@@ -108,7 +108,7 @@ Tensor Dense::operator()(const Tensor& inputs) {
   build(in);
   std::vector<std::int64_t> dims = inputs.shape().dims();
   dims.back() = units_;
-  Tensor out(DType::float32, Shape(dims));
+  Tensor out = Tensor::uninitialized(DType::float32, Shape(dims));
   if (out.size() > 0) apply_into(as_matrix(inputs), as_matrix(out));
   return out;
 }

@@ -173,11 +173,28 @@ void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accu
                               std::to_string(out.rows) + ", " + std::to_string(out.cols) + "]");
   if (a.rows <= kSmallRowsThreshold) {
     small_rows_matmul(a, b, out, accumulate);
-  } else if (accumulate) {
+    return;
+  }
+#ifdef EIGEN_USE_BLAS
+  // Straight to BLAS with beta = 0 when not accumulating: Eigen's product
+  // would zero `out` first and then accumulate (one more pass over a large
+  // output such as [B*T, vocab] logits). Row-major C = A B is column-major
+  // C^T = B^T A^T, so the operands swap places.
+  if (out.rows == 0 || out.cols == 0) return;
+  const char no_transpose = 'N';
+  const int m = static_cast<int>(out.cols), n = static_cast<int>(out.rows), k = static_cast<int>(a.cols);
+  const int lda = static_cast<int>(std::max<std::int64_t>(b.row_stride, std::max(m, 1)));
+  const int ldb = static_cast<int>(std::max<std::int64_t>(a.row_stride, std::max(k, 1)));
+  const int ldc = static_cast<int>(std::max<std::int64_t>(out.row_stride, std::max(m, 1)));
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  sgemm_(&no_transpose, &no_transpose, &m, &n, &k, &alpha, b.data, &lda, a.data, &ldb, &beta, out.data, &ldc);
+#else
+  if (accumulate) {
     eigen(out).noalias() += eigen(a) * eigen(b);
   } else {
     eigen(out).noalias() = eigen(a) * eigen(b);
   }
+#endif
 }
 
 void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
@@ -230,7 +247,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
     shape_error("matmul", "inner dimensions differ: a " + a.shape().to_string() + (transpose_a ? "^T" : "") +
                               " @ b " + b.shape().to_string() + (transpose_b ? "^T" : "") + " (" +
                               std::to_string(k) + " vs " + std::to_string(kb) + ")");
-  Tensor out(DType::float32, Shape{m, n});
+  Tensor out = Tensor::uninitialized(DType::float32, Shape{m, n});
   const auto ea = eigen(as_matrix(a));
   const auto eb = eigen(as_matrix(b));
   auto eo = eigen(as_matrix(out));
@@ -616,10 +633,10 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
                                target.to_string() + " needs " + std::to_string(target.num_elements()));
   if (x.dtype() == DType::float32) {
     auto d = x.data<float>();
-    return Tensor(target, std::vector<float>(d.begin(), d.end()));
+    return Tensor(target, TensorStorage<float>(d.begin(), d.end()));
   }
   auto d = x.data<std::int32_t>();
-  return Tensor(target, std::vector<std::int32_t>(d.begin(), d.end()));
+  return Tensor(target, TensorStorage<std::int32_t>(d.begin(), d.end()));
 }
 
 float max_abs_diff(const Tensor& a, const Tensor& b) {

@@ -253,7 +253,7 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
         sample_id.data<std::int32_t>()[i] = 0;
       }
     return {std::move(logits), std::move(sample_id), std::move(state),
-            Tensor(Shape{B}, std::vector<std::int32_t>(lengths.begin(), lengths.end()))};
+            Tensor(Shape{B}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()))};
   }
 
   // Greedy: each step feeds the embedding of the previous argmax.
@@ -305,7 +305,7 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
       sample_id.data<std::int32_t>()[b * t + s] = all_ids[s * B + b];
     }
   return {std::move(rnn_output), std::move(sample_id), std::move(state),
-          Tensor(Shape{B}, std::vector<std::int32_t>(lengths.begin(), lengths.end()))};
+          Tensor(Shape{B}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()))};
 }
 
 // ---------------------------------------------------------------- gather_tree
@@ -324,7 +324,7 @@ Tensor gather_tree(const Tensor& step_ids, const Tensor& parent_ids, const Tenso
   const auto parents = parent_ids.data<std::int32_t>();
   const auto max_len = max_sequence_lengths.data<std::int32_t>();
   auto at = [&](std::int64_t b, std::int64_t t, std::int64_t k) { return (b * T + t) * K + k; };
-  Tensor out(Shape{B, T, K}, std::vector<std::int32_t>(static_cast<std::size_t>(B * T * K), end_token));
+  Tensor out(Shape{B, T, K}, TensorStorage<std::int32_t>(static_cast<std::size_t>(B * T * K), end_token));
   auto beams = out.data<std::int32_t>();
   for (std::int64_t b = 0; b < B; ++b) {
     const std::int64_t len = std::min<std::int64_t>(max_len[b], T);
@@ -495,8 +495,8 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
   for (std::int64_t i = 0; i < N; ++i) max_len[i / K] = std::max(max_len[i / K], lengths[i]);
   result.predicted_ids = gather_tree(words, parents, Tensor(Shape{B}, max_len), end);
   result.parent_ids = std::move(parents);
-  result.final_log_probs = Tensor(Shape{B, K}, std::vector<float>(log_probs.begin(), log_probs.end()));
-  result.lengths = Tensor(Shape{B, K}, std::vector<std::int32_t>(lengths.begin(), lengths.end()));
+  result.final_log_probs = Tensor(Shape{B, K}, TensorStorage<float>(log_probs.begin(), log_probs.end()));
+  result.lengths = Tensor(Shape{B, K}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()));
   const std::int64_t keep = opt.num_hypotheses == 0 ? K : opt.num_hypotheses;
   result.hypotheses.resize(static_cast<std::size_t>(B));
   for (std::int64_t b = 0; b < B; ++b)

@@ -82,27 +82,49 @@ std::int64_t checked_num_elements(const Shape& shape, std::string_view what) {
 Tensor::Tensor(DType dtype, const Shape& shape)
     : dtype_(dtype), shape_(shape), size_(checked_num_elements(shape, "Tensor")) {
   if (dtype == DType::float32)
-    storage_.emplace<std::vector<float>>(static_cast<std::size_t>(size_), 0.0f);
+    storage_.emplace<TensorStorage<float>>(static_cast<std::size_t>(size_), 0.0f);
   else
-    storage_.emplace<std::vector<std::int32_t>>(static_cast<std::size_t>(size_), 0);
+    storage_.emplace<TensorStorage<std::int32_t>>(static_cast<std::size_t>(size_), 0);
 }
+
+Tensor::Tensor(DType dtype, const Shape& shape, UninitializedTag)
+    : dtype_(dtype), shape_(shape), size_(checked_num_elements(shape, "Tensor")) {
+  if (dtype == DType::float32)
+    storage_.emplace<TensorStorage<float>>(static_cast<std::size_t>(size_));
+  else
+    storage_.emplace<TensorStorage<std::int32_t>>(static_cast<std::size_t>(size_));
+}
+
+Tensor Tensor::uninitialized(DType dtype, const Shape& shape) { return Tensor(dtype, shape, UninitializedTag{}); }
 
 namespace {
 template <class T>
-void check_count(const Shape& shape, std::int64_t size, const std::vector<T>& values) {
+void check_count(const Shape& shape, std::int64_t size, const T& values) {
   if (static_cast<std::int64_t>(values.size()) != size)
     throw ShapeMismatchError("Tensor: shape " + shape.to_string() + " needs " + std::to_string(size) +
                              " values but " + std::to_string(values.size()) + " were given");
 }
 }  // namespace
 
-Tensor::Tensor(const Shape& shape, std::vector<float> values)
+Tensor::Tensor(const Shape& shape, const std::vector<float>& values)
+    : dtype_(DType::float32), shape_(shape), size_(checked_num_elements(shape, "Tensor")) {
+  check_count(shape_, size_, values);
+  storage_ = TensorStorage<float>(values.begin(), values.end());
+}
+
+Tensor::Tensor(const Shape& shape, const std::vector<std::int32_t>& values)
+    : dtype_(DType::int32), shape_(shape), size_(checked_num_elements(shape, "Tensor")) {
+  check_count(shape_, size_, values);
+  storage_ = TensorStorage<std::int32_t>(values.begin(), values.end());
+}
+
+Tensor::Tensor(const Shape& shape, TensorStorage<float> values)
     : dtype_(DType::float32), shape_(shape), size_(checked_num_elements(shape, "Tensor")) {
   check_count(shape_, size_, values);
   storage_ = std::move(values);
 }
 
-Tensor::Tensor(const Shape& shape, std::vector<std::int32_t> values)
+Tensor::Tensor(const Shape& shape, TensorStorage<std::int32_t> values)
     : dtype_(DType::int32), shape_(shape), size_(checked_num_elements(shape, "Tensor")) {
   check_count(shape_, size_, values);
   storage_ = std::move(values);
