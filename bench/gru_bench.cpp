@@ -27,6 +27,23 @@ void decoder(benchmark::State& state, Config c) {
   for (auto _ : state) benchmark::DoNotOptimize(m.decode_teacher_forced(s));
 }
 
+// The two halves of the teacher-forced decoder, to see where its time goes:
+// the GRU over the target sequence, and the [B*T, H] x [H, V] output projection.
+void decoder_rnn(benchmark::State& state, Config c) {
+  Model m(c);
+  const Tensor s = m.encode();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(dynamic_rnn(m.decoder_cell, embedding_lookup(m.embedding, m.tgt),
+                                         {.initial_state = s, .scope = "decoder"}));
+}
+void projection(benchmark::State& state, Config c) {
+  Model m(c);
+  const Tensor outputs = dynamic_rnn(m.decoder_cell, embedding_lookup(m.embedding, m.tgt),
+                                     {.initial_state = m.encode(), .scope = "decoder"})
+                             .outputs;
+  for (auto _ : state) benchmark::DoNotOptimize(m.out_layer(outputs));
+}
+
 // Beam search decode (BOS=1, EOS=2, alpha 0) from the encoder's state.
 void beam_search(benchmark::State& state, Config c, std::int64_t beam_width, std::int64_t max_len) {
   Model m(c);
@@ -51,4 +68,6 @@ BENCHMARK_CAPTURE(encoder, seed, kSeed)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(encoder, medium, kMedium)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(decoder, seed, kSeed)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(decoder, medium, kMedium)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(decoder_rnn, medium, kMedium)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(projection, medium, kMedium)->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();

@@ -119,6 +119,14 @@ def main():
             outputs, _ = gru_tf_layout(emb[tgt], state, *dec)
             return (outputs.reshape(B * T, H) @ out_kernel).view(B, T, V)
 
+        outputs = gru_tf_layout(emb[tgt], state, *dec)[0].reshape(B * T, H)
+
+        def decoder_rnn():
+            return gru_tf_layout(emb[tgt], state, *dec)
+
+        def projection():
+            return (outputs @ out_kernel).view(B, T, V)
+
         K, max_len = BEAM[name]
 
         def beam():
@@ -127,6 +135,9 @@ def main():
         reps = 200 if name == "seed" else 20
         results[f"encoder/{name}"] = timeit(encode, reps)
         results[f"decoder/{name}"] = timeit(decode, reps)
+        if name == "medium":
+            results[f"decoder_rnn/{name}"] = timeit(decoder_rnn, reps)
+            results[f"projection/{name}"] = timeit(projection, reps)
         results[f"beam_search/{name}"] = timeit(beam, reps if name == "seed" else 10)
     results["blas"] = blas_name()
     results["torch"] = torch.__version__

@@ -10,6 +10,8 @@ module;
 #include <string>
 #include <string_view>
 #include <functional>
+#include <memory>
+#include <mutex>
 export module varscope:layers;
 import :errors;
 import :tensor;
@@ -24,6 +26,29 @@ enum class Activation : std::uint8_t { linear, relu, tanh, sigmoid };
 [[nodiscard]] std::string_view activation_name(Activation a) noexcept;
 /// Applies an activation in place.
 void apply_activation(Activation a, MatrixView x);
+
+/// Products with a weight variable: `x @ w[row_begin : row_begin + rows]`.
+/// Batches of more than kSmallRowsThreshold rows use a packed copy of the
+/// weights (PackedMatrix) made on first use and remade after the variable is
+/// assigned (Variable::version), so a weight used at every time step is packed
+/// once, not per product. Copies of a PackedWeights share the packed copy;
+/// using it from several threads at once is safe.
+class PackedWeights {
+ public:
+  /// out = x @ w[row_begin : row_begin + rows] (+ out when accumulate).
+  void matmul_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin, std::int64_t rows, MatrixView out,
+                   bool accumulate = false) const;
+
+ private:
+  struct Cache {
+    std::mutex mutex;
+    std::optional<Variable> source;
+    std::uint64_t version = 0;
+    std::int64_t row_begin = 0, rows = 0;
+    std::shared_ptr<const PackedMatrix> packed;
+  };
+  std::shared_ptr<Cache> cache_ = std::make_shared<Cache>();
+};
 
 /// The scope half of a TF layer: the variable scope is chosen at the first call
 /// (an explicit name is used as is: `variable_scope(name)`; no name gives
@@ -88,6 +113,7 @@ class Dense {
   LayerScope scope_;
   std::optional<Variable> kernel_;
   std::optional<Variable> bias_;
+  PackedWeights packed_kernel_;
 };
 
 /// tf.layers.dense(x, units, name=..., reuse=...): a new Dense applied once.

@@ -67,6 +67,39 @@ void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accu
 void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
 /// Always Eigen's GEMM (for tests and benchmarks of the dispatch).
 void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out);
+/// A constant right-hand matrix b [K, N] repacked once into panels of
+/// kPackedPanelWidth columns (each panel: K rows of 16 contiguous floats, the
+/// last panel zero-padded), for matmul_packed_into. A general GEMM repacks its
+/// operand on every call; a weight used at every time step (a recurrent kernel,
+/// the output projection in beam search) is packed once instead.
+class PackedMatrix {
+ public:
+  static constexpr std::int64_t kPanelWidth = 16;
+  PackedMatrix() = default;
+  /// Copies and packs `b` [K, N].
+  explicit PackedMatrix(ConstMatrixView b);
+  [[nodiscard]] std::int64_t rows() const noexcept { return rows_; }
+  [[nodiscard]] std::int64_t cols() const noexcept { return cols_; }
+  /// Panel j: rows() x kPanelWidth floats, row-major.
+  [[nodiscard]] const float* panel(std::int64_t j) const noexcept {
+    return data_.data() + j * rows_ * kPanelWidth;
+  }
+
+ private:
+  std::int64_t rows_ = 0;
+  std::int64_t cols_ = 0;
+  TensorStorage<float> data_;
+};
+/// out = a @ b (+ out when accumulate) with b packed: [M, K] @ [K, N] -> [M, N].
+/// An AVX2/FMA 6x16 register-blocked kernel natively (proven equal to
+/// matmul_reference_into in tests/numerics_test.cpp); portable loops elsewhere.
+void matmul_packed_into(ConstMatrixView a, const PackedMatrix& b, MatrixView out, bool accumulate = false);
+/// True when matmul_packed_into runs the SIMD kernel (so packing pays off).
+#if defined(__AVX2__) && defined(__FMA__)
+inline constexpr bool kPackedKernelIsSimd = true;
+#else
+inline constexpr bool kPackedKernelIsSimd = false;
+#endif
 /// out += bias (broadcast over rows).
 void bias_add_into(MatrixView out, std::span<const float> bias);
 void sigmoid_into(MatrixView x);

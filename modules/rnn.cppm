@@ -30,7 +30,7 @@ class Workspace {
   float* buffer(std::size_t slot, std::size_t count);
 
  private:
-  std::vector<std::vector<float>> slots_;
+  std::vector<TensorStorage<float>> slots_;  // 64-byte aligned
 };
 
 /// What every recurrent cell provides (TF's RNNCell).
@@ -90,6 +90,8 @@ class GRUCell : public RNNCell {
   std::optional<Initializer> bias_initializer_;
   LayerScope scope_;
   std::optional<Variable> gates_kernel_, gates_bias_, candidate_kernel_, candidate_bias_;
+  // Packed copies of the x-rows and h-rows of both kernels (see PackedWeights).
+  PackedWeights gates_x_, gates_h_, candidate_x_, candidate_h_;
 };
 
 /// The "reset after" GRU with PyTorch nn.GRU's layout and math, so weights

@@ -78,6 +78,9 @@ BOOST_AUTO_TEST_CASE(dynamic_rnn_allocations_do_not_grow_with_time) {
     const Tensor x = random_normal({3, T, 8});
     return allocations_of([&] { (void)dynamic_rnn(m.cell, x, {.initial_state = m.h0, .scope = "decoder"}); });
   };
+  // dynamic_rnn keeps its input-projection scratch per thread: warm it to the
+  // larger size first, then a 40-step call allocates exactly as often as a 1-step one.
+  (void)run(40);
   const long one = run(1), many = run(40);
   BOOST_TEST(one > 0);
   BOOST_TEST(many == one);
@@ -92,6 +95,8 @@ BOOST_AUTO_TEST_CASE(training_decode_allocations_do_not_grow_with_time) {
       (void)dynamic_decode(d);
     });
   };
+  // Warm-up: the first large call packs the weights (PackedWeights) once.
+  (void)run(40);
   BOOST_TEST(run(40) == run(1));
 }
 
@@ -119,8 +124,9 @@ BOOST_AUTO_TEST_CASE(greedy_and_beam_search_allocations_do_not_grow_with_steps) 
     });
   };
   BOOST_TEST(greedy(30) == greedy(1));
-  // Hypothesis id vectors grow with the decoded length (results, not the loop):
-  // at most one growth per kept hypothesis per doubling.
-  const long b1 = beam(1), b30 = beam(30);
-  BOOST_TEST(b30 - b1 <= 3 * 4 * 5, "beam 1 step: " << b1 << ", 30 steps: " << b30);
+  (void)beam(30);  // warm-up: 12 beam rows run on packed weights, packed on first use
+  // 30 steps allocate no more than 1 step (hypothesis ids are reserved to their
+  // final length; a 1-step run happens to make one more small allocation).
+  const long b30 = beam(30), b1 = beam(1);
+  BOOST_TEST(b30 <= b1, "beam 1 step: " << b1 << ", 30 steps: " << b30);
 }

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -248,6 +249,60 @@ BOOST_AUTO_TEST_CASE(fast_matmul_kernels_equal_the_reference_loop) {
       }
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(packed_matmul_equals_the_reference_loop) {
+  // Rows around the 6-row blocks, columns around the 16-wide panels, depth
+  // across the 512 depth blocks; strided a and out; accumulate; NaN-filled out.
+  Graph g;
+  auto use = g.as_default();
+  for (std::int64_t m : {1, 5, 6, 7, 12, 13, 64}) {
+    for (std::int64_t n : {1, 15, 16, 17, 40}) {
+      for (std::int64_t k : {1, 37, 700}) {
+        const Tensor a = random_normal({m, k + 3});
+        const Tensor b = random_normal({k, n});
+        const ConstMatrixView av(a.data<float>().data(), m, k, k + 3);
+        const PackedMatrix packed(as_matrix(b));
+        Tensor fast(DType::float32, Shape{m, n + 2}), ref(DType::float32, Shape{m, n});
+        for (auto& x : fast.data<float>()) x = std::numeric_limits<float>::quiet_NaN();
+        const MatrixView fv{fast.data<float>().data(), m, n, n + 2};  // strided output
+        matmul_packed_into(av, packed, fv);
+        matmul_reference_into(av, as_matrix(b), as_matrix(ref));
+        BOOST_TEST_CONTEXT("m=" << m << " n=" << n << " k=" << k) {
+          float worst = 0.0f;
+          for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t j = 0; j < n; ++j)
+              worst = std::max(worst, std::abs(fv.data[i * (n + 2) + j] - ref.data<float>()[i * n + j]));
+          BOOST_TEST(worst < 1e-3f * std::sqrt(float(k)));
+          BOOST_TEST(std::isnan(fv.data[n]));  // the stride gap is never written
+          matmul_packed_into(av, packed, fv, true);
+          float worst2 = 0.0f;
+          for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t j = 0; j < n; ++j)
+              worst2 = std::max(worst2, std::abs(fv.data[i * (n + 2) + j] - 2 * ref.data<float>()[i * n + j]));
+          BOOST_TEST(worst2 < 2e-3f * std::sqrt(float(k)));
+        }
+      }
+    }
+  }
+  const Tensor b = random_normal({4, 3}), a = random_normal({2, 5});
+  Tensor out(DType::float32, Shape{2, 3});
+  BOOST_CHECK_THROW(matmul_packed_into(as_matrix(a), PackedMatrix(as_matrix(b)), as_matrix(out)), ShapeMismatchError);
+}
+
+BOOST_AUTO_TEST_CASE(dense_repacks_its_kernel_after_assign) {
+  // Batches above kSmallRowsThreshold run on a packed copy of the kernel; an
+  // assign must be seen by the next call (checked against a fresh product).
+  Graph g;
+  auto use = g.as_default();
+  Dense layer(20, {.use_bias = false, .name = "proj"});
+  const Tensor x = random_normal({kSmallRowsThreshold + 9, 30});
+  const Tensor first = layer(x);
+  BOOST_TEST(max_abs_diff(first, matmul(x, layer.kernel().value())) < 1e-4f);
+  layer.kernel().assign(random_normal({30, 20}));
+  const Tensor second = layer(x);
+  BOOST_TEST(max_abs_diff(second, matmul(x, layer.kernel().value())) < 1e-4f);
+  BOOST_TEST(max_abs_diff(first, second) > 0.1f);
 }
 
 BOOST_AUTO_TEST_CASE(concat_split_slice_roundtrip) {

@@ -5,6 +5,8 @@ module;
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 module varscope;
@@ -19,6 +21,35 @@ std::string_view activation_name(Activation a) noexcept {
     case Activation::sigmoid: return "sigmoid";
   }
   return "?";
+}
+
+void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin, std::int64_t rows,
+                                MatrixView out, bool accumulate) const {
+  const ConstMatrixView all = as_matrix(w.value());
+  if (row_begin < 0 || rows < 0 || row_begin + rows > all.rows)
+    throw ShapeMismatchError("PackedWeights: rows [" + std::to_string(row_begin) + ", " +
+                             std::to_string(row_begin + rows) + ") of " + w.name() + " " + w.shape().to_string() +
+                             " do not exist");
+  const ConstMatrixView part(all.data + row_begin * all.row_stride, rows, all.cols, all.row_stride);
+  if (!kPackedKernelIsSimd || x.rows <= kSmallRowsThreshold) {
+    varscope::matmul_into(x, part, out, accumulate);
+    return;
+  }
+  std::shared_ptr<const PackedMatrix> packed;
+  {
+    std::lock_guard lock(cache_->mutex);
+    Cache& c = *cache_;
+    if (!c.packed || !c.source || !(*c.source == w) || c.version != w.version() || c.row_begin != row_begin ||
+        c.rows != rows) {
+      c.packed = std::make_shared<const PackedMatrix>(part);
+      c.source = w;
+      c.version = w.version();
+      c.row_begin = row_begin;
+      c.rows = rows;
+    }
+    packed = c.packed;
+  }
+  matmul_packed_into(x, *packed, out, accumulate);
 }
 
 void apply_activation(Activation a, MatrixView x) {
@@ -95,7 +126,7 @@ const Variable& Dense::kernel() const {
 }
 
 void Dense::apply_into(ConstMatrixView inputs, MatrixView out) const {
-  matmul_into(inputs, as_matrix(kernel().value()), out);
+  packed_kernel_.matmul_into(inputs, kernel(), 0, kernel().shape()[0], out);
   if (bias_) bias_add_into(out, bias_->value().data<float>());
   apply_activation(options_.activation, out);
 }

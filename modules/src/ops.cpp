@@ -2,6 +2,9 @@
 // Eigen maps (no copies) for the arithmetic.
 module;
 #include <Eigen/Core>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -195,6 +198,102 @@ void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accu
     eigen(out).noalias() = eigen(a) * eigen(b);
   }
 #endif
+}
+
+// ---------------------------------------------------------------- packed products
+
+PackedMatrix::PackedMatrix(ConstMatrixView b)
+    : rows_(b.rows), cols_(b.cols),
+      data_(static_cast<std::size_t>(b.rows * ((b.cols + kPanelWidth - 1) / kPanelWidth) * kPanelWidth)) {
+  const std::int64_t panels = (cols_ + kPanelWidth - 1) / kPanelWidth;
+  for (std::int64_t j = 0; j < panels; ++j) {
+    float* dst = data_.data() + j * rows_ * kPanelWidth;
+    const std::int64_t width = std::min(kPanelWidth, cols_ - j * kPanelWidth);
+    for (std::int64_t k = 0; k < rows_; ++k) {
+      const float* src = b.data + k * b.row_stride + j * kPanelWidth;
+      std::copy_n(src, width, dst + k * kPanelWidth);
+      std::fill(dst + k * kPanelWidth + width, dst + (k + 1) * kPanelWidth, 0.0f);
+    }
+  }
+}
+
+namespace {
+
+// R rows of a (row stride lda) times one packed panel (kc rows of 16 floats)
+// into R x `width` of c; `accumulate` adds to what c holds.
+template <int R>
+void packed_block(const float* a, std::int64_t lda, const float* panel, std::int64_t kc, float* c, std::int64_t ldc,
+                  std::int64_t width, bool accumulate) {
+#if defined(__AVX2__) && defined(__FMA__)
+  __m256 lo[R], hi[R];
+  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
+  for (std::int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(panel + k * 16), b1 = _mm256_load_ps(panel + k * 16 + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 x = _mm256_broadcast_ss(a + r * lda + k);
+      lo[r] = _mm256_fmadd_ps(x, b0, lo[r]);
+      hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
+    }
+  }
+  alignas(32) float acc[R][16];
+  for (int r = 0; r < R; ++r) {
+    _mm256_store_ps(acc[r], lo[r]);
+    _mm256_store_ps(acc[r] + 8, hi[r]);
+  }
+#else
+  float acc[R][16] = {};
+  for (std::int64_t k = 0; k < kc; ++k)
+    for (int r = 0; r < R; ++r) {
+      const float x = a[r * lda + k];
+      for (int j = 0; j < 16; ++j) acc[r][j] += x * panel[k * 16 + j];
+    }
+#endif
+  for (int r = 0; r < R; ++r) {
+    float* row = c + r * ldc;
+    if (accumulate)
+      for (std::int64_t j = 0; j < width; ++j) row[j] += acc[r][j];
+    else
+      std::copy_n(acc[r], width, row);
+  }
+}
+
+}  // namespace
+
+void matmul_packed_into(ConstMatrixView a, const PackedMatrix& b, MatrixView out, bool accumulate) {
+  if (a.cols != b.rows() || out.rows != a.rows || out.cols != b.cols())
+    shape_error("matmul_packed", "[" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "] @ packed [" +
+                                     std::to_string(b.rows()) + ", " + std::to_string(b.cols()) + "] into [" +
+                                     std::to_string(out.rows) + ", " + std::to_string(out.cols) + "]");
+  constexpr std::int64_t W = PackedMatrix::kPanelWidth;
+  // Depth blocks of up to 512: one panel block (512 x 16 floats = 32 KiB) stays
+  // in L1 while every 6-row block of a passes over it.
+  constexpr std::int64_t kDepthBlock = 512;
+  const std::int64_t panels = (b.cols() + W - 1) / W;
+  if (b.rows() == 0 && !accumulate)
+    for (std::int64_t i = 0; i < out.rows; ++i) std::fill_n(out.data + i * out.row_stride, out.cols, 0.0f);
+  for (std::int64_t k0 = 0; k0 < b.rows(); k0 += kDepthBlock) {
+    const std::int64_t kc = std::min(kDepthBlock, b.rows() - k0);
+    const bool add = accumulate || k0 > 0;
+    for (std::int64_t j = 0; j < panels; ++j) {
+      const float* panel = b.panel(j) + k0 * W;
+      const std::int64_t width = std::min(W, b.cols() - j * W);
+      float* c = out.data + j * W;
+      const float* x = a.data + k0;
+      std::int64_t i = 0;
+      for (; i + 6 <= a.rows; i += 6)
+        packed_block<6>(x + i * a.row_stride, a.row_stride, panel, kc, c + i * out.row_stride, out.row_stride, width, add);
+      const float* xi = x + i * a.row_stride;
+      float* ci = c + i * out.row_stride;
+      switch (a.rows - i) {
+        case 5: packed_block<5>(xi, a.row_stride, panel, kc, ci, out.row_stride, width, add); break;
+        case 4: packed_block<4>(xi, a.row_stride, panel, kc, ci, out.row_stride, width, add); break;
+        case 3: packed_block<3>(xi, a.row_stride, panel, kc, ci, out.row_stride, width, add); break;
+        case 2: packed_block<2>(xi, a.row_stride, panel, kc, ci, out.row_stride, width, add); break;
+        case 1: packed_block<1>(xi, a.row_stride, panel, kc, ci, out.row_stride, width, add); break;
+        default: break;
+      }
+    }
+  }
 }
 
 void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
@@ -424,7 +523,7 @@ Tensor gather(const Tensor& params, const Tensor& indices) {
   const std::int64_t row = vocab == 0 ? 0 : params.size() / vocab;
   std::vector<std::int64_t> dims = indices.shape().dims();
   for (std::size_t i = 1; i < params.shape().rank(); ++i) dims.push_back(params.shape()[i]);
-  Tensor out(params.dtype(), Shape(dims));
+  Tensor out = Tensor::uninitialized(params.dtype(), Shape(dims));  // every row written below
   const auto ids = indices.data<std::int32_t>();
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const std::int32_t id = ids[i];

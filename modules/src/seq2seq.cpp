@@ -499,9 +499,11 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
   result.lengths = Tensor(Shape{B, K}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()));
   const std::int64_t keep = opt.num_hypotheses == 0 ? K : opt.num_hypotheses;
   result.hypotheses.resize(static_cast<std::size_t>(B));
-  for (std::int64_t b = 0; b < B; ++b)
+  for (std::int64_t b = 0; b < B; ++b) {
+    result.hypotheses[b].reserve(static_cast<std::size_t>(keep));
     for (std::int64_t k = 0; k < keep; ++k) {
       Hypothesis h;
+      h.ids.reserve(static_cast<std::size_t>(t));  // one allocation per hypothesis, whatever the length
       for (std::int64_t s = 0; s < t; ++s) {
         const std::int32_t id = result.predicted_ids.data<std::int32_t>()[(b * t + s) * K + k];
         if (id == end) break;
@@ -512,6 +514,7 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
       h.score = t > 0 ? result.scores.data<float>()[(b * t + t - 1) * K + k] : 0.0f;
       result.hypotheses[b].push_back(std::move(h));
     }
+  }
   return result;
 }
 
