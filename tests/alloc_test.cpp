@@ -4,6 +4,7 @@
 #define BOOST_TEST_MODULE allocations
 #include "support/boost_test.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -123,10 +124,17 @@ BOOST_AUTO_TEST_CASE(greedy_and_beam_search_allocations_do_not_grow_with_steps) 
       BOOST_TEST(r.predicted_ids.shape()[1] == steps);
     });
   };
-  BOOST_TEST(greedy(30) == greedy(1));
+  // (min of two calls each: see the name-table note below)
+  const long g30a = greedy(30), g1a = greedy(1), g30b = greedy(30), g1b = greedy(1);
+  BOOST_TEST(std::min(g30a, g30b) == std::min(g1a, g1b));
   (void)beam(30);  // warm-up: 12 beam rows run on packed weights, packed on first use
-  // 30 steps allocate no more than 1 step (hypothesis ids are reserved to their
-  // final length; a 1-step run happens to make one more small allocation).
-  const long b30 = beam(30), b1 = beam(1);
-  BOOST_TEST(b30 <= b1, "beam 1 step: " << b1 << ", 30 steps: " << b30);
+  // 30 steps allocate exactly as often as 2 (hypothesis ids are reserved to
+  // their final length). Step 1 runs only the live beam 0 of each row, so the
+  // step workspace reaches full size at step 2: compare against 2 steps.
+  // Each decode also registers a new name scope (decoder_N) in the graph, whose
+  // name table rehashes now and then (once per doubling): of two calls in a
+  // row at most one can hit that, so compare the smaller count of two calls each.
+  const long b30a = beam(30), b2a = beam(2), b30b = beam(30), b2b = beam(2);
+  const long b30 = std::min(b30a, b30b), b2 = std::min(b2a, b2b);
+  BOOST_TEST(b30 == b2, "beam 2 steps: " << b2 << ", 30 steps: " << b30);
 }

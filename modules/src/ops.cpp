@@ -235,6 +235,18 @@ void packed_block(const float* a, std::int64_t lda, const float* panel, std::int
       hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
     }
   }
+  if (width == 16) {  // full panel: straight from registers
+    for (int r = 0; r < R; ++r) {
+      float* row = c + r * ldc;
+      if (accumulate) {
+        lo[r] = _mm256_add_ps(lo[r], _mm256_loadu_ps(row));
+        hi[r] = _mm256_add_ps(hi[r], _mm256_loadu_ps(row + 8));
+      }
+      _mm256_storeu_ps(row, lo[r]);
+      _mm256_storeu_ps(row + 8, hi[r]);
+    }
+    return;
+  }
   alignas(32) float acc[R][16];
   for (int r = 0; r < R; ++r) {
     _mm256_store_ps(acc[r], lo[r]);
@@ -250,10 +262,7 @@ void packed_block(const float* a, std::int64_t lda, const float* panel, std::int
 #endif
   for (int r = 0; r < R; ++r) {
     float* row = c + r * ldc;
-    if (accumulate)
-      for (std::int64_t j = 0; j < width; ++j) row[j] += acc[r][j];
-    else
-      std::copy_n(acc[r], width, row);
+    for (std::int64_t j = 0; j < width; ++j) row[j] = accumulate ? row[j] + acc[r][j] : acc[r][j];
   }
 }
 

@@ -8,6 +8,7 @@ module;
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <numeric>
 #include <limits>
 #include <optional>
 #include <string>
@@ -70,17 +71,28 @@ void log_softmax_rows(float* data, std::int64_t rows, std::int64_t cols) {
 // One decoder step for n rows fed token `ids`: embedding -> cell -> output layer.
 // Writes the new state into `next` and the logits (the cell output without a
 // layer) into `logits`; all buffers are caller-owned and reused.
+// The first n rows of a [rows, cols] buffer.
+MatrixView first_rows(Tensor& t, std::int64_t n) {
+  const MatrixView all = as_matrix(t);
+  return {all.data, n, all.cols, all.row_stride};
+}
+
 void cell_and_layer_step(RNNCell& cell, Dense* layer, const Tensor& embedding, const std::int32_t* ids,
-                         Tensor& inputs, Tensor& projection, const Tensor& state, Tensor& next, Tensor& logits,
-                         Workspace& workspace) {
-  const std::int64_t n = state.shape()[0];
+                         std::int64_t n, Tensor& inputs, Tensor& projection, Tensor& state, Tensor& next,
+                         Tensor& logits, Workspace& workspace) {
   embed_into(embedding, ids, n, inputs.data<float>().data());
-  cell.project_inputs(as_matrix(inputs), as_matrix(projection));
-  cell.step(as_matrix(projection), as_matrix(state), as_matrix(next), workspace);
+  cell.project_inputs(first_rows(inputs, n), first_rows(projection, n));
+  cell.step(first_rows(projection, n), first_rows(state, n), first_rows(next, n), workspace);
   if (layer)
-    layer->apply_into(as_matrix(next), as_matrix(logits));
+    layer->apply_into(first_rows(next, n), first_rows(logits, n));
   else
-    std::memcpy(logits.data<float>().data(), next.data<float>().data(), sizeof(float) * next.size());
+    std::memcpy(logits.data<float>().data(), next.data<float>().data(), sizeof(float) * n * next.shape()[1]);
+}
+void cell_and_layer_step(RNNCell& cell, Dense* layer, const Tensor& embedding, const std::int32_t* ids,
+                         Tensor& inputs, Tensor& projection, Tensor& state, Tensor& next, Tensor& logits,
+                         Workspace& workspace) {
+  cell_and_layer_step(cell, layer, embedding, ids, state.shape()[0], inputs, projection, state, next, logits,
+                      workspace);
 }
 
 // Shared setup of both decoders: enter the scope, build the cell and the layer.
@@ -408,11 +420,40 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
 
   std::int64_t t = 0;
   auto all_finished = [&] { return std::all_of(finished.begin(), finished.end(), [](auto f) { return f != 0; }); };
+  // Only unfinished beams need the cell and the logits: a finished beam extends
+  // with end_token alone at no cost, and its state is never read again. At the
+  // first step this skips the K - 1 not-yet-live beams of every batch row.
+  std::vector<std::int64_t> live, row_of(static_cast<std::size_t>(N), -1);
+  live.reserve(static_cast<std::size_t>(N));
+  std::vector<std::int32_t> live_ids(static_cast<std::size_t>(N));
+  Tensor live_state(DType::float32, Shape{N, H}), live_next(DType::float32, Shape{N, H});
   while (!all_finished() && t < max_iter) {
-    cell_and_layer_step(cell, decoder.output_layer(), embedding, ids.data(), inputs, projection, state, next, logits,
-                        workspace);
-    log_softmax_rows(logits.data<float>().data(), N, V);
-    const float* lp = logits.data<float>().data();
+    live.clear();
+    for (std::int64_t i = 0; i < N; ++i) {
+      row_of[i] = finished[i] ? -1 : static_cast<std::int64_t>(live.size());
+      if (!finished[i]) live.push_back(i);
+    }
+    const auto n_live = static_cast<std::int64_t>(live.size());
+    if (n_live == N) {
+      std::iota(row_of.begin(), row_of.end(), std::int64_t{0});
+      cell_and_layer_step(cell, decoder.output_layer(), embedding, ids.data(), inputs, projection, state, next,
+                          logits, workspace);
+    } else {
+      float* ls = live_state.data<float>().data();
+      for (std::int64_t j = 0; j < n_live; ++j) {
+        live_ids[j] = ids[live[j]];
+        std::memcpy(ls + j * H, state.data<float>().data() + live[j] * H, sizeof(float) * H);
+      }
+      cell_and_layer_step(cell, decoder.output_layer(), embedding, live_ids.data(), n_live, inputs, projection,
+                          live_state, live_next, logits, workspace);
+      // Finished beams keep their state; live ones take the new one.
+      std::memcpy(next.data<float>().data(), state.data<float>().data(), sizeof(float) * N * H);
+      for (std::int64_t j = 0; j < n_live; ++j)
+        std::memcpy(next.data<float>().data() + live[j] * H, live_next.data<float>().data() + j * H,
+                    sizeof(float) * H);
+    }
+    log_softmax_rows(logits.data<float>().data(), n_live, V);
+    const float* lp = logits.data<float>().data();  // row row_of[beam] holds beam's log-probs
 
     for (std::int64_t b = 0; b < B; ++b) {
       heap.clear();
@@ -439,7 +480,7 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
         const float lp_cont = length_penalty(opt.length_penalty, alpha, lengths[beam] + 1);
         const float lp_end = length_penalty(opt.length_penalty, alpha, lengths[beam]);
         const bool end_allowed = lengths[beam] >= opt.min_length;
-        const float* row = lp + beam * V;
+        const float* row = lp + row_of[beam] * V;
         const float inv_cont = 1.0f / lp_cont;
         for (std::int64_t v = 0; v < V; ++v) {
           if (v == end) {
@@ -463,7 +504,7 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
         const bool end_blocked = !was_finished && word == end && lengths[from] < opt.min_length;
         new_log_probs[to] = was_finished ? log_probs[from]
                             : end_blocked ? kNegInf
-                                          : log_probs[from] + lp[from * V + word];
+                                          : log_probs[from] + lp[row_of[from] * V + word];
         new_finished[to] = was_finished || word == end;
         new_lengths[to] = lengths[from] + (was_finished ? 0 : 1);
         std::memcpy(gathered.data<float>().data() + to * H, next.data<float>().data() + from * H, sizeof(float) * H);
