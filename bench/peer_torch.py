@@ -5,6 +5,7 @@ one thread. Prints one JSON object: {name: median_microseconds, "blas": ...}.
 Run with Debian's python3 (/usr/bin/python3, apt python3-torch) and OpenBLAS
 (apt libopenblas0-pthread), OPENBLAS_NUM_THREADS=1; bench/run.sh does that."""
 import json
+import re
 import statistics
 import sys
 import time
@@ -98,6 +99,8 @@ def timeit(fn, reps):
 
 
 def main():
+    """argv[1] (optional): a regex; only benchmarks whose name matches run."""
+    wanted = re.compile(sys.argv[1] if len(sys.argv) > 1 else ".")
     torch.manual_seed(0)
     results = {}
     for name, (V, E, H, B, T) in CONFIGS.items():
@@ -133,12 +136,12 @@ def main():
             return beam_search(emb, state, dec, out_kernel, K, max_len)
 
         reps = 200 if name == "seed" else 20
-        results[f"encoder/{name}"] = timeit(encode, reps)
-        results[f"decoder/{name}"] = timeit(decode, reps)
+        cases = [("encoder", encode, reps), ("decoder", decode, reps), ("beam_search", beam, reps if name == "seed" else 10)]
         if name == "medium":
-            results[f"decoder_rnn/{name}"] = timeit(decoder_rnn, reps)
-            results[f"projection/{name}"] = timeit(projection, reps)
-        results[f"beam_search/{name}"] = timeit(beam, reps if name == "seed" else 10)
+            cases += [("decoder_rnn", decoder_rnn, reps), ("projection", projection, reps)]
+        for kind, fn, n in cases:
+            if wanted.search(f"{kind}/{name}"):
+                results[f"{kind}/{name}"] = timeit(fn, n)
     results["blas"] = blas_name()
     results["torch"] = torch.__version__
     print(json.dumps(results))

@@ -1,30 +1,51 @@
 #!/usr/bin/env bash
 # Runs the varscope benchmarks and the PyTorch peer in the same run, single
 # thread, and prints medians and ratios (peer / varscope; > 1 means varscope is faster).
-# Needs the native build (npx cmake --preset native && npx cmake --build --preset native)
-# and, for the peer, apt packages python3-torch and libopenblas0-pthread.
+# The machine is noisy, so each benchmark runs ours then the peer back to back,
+# for ROUNDS rounds (default 3); each side's number is the median of its
+# per-round medians, the ratio is the median of the per-round ratios (range in brackets).
+# FILTER (a regex) picks benchmarks. Needs the native build (npx cmake --preset native &&
+# npx cmake --build --preset native) and, for the peer, apt python3-torch + libopenblas0-pthread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=build/native/bench/gru_bench
 [ -x "$bin" ] || { echo "build first: npx cmake --build --preset native --target gru_bench" >&2; exit 2; }
 out=$(mktemp -d)
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-taskset -c 0 "$bin" --benchmark_repetitions="${REPS:-15}" --benchmark_report_aggregates_only=true \
-  --benchmark_format=json --benchmark_out="$out/ours.json" --benchmark_out_format=json >/dev/null
-if /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  taskset -c 0 /usr/bin/python3 bench/peer_torch.py > "$out/peer.json"
-else
-  echo "{}" > "$out/peer.json"; echo "(PyTorch not installed: apt-get install python3-torch libopenblas0-pthread)"
-fi
-/usr/bin/python3 - "$out/ours.json" "$out/peer.json" <<'PY'
-import json, sys
-ours = json.load(open(sys.argv[1]))
-peer = json.load(open(sys.argv[2]))
-medians = {b["run_name"]: b["real_time"] for b in ours["benchmarks"] if b.get("aggregate_name") == "median"}
-print(f"machine: {ours['context'].get('host_name','?')}, {ours['context']['num_cpus']} cpus @ {ours['context']['mhz_per_cpu']} MHz; peer BLAS: {peer.get('blas','-')} (torch {peer.get('torch','-')})")
-print(f"{'benchmark':<18}{'varscope us':>14}{'pytorch us':>14}{'ratio':>9}")
-for name, t in medians.items():
-    p = peer.get(name)
-    ratio = f"{p / t:8.2f}x" if p else "     -"
-    print(f"{name:<18}{t:14.1f}{(p or float('nan')):14.1f}{ratio}")
+have_torch=0
+/usr/bin/python3 -c "import torch" 2>/dev/null && have_torch=1
+[ $have_torch = 1 ] || echo "(PyTorch not installed: apt-get install python3-torch libopenblas0-pthread)"
+names=$("$bin" --benchmark_list_tests | grep -E "${FILTER:-.}")
+for round in $(seq "${ROUNDS:-3}"); do
+  for name in $names; do
+    f="$out/$(echo "$name" | tr / _).$round"
+    taskset -c 0 "$bin" --benchmark_filter="^$name\$" --benchmark_repetitions="${REPS:-5}" \
+      --benchmark_report_aggregates_only=true --benchmark_format=json >"$f.ours.json"
+    if [ $have_torch = 1 ]; then taskset -c 0 /usr/bin/python3 bench/peer_torch.py "^$name\$" >"$f.peer.json"
+    else echo "{}" >"$f.peer.json"; fi
+  done
+done
+/usr/bin/python3 - "$out" "${ROUNDS:-3}" $names <<'PY'
+import glob, json, statistics, sys
+out, rounds, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+def load(name, r, side):
+    return json.load(open(f"{out}/{name.replace('/', '_')}.{r}.{side}.json"))
+first = load(names[0], 1, "ours")
+peer0 = load(names[0], 1, "peer")
+ctx = first["context"]
+print(f"machine: {ctx.get('host_name','?')}, {ctx['num_cpus']} cpus @ {ctx['mhz_per_cpu']} MHz; "
+      f"peer BLAS: {peer0.get('blas','-')} (torch {peer0.get('torch','-')}); {rounds} rounds")
+print(f"{'benchmark':<20}{'varscope us':>14}{'pytorch us':>14}{'ratio':>9}  per-round ratios")
+for name in names:
+    t, p = [], []
+    for r in range(1, rounds + 1):
+        o = load(name, r, "ours")
+        t.append(next(b["real_time"] for b in o["benchmarks"] if b.get("aggregate_name") == "median"))
+        p.append(load(name, r, "peer").get(name))
+    if all(p):
+        ratios = [pi / ti for pi, ti in zip(p, t)]
+        print(f"{name:<20}{statistics.median(t):14.1f}{statistics.median(p):14.1f}{statistics.median(ratios):8.2f}x"
+              f"  [{min(ratios):.2f}-{max(ratios):.2f}]")
+    else:
+        print(f"{name:<20}{statistics.median(t):14.1f}{'-':>14}{'-':>9}")
 PY

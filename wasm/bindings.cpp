@@ -7,6 +7,7 @@
 // built natively (target varscope_web_native) the same functions are reachable
 // from a small command line, so the browser's numbers can be compared with the
 // native build's.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -85,7 +86,6 @@ json float_values(const Tensor& t) {
   return json(std::vector<float>(d.begin(), d.end()));
 }
 
-Tensor int_tensor(const Shape& shape, std::vector<std::int32_t> values) { return Tensor(shape, std::move(values)); }
 
 Reuse parse_reuse(const std::string& s) {
   if (s == "None") return Reuse::None;
@@ -96,12 +96,10 @@ Reuse parse_reuse(const std::string& s) {
 
 // ------------------------------------------------------------------ seq2seq model
 
-constexpr std::int64_t kVocab = 3000;
-constexpr std::int64_t kEmbeddingDim = 256;
-constexpr std::int64_t kHidden = 256;
-constexpr std::int32_t kBos = 1;
-constexpr std::int32_t kEos = 2;
+constexpr std::int64_t kMaxBatch = 4;
+constexpr std::int64_t kMaxSourceLength = 64;
 constexpr std::uint64_t kPerturbSeed = 20240606;
+const article::Seq2SeqConfig kArticle;  // vocabulary 3000, embedding 256, GRU 256, BOS 1, EOS 2
 
 struct Model {
   std::uint64_t seed = 0;
@@ -112,7 +110,7 @@ struct Model {
 Model model;
 
 struct DecodeParams {
-  std::vector<std::int32_t> source_ids{1, 1, 1, 1, 1, 1, 1, 1};
+  std::vector<std::vector<std::int32_t>> sources{{1, 1, 1, 1, 1, 1, 1, 1}};  // one row per batch entry
   std::int64_t beam_width = 2;
   std::int64_t max_len = 8;
   float length_penalty = 0.0f;
@@ -123,73 +121,59 @@ struct DecodeParams {
 DecodeParams parse_params(const std::string& text) {
   DecodeParams p;
   json j = text.empty() ? json::object() : json::parse(text);
-  if (j.contains("sourceIds")) p.source_ids = j["sourceIds"].get<std::vector<std::int32_t>>();
+  if (j.contains("sourceIds")) p.sources = {j["sourceIds"].get<std::vector<std::int32_t>>()};
+  if (j.contains("sources")) p.sources = j["sources"].get<std::vector<std::vector<std::int32_t>>>();
   if (j.contains("beamWidth")) p.beam_width = j["beamWidth"].get<std::int64_t>();
   if (j.contains("maxLen")) p.max_len = j["maxLen"].get<std::int64_t>();
   if (j.contains("lengthPenalty")) p.length_penalty = j["lengthPenalty"].get<float>();
   if (j.contains("seed")) p.seed = j["seed"].get<std::uint64_t>();
   if (j.contains("perturb")) p.perturb = j["perturb"].get<bool>();
-  if (p.source_ids.empty() || p.source_ids.size() > 64)
-    throw InvalidArgumentError("sourceIds must hold 1 to 64 token ids");
-  for (auto id : p.source_ids)
-    if (id < 0 || id >= kVocab)
-      throw InvalidArgumentError("token id " + std::to_string(id) + " is outside the vocabulary [0, 3000)");
-  if (p.beam_width < 1 || p.beam_width > 16) throw InvalidArgumentError("beamWidth must be in [1, 16]");
-  if (p.max_len < 1 || p.max_len > 64) throw InvalidArgumentError("maxLen must be in [1, 64]");
+  if (p.sources.empty() || static_cast<std::int64_t>(p.sources.size()) > kMaxBatch)
+    throw InvalidArgumentError("give 1 to " + std::to_string(kMaxBatch) + " source rows (one per batch entry), not " +
+                               std::to_string(p.sources.size()));
+  for (std::size_t row = 0; row < p.sources.size(); ++row) {
+    const auto& ids = p.sources[row];
+    if (ids.empty() || static_cast<std::int64_t>(ids.size()) > kMaxSourceLength)
+      throw InvalidArgumentError("source row " + std::to_string(row + 1) + " has " + std::to_string(ids.size()) +
+                                 " ids; each row needs 1 to " + std::to_string(kMaxSourceLength));
+    for (auto id : ids)
+      if (id < 0 || id >= kArticle.vocab_size)
+        throw InvalidArgumentError("token id " + std::to_string(id) + " in source row " + std::to_string(row + 1) +
+                                   " is outside the vocabulary [0, " + std::to_string(kArticle.vocab_size) + ")");
+  }
+  if (p.beam_width < 1 || p.beam_width > 16)
+    throw InvalidArgumentError("beamWidth " + std::to_string(p.beam_width) + " must be in [1, 16]");
+  if (p.max_len < 1 || p.max_len > 64)
+    throw InvalidArgumentError("maxLen " + std::to_string(p.max_len) + " must be in [1, 64]");
   if (!(p.length_penalty >= 0.0f && p.length_penalty <= 10.0f))
-    throw InvalidArgumentError("lengthPenalty must be in [0, 10]");
+    throw InvalidArgumentError("lengthPenalty " + std::to_string(p.length_penalty) + " must be in [0, 10]");
   return p;
 }
 
-struct DecodeOutputs {
-  Tensor train_ids;
-  BeamSearchResult beams;
-};
-
-// The article's Seq2Seq block for one batch row: the encoder (scope 'encoder'),
-// then in variable_scope('decoder') a training decoder, scope.reuse_variables()
-// and a beam-search decoder sharing its variables.
-DecodeOutputs run_seq2seq(const DecodeParams& p) {
-  const auto len = static_cast<std::int64_t>(p.source_ids.size());
-  auto encoder_inputs = int_tensor({1, len}, p.source_ids);
-  auto encoder_len = int_tensor({1}, {static_cast<std::int32_t>(len)});
-  // Teacher forcing: BOS then the source ids shifted by one.
-  std::vector<std::int32_t> dec_in{kBos};
-  dec_in.insert(dec_in.end(), p.source_ids.begin(), p.source_ids.end() - 1);
-  auto decoder_inputs = int_tensor({1, len}, dec_in);
-  auto decoder_len = encoder_len;
-
-  const Variable& embedding = *model.embedding;
-  Tensor thought_vector;
-  {
-    GRUCell cell(kHidden, "cell");
-    auto embedded = embedding_lookup(embedding.value(), encoder_inputs);
-    auto [outputs, final_state] = dynamic_rnn(cell, embedded, {.sequence_length = encoder_len, .scope = "encoder"});
-    thought_vector = final_state;
-  }
-  DecodeOutputs out;
-  {
-    auto scope = variable_scope("decoder");
-    {
-      GRUCell cell(kHidden, "cell");
-      Dense output_layer(kVocab, {.use_bias = false, .name = "out_layer"});
-      TrainingHelper helper(embedding_lookup(embedding.value(), decoder_inputs), decoder_len);
-      BasicDecoder decoder(cell, helper, thought_vector, &output_layer);
-      auto result = dynamic_decode(decoder, {.scope = "decoder"});
-      out.train_ids = argmax(result.rnn_output, -1);
-    }
-    scope.reuse_variables();
-    {
-      GRUCell cell(kHidden, "cell");
-      Dense output_layer(kVocab, {.use_bias = false, .name = "out_layer"});
-      BeamSearchDecoder::Options options;
-      options.length_penalty_weight = p.length_penalty;
-      BeamSearchDecoder decoder(cell, embedding.value(), int_tensor({1}, {kBos}), kEos,
-                                tile_batch(thought_vector, p.beam_width), p.beam_width, &output_layer, options);
-      out.beams = dynamic_decode(decoder, {.maximum_iterations = p.max_len, .scope = "decoder"});
+// The article's Seq2Seq block (article::seq2seq_shared_decoders) on a ragged
+// batch: each source row is padded with 0 to the longest and given its length;
+// the training decoder is teacher-forced with BOS followed by the row shifted by one.
+article::Seq2SeqOutputs run_seq2seq(const DecodeParams& p) {
+  const auto B = static_cast<std::int64_t>(p.sources.size());
+  std::int64_t T = 0;
+  for (const auto& row : p.sources) T = std::max<std::int64_t>(T, static_cast<std::int64_t>(row.size()));
+  std::vector<std::int32_t> enc(static_cast<std::size_t>(B * T), 0), dec(enc.size(), 0), lengths;
+  for (std::int64_t b = 0; b < B; ++b) {
+    const auto& row = p.sources[static_cast<std::size_t>(b)];
+    const auto len = static_cast<std::int64_t>(row.size());
+    lengths.push_back(static_cast<std::int32_t>(len));
+    for (std::int64_t t = 0; t < len; ++t) {
+      enc[b * T + t] = row[t];
+      dec[b * T + t] = t == 0 ? kArticle.bos : row[t - 1];
     }
   }
-  return out;
+  const Tensor encoder_inputs(Shape{B, T}, enc), decoder_inputs(Shape{B, T}, dec), inputs_length(Shape{B}, lengths);
+  article::Seq2SeqConfig config = kArticle;
+  config.beam_width = p.beam_width;
+  config.max_len = p.max_len;
+  config.length_penalty_weight = p.length_penalty;
+  return article::seq2seq_shared_decoders(*model.embedding, encoder_inputs, inputs_length, decoder_inputs,
+                                          inputs_length, config);
 }
 
 // Makes the persistent model for `seed` (creating its 10 variables with a first
@@ -200,7 +184,7 @@ void ensure_model(std::uint64_t seed) {
   model.seed = seed;
   model.graph = std::make_unique<Graph>(seed);
   auto use = model.graph->as_default();
-  model.embedding.emplace(random_uniform({kVocab, kEmbeddingDim}, -1.0f, 1.0f), "embedding");
+  model.embedding.emplace(random_uniform({kArticle.vocab_size, kArticle.embedding_dim}, -1.0f, 1.0f), "embedding");
   DecodeParams first;
   first.max_len = 1;
   first.beam_width = 1;
@@ -224,7 +208,7 @@ json seq2seq_impl(const std::string& params_json) {
     kernel.assign(add(kernel.value(), noise));
     ++model.perturbations;
   }
-  DecodeOutputs out;
+  article::Seq2SeqOutputs out;
   {
     // Every variable exists already: run the block in a reuse=True root scope so
     // that nothing new can be created (and the names stay the article's).
@@ -232,24 +216,31 @@ json seq2seq_impl(const std::string& params_json) {
     FreezeGuard frozen(*model.graph);
     out = run_seq2seq(p);
   }
+  // Training-decoder argmax per row, up to the row's length.
   json train = json::array();
   {
-    const auto& t = out.train_ids;
-    auto d = t.data<std::int32_t>();
-    const auto T = t.shape()[1];
-    for (std::int64_t b = 0; b < t.shape()[0]; ++b)
-      train.push_back(std::vector<std::int32_t>(d.begin() + b * T, d.begin() + (b + 1) * T));
+    const Tensor ids = argmax(out.train_outputs, -1);
+    auto d = ids.data<std::int32_t>();
+    const auto T = ids.shape()[1];
+    for (std::int64_t b = 0; b < ids.shape()[0]; ++b) {
+      const auto len = static_cast<std::int64_t>(p.sources[static_cast<std::size_t>(b)].size());
+      train.push_back(std::vector<std::int32_t>(d.begin() + b * T, d.begin() + b * T + len));
+    }
   }
   json hyps = json::array();
-  for (const auto& row : out.beams.hypotheses) {
+  for (const auto& row : out.generation.hypotheses) {
     json r = json::array();
     for (const auto& h : row)
       r.push_back({{"ids", h.ids}, {"score", h.score}, {"length", h.length}, {"logProb", h.log_prob}});
     hyps.push_back(std::move(r));
   }
+  // What each decoder's own layer objects hold: the same variables (and values) when shared.
+  json decoders{{"trainer", variables_json(out.trainer_variables, true)},
+                {"generation", variables_json(out.generation_variables, true)}};
   return json{{"ok", true},
               {"trainArgmax", train},
               {"hypotheses", hyps},
+              {"decoders", decoders},
               {"perturbations", model.perturbations},
               {"seed", model.seed},
               {"variables", variables_json(model.graph->global_variables(), true)}};

@@ -116,30 +116,78 @@ async function updateFeedForward() {
 
 // ---------------------------------------------------------------- 3. seq2seq
 function readParams() {
-  const ids = $('s2s-source')
-    .value.split(/[\s,]+/)
-    .filter((s) => s.length > 0)
-    .map((s) => {
-      if (!/^\d+$/.test(s)) throw new Error(`'${s}' is not a token id`);
-      return Number(s);
-    });
+  const sources = $('s2s-source')
+    .value.split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0)
+    .map((line, row) =>
+      line.split(/[\s,]+/).map((s) => {
+        if (!/^\d+$/.test(s)) throw new Error(`source row ${row + 1}: '${s}' is not a token id`);
+        return Number(s);
+      }),
+    );
+  if (sources.length === 0) throw new Error('give at least one row of source ids');
+  const seed = $('s2s-seed').value.trim();
+  if (!/^\d+$/.test(seed) || Number(seed) > 4294967295) throw new Error(`graph seed '${seed}' must be an integer in [0, 4294967295]`);
   return {
-    sourceIds: ids,
+    sources,
     beamWidth: Number($('s2s-beam').value),
     maxLen: Number($('s2s-maxlen').value),
     lengthPenalty: Number($('s2s-penalty').value),
-    seed: 0,
+    seed: Number(seed),
   };
 }
 
-function showSeq2seq(r) {
-  $('s2s-train').textContent = r.trainArgmax.map((ids) => `[${ids.join(' ')}]`).join(' ');
-  const body = $('s2s-beams').tBodies[0];
-  body.replaceChildren(
-    ...r.hypotheses[0].map((h, i) =>
+function beamTable(rowIndex, source, hypotheses) {
+  const table = document.createElement('table');
+  table.className = 'beam-table';
+  table.dataset.row = String(rowIndex);
+  const caption = document.createElement('caption');
+  caption.textContent = `batch row ${rowIndex + 1} — source [${source.join(' ')}]`;
+  const head = document.createElement('thead');
+  const tr = document.createElement('tr');
+  for (const h of ['beam', 'ids (until EOS)', 'score', 'length', 'log prob']) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = h;
+    tr.append(th);
+  }
+  head.append(tr);
+  const body = document.createElement('tbody');
+  body.append(
+    ...hypotheses.map((h, i) =>
       row([String(i), h.ids.join(' '), h.score.toFixed(5), String(h.length), h.logProb.toFixed(5)], true),
     ),
   );
+  table.append(caption, head, body);
+  const wrap = document.createElement('div');
+  wrap.className = 'table-wrap';
+  wrap.append(table);
+  return wrap;
+}
+
+function showSeq2seq(r, params) {
+  $('s2s-train').textContent = r.trainArgmax.map((ids) => `[${ids.join(' ')}]`).join(' ');
+  $('s2s-beam-tables').replaceChildren(...r.hypotheses.map((hyps, b) => beamTable(b, params.sources[b], hyps)));
+  // Per-decoder variables: what each decoder's own layer objects hold.
+  const trainer = r.decoders.trainer;
+  const generation = r.decoders.generation;
+  let allSame = trainer.length === generation.length && trainer.length > 0;
+  const shared = $('s2s-shared').tBodies[0];
+  shared.replaceChildren(
+    ...trainer.map((v, i) => {
+      const g = generation[i];
+      const same = Boolean(g) && g.name === v.name && g.fingerprint === v.fingerprint;
+      allSame = allSame && same;
+      const tr = row([v.name, v.fingerprint, g ? `${g.fingerprint}` : '—', same ? 'yes' : 'NO'], true);
+      tr.lastChild.className = same ? 'ok' : 'bad';
+      return tr;
+    }),
+  );
+  $('s2s-shared-verdict').textContent = allSame
+    ? `True — both decoders hold the same ${trainer.length} decoder variables`
+    : 'False — the decoders hold different variables';
+  $('s2s-shared-verdict').className = allSame ? 'ok' : 'bad';
   const vars = $('s2s-vars').tBodies[0];
   vars.replaceChildren(...r.variables.map((v) => row([v.name, shapeText(v.shape), v.fingerprint])));
   $('s2s-var-count').textContent = String(r.variables.length);
@@ -153,7 +201,7 @@ function showSeq2seq(r) {
 async function decode(perturb = false) {
   await guarded('Seq2seq', async () => {
     const params = { ...readParams(), perturb };
-    showSeq2seq(check(await call('seq2seq', JSON.stringify(params)), 'Seq2seq'));
+    showSeq2seq(check(await call('seq2seq', JSON.stringify(params)), 'Seq2seq'), params);
     clearError();
   });
 }
@@ -174,11 +222,46 @@ async function saveCheckpoint() {
   });
 }
 
+/** Reads a File as text in chunks, showing progress (large checkpoints are tens of MB). */
+async function readWithProgress(file) {
+  const rowEl = $('ckpt-progress-row');
+  const bar = $('ckpt-progress');
+  const label = $('ckpt-progress-label');
+  const mb = (n) => (n / 1e6).toFixed(1);
+  bar.max = Math.max(file.size, 1);
+  bar.value = 0;
+  label.textContent = `Reading ${file.name}: 0 / ${mb(file.size)} MB`;
+  rowEl.hidden = false;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const parts = [];
+  let done = 0;
+  const reader = file.stream().getReader();
+  for (;;) {
+    const { value, done: finished } = await reader.read();
+    if (finished) break;
+    parts.push(decoder.decode(value, { stream: true }));
+    done += value.byteLength;
+    bar.value = done;
+    label.textContent = `Reading ${file.name}: ${mb(done)} / ${mb(file.size)} MB`;
+  }
+  parts.push(decoder.decode());
+  label.textContent = `Read ${file.name} (${mb(done)} MB); restoring…`;
+  document.getElementById('checkpoint').dataset.progress = String(done);
+  return parts.join('');
+}
+
 async function loadCheckpointFile(file) {
   await guarded('Load checkpoint', async () => {
     $('ckpt-report').textContent = `Reading ${file.name}…`;
-    const text = await file.text();
+    let text;
+    try {
+      text = await readWithProgress(file);
+    } catch (e) {
+      $('ckpt-report').textContent = `${file.name}: not loaded.`;
+      throw new Error(`Load checkpoint: ${file.name}: not UTF-8 text (${e.message})`);
+    }
     const r = await call('loadCheckpoint', text);
+    $('ckpt-progress-label').textContent = `Read ${file.name}; ${r.ok === false ? 'not restored' : 'restored'}.`;
     if (r.ok === false) {
       $('ckpt-report').textContent = `${file.name}: not loaded.`;
       throw new Error(`Load checkpoint: ${file.name}: ${r.kind}: ${r.message}`);
@@ -187,6 +270,18 @@ async function loadCheckpointFile(file) {
     $('ckpt-report').textContent = `${file.name}: ok — restored ${r.matched.length} variables.\n${r.message}`;
     document.getElementById('checkpoint').dataset.loaded = String(Number(document.getElementById('checkpoint').dataset.loaded || 0) + 1);
     await decode(false);
+  });
+}
+
+// ---------------------------------------------------------------- 5. article tour
+async function runTour() {
+  await guarded('Article tour', async () => {
+    const r = check(await call('tour', $('tour-section').value), 'Article tour');
+    const select = $('tour-section');
+    if (select.options.length === 1)
+      for (const sec of r.sections) select.append(new Option(`${sec.id} — ${sec.title}`, sec.id));
+    $('tour-output').textContent = r.text;
+    document.getElementById('tour').dataset.runs = String(Number(document.getElementById('tour').dataset.runs || 0) + 1);
   });
 }
 
@@ -201,6 +296,7 @@ $('s2s-form').addEventListener('submit', (e) => {
 });
 $('s2s-perturb').addEventListener('click', () => decode(true));
 $('ckpt-save').addEventListener('click', saveCheckpoint);
+$('tour-run').addEventListener('click', runTour);
 $('ckpt-file').addEventListener('change', (e) => {
   const file = e.target.files && e.target.files[0];
   if (file) loadCheckpointFile(file);
@@ -222,7 +318,7 @@ drop.addEventListener('drop', (e) => {
 setPending(0);
 ready.then(async () => {
   $('status').textContent = 'WebAssembly module loaded.';
-  await Promise.all([updateReuse(), updateFeedForward(), decode(false)]);
+  await Promise.all([updateReuse(), updateFeedForward(), decode(false), runTour()]);
   $('status').textContent = 'Ready.';
   document.body.dataset.ready = 'true';
 });

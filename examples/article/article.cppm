@@ -3,6 +3,7 @@
 // in the article's order. `varscope tour` runs them; tests check their output
 // against the article's printed lines.
 module;
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -26,6 +27,37 @@ struct Section {
 /// The article's feed_forward(inputs): dense(20, name='dense_a') then dense(30, name='dense_b')
 /// in the current variable scope.
 [[nodiscard]] Tensor feed_forward(const Tensor& inputs);
+
+/// The Seq2Seq block's hyper-parameters; the defaults are the article's.
+struct Seq2SeqConfig {
+  std::int64_t vocab_size = 3000;
+  std::int64_t embedding_dim = 256;
+  std::int64_t hidden_dim = 256;
+  std::int64_t beam_width = 2;
+  std::int64_t max_len = 8;
+  /// Beyond the article (it uses 0): the GNMT length penalty weight.
+  float length_penalty_weight = 0.0f;
+  std::int32_t bos = 1;  ///< start token
+  std::int32_t eos = 2;  ///< end token
+};
+
+/// What one pass of the Seq2Seq block produces.
+struct Seq2SeqOutputs {
+  Tensor train_outputs;         ///< the training decoder's rnn_output [batch, time, vocab]
+  BeamSearchResult generation;  ///< the beam-search decoder's result
+  /// The variables each decoder's layers hold (cell, then out_layer): distinct
+  /// handles, the same variables when sharing works.
+  std::vector<Variable> trainer_variables, generation_variables;
+};
+
+/// The article's Seq2Seq block on the given inputs, in the default graph:
+/// create_encoder (dynamic_rnn, scope 'encoder'), then inside
+/// variable_scope('decoder') create_trainer_decoder, scope.reuse_variables(),
+/// create_generation_decoder. `embedding` is [vocab_size, embedding_dim].
+[[nodiscard]] Seq2SeqOutputs seq2seq_shared_decoders(const Variable& embedding, const Tensor& encoder_inputs,
+                                                     const Tensor& encoder_inputs_length, const Tensor& decoder_inputs,
+                                                     const Tensor& decoder_inputs_length,
+                                                     const Seq2SeqConfig& config = {});
 
 /// Prints "== [id] title ==" and the block's output for every section (or only
 /// `only`, when non-empty). Throws std::invalid_argument for an unknown id.

@@ -200,7 +200,7 @@ void intro_shared_network(std::ostream& out);
 void feed_forward_unshared(std::ostream& out);
 void feed_forward_shared(std::ostream& out);
 // Defined in seq2seq.cpp.
-void seq2seq_shared_decoders(std::ostream& out);
+void seq2seq_section(std::ostream& out);
 
 const std::vector<Section>& sections() {
   static const std::vector<Section> all = {
@@ -212,7 +212,7 @@ const std::vector<Section>& sections() {
       {"reuse-inheritance", "reuse option の継承", reuse_inheritance},
       {"feed-forward-unshared", "単純なフィードフォワードネットワーク: 重み共有をしない場合", feed_forward_unshared},
       {"feed-forward-shared", "単純なフィードフォワードネットワーク: 重み共有をする場合", feed_forward_shared},
-      {"seq2seq", "Seq2Seq のデコーダを学習時と生成時で分ける", seq2seq_shared_decoders},
+      {"seq2seq", "Seq2Seq のデコーダを学習時と生成時で分ける", seq2seq_section},
   };
   return all;
 }

@@ -13,12 +13,6 @@ namespace varscope::article {
 
 namespace {
 
-constexpr std::int64_t vocab_size = 3000;
-constexpr std::int64_t embedding_dim = 256;
-constexpr std::int64_t hidden_dim = 256;
-constexpr std::int64_t batch_size = 2;
-constexpr std::int64_t beam_width = 2;
-constexpr std::int64_t max_len = 8;
 const std::string decoder_scope = "decoder";
 const std::string cell_name = "cell";
 const std::string out_layer_name = "out_layer";
@@ -35,12 +29,20 @@ Tensor int_fill(const Shape& shape, std::int32_t value) {
 //     outputs, final_state = tf.nn.dynamic_rnn(cell=cell, inputs=inputs_embedded,
 //         sequence_length=inputs_length, dtype=tf.float32, scope='encoder')
 //     return final_state
-Tensor create_encoder(const Tensor& inputs, const Tensor& inputs_length, const Variable& embedding) {
+Tensor create_encoder(const Tensor& inputs, const Tensor& inputs_length, const Variable& embedding,
+                      const Seq2SeqConfig& c) {
   auto inputs_embedded = embedding_lookup(embedding.value(), inputs);
-  GRUCell cell(hidden_dim, cell_name);
+  GRUCell cell(c.hidden_dim, cell_name);
   auto [outputs, final_state] =
       dynamic_rnn(cell, inputs_embedded, {.sequence_length = inputs_length, .scope = "encoder"});
   return final_state;
+}
+
+// The variables a decoder's layers hold: the cell's, then the output layer's kernel.
+std::vector<Variable> layer_variables(const GRUCell& cell, const Dense& output_layer) {
+  auto vars = cell.variables();
+  vars.push_back(output_layer.kernel());
+  return vars;
 }
 
 // def create_trainer_decoder(thought_vector, embedding, inputs, inputs_length):
@@ -52,13 +54,14 @@ Tensor create_encoder(const Tensor& inputs, const Tensor& inputs_length, const V
 //     outputs, _, _ = tf.contrib.seq2seq.dynamic_decode(decoder, swap_memory=True, scope=decoder_scope)
 //     return outputs.rnn_output
 Tensor create_trainer_decoder(const Tensor& thought_vector, const Variable& embedding, const Tensor& inputs,
-                              const Tensor& inputs_length) {
-  GRUCell cell(hidden_dim, cell_name);
-  Dense output_layer(vocab_size, {.use_bias = false, .name = out_layer_name});
+                              const Tensor& inputs_length, const Seq2SeqConfig& c, std::vector<Variable>& used) {
+  GRUCell cell(c.hidden_dim, cell_name);
+  Dense output_layer(c.vocab_size, {.use_bias = false, .name = out_layer_name});
   auto inputs_embedded = embedding_lookup(embedding.value(), inputs);
   TrainingHelper helper(inputs_embedded, inputs_length);
   BasicDecoder decoder(cell, helper, thought_vector, &output_layer);
   auto outputs = dynamic_decode(decoder, {.scope = decoder_scope});
+  used = layer_variables(cell, output_layer);
   return outputs.rnn_output;
 }
 
@@ -74,16 +77,21 @@ Tensor create_trainer_decoder(const Tensor& thought_vector, const Variable& embe
 //     decoder_outputs, _, _ = tf.contrib.seq2seq.dynamic_decode(
 //         decoder=decoder, maximum_iterations=max_len, scope=decoder_scope)
 //     return decoder_outputs.predicted_ids
-Tensor create_generation_decoder(const Tensor& thought_vector, const Variable& embedding) {
-  GRUCell cell(hidden_dim, cell_name);
-  Dense output_layer(vocab_size, {.use_bias = false, .name = out_layer_name});
-  auto start_tokens = int_fill({batch_size}, 1);  // BOS==1
-  const std::int32_t end_token = 2;               // EOS==2
-  auto tiled_thought_vector = tile_batch(thought_vector, beam_width);
-  BeamSearchDecoder decoder(cell, embedding.value(), start_tokens, end_token, tiled_thought_vector, beam_width,
-                            &output_layer);
-  auto decoder_outputs = dynamic_decode(decoder, {.maximum_iterations = max_len, .scope = decoder_scope});
-  return decoder_outputs.predicted_ids;
+BeamSearchResult create_generation_decoder(const Tensor& thought_vector, const Variable& embedding,
+                                           const Seq2SeqConfig& c, std::vector<Variable>& used) {
+  GRUCell cell(c.hidden_dim, cell_name);
+  Dense output_layer(c.vocab_size, {.use_bias = false, .name = out_layer_name});
+  const std::int64_t batch_size = thought_vector.shape()[0];
+  auto start_tokens = int_fill({batch_size}, c.bos);  // BOS==1
+  const std::int32_t end_token = c.eos;               // EOS==2
+  auto tiled_thought_vector = tile_batch(thought_vector, c.beam_width);
+  BeamSearchDecoder::Options options;
+  options.length_penalty_weight = c.length_penalty_weight;
+  BeamSearchDecoder decoder(cell, embedding.value(), start_tokens, end_token, tiled_thought_vector, c.beam_width,
+                            &output_layer, options);
+  auto decoder_outputs = dynamic_decode(decoder, {.maximum_iterations = c.max_len, .scope = decoder_scope});
+  used = layer_variables(cell, output_layer);
+  return decoder_outputs;
 }
 
 // generation_ids = generation_result[:,:,0]
@@ -98,41 +106,53 @@ Tensor beam0(const Tensor& predicted_ids) {
 
 }  // namespace
 
-// with tf.Session(graph=tf.Graph()) as sess:
-//     encoder_inputs = tf.ones(shape=[batch_size, max_len], dtype=tf.int32)
-//     ... (see the functions above)
+//     thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding)
 //     with tf.variable_scope('decoder') as scope:
 //         train_outputs = create_trainer_decoder(thought_vector, embedding, decoder_inputs, decoder_inputs_length)
 //         scope.reuse_variables()
 //         generation_outputs = create_generation_decoder(thought_vector, embedding)
+Seq2SeqOutputs seq2seq_shared_decoders(const Variable& embedding, const Tensor& encoder_inputs,
+                                       const Tensor& encoder_inputs_length, const Tensor& decoder_inputs,
+                                       const Tensor& decoder_inputs_length, const Seq2SeqConfig& config) {
+  auto thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding, config);
+  Seq2SeqOutputs out;
+  {
+    auto scope = variable_scope("decoder");
+    out.train_outputs = create_trainer_decoder(thought_vector, embedding, decoder_inputs, decoder_inputs_length,
+                                               config, out.trainer_variables);
+    scope.reuse_variables();
+    out.generation = create_generation_decoder(thought_vector, embedding, config, out.generation_variables);
+  }
+  return out;
+}
+
+// with tf.Session(graph=tf.Graph()) as sess:
+//     encoder_inputs = tf.ones(shape=[batch_size, max_len], dtype=tf.int32)
+//     ... (seq2seq_shared_decoders above)
 //     train_ids = np.argmax(train_result, axis=-1)
 //     generation_ids = generation_result[:,:,0]
 //     print(train_ids); print(generation_ids); show_variables()
-void seq2seq_shared_decoders(std::ostream& out) {
+void seq2seq_section(std::ostream& out) {
+  const Seq2SeqConfig c;  // the article's sizes
+  const std::int64_t batch_size = 2;
   Graph graph;
   auto session = graph.as_default();
-  auto encoder_inputs = int_fill({batch_size, max_len}, 1);
-  auto encoder_inputs_length = int_fill({batch_size}, static_cast<std::int32_t>(max_len));
-  auto decoder_inputs = int_fill({batch_size, max_len}, 1);
-  auto decoder_inputs_length = int_fill({batch_size}, static_cast<std::int32_t>(max_len));
-  auto embedding = Variable(random_uniform({vocab_size, embedding_dim}, -1.0f, 1.0f), "embedding");
-  auto thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding);
-  Tensor train_outputs, generation_outputs;
-  {
-    auto scope = variable_scope("decoder");
-    train_outputs = create_trainer_decoder(thought_vector, embedding, decoder_inputs, decoder_inputs_length);
-    scope.reuse_variables();
-    generation_outputs = create_generation_decoder(thought_vector, embedding);
-  }
-  auto train_ids = argmax(train_outputs, -1);
-  auto generation_ids = beam0(generation_outputs);
+  auto encoder_inputs = int_fill({batch_size, c.max_len}, 1);
+  auto encoder_inputs_length = int_fill({batch_size}, static_cast<std::int32_t>(c.max_len));
+  auto decoder_inputs = int_fill({batch_size, c.max_len}, 1);
+  auto decoder_inputs_length = int_fill({batch_size}, static_cast<std::int32_t>(c.max_len));
+  auto embedding = Variable(random_uniform({c.vocab_size, c.embedding_dim}, -1.0f, 1.0f), "embedding");
+  const auto result = seq2seq_shared_decoders(embedding, encoder_inputs, encoder_inputs_length, decoder_inputs,
+                                              decoder_inputs_length, c);
+  auto train_ids = argmax(result.train_outputs, -1);
+  auto generation_ids = beam0(result.generation.predicted_ids);
   out << train_ids << '\n';
   out << generation_ids << '\n';
   for (const auto& v : global_variables()) out << v.name() << '\n';
   // The article: the first time step agrees (shared weights), later ones differ.
   bool first_step_agrees = true;
   for (std::int64_t b = 0; b < batch_size; ++b)
-    first_step_agrees = first_step_agrees && train_ids.data<std::int32_t>()[b * max_len] ==
+    first_step_agrees = first_step_agrees && train_ids.data<std::int32_t>()[b * c.max_len] ==
                                                  generation_ids.data<std::int32_t>()[b * generation_ids.shape()[1]];
   out << "# first time step agrees between the two decoders: " << (first_step_agrees ? "True" : "False") << '\n';
 }
