@@ -80,9 +80,10 @@ BOOST_AUTO_TEST_CASE(dynamic_rnn_allocations_do_not_grow_with_time) {
     return allocations_of([&] { (void)dynamic_rnn(m.cell, x, {.initial_state = m.h0, .scope = "decoder"}); });
   };
   // dynamic_rnn keeps its input-projection scratch per thread: warm it to the
-  // larger size first, then a 40-step call allocates exactly as often as a 1-step one.
+  // larger size first, then a 40-step call allocates exactly as often as a 1-step one
+  // (min of two calls each: see the name-table note in the beam-search case).
   (void)run(40);
-  const long one = run(1), many = run(40);
+  const long one = std::min(run(1), run(1)), many = std::min(run(40), run(40));
   BOOST_TEST(one > 0);
   BOOST_TEST(many == one);
 }
@@ -98,7 +99,8 @@ BOOST_AUTO_TEST_CASE(training_decode_allocations_do_not_grow_with_time) {
   };
   // Warm-up: the first large call packs the weights (PackedWeights) once.
   (void)run(40);
-  BOOST_TEST(run(40) == run(1));
+  const long one = std::min(run(1), run(1)), many = std::min(run(40), run(40));
+  BOOST_TEST(many == one);
 }
 
 BOOST_AUTO_TEST_CASE(greedy_and_beam_search_allocations_do_not_grow_with_steps) {

@@ -296,7 +296,8 @@ BOOST_AUTO_TEST_CASE(dense_repacks_its_kernel_after_assign) {
   Graph g;
   auto use = g.as_default();
   Dense layer(20, {.use_bias = false, .name = "proj"});
-  const Tensor x = random_normal({kSmallRowsThreshold + 9, 30});
+  const std::int64_t rows = kPackedKernelIsSimd ? kSmallRowsThreshold + 9 : 17;  // wasm: never packed
+  const Tensor x = random_normal({rows, 30});
   const Tensor first = layer(x);
   BOOST_TEST(max_abs_diff(first, matmul(x, layer.kernel().value())) < 1e-4f);
   layer.kernel().assign(random_normal({30, 20}));

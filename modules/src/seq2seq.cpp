@@ -58,14 +58,16 @@ void embed_into(const Tensor& embedding, const std::int32_t* ids, std::int64_t n
 }
 
 // Log-softmax of each row in place (stable).
-void log_softmax_rows(float* data, std::int64_t rows, std::int64_t cols) {
-  using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  Eigen::Map<RowMatrix> m(data, rows, cols);
-  auto a = m.array();
-  const Eigen::ArrayXf row_max = a.rowwise().maxCoeff();
-  a.colwise() -= row_max;
-  const Eigen::ArrayXf lse = a.exp().rowwise().sum().log();
-  a.colwise() -= lse;
+// Per row of logits: the max m and l = log(sum(exp(x - m))), so that
+// log_softmax(x)[v] == (x[v] - m) - l is computed where it is read, without
+// writing a normalised copy of a [rows, vocab] block every step.
+void log_softmax_offsets(const float* data, std::int64_t rows, std::int64_t cols, float* row_max, float* row_lse) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const Eigen::Map<const Eigen::ArrayXf> x(data + r * cols, cols);
+    const float m = x.maxCoeff();
+    row_max[r] = m;
+    row_lse[r] = std::log((x - m).exp().sum());
+  }
 }
 
 // One decoder step for n rows fed token `ids`: embedding -> cell -> output layer.
@@ -426,6 +428,7 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
   std::vector<std::int64_t> live, row_of(static_cast<std::size_t>(N), -1);
   live.reserve(static_cast<std::size_t>(N));
   std::vector<std::int32_t> live_ids(static_cast<std::size_t>(N));
+  std::vector<float> row_max(static_cast<std::size_t>(N)), row_lse(static_cast<std::size_t>(N));
   Tensor live_state(DType::float32, Shape{N, H}), live_next(DType::float32, Shape{N, H});
   while (!all_finished() && t < max_iter) {
     live.clear();
@@ -452,8 +455,8 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
         std::memcpy(next.data<float>().data() + live[j] * H, live_next.data<float>().data() + j * H,
                     sizeof(float) * H);
     }
-    log_softmax_rows(logits.data<float>().data(), n_live, V);
-    const float* lp = logits.data<float>().data();  // row row_of[beam] holds beam's log-probs
+    log_softmax_offsets(logits.data<float>().data(), n_live, V, row_max.data(), row_lse.data());
+    const float* lp = logits.data<float>().data();  // row row_of[beam] holds beam's logits
 
     for (std::int64_t b = 0; b < B; ++b) {
       heap.clear();
@@ -472,22 +475,30 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
         const std::int64_t beam = b * K + k;
         const float base = log_probs[beam];
         if (finished[beam]) {
-          // A finished beam extends only with end_token, at no cost.
-          const float score = base / length_penalty(opt.length_penalty, alpha, lengths[beam]);
-          for (std::int64_t v = 0; v < V; ++v) consider(v == end ? score : kNegInf, k * V + v);
+          // A finished beam extends only with end_token, at no cost; its other
+          // candidates score -inf. Candidates arrive in index order, so everything
+          // in the heap has a lower index: a -inf candidate can only fill a heap
+          // that is not full yet, and once it is full only end_token is left to try.
+          const float end_score = base / length_penalty(opt.length_penalty, alpha, lengths[beam]);
+          for (std::int64_t v = 0; v < V; ++v) {
+            if (v == end) consider(end_score, k * V + v);
+            else if (static_cast<std::int64_t>(heap.size()) < K) consider(kNegInf, k * V + v);
+            else if (v > end) break;
+          }
           continue;
         }
         const float lp_cont = length_penalty(opt.length_penalty, alpha, lengths[beam] + 1);
         const float lp_end = length_penalty(opt.length_penalty, alpha, lengths[beam]);
         const bool end_allowed = lengths[beam] >= opt.min_length;
         const float* row = lp + row_of[beam] * V;
+        const float m = row_max[row_of[beam]], l = row_lse[row_of[beam]];
         const float inv_cont = 1.0f / lp_cont;
         for (std::int64_t v = 0; v < V; ++v) {
           if (v == end) {
-            consider(end_allowed ? (base + row[v]) / lp_end : kNegInf, k * V + v);
+            consider(end_allowed ? (base + ((row[v] - m) - l)) / lp_end : kNegInf, k * V + v);
             continue;
           }
-          const float score = (base + row[v]) * (lp_cont == 1.0f ? 1.0f : inv_cont);
+          const float score = (base + ((row[v] - m) - l)) * (lp_cont == 1.0f ? 1.0f : inv_cont);
           // Later candidates lose ties (higher index), so "not better than the
           // worst kept" is a cheap rejection once K candidates are held.
           if (static_cast<std::int64_t>(heap.size()) == K && !(score > heap.front().score)) continue;
@@ -504,7 +515,8 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
         const bool end_blocked = !was_finished && word == end && lengths[from] < opt.min_length;
         new_log_probs[to] = was_finished ? log_probs[from]
                             : end_blocked ? kNegInf
-                                          : log_probs[from] + lp[row_of[from] * V + word];
+                                          : log_probs[from] + ((lp[row_of[from] * V + word] - row_max[row_of[from]]) -
+                                                               row_lse[row_of[from]]);
         new_finished[to] = was_finished || word == end;
         new_lengths[to] = lengths[from] + (was_finished ? 0 : 1);
         std::memcpy(gathered.data<float>().data() + to * H, next.data<float>().data() + from * H, sizeof(float) * H);

@@ -59,7 +59,10 @@ const expectedSeq2seqVars = [
   'decoder/decoder/out_layer/kernel:0',
 ];
 // What the page decodes on load (app.js readParams with the form's defaults).
-const defaultParams = { sourceIds: [1, 1, 1, 1, 1, 1, 1, 1], beamWidth: 3, maxLen: 8, lengthPenalty: 0, seed: 0 };
+const ones8 = [1, 1, 1, 1, 1, 1, 1, 1];
+const defaultParams = { sources: [ones8, ones8], beamWidth: 3, maxLen: 8, lengthPenalty: 0, seed: 0 };
+// A ragged batch, decoded in the page and natively (the lengths differ per row).
+const raggedParams = { sources: [[5, 6, 7], [1, 2999, 42, 7, 7]], beamWidth: 4, maxLen: 6, lengthPenalty: 0.6, seed: 0 };
 
 function compareSeq2seq(label, a, b) {
   let worst = 0;
@@ -95,6 +98,7 @@ async function main() {
   const { default: createVarscope } = await import(pathToFileURL(mjs).href);
   const nodeMod = await createVarscope();
   const nodeRef = JSON.parse(nodeMod.seq2seq(JSON.stringify(defaultParams)));
+  const nodeRagged = JSON.parse(nodeMod.seq2seq(JSON.stringify(raggedParams)));
   timings.nodeLoadAndDecodeMs = performance.now() - t;
   check(nodeRef.ok === true, 'node: seq2seq runs', JSON.stringify(nodeRef).slice(0, 300));
 
@@ -103,6 +107,7 @@ async function main() {
   if (nativeExe && fs.existsSync(nativeExe)) {
     t = performance.now();
     nativeRef = JSON.parse(execFileSync(nativeExe, ['seq2seq', JSON.stringify(defaultParams)], { encoding: 'utf8' }));
+    nativeRef.ragged = JSON.parse(execFileSync(nativeExe, ['seq2seq', JSON.stringify(raggedParams)], { encoding: 'utf8' }));
     timings.nativeDecodeMs = performance.now() - t;
     check(nativeRef.ok === true, 'native: seq2seq runs');
   } else {
@@ -184,24 +189,71 @@ async function main() {
       await page.waitForSelector('body[data-pending="0"]');
       return page.evaluate(() => window.varscopeDemo.lastSeq2seq);
     };
-    check(initial && initial.hypotheses[0].length === 3, 'seq2seq on load: 3 hypotheses for beam width 3');
-    check((await page.$$('#s2s-beams tbody tr')).length === 3, 'seq2seq: beam table has beamWidth (3) rows');
+    const beamRows = async (row) => (await page.$$(`#s2s-beam-tables table[data-row="${row}"] tbody tr`)).length;
+    check(initial && initial.hypotheses.length === 2 && initial.hypotheses.every((h) => h.length === 3),
+      'seq2seq on load: 2 batch rows, 3 hypotheses each for beam width 3');
+    check((await page.$$('#s2s-beam-tables table')).length === 2 && await beamRows(0) === 3 && await beamRows(1) === 3,
+      'seq2seq: one beam table per batch row, beamWidth (3) rows each');
+    // Both decoders hold the same 5 decoder variables, with identical values.
+    const sharedTable = (r) => r.decoders.trainer.map((v, i) => [v.name, v.fingerprint, r.decoders.generation[i]?.name, r.decoders.generation[i]?.fingerprint]);
+    check(initial.decoders.trainer.length === 5 && sharedTable(initial).every(([n, f, n2, f2]) => n === n2 && f === f2),
+      'seq2seq: training and beam-search decoders hold the same 5 variables (names and fingerprints)',
+      JSON.stringify(sharedTable(initial)));
+    check(eq(initial.decoders.trainer.map((v) => v.name), expectedSeq2seqVars.slice(5)),
+      'seq2seq: the shared variables are the decoder/decoder/... ones');
+    check((await page.textContent('#s2s-shared-verdict')).startsWith('True'), 'seq2seq: the page says Shared: True');
     const varNames = await page.$$eval('#s2s-vars tbody tr td:first-child', (els) => els.map((e) => e.textContent));
     check(eq(varNames, expectedSeq2seqVars), "seq2seq: the article's 10 variable names in order", JSON.stringify(varNames));
 
     compareSeq2seq('browser vs node (same .mjs)', initial, nodeRef);
     if (nativeRef) compareSeq2seq('browser vs native build', initial, nativeRef);
 
+    // Seed control: a new seed is a new graph; going back to seed 0 reproduces the first values.
+    await page.fill('#s2s-seed', '7');
+    let before = await runs();
+    await page.click('#s2s-decode');
+    const seeded = await waitRun(before);
+    // Random initial values change with the seed; the constant biases (ones / zeros) do not.
+    const randomInit = (v) => /kernel|embedding/.test(v.name);
+    check(seeded.seed === 7 && eq(seeded.variables.map((v) => v.name), expectedSeq2seqVars) &&
+      seeded.variables.every((v, i) => (v.fingerprint !== initial.variables[i].fingerprint) === randomInit(v)),
+      'seed 7: same 10 names; every randomly initialised value differs, the constant biases do not',
+      JSON.stringify(seeded.variables.map((v, i) => [v.name, v.fingerprint, initial.variables[i].fingerprint])));
+    await page.fill('#s2s-seed', '0');
+    before = await runs();
+    await page.click('#s2s-decode');
+    const reseeded = await waitRun(before);
+    check(eq(reseeded.variables, initial.variables) && eq(reseeded.hypotheses, initial.hypotheses),
+      'seed 0 again: the same weights and hypotheses as on load');
+
+    // A ragged batch typed into the textarea, compared with node and native.
+    await page.fill('#s2s-source', raggedParams.sources.map((r) => r.join(' ')).join('\n'));
     await page.fill('#s2s-beam', '4');
     await page.fill('#s2s-maxlen', '6');
     await page.fill('#s2s-penalty', '0.6');
-    let before = await runs();
+    before = await runs();
+    await page.click('#s2s-decode');
+    const ragged = await waitRun(before);
+    check(eq(ragged.trainArgmax.map((r) => r.length), [3, 5]), 'ragged batch: train argmax per row has the row length');
+    compareSeq2seq('ragged batch: browser vs node', ragged, nodeRagged);
+    if (nativeRef) compareSeq2seq('ragged batch: browser vs native build', ragged, nativeRef.ragged);
+
+    // Invalid parameters: a readable error naming the bad id.
+    await page.fill('#s2s-source', '1 2 5000');
+    await page.click('#s2s-decode');
+    await page.waitForSelector('#error:not([hidden])', { timeout: 30000 });
+    const paramError = (await page.textContent('[role="alert"]')) || '';
+    check(/5000/.test(paramError) && /vocabulary/.test(paramError), 'invalid token id: the alert names it', paramError);
+    await page.fill('#s2s-source', '1 1 1 1 1 1 1 1\n1 1 1 1 1 1 1 1');
+
+    before = await runs();
     t = performance.now();
     await page.click('#s2s-decode');
     const b4 = await waitRun(before);
     timings.decodeBeam4Ms = performance.now() - t;
-    check((await page.$$('#s2s-beams tbody tr')).length === 4 && b4.hypotheses[0].length === 4,
-      'seq2seq: beam width 4 gives a 4-row table');
+    check(await beamRows(0) === 4 && await beamRows(1) === 4 && b4.hypotheses[0].length === 4,
+      'seq2seq: beam width 4 gives 4-row tables');
+    check(await page.locator('#error').isHidden(), 'a successful decode clears the earlier alert');
     check(b4.hypotheses[0].every((h) => h.length <= 6), 'seq2seq: max length 6 respected');
     const sorted = b4.hypotheses[0].every((h, i, a) => i === 0 || a[i - 1].score >= h.score);
     check(sorted, 'seq2seq: hypotheses sorted best first');
@@ -215,6 +267,11 @@ async function main() {
     check(eq(changed, ['decoder/decoder/out_layer/kernel:0']), 'perturb: only the shared out_layer kernel changes', JSON.stringify(changed));
     check(!eq(p1.hypotheses, b4.hypotheses), 'perturb: beam-search outputs change', JSON.stringify(p1.hypotheses[0][0]));
     console.log(`     train argmax ${eq(p1.trainArgmax, b4.trainArgmax) ? 'unchanged' : 'changed'} by the perturbation`);
+    const outKernel = (r, which) => r.decoders[which].at(-1).fingerprint;
+    check(outKernel(p1, 'trainer') === outKernel(p1, 'generation') && outKernel(p1, 'trainer') !== outKernel(b4, 'trainer'),
+      'perturb: both decoders see the new out_layer kernel (same new fingerprint)');
+    check(!eq(p1.trainArgmax, b4.trainArgmax) || !eq(p1.hypotheses, b4.hypotheses),
+      'perturb: the decoders\' outputs change together with the shared weight');
     await page.locator('#seq2seq').screenshot({ path: path.join(artifacts, 'section3-seq2seq.png') });
 
     // ------------------------------------------------------------ 4. checkpoint
@@ -242,6 +299,16 @@ async function main() {
     timings.loadCheckpointMs = performance.now() - t;
     const report = await page.textContent('#ckpt-report');
     check(/ok/.test(report) && await page.locator('#error').isHidden(), 'checkpoint: loading the download is ok', report);
+    const progress = await page.evaluate(() => ({
+      read: Number(document.getElementById('checkpoint').dataset.progress),
+      value: document.getElementById('ckpt-progress').value,
+      max: document.getElementById('ckpt-progress').max,
+      label: document.getElementById('ckpt-progress-label').textContent,
+    }));
+    check(progress.read === fs.statSync(ckptPath).size ? true : progress.read === progress.max,
+      'checkpoint: the progress bar reached the whole file', JSON.stringify(progress));
+    check(progress.value === progress.max && progress.max === fs.statSync(ckptPath).size,
+      'checkpoint: progress value == max == file size', JSON.stringify(progress));
     check(eq(restored.variables, p1.variables), 'checkpoint: restored fingerprints equal the saved ones');
     check(eq(restored.hypotheses, p1.hypotheses), 'checkpoint: decoding after restore reproduces the saved outputs');
 
@@ -263,6 +330,22 @@ async function main() {
     check(eq(after.variables, p1.variables), 'checkpoint: a failed load modifies nothing');
     await page.locator('#checkpoint').screenshot({ path: path.join(artifacts, 'section4-checkpoint.png') });
     await page.screenshot({ path: path.join(artifacts, 'page-desktop.png'), fullPage: true });
+
+    // ------------------------------------------------------------ 5. article tour
+    const tourText = await page.textContent('#tour-output');
+    check(/shared: True/.test(tourText) && /shared: False/.test(tourText) &&
+      expectedSeq2seqVars.every((n) => tourText.includes(n)),
+      'tour: the page shows the article blocks (shared True/False, the 10 seq2seq names)', tourText.slice(0, 200));
+    const sectionCount = await page.$$eval('#tour-section option', (o) => o.length);
+    check(sectionCount >= 9, 'tour: one option per article block', String(sectionCount));
+    await page.selectOption('#tour-section', 'feed-forward-shared');
+    const tourRuns = Number(await page.getAttribute('#tour', 'data-runs'));
+    await page.click('#tour-run');
+    await page.waitForFunction((n) => Number(document.getElementById('tour').dataset.runs) > n, tourRuns);
+    const one = await page.textContent('#tour-output');
+    check(/^== \[feed-forward-shared\]/.test(one) && /shared: True/.test(one) && !/shared: False/.test(one),
+      'tour: one block on its own', one.slice(0, 120));
+    await page.locator('#tour').screenshot({ path: path.join(artifacts, 'section5-tour.png') });
 
     // Narrow screen: no horizontal scrolling of the page.
     await page.setViewportSize({ width: 360, height: 800 });
