@@ -219,10 +219,10 @@ PackedMatrix::PackedMatrix(ConstMatrixView b)
 
 namespace {
 
-// R rows of a (row stride lda) times one packed panel (kc rows of 16 floats)
-// into R x `width` of c; `accumulate` adds to what c holds.
+// R rows of a, packed k-major (ap[k * R + r] = a[r][k]), times one packed panel
+// (kc rows of 16 floats) into R x `width` of c; `accumulate` adds to what c holds.
 template <int R>
-void packed_block(const float* a, std::int64_t lda, const float* panel, std::int64_t kc, float* c, std::int64_t ldc,
+void packed_block(const float* ap, const float* panel, std::int64_t kc, float* c, std::int64_t ldc,
                   std::int64_t width, bool accumulate) {
 #if defined(__AVX2__) && defined(__FMA__)
   __m256 lo[R], hi[R];
@@ -230,7 +230,7 @@ void packed_block(const float* a, std::int64_t lda, const float* panel, std::int
   for (std::int64_t k = 0; k < kc; ++k) {
     const __m256 b0 = _mm256_load_ps(panel + k * 16), b1 = _mm256_load_ps(panel + k * 16 + 8);
     for (int r = 0; r < R; ++r) {
-      const __m256 x = _mm256_broadcast_ss(a + r * lda + k);
+      const __m256 x = _mm256_broadcast_ss(ap + k * R + r);
       lo[r] = _mm256_fmadd_ps(x, b0, lo[r]);
       hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
     }
@@ -256,13 +256,28 @@ void packed_block(const float* a, std::int64_t lda, const float* panel, std::int
   float acc[R][16] = {};
   for (std::int64_t k = 0; k < kc; ++k)
     for (int r = 0; r < R; ++r) {
-      const float x = a[r * lda + k];
+      const float x = ap[k * R + r];
       for (int j = 0; j < 16; ++j) acc[r][j] += x * panel[k * 16 + j];
     }
 #endif
   for (int r = 0; r < R; ++r) {
     float* row = c + r * ldc;
     for (std::int64_t j = 0; j < width; ++j) row[j] = accumulate ? row[j] + acc[r][j] : acc[r][j];
+  }
+}
+
+// Copies rows [i0, i0 + rows) x columns [k0, k0 + kc) of a into blocks of
+// kRowBlock rows, each k-major (the last block may have fewer rows): the kernel
+// then reads its broadcasts from one contiguous stream.
+constexpr std::int64_t kRowBlock = 6;
+void pack_rows(ConstMatrixView a, std::int64_t k0, std::int64_t kc, float* out) {
+  for (std::int64_t i = 0; i < a.rows; i += kRowBlock) {
+    const std::int64_t r_count = std::min(kRowBlock, a.rows - i);
+    for (std::int64_t r = 0; r < r_count; ++r) {
+      const float* src = a.data + (i + r) * a.row_stride + k0;
+      for (std::int64_t k = 0; k < kc; ++k) out[k * r_count + r] = src[k];
+    }
+    out += r_count * kc;
   }
 }
 
@@ -280,25 +295,29 @@ void matmul_packed_into(ConstMatrixView a, const PackedMatrix& b, MatrixView out
   const std::int64_t panels = (b.cols() + W - 1) / W;
   if (b.rows() == 0 && !accumulate)
     for (std::int64_t i = 0; i < out.rows; ++i) std::fill_n(out.data + i * out.row_stride, out.cols, 0.0f);
+  // a's depth block, repacked (per thread; grows to the largest block seen, then reused).
+  thread_local TensorStorage<float> a_packed;
+  const auto need = static_cast<std::size_t>(a.rows * std::min(kDepthBlock, b.rows()));
+  if (a_packed.size() < need) a_packed.resize(need);
   for (std::int64_t k0 = 0; k0 < b.rows(); k0 += kDepthBlock) {
     const std::int64_t kc = std::min(kDepthBlock, b.rows() - k0);
     const bool add = accumulate || k0 > 0;
+    pack_rows(a, k0, kc, a_packed.data());
     for (std::int64_t j = 0; j < panels; ++j) {
       const float* panel = b.panel(j) + k0 * W;
       const std::int64_t width = std::min(W, b.cols() - j * W);
       float* c = out.data + j * W;
-      const float* x = a.data + k0;
       std::int64_t i = 0;
-      for (; i + 6 <= a.rows; i += 6)
-        packed_block<6>(x + i * a.row_stride, a.row_stride, panel, kc, c + i * out.row_stride, out.row_stride, width, add);
-      const float* xi = x + i * a.row_stride;
+      for (; i + kRowBlock <= a.rows; i += kRowBlock)
+        packed_block<6>(a_packed.data() + i * kc, panel, kc, c + i * out.row_stride, out.row_stride, width, add);
+      const float* ai = a_packed.data() + i * kc;
       float* ci = c + i * out.row_stride;
       switch (a.rows - i) {
-        case 5: packed_block<5>(xi, a.row_stride, panel, kc, ci, out.row_stride, width, add); break;
-        case 4: packed_block<4>(xi, a.row_stride, panel, kc, ci, out.row_stride, width, add); break;
-        case 3: packed_block<3>(xi, a.row_stride, panel, kc, ci, out.row_stride, width, add); break;
-        case 2: packed_block<2>(xi, a.row_stride, panel, kc, ci, out.row_stride, width, add); break;
-        case 1: packed_block<1>(xi, a.row_stride, panel, kc, ci, out.row_stride, width, add); break;
+        case 5: packed_block<5>(ai, panel, kc, ci, out.row_stride, width, add); break;
+        case 4: packed_block<4>(ai, panel, kc, ci, out.row_stride, width, add); break;
+        case 3: packed_block<3>(ai, panel, kc, ci, out.row_stride, width, add); break;
+        case 2: packed_block<2>(ai, panel, kc, ci, out.row_stride, width, add); break;
+        case 1: packed_block<1>(ai, panel, kc, ci, out.row_stride, width, add); break;
         default: break;
       }
     }
