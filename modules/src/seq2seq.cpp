@@ -492,18 +492,37 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
         const bool end_allowed = lengths[beam] >= opt.min_length;
         const float* row = lp + row_of[beam] * V;
         const float m = row_max[row_of[beam]], l = row_lse[row_of[beam]];
-        const float inv_cont = 1.0f / lp_cont;
-        for (std::int64_t v = 0; v < V; ++v) {
+        const float scale = lp_cont == 1.0f ? 1.0f : 1.0f / lp_cont;
+        auto exact = [&](std::int64_t v) {
           if (v == end) {
             consider(end_allowed ? (base + ((row[v] - m) - l)) / lp_end : kNegInf, k * V + v);
-            continue;
+            return;
           }
-          const float score = (base + ((row[v] - m) - l)) * (lp_cont == 1.0f ? 1.0f : inv_cont);
+          const float score = (base + ((row[v] - m) - l)) * scale;
           // Later candidates lose ties (higher index), so "not better than the
           // worst kept" is a cheap rejection once K candidates are held.
-          if (static_cast<std::int64_t>(heap.size()) == K && !(score > heap.front().score)) continue;
+          if (static_cast<std::int64_t>(heap.size()) == K && !(score > heap.front().score)) return;
           consider(score, k * V + v);
+        };
+        // A logit at or below `floor` cannot beat the worst kept candidate: the
+        // inverse of the score formula, lowered by a margin far above float
+        // rounding, so the exact test above still decides every close case.
+        auto floor_for_heap = [&] {
+          if (static_cast<std::int64_t>(heap.size()) < K) return kNegInf;
+          const float x = (heap.front().score / scale - base) + m + l;
+          return x - (std::abs(x) + std::abs(m) + std::abs(l) + std::abs(base) + 1.0f) * 1e-4f;
+        };
+        float floor = floor_for_heap();
+        constexpr std::int64_t kBlock = 16;
+        std::int64_t v = 0;
+        for (; v + kBlock <= V; v += kBlock) {
+          bool any = end >= v && end < v + kBlock;
+          for (std::int64_t j = 0; j < kBlock; ++j) any |= row[v + j] > floor;  // vectorised scan
+          if (!any) continue;
+          for (std::int64_t j = 0; j < kBlock; ++j) exact(v + j);
+          floor = floor_for_heap();
         }
+        for (; v < V; ++v) exact(v);
       }
       std::sort_heap(heap.begin(), heap.end(), better);  // best first
       for (std::int64_t j = 0; j < K; ++j) {
