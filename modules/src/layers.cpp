@@ -31,7 +31,7 @@ void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64
                              std::to_string(row_begin + rows) + ") of " + w.name() + " " + w.shape().to_string() +
                              " do not exist");
   const ConstMatrixView part(all.data + row_begin * all.row_stride, rows, all.cols, all.row_stride);
-  if (!kPackedKernelIsSimd || x.rows <= kSmallRowsThreshold) {
+  if (!kPackedKernelIsSimd) {
     varscope::matmul_into(x, part, out, accumulate);
     return;
   }
