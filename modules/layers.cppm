@@ -28,12 +28,12 @@ enum class Activation : std::uint8_t { linear, relu, tanh, sigmoid };
 void apply_activation(Activation a, MatrixView x);
 
 /// Products with a weight variable: `x @ w[row_begin : row_begin + rows]`.
-/// Where the SIMD packed kernel exists (native AVX2/FMA builds) every product
+/// Where the SIMD packed kernel exists (AVX2/FMA natively, SIMD128 in wasm) every product
 /// uses a packed copy of the weights (PackedMatrix) made on first use and remade
 /// after the variable is assigned (Variable::version), so a weight used at every
 /// time step is packed once, not per product (it beats both the small-rows
-/// kernel and OpenBLAS from 1 row up: docs/benchmarks.md). Elsewhere (wasm) it
-/// is matmul_into on the variable's value. Copies of a PackedWeights share the packed copy;
+/// kernel and OpenBLAS from 1 row up: docs/benchmarks.md). Elsewhere it is
+/// matmul_into on the variable's value. Copies of a PackedWeights share the packed copy;
 /// using it from several threads at once is safe.
 class PackedWeights {
  public:

@@ -91,11 +91,12 @@ class PackedMatrix {
   TensorStorage<float> data_;
 };
 /// out = a @ b (+ out when accumulate) with b packed: [M, K] @ [K, N] -> [M, N].
-/// An AVX2/FMA 6x16 register-blocked kernel natively (proven equal to
-/// matmul_reference_into in tests/numerics_test.cpp); portable loops elsewhere.
+/// An AVX2/FMA 6x16 register-blocked kernel natively, a SIMD128 one in wasm
+/// (both proven equal to matmul_reference_into in tests/numerics_test.cpp);
+/// portable loops elsewhere.
 void matmul_packed_into(ConstMatrixView a, const PackedMatrix& b, MatrixView out, bool accumulate = false);
 /// True when matmul_packed_into runs the SIMD kernel (so packing pays off).
-#if defined(__AVX2__) && defined(__FMA__)
+#if (defined(__AVX2__) && defined(__FMA__)) || defined(__wasm_simd128__)
 inline constexpr bool kPackedKernelIsSimd = true;
 #else
 inline constexpr bool kPackedKernelIsSimd = false;

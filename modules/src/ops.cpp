@@ -4,6 +4,8 @@ module;
 #include <Eigen/Core>
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+#elif defined(__wasm_simd128__)
+#include <wasm_simd128.h>
 #endif
 
 #include <algorithm>
@@ -251,6 +253,26 @@ void packed_block(const float* ap, const float* panel, std::int64_t kc, float* c
   for (int r = 0; r < R; ++r) {
     _mm256_store_ps(acc[r], lo[r]);
     _mm256_store_ps(acc[r] + 8, hi[r]);
+  }
+#elif defined(__wasm_simd128__)
+  // 16 SIMD128 registers on the engines' x86 targets: 8 columns at a time
+  // (R x 2 accumulators + 2 loads + 1 splat), two passes per panel.
+  alignas(16) float acc[R][16];
+  for (int half = 0; half < 16; half += 8) {
+    v128_t lo[R], hi[R];
+    for (int r = 0; r < R; ++r) lo[r] = hi[r] = wasm_f32x4_splat(0.0f);
+    for (std::int64_t k = 0; k < kc; ++k) {
+      const v128_t b0 = wasm_v128_load(panel + k * 16 + half), b1 = wasm_v128_load(panel + k * 16 + half + 4);
+      for (int r = 0; r < R; ++r) {
+        const v128_t x = wasm_f32x4_splat(ap[k * R + r]);
+        lo[r] = wasm_f32x4_add(lo[r], wasm_f32x4_mul(x, b0));
+        hi[r] = wasm_f32x4_add(hi[r], wasm_f32x4_mul(x, b1));
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      wasm_v128_store(acc[r] + half, lo[r]);
+      wasm_v128_store(acc[r] + half + 4, hi[r]);
+    }
   }
 #else
   float acc[R][16] = {};
