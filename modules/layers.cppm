@@ -40,12 +40,18 @@ class PackedWeights {
   /// out = x @ w[row_begin : row_begin + rows] (+ out when accumulate).
   void matmul_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin, std::int64_t rows, MatrixView out,
                    bool accumulate = false) const;
+  /// out = x @ w^T for a PyTorch-layout weight w [out_features, in_features].
+  void matmul_transposed_into(ConstMatrixView x, const Variable& w, MatrixView out) const;
 
  private:
+  // The packed copy for (w, version, rows, transposed), made or remade under the lock.
+  std::shared_ptr<const PackedMatrix> packed(const Variable& w, ConstMatrixView part, std::int64_t row_begin,
+                                             bool transposed) const;
   struct Cache {
     std::mutex mutex;
     std::optional<Variable> source;
     std::uint64_t version = 0;
+    bool transposed = false;
     std::int64_t row_begin = 0, rows = 0;
     std::shared_ptr<const PackedMatrix> packed;
   };

@@ -78,6 +78,10 @@ class PackedMatrix {
   PackedMatrix() = default;
   /// Copies and packs `b` [K, N].
   explicit PackedMatrix(ConstMatrixView b);
+  struct Transposed {};
+  /// Copies and packs the transpose of `bt` [N, K] (a PyTorch-layout weight):
+  /// then matmul_packed_into computes a @ bt^T.
+  PackedMatrix(ConstMatrixView bt, Transposed);
   [[nodiscard]] std::int64_t rows() const noexcept { return rows_; }
   [[nodiscard]] std::int64_t cols() const noexcept { return cols_; }
   /// Panel j: rows() x kPanelWidth floats, row-major.

@@ -120,6 +120,7 @@ class ResetAfterGRUCell : public RNNCell {
   std::int64_t input_dim_ = -1;
   LayerScope scope_;
   std::optional<Variable> weight_ih_, weight_hh_, bias_ih_, bias_hh_;
+  PackedWeights packed_ih_, packed_hh_;  // packed transposes (see PackedWeights)
 };
 
 /// Keyword arguments of dynamic_rnn.

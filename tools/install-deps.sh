@@ -14,6 +14,7 @@ packages=(
   libboost-test-dev libcli11-dev libfmt-dev libbenchmark-dev
   emscripten binaryen node-acorn                      # WebAssembly (repaired by wasm/setup-toolchain.sh)
   chromium                                            # browser test of the web demo (tests/browser)
+  fonts-ipafont-gothic                                # Japanese glyphs (the article's titles) in the demo screenshots
   python3 git ca-certificates
 )
 command -v node >/dev/null || packages+=(nodejs)

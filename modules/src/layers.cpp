@@ -23,6 +23,23 @@ std::string_view activation_name(Activation a) noexcept {
   return "?";
 }
 
+std::shared_ptr<const PackedMatrix> PackedWeights::packed(const Variable& w, ConstMatrixView part,
+                                                          std::int64_t row_begin, bool transposed) const {
+  std::lock_guard lock(cache_->mutex);
+  Cache& c = *cache_;
+  if (!c.packed || !c.source || !(*c.source == w) || c.version != w.version() || c.row_begin != row_begin ||
+      c.rows != part.rows || c.transposed != transposed) {
+    c.packed = transposed ? std::make_shared<const PackedMatrix>(part, PackedMatrix::Transposed{})
+                          : std::make_shared<const PackedMatrix>(part);
+    c.source = w;
+    c.version = w.version();
+    c.row_begin = row_begin;
+    c.rows = part.rows;
+    c.transposed = transposed;
+  }
+  return c.packed;
+}
+
 void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin, std::int64_t rows,
                                 MatrixView out, bool accumulate) const {
   const ConstMatrixView all = as_matrix(w.value());
@@ -35,21 +52,25 @@ void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64
     varscope::matmul_into(x, part, out, accumulate);
     return;
   }
-  std::shared_ptr<const PackedMatrix> packed;
-  {
-    std::lock_guard lock(cache_->mutex);
-    Cache& c = *cache_;
-    if (!c.packed || !c.source || !(*c.source == w) || c.version != w.version() || c.row_begin != row_begin ||
-        c.rows != rows) {
-      c.packed = std::make_shared<const PackedMatrix>(part);
-      c.source = w;
-      c.version = w.version();
-      c.row_begin = row_begin;
-      c.rows = rows;
-    }
-    packed = c.packed;
+  matmul_packed_into(x, *packed(w, part, row_begin, false), out, accumulate);
+}
+
+void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w, MatrixView out) const {
+  const ConstMatrixView all = as_matrix(w.value());
+  if (!kPackedKernelIsSimd) {
+    // Portable builds: the plain loop over the transposed view.
+    if (x.cols != all.cols || out.rows != x.rows || out.cols != all.rows)
+      throw ShapeMismatchError("PackedWeights: [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) +
+                               "] @ " + w.name() + " " + w.shape().to_string() + "^T");
+    for (std::int64_t i = 0; i < x.rows; ++i)
+      for (std::int64_t n = 0; n < all.rows; ++n) {
+        float sum = 0.0f;
+        for (std::int64_t k = 0; k < x.cols; ++k) sum += x.data[i * x.row_stride + k] * all.data[n * all.row_stride + k];
+        out.data[i * out.row_stride + n] = sum;
+      }
+    return;
   }
-  matmul_packed_into(x, *packed, out, accumulate);
+  matmul_packed_into(x, *packed(w, all, 0, true), out);
 }
 
 void apply_activation(Activation a, MatrixView x) {

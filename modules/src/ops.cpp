@@ -219,6 +219,19 @@ PackedMatrix::PackedMatrix(ConstMatrixView b)
   }
 }
 
+PackedMatrix::PackedMatrix(ConstMatrixView bt, Transposed)
+    : rows_(bt.cols), cols_(bt.rows),
+      data_(static_cast<std::size_t>(bt.cols * ((bt.rows + kPanelWidth - 1) / kPanelWidth) * kPanelWidth)) {
+  const std::int64_t panels = (cols_ + kPanelWidth - 1) / kPanelWidth;
+  for (std::int64_t j = 0; j < panels; ++j) {
+    float* dst = data_.data() + j * rows_ * kPanelWidth;
+    for (std::int64_t c = 0; c < kPanelWidth; ++c) {
+      const std::int64_t n = j * kPanelWidth + c;  // column of b = row of bt
+      for (std::int64_t k = 0; k < rows_; ++k) dst[k * kPanelWidth + c] = n < cols_ ? bt.data[n * bt.row_stride + k] : 0.0f;
+    }
+  }
+}
+
 namespace {
 
 // R rows of a, packed k-major (ap[k * R + r] = a[r][k]), times one packed panel

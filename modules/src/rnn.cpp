@@ -175,9 +175,8 @@ void ResetAfterGRUCell::project_inputs(ConstMatrixView x, MatrixView out) const 
   if (x.cols != input_dim_ || out.cols != 3 * units_ || out.rows != x.rows)
     throw ShapeMismatchError("ResetAfterGRUCell::project_inputs: x has " + std::to_string(x.cols) +
                              " columns (expected " + std::to_string(input_dim_) + ")");
-  auto o = eigen(out);
-  o.noalias() = eigen(x) * eigen(as_matrix(weight_ih_->value())).transpose();
-  o.rowwise() += row_vector(*bias_ih_);
+  packed_ih_.matmul_transposed_into(x, *weight_ih_, out);  // x @ W_ih^T
+  eigen(out).rowwise() += row_vector(*bias_ih_);
 }
 
 void ResetAfterGRUCell::step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
@@ -188,7 +187,7 @@ void ResetAfterGRUCell::step(ConstMatrixView projection, ConstMatrixView state, 
   const auto p = eigen(projection);
   const auto h = eigen(state);
   Map gh(workspace.buffer(0, static_cast<std::size_t>(B * 3 * H)), B, 3 * H, Eigen::OuterStride<>(3 * H));
-  gh.noalias() = h * eigen(as_matrix(weight_hh_->value())).transpose();
+  packed_hh_.matmul_transposed_into(state, *weight_hh_, MatrixView{gh.data(), B, 3 * H, 3 * H});  // h @ W_hh^T
   gh.rowwise() += row_vector(*bias_hh_);
   // r and z in place over gh's first 2H columns.
   auto rz = gh.leftCols(2 * H);
