@@ -239,6 +239,7 @@ json seq2seq_impl(const std::string& params_json) {
                 {"generation", variables_json(out.generation_variables, true)}};
   return json{{"ok", true},
               {"trainArgmax", train},
+              {"trainLogitsFingerprint", fingerprint(out.train_outputs)},
               {"hypotheses", hyps},
               {"decoders", decoders},
               {"perturbations", model.perturbations},
@@ -298,43 +299,19 @@ std::string reuse_table(const std::string& outer, const std::string& inner) {
 
 std::string feed_forward() {
   return guarded([] {
-    const auto ff = varscope::article::feed_forward;  // the article's network
-    json result{{"ok", true}};
-    {
+    // One block of the article in a fresh graph: its outputs and variables as JSON.
+    auto block = [](article::FeedForwardOutputs (*network)(const Tensor&)) {
       Graph graph;
       auto use = graph.as_default();
-      auto inputs = ones({2, 3});
-      Tensor x, y;
-      {
-        auto s = variable_scope("feed_forward_x");
-        x = ff(inputs);
-      }
-      {
-        auto s = variable_scope("feed_forward_y");
-        y = ff(inputs);
-      }
-      result["unshared"] = {{"shared", x.bitwise_equal(y) ? "True" : "False"},
-                            {"variables", variables_json(global_variables(), false)},
-                            {"outputsX", float_values(x)},
-                            {"outputsY", float_values(y)}};
-    }
-    {
-      Graph graph;
-      auto use = graph.as_default();
-      auto inputs = ones({2, 3});
-      Tensor x, y;
-      {
-        auto s = variable_scope("feed_forward_shared");
-        x = ff(inputs);
-        s.reuse_variables();
-        y = ff(inputs);
-      }
-      result["shared"] = {{"shared", x.bitwise_equal(y) ? "True" : "False"},
-                          {"variables", variables_json(global_variables(), false)},
-                          {"outputsX", float_values(x)},
-                          {"outputsY", float_values(y)}};
-    }
-    return result;
+      const auto [x, y] = network(ones({2, 3}));
+      return json{{"shared", x.bitwise_equal(y) ? "True" : "False"},
+                  {"variables", variables_json(global_variables(), false)},
+                  {"outputsX", float_values(x)},
+                  {"outputsY", float_values(y)}};
+    };
+    return json{{"ok", true},
+                {"unshared", block(article::feed_forward_unshared)},
+                {"shared", block(article::feed_forward_shared)}};
   });
 }
 

@@ -28,6 +28,17 @@ struct Section {
 /// in the current variable scope.
 [[nodiscard]] Tensor feed_forward(const Tensor& inputs);
 
+/// The two outputs of one feed-forward block.
+struct FeedForwardOutputs {
+  Tensor outputs_x, outputs_y;
+};
+/// The unshared block's networks, in the default graph:
+/// feed_forward(inputs) in variable_scope('feed_forward_x'), then in 'feed_forward_y'.
+[[nodiscard]] FeedForwardOutputs feed_forward_unshared(const Tensor& inputs);
+/// The shared block's networks: in variable_scope('feed_forward_shared') as scope,
+/// feed_forward(inputs), scope.reuse_variables(), feed_forward(inputs).
+[[nodiscard]] FeedForwardOutputs feed_forward_shared(const Tensor& inputs);
+
 /// The Seq2Seq block's hyper-parameters; the defaults are the article's.
 struct Seq2SeqConfig {
   std::int64_t vocab_size = 3000;

@@ -197,8 +197,8 @@ void reuse_inheritance(std::ostream& out) {
 
 // Defined in numerics.cpp.
 void intro_shared_network(std::ostream& out);
-void feed_forward_unshared(std::ostream& out);
-void feed_forward_shared(std::ostream& out);
+void feed_forward_unshared_section(std::ostream& out);
+void feed_forward_shared_section(std::ostream& out);
 // Defined in seq2seq.cpp.
 void seq2seq_section(std::ostream& out);
 
@@ -210,8 +210,8 @@ const std::vector<Section>& sections() {
       {"reuse-modes", "variable_scope の reuse option (None / True / AUTO_REUSE)", reuse_modes},
       {"reuse-variables", "途中から reuse=True に変更する (scope.reuse_variables())", reuse_variables_midway},
       {"reuse-inheritance", "reuse option の継承", reuse_inheritance},
-      {"feed-forward-unshared", "単純なフィードフォワードネットワーク: 重み共有をしない場合", feed_forward_unshared},
-      {"feed-forward-shared", "単純なフィードフォワードネットワーク: 重み共有をする場合", feed_forward_shared},
+      {"feed-forward-unshared", "単純なフィードフォワードネットワーク: 重み共有をしない場合", feed_forward_unshared_section},
+      {"feed-forward-shared", "単純なフィードフォワードネットワーク: 重み共有をする場合", feed_forward_shared_section},
       {"seq2seq", "Seq2Seq のデコーダを学習時と生成時で分ける", seq2seq_section},
   };
   return all;

@@ -59,6 +59,28 @@ void intro_shared_network(std::ostream& out) {
   }
 }
 
+FeedForwardOutputs feed_forward_unshared(const Tensor& inputs) {
+  FeedForwardOutputs out;
+  {
+    auto scope = variable_scope("feed_forward_x");
+    out.outputs_x = feed_forward(inputs);
+  }
+  {
+    auto scope = variable_scope("feed_forward_y");
+    out.outputs_y = feed_forward(inputs);
+  }
+  return out;
+}
+
+FeedForwardOutputs feed_forward_shared(const Tensor& inputs) {
+  FeedForwardOutputs out;
+  auto scope = variable_scope("feed_forward_shared");
+  out.outputs_x = feed_forward(inputs);
+  scope.reuse_variables();
+  out.outputs_y = feed_forward(inputs);
+  return out;
+}
+
 // # 独立したネットワークを2つ作る例
 // with tf.Session(graph=tf.Graph()) as sess:
 //     inputs = tf.ones(shape=[2, 3])
@@ -68,19 +90,11 @@ void intro_shared_network(std::ostream& out) {
 //         outputs_y = feed_forward(inputs)
 //     print('shared: {}'.format(has_same_outputs(outputs_x, outputs_y, sess)))
 //     show_variables()
-void feed_forward_unshared(std::ostream& out) {
+void feed_forward_unshared_section(std::ostream& out) {
   Graph graph;
   auto session = graph.as_default();
   auto inputs = ones({2, 3});
-  Tensor outputs_x, outputs_y;
-  {
-    auto scope = variable_scope("feed_forward_x");
-    outputs_x = feed_forward(inputs);
-  }
-  {
-    auto scope = variable_scope("feed_forward_y");
-    outputs_y = feed_forward(inputs);
-  }
+  auto [outputs_x, outputs_y] = feed_forward_unshared(inputs);
   out << "shared: " << py_bool(has_same_outputs(outputs_x, outputs_y)) << '\n';
   show_variables(out);
 }
@@ -94,17 +108,11 @@ void feed_forward_unshared(std::ostream& out) {
 //         outputs_y = feed_forward(inputs)
 //     print('shared: {}'.format(has_same_outputs(outputs_x, outputs_y, sess)))
 //     show_variables()
-void feed_forward_shared(std::ostream& out) {
+void feed_forward_shared_section(std::ostream& out) {
   Graph graph;
   auto session = graph.as_default();
   auto inputs = ones({2, 3});
-  Tensor outputs_x, outputs_y;
-  {
-    auto scope = variable_scope("feed_forward_shared");
-    outputs_x = feed_forward(inputs);
-    scope.reuse_variables();
-    outputs_y = feed_forward(inputs);
-  }
+  auto [outputs_x, outputs_y] = feed_forward_shared(inputs);
   out << "shared: " << py_bool(has_same_outputs(outputs_x, outputs_y)) << '\n';
   show_variables(out);
 }

@@ -8,7 +8,6 @@ module;
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <numeric>
 #include <limits>
 #include <optional>
 #include <string>
@@ -437,8 +436,7 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
       if (!finished[i]) live.push_back(i);
     }
     const auto n_live = static_cast<std::int64_t>(live.size());
-    if (n_live == N) {
-      std::iota(row_of.begin(), row_of.end(), std::int64_t{0});
+    if (n_live == N) {  // row_of is the identity
       cell_and_layer_step(cell, decoder.output_layer(), embedding, ids.data(), inputs, projection, state, next,
                           logits, workspace);
     } else {
