@@ -277,22 +277,18 @@ std::string reuse_table(const std::string& outer, const std::string& inner) {
     auto i = variable_scope("inner", {.reuse = inner_mode});
     json result{{"ok", true}, {"outer", outer}, {"inner", inner}, {"effective", std::string(to_string(i.reuse()))},
                 {"scope", i.name()}};
-    try {
-      auto v = get_variable("new_variable", {.shape = {2, 3}});
-      result["createNew"] = "create";
-      result["createNewName"] = v.name();
-    } catch (const Error& e) {
-      result["createNew"] = e.what();
-      result["createNewError"] = e.kind();
-    }
-    try {
-      auto v = get_variable("existing", {.shape = {2, 3}});
-      result["getExisting"] = "return";
-      result["getExistingName"] = v.name();
-    } catch (const Error& e) {
-      result["getExisting"] = e.what();
-      result["getExistingError"] = e.kind();
-    }
+    // What get_variable(name) does here: `success` and the variable's name, or the error.
+    auto attempt = [&](const char* name, const std::string& key, const char* success) {
+      try {
+        result[key] = success;
+        result[key + "Name"] = get_variable(name, {.shape = {2, 3}}).name();
+      } catch (const Error& e) {
+        result[key] = e.what();
+        result[key + "Error"] = e.kind();
+      }
+    };
+    attempt("new_variable", "createNew", "create");
+    attempt("existing", "getExisting", "return");
     return result;
   });
 }
