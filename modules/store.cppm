@@ -248,19 +248,19 @@ class Graph {
     ReadingGuard& operator=(const ReadingGuard&) = delete;
 
    private:
-    Graph* graph_;
+    std::shared_ptr<std::atomic<std::int64_t>> readers_;
   };
 
  private:
-  friend class Variable;
   std::uint64_t seed_;
   std::atomic<std::uint64_t> op_seed_counter_ = 0;
   VariableStore store_;
   mutable std::mutex mutex_;  // collections_ and names_in_use_
   std::map<std::string, std::vector<Variable>, std::less<>> collections_;
   detail::NameCounts names_in_use_;
-  // >= 0: computations reading variables; -1: an assign is writing.
-  std::atomic<std::int64_t> readers_ = 0;
+  // >= 0: computations reading variables; -1: an assign is writing. Shared with
+  // every variable node, so an assign through a handle that outlived the graph is safe.
+  std::shared_ptr<std::atomic<std::int64_t>> readers_ = std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
 /// The calling thread's default graph (a per-thread graph when none was made default).
@@ -318,6 +318,7 @@ struct VariableNode {
   VariableOrigin origin;
   Graph* graph = nullptr;
   std::uint64_t version = 0;
+  std::shared_ptr<std::atomic<std::int64_t>> readers;  // the graph's reader count (see Graph::ReadingGuard)
 };
 
 // Per-thread frame management; defined in the :scope implementation.

@@ -109,9 +109,9 @@ void Variable::assign(Tensor value) const {
   if (value.shape() != shape())
     throw ShapeMismatchError("assign to " + name() + ": value has shape " + value.shape().to_string() +
                              " but the variable has shape " + shape().to_string());
-  Graph& g = graph();
+  std::atomic<std::int64_t>& readers = *node_->readers;
   std::int64_t idle = 0;
-  if (!g.readers_.compare_exchange_strong(idle, -1, std::memory_order_acquire))
+  if (!readers.compare_exchange_strong(idle, -1, std::memory_order_acquire))
     throw VariableInUseError("assign to " + name() + ": " +
                              (idle > 0 ? std::to_string(idle) + " computation(s) (dynamic_decode / dynamic_rnn)"
                                        : std::string("another assign")) +
@@ -121,21 +121,21 @@ void Variable::assign(Tensor value) const {
                              "restore into a separate Graph and switch to it");
   node_->value = std::move(value);
   ++node_->version;
-  g.readers_.store(0, std::memory_order_release);
+  readers.store(0, std::memory_order_release);
 }
 
-Graph::ReadingGuard::ReadingGuard(Graph& graph) : graph_(&graph) {
-  std::int64_t n = graph_->readers_.load(std::memory_order_relaxed);
+Graph::ReadingGuard::ReadingGuard(Graph& graph) : readers_(graph.readers_) {
+  std::int64_t n = readers_->load(std::memory_order_relaxed);
   for (;;) {
     if (n < 0) {  // an assign is writing (a move of a tensor): wait for it
       std::this_thread::yield();
-      n = graph_->readers_.load(std::memory_order_relaxed);
+      n = readers_->load(std::memory_order_relaxed);
       continue;
     }
-    if (graph_->readers_.compare_exchange_weak(n, n + 1, std::memory_order_acquire)) break;
+    if (readers_->compare_exchange_weak(n, n + 1, std::memory_order_acquire)) break;
   }
 }
-Graph::ReadingGuard::~ReadingGuard() { graph_->readers_.fetch_sub(1, std::memory_order_release); }
+Graph::ReadingGuard::~ReadingGuard() { readers_->fetch_sub(1, std::memory_order_release); }
 
 // ---------------------------------------------------------------- VariableStore
 
@@ -360,6 +360,7 @@ Variable Graph::register_variable(Tensor initial_value, std::string_view graph_n
   node->local = local;
   node->origin = std::move(origin);
   node->graph = this;
+  node->readers = readers_;
   Variable v(std::move(node));
   add_to_collection(local ? GraphKeys::LOCAL_VARIABLES : GraphKeys::GLOBAL_VARIABLES, v);
   if (v.trainable()) add_to_collection(GraphKeys::TRAINABLE_VARIABLES, v);
