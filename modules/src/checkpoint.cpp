@@ -903,8 +903,34 @@ std::string remap_name(const std::string& name, const RestoreOptions& options) {
   return out;
 }
 
+namespace {
+RestoreReport restore_entries(Graph& graph, std::vector<CheckpointEntry> entries, const std::string& path,
+                              const RestoreOptions& options);
+}  // namespace
+
 RestoreReport restore(Graph& graph, const std::string& path, const RestoreOptions& options) {
-  auto entries = read_checkpoint(path, options.limits);
+  return restore_entries(graph, read_checkpoint(path, options.limits), path, options);
+}
+
+RestoreReport restore_from_string(Graph& graph, std::string_view json_text, const RestoreOptions& options,
+                                  const std::string& source) {
+  Input in(json_text);
+  return restore_entries(graph, Reader(in, source, true, options.limits).read().entries, source, options);
+}
+
+std::string save_to_string(const std::vector<Variable>& variables, const SaveOptions& options) {
+  std::vector<std::pair<std::string, const Tensor*>> items;
+  for (const auto& v : variables) items.emplace_back(v.op_name(), &v.value());
+  return checkpoint_text(items, options);
+}
+
+std::string save_to_string(const Graph& graph, const SaveOptions& options) {
+  return save_to_string(graph.global_variables(), options);
+}
+
+namespace {
+RestoreReport restore_entries(Graph& graph, std::vector<CheckpointEntry> entries, const std::string& path,
+                              const RestoreOptions& options) {
   std::map<std::string, CheckpointEntry*> by_name;
   std::vector<std::string> checkpoint_names;
   for (auto& e : entries) {
@@ -946,6 +972,7 @@ RestoreReport restore(Graph& graph, const std::string& path, const RestoreOption
   }
   return report;
 }
+}  // namespace
 
 std::string RestoreReport::summary() const {
   std::ostringstream os;
