@@ -293,7 +293,23 @@ struct ScopeAccess {
       request.where = where;
       return graph->store().get_variable(request);
     };
-    return scope->custom_getter ? scope->custom_getter(store_getter, context) : store_getter(context);
+    if (!scope->custom_getter) return store_getter(context);
+    // TF's VariableScope.get_variable runs the getters under `name_scope(None)`:
+    // variable names depend only on the variable scope, and whatever a custom
+    // getter names with name scopes (say a plain Variable "custom_getter/add")
+    // starts at the top level.
+    // (By index: a getter may push frames and reallocate the frame stack.)
+    struct ResetNameStack {
+      std::size_t index;
+      std::string saved;
+      explicit ResetNameStack(std::size_t i) : index(i), saved(std::exchange(frames[i].name_stack, std::string())) {}
+      ~ResetNameStack() {
+        if (index < frames.size()) frames[index].name_stack = std::move(saved);
+      }
+      ResetNameStack(const ResetNameStack&) = delete;
+      ResetNameStack& operator=(const ResetNameStack&) = delete;
+    } reset(frames.size() - 1);
+    return scope->custom_getter(store_getter, context);
   }
 };
 
