@@ -27,7 +27,7 @@ struct ScopeData {
 // The default-name counters as they were when a scope object was re-entered;
 // restored when it is left (TF's _pure_variable_scope keeps `_old_subscopes`).
 struct SavedScopeCounts {
-  std::unordered_map<std::string, int> counts;
+  NameCounts counts;
 };
 
 namespace {
@@ -37,7 +37,7 @@ struct Frame {
   Graph* graph;
   std::shared_ptr<ScopeData> current;
   std::string name_stack;                            // "" or "outer/inner/"
-  std::unordered_map<std::string, int> scope_counts;  // how often each variable scope name was opened
+  NameCounts scope_counts;  // how often each variable scope name was opened (compact: see NameCounts)
 };
 
 thread_local std::vector<Frame> frames;
@@ -95,7 +95,7 @@ struct ScopeAccess {
                                   bool reentered = false) {
     auto previous = frame.current;
     std::string previous_stack = frame.name_stack;
-    frame.scope_counts[data->name] += 1;
+    frame.scope_counts.increment(data->name);
     std::shared_ptr<SavedScopeCounts> saved;
     if (reentered) saved = std::make_shared<SavedScopeCounts>(SavedScopeCounts{frame.scope_counts});
     frame.name_stack = std::move(name_stack);
@@ -173,16 +173,8 @@ struct ScopeAccess {
     // TF's _get_unique_variable_scope: dense, dense_1, ... per parent scope.
     const std::string& parent = frame.current->name;
     const std::string base = parent.empty() ? options.default_name : parent + "/" + options.default_name;
-    auto count = [&](const std::string& n) {
-      auto it = frame.scope_counts.find(n);
-      return it == frame.scope_counts.end() ? 0 : it->second;
-    };
     std::string unique = options.default_name;
-    if (count(base) > 0) {
-      int index = 1;
-      while (count(base + "_" + std::to_string(index)) > 0) ++index;
-      unique += "_" + std::to_string(index);
-    }
+    if (frame.scope_counts.get(base) > 0) unique += "_" + std::to_string(frame.scope_counts.first_free_suffix(base));
     const std::string stack =
         options.auxiliary_name_scope ? new_name_scope(frame, options.default_name) : frame.name_stack;
     auto data = child(*frame.current, unique, options);
@@ -240,7 +232,7 @@ struct ScopeAccess {
     } else {
       // close_variable_subscopes: default-name counters under the scope restart.
       const std::string prefix = left->name + "/";
-      std::erase_if(frame.scope_counts, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+      frame.scope_counts.erase_prefix(prefix);
     }
     frame.current = previous;
     frame.name_stack = previous_stack;
