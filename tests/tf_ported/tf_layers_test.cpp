@@ -123,7 +123,10 @@ BOOST_AUTO_TEST_CASE(testActivation) {
   const Tensor out2 = dense2(inputs);
   BOOST_TEST(all_close(out2, bias_add(matmul(inputs, dense2.kernel().value()), dense2.bias()->value())));
   // and relu made a difference: the linear outputs of dense1 have negative values
-  BOOST_TEST(std::ranges::any_of(linear.data<float>(), [](float v) { return v < 0.f; }));
+  {
+    const auto values = linear.data<float>();
+    BOOST_TEST(std::any_of(values.begin(), values.end(), [](float v) { return v < 0.f; }));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(testFunctionalDense) {

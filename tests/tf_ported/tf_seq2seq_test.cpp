@@ -115,7 +115,8 @@ BOOST_AUTO_TEST_CASE(testStepWithGreedyEmbeddingHelper) {
       BOOST_TEST(two.lengths.data<std::int32_t>()[static_cast<std::size_t>(b)] == 1);
   // expected_step_next_inputs = embeddings[expected_sample_ids]: step 2 ran the
   // cell on them (there is a step 2 unless every row sampled the end token).
-  if (std::ranges::any_of(expected_sample_ids, [&](std::int32_t id) { return id != end_token; }))
+  if (std::any_of(expected_sample_ids.begin(), expected_sample_ids.end(),
+                  [&](std::int32_t id) { return id != end_token; }))
     BOOST_TEST(steps == 2);
   if (steps == 2) {
     const Tensor next_inputs =
