@@ -10,9 +10,12 @@
 //   made it; backward closures run in reverse recording order and add into the
 //   gradients of their inputs' ids.
 // * Variables are sources: a trainable variable of the default graph is watched
-//   by default; ops see it when passed `var.value()` (the variable's own tensor,
-//   recognised by address: a COPY of the value is a constant), layers and cells
-//   add into their variables' gradients directly (fused entries).
+//   by default. A variable's value carries the variable's read id
+//   (Variable::read_id, kept across assign), so `var.value()` and any copy of
+//   it are reads of the variable wherever they go (concat's vector, a helper's
+//   copy); layers and cells add into their variables' gradients directly
+//   (fused entries). A tensor derived by editing such a copy in place would
+//   still claim to be the read: build derived constants as fresh tensors.
 // * Without an active tape nothing is recorded and nothing is allocated: ops
 //   only test a thread-local pointer.
 module;
@@ -86,7 +89,7 @@ class GradientTape {
   // ---- for op, layer and cell implementations
 
   /// The id under which `t` is tracked by this tape: its own id when this tape
-  /// made it, the id of the watched variable whose value it is, else 0.
+  /// made it, the read id of a watched variable it is a read of, else 0.
   [[nodiscard]] std::uint64_t id_of(const Tensor& t);
   /// The id of a variable's gradient (0 when it is not watched: not trainable).
   [[nodiscard]] std::uint64_t variable_id(const Variable& variable);
@@ -110,8 +113,7 @@ class GradientTape {
   bool watch_trainable_;
   std::uint64_t first_id_;
   std::vector<Entry> entries_;
-  std::unordered_map<const Tensor*, std::uint64_t> variable_ids_;  // &variable.value() -> id
-  std::vector<Variable> watched_;
+  std::unordered_map<std::uint64_t, Variable> watched_;  // read id -> variable
   std::size_t synced_variables_ = 0;
   std::unordered_map<std::uint64_t, Tensor> grads_;
 };

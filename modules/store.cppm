@@ -21,6 +21,10 @@ export namespace varscope {
 
 class Graph;
 
+/// Tape ids with this bit name a variable's reads (Variable::read_id); the
+/// others are per-thread ids of recorded op outputs.
+inline constexpr std::uint64_t kVariableReadIdBit = std::uint64_t{1} << 63;
+
 /// The reuse mode in effect for a get_variable call (what `scope.reuse` prints:
 /// False, True or _ReuseMode.AUTO_REUSE).
 enum class ReuseMode : std::uint8_t { False, True, AutoReuse };
@@ -70,6 +74,10 @@ class Variable {
   [[nodiscard]] const Tensor& value() const noexcept;
   /// Replaces the value; ShapeMismatchError / DTypeMismatchError name the variable.
   void assign(Tensor value) const;  // a handle: assigning through a const handle is allowed
+  /// The autograd id of this variable's reads (see :autograd): value().tape_id(),
+  /// kept across assign(), so a copy of the value is still a read of the variable.
+  /// Unique per process, with kVariableReadIdBit set.
+  [[nodiscard]] std::uint64_t read_id() const noexcept;
   /// Bumped on every assign; lets caches of derived data notice changes.
   [[nodiscard]] std::uint64_t version() const noexcept;
   /// The graph that owns the variable.
@@ -258,6 +266,7 @@ struct VariableNode {
   VariableOrigin origin;
   Graph* graph = nullptr;
   std::uint64_t version = 0;
+  std::uint64_t read_id = 0;
 };
 
 // Per-thread frame management; defined in the :scope implementation.

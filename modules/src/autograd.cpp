@@ -71,13 +71,11 @@ GradientTape* GradientTape::active() noexcept { return active_tape; }
 std::uint64_t GradientTape::fresh_id() { return next_id++; }
 
 void GradientTape::watch(const Variable& variable) {
-  const Tensor* key = &variable.value();
-  if (variable_ids_.contains(key)) return;
+  if (watched_.contains(variable.read_id())) return;
   if (variable.dtype() != DType::float32)
     throw InvalidArgumentError("GradientTape::watch: variable '" + variable.op_name() + "' is " +
                                std::string(dtype_name(variable.dtype())) + "; only float32 values have gradients");
-  variable_ids_.emplace(key, fresh_id());
-  watched_.push_back(variable);
+  watched_.emplace(variable.read_id(), variable);
 }
 
 void GradientTape::watch(Tensor& tensor) {
@@ -98,21 +96,19 @@ void GradientTape::sync_trainable() {
 std::uint64_t GradientTape::id_of(const Tensor& t) {
   if (t.dtype() != DType::float32) return 0;
   const std::uint64_t id = t.tape_id();
-  if (id >= first_id_ && id < next_id) return id;
-  auto it = variable_ids_.find(&t);
-  if (it != variable_ids_.end()) return it->second;
+  if (id == 0) return 0;
+  if ((id & kVariableReadIdBit) == 0) return id >= first_id_ && id < next_id ? id : 0;
+  if (watched_.contains(id)) return id;
   if (!watch_trainable_) return 0;
-  sync_trainable();
-  it = variable_ids_.find(&t);
-  return it == variable_ids_.end() ? 0 : it->second;
+  sync_trainable();  // a variable created after the last sync (a lazily built layer)
+  return watched_.contains(id) ? id : 0;
 }
 
 std::uint64_t GradientTape::variable_id(const Variable& variable) {
-  const auto it = variable_ids_.find(&variable.value());
-  if (it != variable_ids_.end()) return it->second;
+  if (watched_.contains(variable.read_id())) return variable.read_id();
   if (!watch_trainable_ || !variable.trainable() || variable.dtype() != DType::float32) return 0;
   watch(variable);
-  return variable_ids_.at(&variable.value());
+  return variable.read_id();
 }
 
 void GradientTape::record(std::initializer_list<Tensor*> outputs, Backward backward) {
@@ -170,10 +166,7 @@ std::vector<std::optional<Tensor>> GradientTape::gradient(const Tensor& target, 
   // Ids of the sources first (before the tape stops recording, so they are watched).
   std::vector<std::uint64_t> ids;
   ids.reserve(sources.size());
-  for (const auto& v : sources) {
-    const auto it = variable_ids_.find(&v.value());
-    ids.push_back(it == variable_ids_.end() ? 0 : it->second);
-  }
+  for (const auto& v : sources) ids.push_back(watched_.contains(v.read_id()) ? v.read_id() : 0);
   run_backward(target, std::move(target_gradient), {});
   std::vector<std::optional<Tensor>> out;
   out.reserve(sources.size());

@@ -622,6 +622,7 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     shape_error("where", "mask " + mask.shape().to_string() + " must have one entry per row of " +
                              a.shape().to_string());
   Tensor out = b;
+  out.set_tape_id(0);  // not differentiable here: a copy must not pass for b
   const std::int64_t rows = mask.shape()[0];
   const std::int64_t row = rows == 0 ? 0 : a.size() / rows;
   const auto m = mask.data<std::int32_t>();
@@ -853,6 +854,7 @@ Tensor scale_elementwise(const Tensor& g, const Tensor& y, float (*f)(float g, f
 
 // Records a one-input elementwise op whose derivative is a function of the output.
 Tensor unary_from_output(Tensor out, const Tensor& x, float (*f)(float g, float y)) {
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     if (const auto ix = tape->id_of(x)) {
       Tensor y = out;
@@ -868,6 +870,7 @@ Tensor unary_from_output(Tensor out, const Tensor& x, float (*f)(float g, float 
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   Tensor out = matmul_forward(a, b, transpose_a, transpose_b);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     const auto ia = tape->id_of(a), ib = tape->id_of(b);
     if (ia || ib)
@@ -883,8 +886,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape()) return add_forward(a, b);  // the bias case: bias_add records it
   Tensor out = add_forward(a, b);
-  if (a.shape() != b.shape()) return out;  // the bias case was recorded by bias_add
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     const auto ia = tape->id_of(a), ib = tape->id_of(b);
     if (ia || ib)
@@ -898,6 +902,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 
 Tensor bias_add(const Tensor& x, const Tensor& bias) {
   Tensor out = bias_add_forward(x, bias);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     const auto ix = tape->id_of(x), ib = tape->id_of(bias);
     if (ix || ib)
@@ -916,6 +921,7 @@ Tensor bias_add(const Tensor& x, const Tensor& bias) {
 
 Tensor multiply(const Tensor& a, const Tensor& b) {
   Tensor out = multiply_forward(a, b);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     const auto ia = tape->id_of(a), ib = tape->id_of(b);
     if (ia || ib)
@@ -940,6 +946,7 @@ Tensor relu(const Tensor& x) {
 
 Tensor concat(const std::vector<Tensor>& parts, int axis) {
   Tensor out = concat_forward(parts, axis);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     std::vector<std::uint64_t> ids;
     bool any = false;
@@ -970,6 +977,7 @@ Tensor concat(const std::vector<Tensor>& parts, int axis) {
 
 Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& size) {
   Tensor out = slice_forward(x, begin, size);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     if (const auto ix = tape->id_of(x))
       tape->record({&out}, [ix, begin, shape = x.shape()](BackwardContext& ctx) {
@@ -981,6 +989,7 @@ Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std:
 
 Tensor gather(const Tensor& params, const Tensor& indices) {
   Tensor out = gather_forward(params, indices);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     if (const auto ip = tape->id_of(params))
       // Dense accumulation: rows of repeated ids are summed (what TF's IndexedSlices
@@ -1001,6 +1010,7 @@ Tensor gather(const Tensor& params, const Tensor& indices) {
 
 Tensor reduce_sum(const Tensor& x, int axis) {
   Tensor out = reduce_sum_forward(x, axis);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     if (const auto ix = tape->id_of(x)) {
       const AxisSplit s = around(x.shape(), normalize_axis("reduce_sum", axis, x.shape().rank()));
@@ -1018,6 +1028,7 @@ Tensor reduce_sum(const Tensor& x, int axis) {
 
 Tensor softmax(const Tensor& logits) {
   Tensor out = softmax_forward(logits);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     if (const auto ix = tape->id_of(logits))
       tape->record({&out}, [ix, y = out](BackwardContext& ctx) {
@@ -1035,6 +1046,7 @@ Tensor softmax(const Tensor& logits) {
 
 Tensor log_softmax(const Tensor& logits) {
   Tensor out = log_softmax_forward(logits);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     if (const auto ix = tape->id_of(logits))
       tape->record({&out}, [ix, y = out](BackwardContext& ctx) {
@@ -1052,6 +1064,7 @@ Tensor log_softmax(const Tensor& logits) {
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Tensor out = reshape_forward(x, shape);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
   if (auto* tape = GradientTape::active()) {
     if (const auto ix = tape->id_of(x))
       tape->record({&out}, [ix, shape = x.shape()](BackwardContext& ctx) {

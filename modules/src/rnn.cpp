@@ -438,6 +438,7 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
     }
   }
   Tensor state = options.initial_state ? *options.initial_state : Tensor(DType::float32, Shape{B, H});
+  state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
   if (state.dtype() != DType::float32 || state.shape() != Shape{B, H})
     throw ShapeMismatchError("dynamic_rnn: initial_state must be float32 [" + std::to_string(B) + ", " +
                              std::to_string(H) + "], got " + state.shape().to_string());

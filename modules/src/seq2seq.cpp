@@ -219,6 +219,7 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
   std::vector<std::uint8_t> finished(static_cast<std::size_t>(B));
   std::vector<std::int32_t> lengths(static_cast<std::size_t>(B), 0);
   Tensor state = decoder.initial_state();
+  state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
   Tensor next(DType::float32, Shape{B, H});
   Workspace workspace;
 
@@ -409,6 +410,7 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
 
   // Beam state, flattened [B * K]; beam k of row b is index b * K + k.
   Tensor state = decoder.initial_state();
+  state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
   Tensor next(DType::float32, Shape{N, H});
   Tensor gathered(DType::float32, Shape{N, H});
   std::vector<float> log_probs(static_cast<std::size_t>(N), kNegInf), new_log_probs(log_probs.size());

@@ -1,6 +1,7 @@
 // Implementation of varscope:store — variables, collections, graph-level names
 // and the get-or-create rule with its error messages.
 module;
+#include <atomic>
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -89,6 +90,7 @@ Variable::Variable(Tensor initial_value, std::string_view name, bool trainable, 
 
 std::string Variable::name() const { return node_->name + ":0"; }
 const std::string& Variable::op_name() const noexcept { return node_->name; }
+std::uint64_t Variable::read_id() const noexcept { return node_->read_id; }
 const Shape& Variable::shape() const noexcept { return node_->value.shape(); }
 DType Variable::dtype() const noexcept { return node_->value.dtype(); }
 bool Variable::trainable() const noexcept { return node_->trainable; }
@@ -105,6 +107,7 @@ void Variable::assign(Tensor value) const {
     throw ShapeMismatchError("assign to " + name() + ": value has shape " + value.shape().to_string() +
                              " but the variable has shape " + shape().to_string());
   node_->value = std::move(value);
+  node_->value.set_tape_id(node_->read_id);
   ++node_->version;
 }
 
@@ -243,6 +246,9 @@ Variable Graph::register_variable(Tensor initial_value, std::string_view graph_n
   auto node = std::make_shared<detail::VariableNode>();
   node->name = std::string(graph_name);
   node->value = std::move(initial_value);
+  static std::atomic<std::uint64_t> next_read_id{1};
+  node->read_id = kVariableReadIdBit | next_read_id.fetch_add(1, std::memory_order_relaxed);
+  node->value.set_tape_id(node->read_id);
   node->trainable = trainable && !local;
   node->local = local;
   node->origin = std::move(origin);
