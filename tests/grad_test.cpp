@@ -13,12 +13,16 @@
 #define BOOST_TEST_MODULE grad
 #include "support/boost_test.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "grad_golden.hpp"  // generated: kGradGolden (tests/data/grad_golden.json)
 
 import varscope;
 import varscope.article;
@@ -297,6 +301,75 @@ BOOST_AUTO_TEST_CASE(training_decoder_teacher_forcing) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Golden gradients from PyTorch autograd (tools/gen-grad-golden.py): Embedding + nn.GRU
+// (= ResetAfterGRUCell) over ragged lengths + Linear + cross-entropy over the valid
+// tokens, plus sum(h_n * r) for the final-state path.
+BOOST_AUTO_TEST_CASE(pytorch_autograd_golden) {
+  const auto golden = nlohmann::json::parse(kGradGolden);
+  auto to_tensor = [](const nlohmann::json& j, bool as_int = false) {
+    std::vector<std::int64_t> dims = j["shape"].get<std::vector<std::int64_t>>();
+    if (as_int) return Tensor(Shape(dims), j["data"].get<std::vector<std::int32_t>>());
+    std::vector<float> v;
+    for (double d : j["data"]) v.push_back(static_cast<float>(d));
+    return Tensor(Shape(dims), v);
+  };
+  auto transpose = [](const Tensor& t) {
+    const std::int64_t rows = t.shape()[0], cols = t.shape()[1];
+    Tensor out(DType::float32, Shape{cols, rows});
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t j = 0; j < cols; ++j) out.data<float>()[j * rows + i] = t.data<float>()[i * cols + j];
+    return out;
+  };
+  Fresh g;
+  const auto& sizes = golden["sizes"];
+  const std::int64_t V = sizes["V"], H = sizes["H"], B = sizes["B"], T = sizes["T"];
+  const Tensor ids = to_tensor(golden["ids"], true), targets = to_tensor(golden["targets"], true);
+  const Tensor lengths = to_tensor(golden["lengths"], true), r = to_tensor(golden["r"]);
+  const auto& p = golden["params"];
+  auto embedding = var("embedding", to_tensor(p["embedding"]));
+  ResetAfterGRUCell cell(H, "gru");
+  Dense linear(V, {.name = "linear"});
+  Tensor weights(DType::float32, Shape{B, T});
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = 0; t < lengths.data<std::int32_t>()[b]; ++t) weights.data<float>()[b * T + t] = 1.0f;
+  auto model = [&] {
+    auto rnn = dynamic_rnn(cell, embedding_lookup(embedding.value(), ids), {.sequence_length = lengths});
+    auto ce = sequence_loss(linear(rnn.outputs), targets, weights);
+    return add(ce, reduce_sum(reshape(multiply(rnn.final_state, r), Shape{-1}), 0));
+  };
+  (void)model();  // build, then load PyTorch's values (Linear.weight is [V, H]: Dense's kernel is its transpose)
+  const auto cv = cell.variables();  // weight_ih, weight_hh, bias_ih, bias_hh
+  cv[0].assign(to_tensor(p["weight_ih"]));
+  cv[1].assign(to_tensor(p["weight_hh"]));
+  cv[2].assign(to_tensor(p["bias_ih"]));
+  cv[3].assign(to_tensor(p["bias_hh"]));
+  linear.kernel().assign(transpose(to_tensor(p["linear_weight"])));
+  linear.bias()->assign(to_tensor(p["linear_bias"]));
+  std::vector<Variable> vars = {embedding, cv[0], cv[1], cv[2], cv[3], linear.kernel(), *linear.bias()};
+  std::vector<std::optional<Tensor>> grads;
+  Tensor loss;
+  {
+    GradientTape tape;
+    loss = model();
+    grads = tape.gradient(loss, vars);
+  }
+  BOOST_TEST(loss.data<float>()[0] == golden["loss"].get<double>(), boost::test_tools::tolerance(1e-5));
+  const auto& gg = golden["grads"];
+  const std::vector<Tensor> expected = {to_tensor(gg["embedding"]), to_tensor(gg["weight_ih"]),
+                                        to_tensor(gg["weight_hh"]), to_tensor(gg["bias_ih"]),
+                                        to_tensor(gg["bias_hh"]), transpose(to_tensor(gg["linear_weight"])),
+                                        to_tensor(gg["linear_bias"])};
+  for (std::size_t i = 0; i < vars.size(); ++i) {
+    BOOST_REQUIRE(grads[i]);
+    BOOST_REQUIRE(grads[i]->shape() == expected[i].shape());
+    float worst = 0.0f;
+    for (std::int64_t j = 0; j < expected[i].size(); ++j)
+      worst = std::max(worst, std::fabs(grads[i]->data<float>()[j] - expected[i].data<float>()[j]) /
+                                  (1.0f + std::fabs(expected[i].data<float>()[j])));
+    BOOST_TEST(worst <= 2e-5f, vars[i].op_name() << ": worst |varscope - torch| / (1 + |torch|) = " << worst);
+  }
+}
 
 BOOST_AUTO_TEST_SUITE(sharing)
 
