@@ -1,6 +1,8 @@
-// Implementation of varscope:loss — cross-entropy rows computed in float with a
-// double-precision log-sum-exp, and one fused backward entry per call.
+// Implementation of varscope:loss — cross-entropy rows with a vectorised
+// float32 log-sum-exp (as TF's kernel), and one fused backward entry per call.
 module;
+#include <Eigen/Core>
+
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -36,12 +38,9 @@ std::vector<float> cross_entropy_rows(const float* logits, const std::int32_t* l
     }
   std::vector<float> ce(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
-    const float* row = logits + i * v;
-    float m = row[0];
-    for (std::int64_t j = 1; j < v; ++j) m = row[j] > m ? row[j] : m;
-    double sum = 0.0;
-    for (std::int64_t j = 0; j < v; ++j) sum += std::exp(static_cast<double>(row[j] - m));
-    ce[i] = static_cast<float>(std::log(sum) - static_cast<double>(row[labels[i]] - m));
+    const Eigen::Map<const Eigen::ArrayXf> row(logits + i * v, v);
+    const float m = row.maxCoeff();
+    ce[i] = std::log((row - m).exp().sum()) - (row[labels[i]] - m);
   }
   return ce;
 }
@@ -51,15 +50,11 @@ void cross_entropy_backward(const float* logits, const std::int32_t* labels, con
                             std::int64_t v, float* dlogits) {
   for (std::int64_t i = 0; i < n; ++i) {
     if (scale[i] == 0.0f) continue;
-    const float* row = logits + i * v;
-    float* d = dlogits + i * v;
-    float m = row[0];
-    for (std::int64_t j = 1; j < v; ++j) m = row[j] > m ? row[j] : m;
-    double sum = 0.0;
-    for (std::int64_t j = 0; j < v; ++j) sum += std::exp(static_cast<double>(row[j] - m));
-    const double inv = 1.0 / sum;
-    for (std::int64_t j = 0; j < v; ++j)
-      d[j] += scale[i] * static_cast<float>(std::exp(static_cast<double>(row[j] - m)) * inv);
+    const Eigen::Map<const Eigen::ArrayXf> row(logits + i * v, v);
+    Eigen::Map<Eigen::ArrayXf> d(dlogits + i * v, v);
+    const float m = row.maxCoeff();
+    const Eigen::ArrayXf e = (row - m).exp();  // one row's scratch (vocab floats)
+    d += e * (scale[i] / e.sum());
     d[labels[i]] -= scale[i];
   }
 }
