@@ -4,10 +4,12 @@
 // mode of a request) live in :scope.
 module;
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -74,6 +76,10 @@ class Variable {
   [[nodiscard]] const Tensor& value() const noexcept;
   /// Replaces the value; ShapeMismatchError / DTypeMismatchError name the variable.
   void assign(Tensor value) const;  // a handle: assigning through a const handle is allowed
+  /// Modifies a float32 value in place (`update` receives its values) and bumps
+  /// version(): an optimizer's step without copying the variable.
+  /// DTypeMismatchError names the variable when it is not float32.
+  void update_in_place(const std::function<void(std::span<float>)>& update) const;
   /// The autograd id of this variable's reads (see :autograd): value().tape_id(),
   /// kept across assign(), so a copy of the value is still a read of the variable.
   /// Unique per process, with kVariableReadIdBit set.

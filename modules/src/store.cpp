@@ -2,6 +2,8 @@
 // and the get-or-create rule with its error messages.
 module;
 #include <atomic>
+#include <functional>
+#include <span>
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -90,6 +92,14 @@ Variable::Variable(Tensor initial_value, std::string_view name, bool trainable, 
 
 std::string Variable::name() const { return node_->name + ":0"; }
 const std::string& Variable::op_name() const noexcept { return node_->name; }
+void Variable::update_in_place(const std::function<void(std::span<float>)>& update) const {
+  if (dtype() != DType::float32)
+    throw DTypeMismatchError("update_in_place on " + name() + ": the variable is " + std::string(dtype_name(dtype())) +
+                             ", only float32 values can be updated in place");
+  update(node_->value.data<float>());
+  ++node_->version;
+}
+
 std::uint64_t Variable::read_id() const noexcept { return node_->read_id; }
 const Shape& Variable::shape() const noexcept { return node_->value.shape(); }
 DType Variable::dtype() const noexcept { return node_->value.dtype(); }

@@ -5,6 +5,7 @@ module;
 #include <functional>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -193,11 +194,11 @@ GradientDescentOptimizer::GradientDescentOptimizer(float learning_rate, std::str
 }
 
 void GradientDescentOptimizer::apply_dense(const Tensor& grad, const Variable& var) {
-  Tensor next = var.value();
-  auto w = next.data<float>();
   const auto g = grad.data<float>();
-  for (std::size_t i = 0; i < w.size(); ++i) w[i] -= learning_rate_ * g[i];
-  var.assign(std::move(next));
+  const float lr = learning_rate_;
+  var.update_in_place([&](std::span<float> w) {
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] -= lr * g[i];
+  });
 }
 
 // ---------------------------------------------------------------- AdamOptimizer
@@ -233,22 +234,24 @@ void AdamOptimizer::prepare() {
 }
 
 void AdamOptimizer::apply_dense(const Tensor& grad, const Variable& var) {
-  const Variable& m_var = slot(var, "m");
-  const Variable& v_var = slot(var, "v");
-  Tensor w = var.value(), m = m_var.value(), v = v_var.value();
-  auto wd = w.data<float>();
-  auto md = m.data<float>();
-  auto vd = v.data<float>();
-  const auto g = grad.data<float>();
-  const float one_minus_b1 = 1.0f - o_.beta1, one_minus_b2 = 1.0f - o_.beta2;
-  for (std::size_t i = 0; i < wd.size(); ++i) {
-    md[i] += (g[i] - md[i]) * one_minus_b1;
-    vd[i] += (g[i] * g[i] - vd[i]) * one_minus_b2;
-    wd[i] -= md[i] * alpha_ / (std::sqrt(vd[i]) + o_.epsilon);
-  }
-  m_var.assign(std::move(m));
-  v_var.assign(std::move(v));
-  var.assign(std::move(w));
+  // In place (no copies of the variable or its slots): the kernel's three lines per element.
+  const float* g = grad.data<float>().data();
+  const float one_minus_b1 = 1.0f - o_.beta1, one_minus_b2 = 1.0f - o_.beta2, alpha = alpha_, eps = o_.epsilon;
+  slot(var, "m").update_in_place([&](std::span<float> m_span) {
+    slot(var, "v").update_in_place([&](std::span<float> v_span) {
+      var.update_in_place([&](std::span<float> w_span) {
+        float* __restrict m = m_span.data();
+        float* __restrict v = v_span.data();
+        float* __restrict w = w_span.data();
+        const std::size_t n = w_span.size();
+        for (std::size_t i = 0; i < n; ++i) {
+          m[i] += (g[i] - m[i]) * one_minus_b1;
+          v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
+          w[i] -= m[i] * alpha / (std::sqrt(v[i]) + eps);
+        }
+      });
+    });
+  });
 }
 
 void AdamOptimizer::finish() {
