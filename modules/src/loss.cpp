@@ -53,8 +53,8 @@ void cross_entropy_backward(const float* logits, const std::int32_t* labels, con
     const Eigen::Map<const Eigen::ArrayXf> row(logits + i * v, v);
     Eigen::Map<Eigen::ArrayXf> d(dlogits + i * v, v);
     const float m = row.maxCoeff();
-    const Eigen::ArrayXf e = (row - m).exp();  // one row's scratch (vocab floats)
-    d += e * (scale[i] / e.sum());
+    const float sum = (row - m).exp().sum();  // two passes, no scratch: nothing allocated per row
+    d += (row - m).exp() * (scale[i] / sum);
     d[labels[i]] -= scale[i];
   }
 }
