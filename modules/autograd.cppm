@@ -107,8 +107,6 @@ class GradientTape {
   void sync_trainable();
   void run_backward(const Tensor& target, std::optional<Tensor> target_gradient, const std::vector<std::uint64_t>& keep);
 
-  GradientTape* previous_ = nullptr;
-  bool recording_ = true;
   bool used_ = false;
   bool watch_trainable_;
   std::uint64_t first_id_;
