@@ -40,6 +40,9 @@ VARSCOPE_ERROR_KIND(DTypeMismatchError)
 VARSCOPE_ERROR_KIND(InvalidArgumentError)
 /// A variable was about to be created while the store is frozen.
 VARSCOPE_ERROR_KIND(FrozenStoreError)
+/// A variable was assigned while another computation (dynamic_decode, dynamic_rnn)
+/// was reading its graph's variables: assigning then would tear the reader's values.
+VARSCOPE_ERROR_KIND(VariableInUseError)
 
 #undef VARSCOPE_ERROR_KIND
 

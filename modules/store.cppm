@@ -6,8 +6,10 @@ module;
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -51,7 +53,31 @@ struct VariableOrigin {
 
 namespace detail {
 struct VariableNode;
-}
+
+/// Use counts of names, as TF keeps them (Graph._names_in_use, the variable-scope
+/// counts), stored so that a loop that keeps asking for `decoder`, `decoder_1`,
+/// `decoder_2`, ... does not grow: a run `B_1 .. B_{r-1}` that each have count 1
+/// is one entry (B -> r), not r - 1 entries. Counts set otherwise are explicit.
+/// Not synchronised (its owner locks).
+class NameCounts {
+ public:
+  /// How often `key` was marked (0 = never).
+  [[nodiscard]] int get(const std::string& key) const;
+  void set(const std::string& key, int count);
+  void increment(const std::string& key) { set(key, get(key) + 1); }
+  /// The smallest k >= 1 with get(base + "_k") == 0.
+  [[nodiscard]] int first_free_suffix(const std::string& base) const;
+  /// Forgets every key that starts with `prefix` (TF's close_variable_subscopes).
+  void erase_prefix(std::string_view prefix);
+  /// Entries held (explicit counts + runs): what a long-running process keeps.
+  [[nodiscard]] std::size_t entries() const noexcept { return explicit_.size() + runs_.size(); }
+
+ private:
+  [[nodiscard]] int run_end(const std::string& base) const;
+  std::unordered_map<std::string, int> explicit_;
+  std::unordered_map<std::string, int> runs_;  // base -> r: base_1 .. base_{r-1} count 1
+};
+}  // namespace detail
 
 /// A handle to a variable owned by a Graph. Copies share the same variable.
 ///
@@ -77,9 +103,14 @@ class Variable {
   /// Replaces the value; ShapeMismatchError / DTypeMismatchError name the variable.
   void assign(Tensor value) const;  // a handle: assigning through a const handle is allowed
   /// Modifies a float32 value in place (`update` receives its values) and bumps
-  /// version(): an optimizer's step without copying the variable.
+  /// version(): an optimizer's step without copying the variable. Same rule as
+  /// assign while a computation reads the graph (VariableInUseError).
   /// DTypeMismatchError names the variable when it is not float32.
   void update_in_place(const std::function<void(std::span<float>)>& update) const;
+  /// Several variables at once (a variable and its optimizer slots): `update`
+  /// receives their values in order; every version() is bumped.
+  static void update_in_place(const std::vector<Variable>& variables,
+                              const std::function<void(const std::vector<std::span<float>>&)>& update);
   /// The autograd id of this variable's reads (see :autograd): value().tape_id(),
   /// kept across assign(), so a copy of the value is still a read of the variable.
   /// Unique per process, with kVariableReadIdBit set.
@@ -145,6 +176,9 @@ class VariableStore {
   void set_frozen(bool frozen) noexcept { frozen_ = frozen; }
   [[nodiscard]] bool frozen() const noexcept { return frozen_; }
 
+  // Thread safety: every member function may be called from several threads at
+  // once (one lock per store); audit sinks receive entries under that lock.
+
   /// Audits receive an entry for every get_variable call while registered.
   void add_audit_sink(std::vector<AuditEntry>* sink);
   void remove_audit_sink(std::vector<AuditEntry>* sink);
@@ -154,10 +188,11 @@ class VariableStore {
   std::string suggestions_for(std::string_view name) const;
 
   Graph* graph_;
+  mutable std::recursive_mutex mutex_;  // recursive: an initializer may itself call into the store
   std::unordered_map<std::string, Variable> by_name_;
   std::vector<std::string> order_;
   std::vector<std::vector<AuditEntry>*> audit_sinks_;
-  bool frozen_ = false;
+  std::atomic<bool> frozen_ = false;
 };
 
 /// RAII: makes a graph the thread's default graph for the guard's lifetime
@@ -175,6 +210,14 @@ class DefaultGraphGuard {
 
 /// Owns the variables, their collections, the get_variable store and the
 /// graph-level name registry. Not copyable or movable (handles point into it).
+///
+/// Threads: one graph may be used from many threads at once — creating and
+/// fetching variables, opening scopes, and computing (dynamic_decode,
+/// dynamic_rnn, layers) with the same shared variables. Each thread has its own
+/// default-graph stack and variable/name-scope stack. `Variable::assign` while
+/// another thread is inside dynamic_decode / dynamic_rnn on the same graph is
+/// refused with VariableInUseError (never a torn read); other plain layer calls
+/// concurrent with an assign of their own weights are the caller's to order.
 class Graph {
  public:
   /// `seed` is the graph-level seed (tf.set_random_seed); every random initial
@@ -209,12 +252,34 @@ class Graph {
   Variable register_variable(Tensor initial_value, std::string_view graph_name, bool trainable, bool local,
                              VariableOrigin origin);
 
+  /// Entries in the name registry (unique_name). A loop of dynamic_decode calls
+  /// (decoder, decoder_1, ...) keeps this constant; tests watch it.
+  [[nodiscard]] std::size_t name_registry_entries() const;
+
+  /// RAII: marks a computation that reads this graph's variables (dynamic_decode,
+  /// dynamic_rnn). While one is alive, Variable::assign on this graph fails with
+  /// VariableInUseError; an assign in progress makes the computation wait for it.
+  class ReadingGuard {
+   public:
+    explicit ReadingGuard(Graph& graph);
+    ~ReadingGuard();
+    ReadingGuard(const ReadingGuard&) = delete;
+    ReadingGuard& operator=(const ReadingGuard&) = delete;
+
+   private:
+    std::shared_ptr<std::atomic<std::int64_t>> readers_;
+  };
+
  private:
   std::uint64_t seed_;
-  std::uint64_t op_seed_counter_ = 0;
+  std::atomic<std::uint64_t> op_seed_counter_ = 0;
   VariableStore store_;
+  mutable std::mutex mutex_;  // collections_ and names_in_use_
   std::map<std::string, std::vector<Variable>, std::less<>> collections_;
-  std::unordered_map<std::string, int> names_in_use_;
+  detail::NameCounts names_in_use_;
+  // >= 0: computations reading variables; -1: an assign is writing. Shared with
+  // every variable node, so an assign through a handle that outlived the graph is safe.
+  std::shared_ptr<std::atomic<std::int64_t>> readers_ = std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
 /// The calling thread's default graph (a per-thread graph when none was made default).
@@ -272,7 +337,8 @@ struct VariableNode {
   VariableOrigin origin;
   Graph* graph = nullptr;
   std::uint64_t version = 0;
-  std::uint64_t read_id = 0;
+  std::uint64_t read_id = 0;  // Variable::read_id (autograd)
+  std::shared_ptr<std::atomic<std::int64_t>> readers;  // the graph's reader count (see Graph::ReadingGuard)
 };
 
 // Per-thread frame management; defined in the :scope implementation.

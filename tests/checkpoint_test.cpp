@@ -18,6 +18,9 @@ import varscope;
 #include "support/torch_case.hpp"
 #include "torch_roundtrip.hpp"  // generated: kTorchRoundtrip (tests/data/torch_roundtrip.json)
 #include "native_checkpoint.hpp"  // generated: kNativeCheckpoint (tests/data/native_checkpoint.json)
+// generated: kNativeCheckpointSortedKeys (tests/data/native_checkpoint_sorted_keys.json: the same
+// model as written before the streaming writer, keys sorted, so "data" comes before "shape")
+#include "native_checkpoint_sorted_keys.hpp"
 
 using namespace varscope;
 namespace tt = boost::test_tools;
@@ -268,6 +271,65 @@ BOOST_AUTO_TEST_CASE(native_file_restores_bit_exactly_and_saving_here_gives_the_
   BOOST_TEST(slurp(here) == std::string(kNativeCheckpoint));
   std::remove(native_path.c_str());
   std::remove(here.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(data_before_shape_restores_the_same_values_as_shape_first) {
+  // The streaming reader decodes "data" straight into the tensor when dtype and shape
+  // came first (save's order) and into blocks otherwise (files with sorted keys); both
+  // paths, from a file and from memory, must give the same bits.
+  const std::string sorted_path = temp_path("sorted_keys"), shape_first_path = temp_path("shape_first");
+  write(sorted_path, kNativeCheckpointSortedKeys);
+  write(shape_first_path, kNativeCheckpoint);
+  const std::string sorted_text = kNativeCheckpointSortedKeys;
+  BOOST_TEST(sorted_text.find("\"data\"") < sorted_text.find("\"shape\""));
+  const auto a = read_checkpoint(sorted_path), b = read_checkpoint(shape_first_path);
+  const auto c = parse_checkpoint(sorted_text, "memory", true);
+  BOOST_TEST_REQUIRE(a.size() == 11u);
+  BOOST_TEST_REQUIRE(b.size() == a.size());
+  BOOST_TEST_REQUIRE(c.size() == a.size());
+  Graph made(33);
+  {
+    auto use = made.as_default();
+    checkpoint_model::build();
+  }
+  const auto want = made.global_variables();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    BOOST_TEST(a[i].name == want[i].op_name());
+    BOOST_TEST(a[i].value.bitwise_equal(want[i].value()), a[i].name);
+    BOOST_TEST(b[i].value.bitwise_equal(want[i].value()), b[i].name);
+    BOOST_TEST(c[i].value.bitwise_equal(want[i].value()), c[i].name);
+  }
+  BOOST_TEST(checkpoint_metadata(sorted_path) == checkpoint_metadata(shape_first_path));
+  std::remove(sorted_path.c_str());
+  std::remove(shape_first_path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(streamed_data_crossing_read_blocks_and_escapes_decodes_exactly) {
+  // A variable larger than the reader's 1 MiB block, so base64 quads straddle block
+  // boundaries; and JSON escapes inside "data" ("\u0041" is 'A', "\/" is '/').
+  const std::int64_t n = 400'000;  // 1.6 MB of float32, 2.1 MB of base64
+  Graph g(5);
+  std::vector<Tensor> want;
+  const std::string path = temp_path("big");
+  {
+    auto use = g.as_default();
+    (void)Variable(random_normal({n}), "big");
+    (void)Variable(random_normal({3, 7}), "small");
+    save(g, path);
+  }
+  const auto got = read_checkpoint(path);
+  BOOST_TEST_REQUIRE(got.size() == 2u);
+  BOOST_TEST(got[0].value.bitwise_equal(g.global_variables()[0].value()));
+  BOOST_TEST(got[1].value.bitwise_equal(g.global_variables()[1].value()));
+  const auto listed = list_variables(path);
+  BOOST_TEST(listed[0].name == "big");
+  BOOST_TEST(listed[0].shape == Shape({n}));
+  // [1.0f, 2.0f] is AACAPwAAAEA=; spell some of it with escapes.
+  const auto e = parse_checkpoint(header() + R"({"name": "w", "dtype": "float32", "shape": [2], "data": "\u0041ACAPw\u0041AAEA="}]})",
+                                  "escaped", true);
+  BOOST_TEST(e[0].value.data<float>()[0] == 1.0f);
+  BOOST_TEST(e[0].value.data<float>()[1] == 2.0f);
+  std::remove(path.c_str());
 }
 
 BOOST_AUTO_TEST_CASE(seq2seq_saved_under_decoder_restores_under_another_scope_and_decodes_identically) {

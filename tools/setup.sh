@@ -3,7 +3,7 @@
 #   bash tools/setup.sh tour   install everything, build (native), run `varscope tour`, then build
 #                              the browser demo (wasm) and serve it on 127.0.0.1 (prints the URL)
 #   bash tools/setup.sh test   install everything, build and run every test suite
-#                              (native, asan, wasm under node, 60 s of checkpoint fuzzing);
+#                              (native, asan, tsan, wasm under node, 60 s each of checkpoint and decode fuzzing);
 #                              exits non-zero on any failure
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ if [ "$mode" = tour ]; then
 fi
 
 failed=()
-for preset in native asan wasm fuzz; do
+for preset in native asan tsan wasm fuzz; do
   echo
   echo "================ $preset: configure, build, test ================"
   if ! $cmake --workflow --preset "$preset"; then failed+=("$preset"); fi
@@ -35,4 +35,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED presets: ${failed[*]}"
   exit 1
 fi
-echo "All test presets passed: native asan wasm fuzz"
+echo "All test presets passed: native asan tsan wasm fuzz"

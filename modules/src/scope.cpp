@@ -29,7 +29,7 @@ struct Frame {
   Graph* graph;
   std::shared_ptr<ScopeData> current;
   std::string name_stack;                            // "" or "outer/inner/"
-  std::unordered_map<std::string, int> scope_counts;  // how often each variable scope name was opened
+  NameCounts scope_counts;  // how often each variable scope name was opened (compact: see NameCounts)
 };
 
 thread_local std::vector<Frame> frames;
@@ -83,7 +83,7 @@ struct ScopeAccess {
   static VariableScopeGuard enter(Frame& frame, std::shared_ptr<ScopeData> data, std::string name_stack) {
     auto previous = frame.current;
     std::string previous_stack = frame.name_stack;
-    frame.scope_counts[data->name] += 1;
+    frame.scope_counts.increment(data->name);
     frame.name_stack = std::move(name_stack);
     frame.current = data;
     return VariableScopeGuard(std::move(data), std::move(previous), std::move(previous_stack), frame.graph);
@@ -131,16 +131,8 @@ struct ScopeAccess {
     // TF's _get_unique_variable_scope: dense, dense_1, ... per parent scope.
     const std::string& parent = frame.current->name;
     const std::string base = parent.empty() ? options.default_name : parent + "/" + options.default_name;
-    auto count = [&](const std::string& n) {
-      auto it = frame.scope_counts.find(n);
-      return it == frame.scope_counts.end() ? 0 : it->second;
-    };
     std::string unique = options.default_name;
-    if (count(base) > 0) {
-      int index = 1;
-      while (count(base + "_" + std::to_string(index)) > 0) ++index;
-      unique += "_" + std::to_string(index);
-    }
+    if (frame.scope_counts.get(base) > 0) unique += "_" + std::to_string(frame.scope_counts.first_free_suffix(base));
     auto data = child(*frame.current, unique, options);
     const std::string stack = frame.graph->unique_name(frame.name_stack + options.default_name) + "/";
     data->original_name_scope = stack;
@@ -181,7 +173,7 @@ struct ScopeAccess {
     Frame& frame = current_frame();
     // close_variable_subscopes: default-name counters under the scope restart.
     const std::string prefix = left->name + "/";
-    std::erase_if(frame.scope_counts, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+    frame.scope_counts.erase_prefix(prefix);
     frame.current = previous;
     frame.name_stack = previous_stack;
   }

@@ -212,6 +212,7 @@ VariableScopeGuard enter_decode_scope(const DecodeOptions& options) {
 
 BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
   auto scope = enter_decode_scope(options);
+  const Graph::ReadingGuard reading(get_default_graph());  // assign() elsewhere waits / is refused
   RNNCell& cell = decoder.cell();
   const std::int64_t B = decoder.batch_size(), H = cell.state_size();
   const std::int64_t max_iter = options.maximum_iterations.value_or(std::numeric_limits<std::int64_t>::max());
@@ -395,6 +396,7 @@ Tensor gather_tree(const Tensor& step_ids, const Tensor& parent_ids, const Tenso
 
 BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions options) {
   auto scope = enter_decode_scope(options);
+  const Graph::ReadingGuard reading(get_default_graph());  // assign() elsewhere waits / is refused
   RNNCell& cell = decoder.cell();
   const Tensor& embedding = decoder.embedding();
   const std::int64_t B = decoder.batch_size(), K = decoder.beam_width(), H = cell.state_size();

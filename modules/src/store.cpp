@@ -7,11 +7,16 @@ module;
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <charconv>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 module varscope;
 
@@ -93,11 +98,40 @@ Variable::Variable(Tensor initial_value, std::string_view name, bool trainable, 
 std::string Variable::name() const { return node_->name + ":0"; }
 const std::string& Variable::op_name() const noexcept { return node_->name; }
 void Variable::update_in_place(const std::function<void(std::span<float>)>& update) const {
-  if (dtype() != DType::float32)
-    throw DTypeMismatchError("update_in_place on " + name() + ": the variable is " + std::string(dtype_name(dtype())) +
-                             ", only float32 values can be updated in place");
-  update(node_->value.data<float>());
-  ++node_->version;
+  update_in_place({*this}, [&](const std::vector<std::span<float>>& values) { update(values[0]); });
+}
+
+void Variable::update_in_place(const std::vector<Variable>& variables,
+                               const std::function<void(const std::vector<std::span<float>>&)>& update) {
+  std::vector<std::span<float>> values;
+  for (const auto& v : variables) {
+    if (v.dtype() != DType::float32)
+      throw DTypeMismatchError("update_in_place on " + v.name() + ": the variable is " +
+                               std::string(dtype_name(v.dtype())) + ", only float32 values can be updated in place");
+    values.push_back(v.node_->value.data<float>());
+  }
+  // Like assign: take each graph's reader count from 0 to -1 (no computation reading).
+  std::vector<std::atomic<std::int64_t>*> held;
+  struct Release {
+    std::vector<std::atomic<std::int64_t>*>& held;
+    ~Release() {
+      for (auto* r : held) r->store(0, std::memory_order_release);
+    }
+  } release{held};
+  for (const auto& v : variables) {
+    std::atomic<std::int64_t>* readers = v.node_->readers.get();
+    if (std::find(held.begin(), held.end(), readers) != held.end()) continue;
+    std::int64_t idle = 0;
+    if (!readers->compare_exchange_strong(idle, -1, std::memory_order_acquire))
+      throw VariableInUseError("update_in_place on " + v.name() + ": " +
+                               (idle > 0 ? std::to_string(idle) + " computation(s) (dynamic_decode / dynamic_rnn)"
+                                         : std::string("another assign")) +
+                               " on another thread are reading this graph's variables right now.\n"
+                               "  fix:           update between computations (join the decoding threads first)");
+    held.push_back(readers);
+  }
+  update(values);
+  for (const auto& v : variables) ++v.node_->version;
 }
 
 std::uint64_t Variable::read_id() const noexcept { return node_->read_id; }
@@ -116,24 +150,61 @@ void Variable::assign(Tensor value) const {
   if (value.shape() != shape())
     throw ShapeMismatchError("assign to " + name() + ": value has shape " + value.shape().to_string() +
                              " but the variable has shape " + shape().to_string());
+  std::atomic<std::int64_t>& readers = *node_->readers;
+  std::int64_t idle = 0;
+  if (!readers.compare_exchange_strong(idle, -1, std::memory_order_acquire))
+    throw VariableInUseError("assign to " + name() + ": " +
+                             (idle > 0 ? std::to_string(idle) + " computation(s) (dynamic_decode / dynamic_rnn)"
+                                       : std::string("another assign")) +
+                             " on another thread are reading this graph's variables right now, and replacing the "
+                             "value under them would tear what they read.\n"
+                             "  fix:           assign between computations (join the decoding threads first), or "
+                             "restore into a separate Graph and switch to it");
   node_->value = std::move(value);
   node_->value.set_tape_id(node_->read_id);
   ++node_->version;
+  readers.store(0, std::memory_order_release);
 }
+
+Graph::ReadingGuard::ReadingGuard(Graph& graph) : readers_(graph.readers_) {
+  std::int64_t n = readers_->load(std::memory_order_relaxed);
+  for (;;) {
+    if (n < 0) {  // an assign is writing (a move of a tensor): wait for it
+      std::this_thread::yield();
+      n = readers_->load(std::memory_order_relaxed);
+      continue;
+    }
+    if (readers_->compare_exchange_weak(n, n + 1, std::memory_order_acquire)) break;
+  }
+}
+Graph::ReadingGuard::~ReadingGuard() { readers_->fetch_sub(1, std::memory_order_release); }
 
 // ---------------------------------------------------------------- VariableStore
 
-bool VariableStore::contains(std::string_view full_name) const { return by_name_.contains(std::string(full_name)); }
+bool VariableStore::contains(std::string_view full_name) const {
+  std::lock_guard lock(mutex_);
+  return by_name_.contains(std::string(full_name));
+}
 
 std::optional<Variable> VariableStore::find(std::string_view full_name) const {
+  std::lock_guard lock(mutex_);
   if (auto it = by_name_.find(std::string(full_name)); it != by_name_.end()) return it->second;
   return std::nullopt;
 }
 
-std::vector<std::string> VariableStore::names() const { return order_; }
+std::vector<std::string> VariableStore::names() const {
+  std::lock_guard lock(mutex_);
+  return order_;
+}
 
-void VariableStore::add_audit_sink(std::vector<AuditEntry>* sink) { audit_sinks_.push_back(sink); }
-void VariableStore::remove_audit_sink(std::vector<AuditEntry>* sink) { std::erase(audit_sinks_, sink); }
+void VariableStore::add_audit_sink(std::vector<AuditEntry>* sink) {
+  std::lock_guard lock(mutex_);
+  audit_sinks_.push_back(sink);
+}
+void VariableStore::remove_audit_sink(std::vector<AuditEntry>* sink) {
+  std::lock_guard lock(mutex_);
+  std::erase(audit_sinks_, sink);
+}
 
 void VariableStore::record(const std::string& name, bool created) {
   for (auto* sink : audit_sinks_) sink->push_back({name, created});
@@ -149,6 +220,7 @@ std::string VariableStore::suggestions_for(std::string_view name) const {
 
 Variable VariableStore::get_variable(const VariableRequest& r) {
   check_name(r.name, r.creator);
+  std::lock_guard lock(mutex_);
   if (auto it = by_name_.find(r.name); it != by_name_.end()) {
     const Variable& found = it->second;
     if (r.reuse == ReuseMode::False)
@@ -215,6 +287,7 @@ Graph::~Graph() = default;
 std::uint64_t Graph::next_op_seed() noexcept { return explicit_seed(seed_, ++op_seed_counter_); }
 
 std::vector<Variable> Graph::get_collection(std::string_view key, std::string_view scope) const {
+  std::lock_guard lock(mutex_);
   auto it = collections_.find(key);
   if (it == collections_.end()) return {};
   if (scope.empty()) return it->second;
@@ -233,6 +306,7 @@ std::vector<Variable> Graph::local_variables(std::string_view scope) const {
   return get_collection(GraphKeys::LOCAL_VARIABLES, scope);
 }
 void Graph::add_to_collection(std::string_view key, const Variable& variable) {
+  std::lock_guard lock(mutex_);
   auto it = collections_.find(key);
   if (it == collections_.end()) it = collections_.emplace(std::string(key), std::vector<Variable>{}).first;
   it->second.push_back(variable);
@@ -242,14 +316,82 @@ std::string Graph::unique_name(std::string_view name, bool mark_as_used) {
   // TF's Graph.unique_name, with the name stack already applied by the caller.
   std::string key(name);
   std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
-  int i = names_in_use_.contains(key) ? names_in_use_[key] : 0;
-  if (mark_as_used) names_in_use_[key] = i + 1;
+  std::lock_guard lock(mutex_);
+  int i = names_in_use_.get(key);
+  if (mark_as_used) names_in_use_.set(key, i + 1);
   if (i == 0) return std::string(name);
   const std::string base_key = key;
-  while (names_in_use_.contains(key)) key = base_key + "_" + std::to_string(i++);
-  if (mark_as_used) names_in_use_[key] = 1;
+  while (names_in_use_.get(key) > 0) key = base_key + "_" + std::to_string(i++);
+  if (mark_as_used) names_in_use_.set(key, 1);
   return std::string(name) + "_" + std::to_string(i - 1);
 }
+
+std::size_t Graph::name_registry_entries() const {
+  std::lock_guard lock(mutex_);
+  return names_in_use_.entries();
+}
+
+// ---------------------------------------------------------------- NameCounts
+
+namespace detail {
+namespace {
+// "base_k" with k a canonical positive integer (no sign, no leading zero) -> (base, k).
+std::optional<std::pair<std::string, int>> split_suffix(const std::string& key) {
+  const auto underscore = key.rfind('_');
+  if (underscore == std::string::npos || underscore == 0 || underscore + 1 >= key.size()) return std::nullopt;
+  const char* first = key.data() + underscore + 1;
+  const char* last = key.data() + key.size();
+  if (*first == '0') return std::nullopt;
+  int k = 0;
+  auto [end, ec] = std::from_chars(first, last, k);
+  if (ec != std::errc() || end != last || k < 1) return std::nullopt;
+  return std::pair{key.substr(0, underscore), k};
+}
+}  // namespace
+
+int NameCounts::run_end(const std::string& base) const {
+  auto it = runs_.find(base);
+  return it == runs_.end() ? 1 : it->second;
+}
+
+int NameCounts::get(const std::string& key) const {
+  if (auto it = explicit_.find(key); it != explicit_.end()) return it->second;
+  if (auto split = split_suffix(key)) return split->second < run_end(split->first) ? 1 : 0;
+  return 0;
+}
+
+void NameCounts::set(const std::string& key, int count) {
+  if (!explicit_.contains(key) && get(key) == count) return;
+  if (count == 1 && !explicit_.contains(key)) {
+    if (auto split = split_suffix(key); split && split->second == run_end(split->first)) {
+      // Extends the run by one; absorbs explicit count-1 entries that now continue it.
+      int end = split->second + 1;
+      for (;;) {
+        auto it = explicit_.find(split->first + "_" + std::to_string(end));
+        if (it == explicit_.end() || it->second != 1) break;
+        explicit_.erase(it);
+        ++end;
+      }
+      runs_[split->first] = end;
+      return;
+    }
+  }
+  explicit_[key] = count;
+}
+
+int NameCounts::first_free_suffix(const std::string& base) const {
+  int k = run_end(base);
+  while (get(base + "_" + std::to_string(k)) > 0) ++k;
+  return k;
+}
+
+void NameCounts::erase_prefix(std::string_view prefix) {
+  // base_k starts with a prefix ending in '/' exactly when base does ("_k" has no '/').
+  std::erase_if(explicit_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+  std::erase_if(runs_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+}
+
+}  // namespace detail
 
 Variable Graph::register_variable(Tensor initial_value, std::string_view graph_name, bool trainable, bool local,
                                   VariableOrigin origin) {
@@ -263,6 +405,7 @@ Variable Graph::register_variable(Tensor initial_value, std::string_view graph_n
   node->local = local;
   node->origin = std::move(origin);
   node->graph = this;
+  node->readers = readers_;
   Variable v(std::move(node));
   add_to_collection(local ? GraphKeys::LOCAL_VARIABLES : GraphKeys::GLOBAL_VARIABLES, v);
   if (v.trainable()) add_to_collection(GraphKeys::TRAINABLE_VARIABLES, v);

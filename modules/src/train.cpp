@@ -237,20 +237,16 @@ void AdamOptimizer::apply_dense(const Tensor& grad, const Variable& var) {
   // In place (no copies of the variable or its slots): the kernel's three lines per element.
   const float* g = grad.data<float>().data();
   const float one_minus_b1 = 1.0f - o_.beta1, one_minus_b2 = 1.0f - o_.beta2, alpha = alpha_, eps = o_.epsilon;
-  slot(var, "m").update_in_place([&](std::span<float> m_span) {
-    slot(var, "v").update_in_place([&](std::span<float> v_span) {
-      var.update_in_place([&](std::span<float> w_span) {
-        float* __restrict m = m_span.data();
-        float* __restrict v = v_span.data();
-        float* __restrict w = w_span.data();
-        const std::size_t n = w_span.size();
-        for (std::size_t i = 0; i < n; ++i) {
-          m[i] += (g[i] - m[i]) * one_minus_b1;
-          v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
-          w[i] -= m[i] * alpha / (std::sqrt(v[i]) + eps);
-        }
-      });
-    });
+  Variable::update_in_place({slot(var, "m"), slot(var, "v"), var}, [&](const std::vector<std::span<float>>& s) {
+    float* __restrict m = s[0].data();
+    float* __restrict v = s[1].data();
+    float* __restrict w = s[2].data();
+    const std::size_t n = s[2].size();
+    for (std::size_t i = 0; i < n; ++i) {
+      m[i] += (g[i] - m[i]) * one_minus_b1;
+      v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
+      w[i] -= m[i] * alpha / (std::sqrt(v[i]) + eps);
+    }
   });
 }
 
