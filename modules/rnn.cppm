@@ -9,6 +9,7 @@
 // Workspace sized once, so per-step loops do not allocate.
 module;
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ import :store;
 import :scope;
 import :ops;
 import :layers;
+import :autograd;
 
 export namespace varscope {
 
@@ -52,7 +54,28 @@ class RNNCell {
   virtual void step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
                     Workspace& workspace) const = 0;
 
+  // ---- backward (reverse mode; see :autograd). A cell without them cannot be trained:
+  // the defaults throw InvalidArgumentError naming the missing piece.
+
+  /// The variables whose gradients the two functions below produce, in that order.
+  [[nodiscard]] virtual std::vector<Variable> gradient_variables() const;
+  /// Backward of step(): from d_state_out [B, H] writes d_projection [B, P] and
+  /// d_state [B, H], and ADDS the recurrent weights' gradients into `grads`
+  /// (one per gradient_variables(), zero-initialised by the caller). Recomputes
+  /// the step's activations from (projection, state) rather than storing them.
+  virtual void step_backward(ConstMatrixView projection, ConstMatrixView state, ConstMatrixView d_state_out,
+                             MatrixView d_projection, MatrixView d_state, std::vector<Tensor>& grads,
+                             Workspace& workspace) const;
+  /// Backward of project_inputs(): ADDS the input weights' gradients into
+  /// `grads`; writes d_x unless d_x.data is null.
+  virtual void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                                       std::vector<Tensor>& grads) const;
+  /// A copy sharing the same variables, kept alive by a tape entry after the
+  /// caller's cell object is gone (the article builds cells as locals).
+  [[nodiscard]] virtual std::shared_ptr<const RNNCell> clone() const;
+
   /// One step on tensors: inputs [B, D], state [B, H] -> new state [B, H] (builds on first use).
+  /// Recorded by an active GradientTape.
   Tensor operator()(const Tensor& inputs, const Tensor& state);
   /// A zero state [batch, state_size()].
   [[nodiscard]] Tensor zero_state(std::int64_t batch) const;
@@ -77,6 +100,13 @@ class GRUCell : public RNNCell {
   void project_inputs(ConstMatrixView x, MatrixView out) const override;
   void step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
             Workspace& workspace) const override;
+  [[nodiscard]] std::vector<Variable> gradient_variables() const override { return variables(); }
+  void step_backward(ConstMatrixView projection, ConstMatrixView state, ConstMatrixView d_state_out,
+                     MatrixView d_projection, MatrixView d_state, std::vector<Tensor>& grads,
+                     Workspace& workspace) const override;
+  void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                               std::vector<Tensor>& grads) const override;
+  [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
 
   [[nodiscard]] const VariableScope& scope() const { return scope_.scope(); }
   [[nodiscard]] std::int64_t input_dim() const noexcept { return input_dim_; }
@@ -112,6 +142,13 @@ class ResetAfterGRUCell : public RNNCell {
   void project_inputs(ConstMatrixView x, MatrixView out) const override;
   void step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
             Workspace& workspace) const override;
+  [[nodiscard]] std::vector<Variable> gradient_variables() const override { return variables(); }
+  void step_backward(ConstMatrixView projection, ConstMatrixView state, ConstMatrixView d_state_out,
+                     MatrixView d_projection, MatrixView d_state, std::vector<Tensor>& grads,
+                     Workspace& workspace) const override;
+  void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                               std::vector<Tensor>& grads) const override;
+  [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
   [[nodiscard]] const VariableScope& scope() const { return scope_.scope(); }
   [[nodiscard]] std::vector<Variable> variables() const;
 
@@ -142,3 +179,16 @@ struct RNNResult {
 RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions options = {});
 
 }  // namespace varscope
+
+namespace varscope::detail {
+/// Records one backward entry for a recurrence run by dynamic_rnn or the
+/// training decoder (BPTT): `outputs` [B, T_out, H] and `final_state` [B, H]
+/// get ids. Row b is active at step t when t < active_length[b]: an inactive
+/// step emitted a zero output and copied the state, so no gradient flows into
+/// the cell there and the state's gradient passes through unchanged (TF's
+/// _SelectGrad). `projection` [B*T, P] (row b*T + t) and `states`
+/// [(steps + 1) * B, H] (state before step t at rows t*B ...) are the forward's.
+void record_recurrence(GradientTape& tape, const RNNCell& cell, const Tensor& inputs, const Tensor& initial_state,
+                       Tensor projection, Tensor states, std::vector<std::int64_t> active_length,
+                       std::int64_t steps, Tensor& outputs, Tensor& final_state);
+}  // namespace varscope::detail

@@ -4,12 +4,14 @@
 // mode of a request) live in :scope.
 module;
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,6 +24,10 @@ import :init;
 export namespace varscope {
 
 class Graph;
+
+/// Tape ids with this bit name a variable's reads (Variable::read_id); the
+/// others are per-thread ids of recorded op outputs.
+inline constexpr std::uint64_t kVariableReadIdBit = std::uint64_t{1} << 63;
 
 /// The reuse mode in effect for a get_variable call (what `scope.reuse` prints:
 /// False, True or _ReuseMode.AUTO_REUSE).
@@ -96,6 +102,19 @@ class Variable {
   [[nodiscard]] const Tensor& value() const noexcept;
   /// Replaces the value; ShapeMismatchError / DTypeMismatchError name the variable.
   void assign(Tensor value) const;  // a handle: assigning through a const handle is allowed
+  /// Modifies a float32 value in place (`update` receives its values) and bumps
+  /// version(): an optimizer's step without copying the variable. Same rule as
+  /// assign while a computation reads the graph (VariableInUseError).
+  /// DTypeMismatchError names the variable when it is not float32.
+  void update_in_place(const std::function<void(std::span<float>)>& update) const;
+  /// Several variables at once (a variable and its optimizer slots): `update`
+  /// receives their values in order; every version() is bumped.
+  static void update_in_place(const std::vector<Variable>& variables,
+                              const std::function<void(const std::vector<std::span<float>>&)>& update);
+  /// The autograd id of this variable's reads (see :autograd): value().tape_id(),
+  /// kept across assign(), so a copy of the value is still a read of the variable.
+  /// Unique per process, with kVariableReadIdBit set.
+  [[nodiscard]] std::uint64_t read_id() const noexcept;
   /// Bumped on every assign; lets caches of derived data notice changes.
   [[nodiscard]] std::uint64_t version() const noexcept;
   /// The graph that owns the variable.
@@ -318,6 +337,7 @@ struct VariableNode {
   VariableOrigin origin;
   Graph* graph = nullptr;
   std::uint64_t version = 0;
+  std::uint64_t read_id = 0;  // Variable::read_id (autograd)
   std::shared_ptr<std::atomic<std::int64_t>> readers;  // the graph's reader count (see Graph::ReadingGuard)
 };
 

@@ -140,6 +140,13 @@ class Tensor {
     return std::get<TensorStorage<T>>(storage_);
   }
 
+  /// Autograd identity (see :autograd): 0 = not recorded by a GradientTape,
+  /// otherwise the id of the tape entry that produced this value. Copied with
+  /// the tensor (a copy is the same value); ignored by bitwise_equal. Tapes only
+  /// trust ids they handed out, so a stale id from an earlier tape is harmless.
+  [[nodiscard]] std::uint64_t tape_id() const noexcept { return tape_id_; }
+  void set_tape_id(std::uint64_t id) noexcept { tape_id_ = id; }
+
   /// Same dtype, shape and bit-identical values.
   [[nodiscard]] bool bitwise_equal(const Tensor& other) const noexcept;
   /// numpy-style text: "[[1 2 3]\n [4 5 6]]" (ints) or "[[0.5 -1.25]]" (floats).
@@ -154,6 +161,7 @@ class Tensor {
   Shape shape_;
   std::int64_t size_ = 0;
   std::variant<TensorStorage<float>, TensorStorage<std::int32_t>> storage_;
+  std::uint64_t tape_id_ = 0;
 };
 
 /// Stream output: dtype name, Shape::to_string(), Tensor::to_string().

@@ -6,6 +6,9 @@
 //   :store   Graph, Variable, VariableStore, collections, audits, frozen mode
 //   :scope   variable_scope, name_scope, get_variable, custom getters
 //   :ops     numeric ops (Eigen) and matrix views
+//   :autograd GradientTape: eager reverse-mode gradients (summed over every use)
+//   :loss    sparse softmax cross-entropy, sequence_loss
+//   :train   optimizers (GradientDescent, Adam), global_step, clip_by_global_norm
 //   :layers  layer scopes, Dense / dense()
 //   :rnn     GRU cells (TF and reset-after layouts), dynamic_rnn
 //   :seq2seq helpers, BasicDecoder, BeamSearchDecoder, dynamic_decode, gather_tree
@@ -17,6 +20,9 @@ export import :init;
 export import :store;
 export import :scope;
 export import :ops;
+export import :autograd;
+export import :loss;
+export import :train;
 export import :layers;
 export import :rnn;
 export import :seq2seq;

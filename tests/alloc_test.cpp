@@ -193,3 +193,40 @@ BOOST_AUTO_TEST_CASE(graphs_and_layers_release_everything_they_allocate) {
   BOOST_TEST(during > before);  // the packed copy (and y) existed
   BOOST_TEST(g_live.load() == before);
 }
+
+BOOST_AUTO_TEST_CASE(training_step_allocations_do_not_grow_with_time) {
+  // Forward under a GradientTape and the backward pass (BPTT): the states and the
+  // projection are saved in one buffer each, the backward loop runs on buffers
+  // sized before its first step, so T steps allocate exactly as often as 1.
+  Model m;
+  const auto vars = m.cell.variables();
+  auto rnn = [&](std::int64_t T) {
+    const Tensor x = random_normal({3, T, 8});
+    const Tensor r = random_normal({3, T, 16});
+    return allocations_of([&] {
+      GradientTape tape;
+      auto out = dynamic_rnn(m.cell, x, {.initial_state = m.h0, .scope = "decoder"});
+      const auto grads = tape.gradient(out.outputs, vars, r);
+      BOOST_TEST(grads[0].has_value());
+    });
+  };
+  auto decoder = [&](std::int32_t T) {
+    const Tensor x = random_normal({3, T, 8});
+    Tensor targets(DType::int32, Shape{3, T});
+    Tensor weights(DType::float32, Shape{3, T});
+    for (auto& w : weights.data<float>()) w = 1.0f;
+    return allocations_of([&] {
+      GradientTape tape;
+      BasicDecoder d(m.cell, TrainingHelper(x, ints({3}, T)), m.h0, &m.out);
+      const auto loss = sequence_loss(dynamic_decode(d, {.scope = "decoder"}).rnn_output, targets, weights);
+      const auto grads = tape.gradient(loss, {vars[0], m.out.kernel()});
+      BOOST_TEST(grads[1].has_value());
+    });
+  };
+  (void)rnn(40);
+  (void)decoder(40);
+  const long r1 = std::min(rnn(1), rnn(1)), r40 = std::min(rnn(40), rnn(40));
+  BOOST_TEST(r40 == r1, "dynamic_rnn + backward: 1 step " << r1 << ", 40 steps " << r40);
+  const long d1 = std::min(decoder(1), decoder(1)), d40 = std::min(decoder(40), decoder(40));
+  BOOST_TEST(d40 == d1, "training decoder + sequence_loss + backward: 1 step " << d1 << ", 40 steps " << d40);
+}

@@ -147,3 +147,28 @@ BOOST_AUTO_TEST_CASE(each_block_runs_in_its_own_graph) {
   }
   BOOST_TEST(varscope::global_variables().empty());
 }
+
+BOOST_AUTO_TEST_CASE(beyond_the_article_training_section) {
+  // After the article's blocks, clearly marked, the article's Seq2Seq trained: the
+  // loss falls and the beam-search decoder (same variables) learns the copy task.
+  std::ostringstream tour;
+  varscope::article::run_tour(tour);
+  const auto seq2seq_at = tour.str().find("== [seq2seq] ");
+  const auto beyond_at = tour.str().find("== [beyond-training] beyond the article");
+  BOOST_TEST_REQUIRE(beyond_at != std::string::npos);
+  BOOST_TEST(beyond_at > seq2seq_at);
+  for (const auto& section : varscope::article::beyond_sections()) {
+    BOOST_TEST(section.id.rfind("beyond-", 0) == 0u);
+    std::ostringstream os;
+    section.run(os);
+    const std::string text = os.str();
+    BOOST_TEST(text.find("step   0  loss 2.") != std::string::npos, text);
+    BOOST_TEST(text.find("step 300  loss 0.000") != std::string::npos, text);
+    const auto last = text.find("step 300 ");
+    BOOST_TEST_REQUIRE(last != std::string::npos);
+    const std::string last_line = text.substr(last, text.find('\n', last) - last);
+    BOOST_TEST(last_line.ends_with("beam-0 token accuracy 1.00"), last_line);
+    BOOST_TEST(text.find("(5 shared: True)") != std::string::npos, text);
+  }
+}
+

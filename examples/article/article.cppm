@@ -23,6 +23,10 @@ struct Section {
 
 /// All blocks covered so far, in article order.
 [[nodiscard]] const std::vector<Section>& sections();
+/// Sections *beyond the article* (ids start with "beyond-"): what the article's code
+/// can do once varscope trains it. The tour prints them after the article's blocks,
+/// under headers marked "beyond the article"; they are not the article's lines.
+[[nodiscard]] const std::vector<Section>& beyond_sections();
 
 /// The article's feed_forward(inputs): dense(20, name='dense_a') then dense(30, name='dense_b')
 /// in the current variable scope.

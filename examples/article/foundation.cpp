@@ -201,6 +201,7 @@ void feed_forward_unshared_section(std::ostream& out);
 void feed_forward_shared_section(std::ostream& out);
 // Defined in seq2seq.cpp.
 void seq2seq_section(std::ostream& out);
+void training_section(std::ostream& out);
 
 const std::vector<Section>& sections() {
   static const std::vector<Section> all = {
@@ -217,18 +218,28 @@ const std::vector<Section>& sections() {
   return all;
 }
 
+const std::vector<Section>& beyond_sections() {
+  static const std::vector<Section> all = {
+      {"beyond-training", "beyond the article: training the Seq2Seq (both decoders improve together)",
+       training_section},
+  };
+  return all;
+}
+
 void run_tour(std::ostream& out, std::string_view only) {
   bool found = only.empty();
-  for (const auto& section : sections()) {
-    if (!only.empty() && section.id != only) continue;
-    found = true;
-    out << "== [" << section.id << "] " << section.title << " ==\n";
-    section.run(out);
-    out << '\n';
-  }
+  for (const auto* list : {&sections(), &beyond_sections()})
+    for (const auto& section : *list) {
+      if (!only.empty() && section.id != only) continue;
+      found = true;
+      out << "== [" << section.id << "] " << section.title << " ==\n";
+      section.run(out);
+      out << '\n';
+    }
   if (!found) {
     std::string known;
-    for (const auto& s : sections()) known += (known.empty() ? "" : ", ") + s.id;
+    for (const auto* list : {&sections(), &beyond_sections()})
+      for (const auto& s : *list) known += (known.empty() ? "" : ", ") + s.id;
     throw std::invalid_argument("unknown tour section \"" + std::string(only) + "\"; known sections: " + known);
   }
 }

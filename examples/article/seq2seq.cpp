@@ -3,6 +3,7 @@
 // decoder variables through variable_scope('decoder') + scope.reuse_variables().
 module;
 #include <cstdint>
+#include <cstdio>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -155,6 +156,92 @@ void seq2seq_section(std::ostream& out) {
     first_step_agrees = first_step_agrees && train_ids.data<std::int32_t>()[b * c.max_len] ==
                                                  generation_ids.data<std::int32_t>()[b * generation_ids.shape()[1]];
   out << "# first time step agrees between the two decoders: " << (first_step_agrees ? "True" : "False") << '\n';
+}
+
+// Beyond the article: the same Seq2Seq block, trained. A toy copy task
+// (encoder input x, decoder input BOS x, target x EOS) at a tiny size; the
+// training decoder's loss goes into AdamOptimizer, and the beam-search decoder,
+// which holds the same decoder/... variables, is run after each round with no
+// copying: it improves because the variables it reads are the trained ones.
+void training_section(std::ostream& out) {
+  Seq2SeqConfig c;
+  c.vocab_size = 8;  // 0 pad, 1 BOS, 2 EOS, 3..7 tokens
+  c.embedding_dim = 16;
+  c.hidden_dim = 32;
+  c.beam_width = 3;
+  c.max_len = 6;
+  constexpr std::int64_t B = 12, L = 4, T = L + 1;
+  Graph graph(11);
+  auto session = graph.as_default();
+  std::vector<std::int32_t> enc(B * L, 0), dec(B * T, 0), tgt(B * T, 0), enc_len(B), dec_len(B);
+  std::vector<float> w(B * T, 0.0f);
+  std::uint32_t s = 7;
+  for (std::int64_t b = 0; b < B; ++b) {
+    const std::int64_t len = b % 2 == 0 ? L : L - 1;
+    enc_len[b] = static_cast<std::int32_t>(len);
+    dec_len[b] = static_cast<std::int32_t>(len + 1);
+    dec[b * T] = c.bos;
+    for (std::int64_t t = 0; t < len; ++t) {
+      s = s * 1664525u + 1013904223u;
+      const auto tok = static_cast<std::int32_t>(3 + (s >> 16) % 5);
+      enc[b * L + t] = dec[b * T + t + 1] = tgt[b * T + t] = tok;
+    }
+    tgt[b * T + len] = c.eos;
+    for (std::int64_t t = 0; t <= len; ++t) w[b * T + t] = 1.0f;
+  }
+  const Tensor enc_ids({B, L}, enc), dec_ids({B, T}, dec), targets({B, T}, tgt);
+  const Tensor enc_lengths({B}, enc_len), dec_lengths({B}, dec_len), weights({B, T}, w);
+  auto embedding = Variable(random_uniform({c.vocab_size, c.embedding_dim}, -1.0f, 1.0f), "embedding");
+  auto run = [&] {  // the article's block; AUTO_REUSE: the first call creates, later calls share
+    auto scope = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
+    return seq2seq_shared_decoders(embedding, enc_ids, enc_lengths, dec_ids, dec_lengths, c);
+  };
+  auto accuracy = [&](const BeamSearchResult& r) {
+    const std::int64_t steps = r.predicted_ids.shape()[1], K = r.predicted_ids.shape()[2];
+    int right = 0, total = 0;
+    for (std::int64_t b = 0; b < B; ++b)
+      for (std::int64_t t = 0; t < dec_len[b]; ++t, ++total)
+        right += t < steps && r.predicted_ids.data<std::int32_t>()[(b * steps + t) * K] == tgt[b * T + t];
+    return static_cast<double>(right) / total;
+  };
+  auto show = [&](const Tensor& ids, std::int64_t b) {
+    std::string text = "[";
+    const std::int64_t steps = ids.shape()[1], K = ids.shape()[2];
+    for (std::int64_t t = 0; t < steps; ++t) {
+      const std::int32_t id = ids.data<std::int32_t>()[(b * steps + t) * K];
+      text += (t ? " " : "") + std::to_string(id);
+      if (id == c.eos) break;
+    }
+    return text + "]";
+  };
+  out << "# copy task: " << B << " sequences of 3-4 tokens from 5, vocab " << c.vocab_size << ", embedding "
+      << c.embedding_dim << ", hidden " << c.hidden_dim << ", beam width " << c.beam_width << "\n";
+  out << "# loss = sequence_loss(train_outputs, targets, weights); AdamOptimizer(learning_rate=0.02).minimize(loss)\n";
+  const auto before = run();
+  AdamOptimizer opt({.learning_rate = 0.02f});
+  auto step = get_or_create_global_step();
+  char line[160];
+  for (int i = 0; i <= 300; ++i) {
+    if (i == 10 || i == 20 || i == 30 || i % 50 == 0) {
+      const auto now = run();
+      const float loss = sequence_loss(now.train_outputs, targets, weights).data<float>()[0];
+      std::snprintf(line, sizeof line, "step %3d  loss %.4f  beam-search decoder: beam-0 token accuracy %.2f\n", i,
+                    static_cast<double>(loss), accuracy(now.generation));
+      out << line;
+    }
+    if (i < 300) opt.minimize([&] { return sequence_loss(run().train_outputs, targets, weights); }, step);
+  }
+  const auto after = run();
+  out << "input " << show(Tensor({B, L, 1}, enc), 0) << "  beam-0 before training " << show(before.generation.predicted_ids, 0)
+      << "  after " << show(after.generation.predicted_ids, 0) << "\n";
+  bool same = after.trainer_variables.size() == after.generation_variables.size();
+  for (std::size_t i = 0; same && i < after.trainer_variables.size(); ++i)
+    same = after.trainer_variables[i] == after.generation_variables[i];
+  out << "# the beam-search decoder holds the training decoder's variables (" << after.generation_variables.size()
+      << " shared: " << (same ? "True" : "False") << "); no weights were copied\n";
+  out << "# trainable " << trainable_variables().size() << ", with optimizer state " << global_variables().size()
+      << " (each X gets X/Adam, X/Adam_1; plus beta1_power, beta2_power, global_step = "
+      << step.value().data<std::int32_t>()[0] << ")\n";
 }
 
 }  // namespace varscope::article

@@ -10,8 +10,11 @@ module;
 #include <string>
 #include <string_view>
 module varscope;
+#include "eigen_views.hpp"
 
 namespace varscope {
+
+using namespace eigen_views;
 
 std::string_view activation_name(Activation a) noexcept {
   switch (a) {
@@ -165,6 +168,35 @@ Tensor Dense::operator()(const Tensor& inputs) {
   dims.back() = units_;
   Tensor out = Tensor::uninitialized(DType::float32, Shape(dims));
   if (out.size() > 0) apply_into(as_matrix(inputs), as_matrix(out));
+  if (auto* tape = GradientTape::active()) {
+    // One fused entry: z = x @ kernel + bias, y = activation(z).
+    const auto ix = tape->id_of(inputs), ik = tape->variable_id(*kernel_);
+    const auto ib = bias_ ? tape->variable_id(*bias_) : 0;
+    if (ix || ik || ib)
+      tape->record({&out}, [ix, ik, ib, x = inputs, y = out, kernel = *kernel_, act = options_.activation,
+                            units = units_](BackwardContext& ctx) {
+        Tensor dz = *ctx.output_grad(0);
+        if (dz.size() == 0) return;
+        auto Z = eigen(as_matrix(dz));
+        const auto Y = eigen(as_matrix(y)).array();
+        switch (act) {
+          case Activation::linear: break;
+          case Activation::tanh: Z.array() *= 1.0f - Y.square(); break;
+          case Activation::sigmoid: Z.array() *= Y * (1.0f - Y); break;
+          case Activation::relu: Z.array() *= (Y > 0.0f).cast<float>(); break;
+        }
+        const auto X = eigen(as_matrix(x));
+        const auto K = eigen(as_matrix(kernel.value()));
+        if (ik) eigen(as_matrix(ctx.grad(ik, kernel.shape()))).noalias() += X.transpose() * Z;
+        if (ib)
+          Eigen::Map<Eigen::RowVectorXf>(ctx.grad(ib, Shape{units}).data<float>().data(), units) += Z.colwise().sum();
+        if (ix) {
+          Tensor dx = Tensor::uninitialized(DType::float32, x.shape());
+          eigen(as_matrix(dx)).noalias() = Z * K.transpose();
+          ctx.accumulate(ix, dx);
+        }
+      });
+  }
   return out;
 }
 

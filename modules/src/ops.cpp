@@ -397,7 +397,7 @@ void tanh_into(MatrixView x) {
 
 // ---------------------------------------------------------------- value ops
 
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+Tensor matmul_forward(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   require_float("matmul", a, "a");
   require_float("matmul", b, "b");
   require_rank("matmul", a, 2, "a");
@@ -425,7 +425,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   return out;
 }
 
-Tensor add(const Tensor& a, const Tensor& b) {
+Tensor add_forward(const Tensor& a, const Tensor& b) {
   require_float("add", a, "a");
   require_float("add", b, "b");
   if (a.shape() == b.shape()) {
@@ -441,7 +441,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
                          " are neither equal nor [..., n] + [n]");
 }
 
-Tensor bias_add(const Tensor& x, const Tensor& bias) {
+Tensor bias_add_forward(const Tensor& x, const Tensor& bias) {
   require_float("bias_add", x, "x");
   require_float("bias_add", bias, "bias");
   require_rank("bias_add", bias, 1, "bias");
@@ -453,7 +453,7 @@ Tensor bias_add(const Tensor& x, const Tensor& bias) {
   return out;
 }
 
-Tensor multiply(const Tensor& a, const Tensor& b) {
+Tensor multiply_forward(const Tensor& a, const Tensor& b) {
   require_float("multiply", a, "a");
   require_float("multiply", b, "b");
   if (a.shape() != b.shape())
@@ -465,23 +465,23 @@ Tensor multiply(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor sigmoid(const Tensor& x) {
+Tensor sigmoid_forward(const Tensor& x) {
   require_float("sigmoid", x);
   Tensor out = x;
   if (out.size() > 0) sigmoid_into(as_matrix(out));
   return out;
 }
-Tensor tanh(const Tensor& x) {
+Tensor tanh_forward(const Tensor& x) {
   require_float("tanh", x);
   Tensor out = x;
   if (out.size() > 0) tanh_into(as_matrix(out));
   return out;
 }
-Tensor relu(const Tensor& x) {
+Tensor relu_forward(const Tensor& x) {
   return map_float("relu", x, [](float v) { return v > 0.0f ? v : 0.0f; });
 }
 
-Tensor concat(const std::vector<Tensor>& parts, int axis) {
+Tensor concat_forward(const std::vector<Tensor>& parts, int axis) {
   if (parts.empty()) throw InvalidArgumentError("concat: needs at least one tensor");
   const Shape& first = parts[0].shape();
   const std::size_t ax = normalize_axis("concat", axis, first.rank());
@@ -541,7 +541,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& size
   return out;
 }
 
-Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& size) {
+Tensor slice_forward(const Tensor& x, const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& size) {
   const Shape& s = x.shape();
   if (begin.size() != s.rank() || size.size() != s.rank())
     shape_error("slice", "begin/size need " + std::to_string(s.rank()) + " entries for shape " + s.to_string());
@@ -580,7 +580,7 @@ Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std:
   return out;
 }
 
-Tensor gather(const Tensor& params, const Tensor& indices) {
+Tensor gather_forward(const Tensor& params, const Tensor& indices) {
   require_int("gather", indices, "indices");
   if (params.shape().rank() < 1) shape_error("gather", "params must have rank >= 1, got a scalar");
   const std::int64_t vocab = params.shape()[0];
@@ -623,6 +623,7 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     shape_error("where", "mask " + mask.shape().to_string() + " must have one entry per row of " +
                              a.shape().to_string());
   Tensor out = b;
+  out.set_tape_id(0);  // not differentiable here: a copy must not pass for b
   const std::int64_t rows = mask.shape()[0];
   const std::int64_t row = rows == 0 ? 0 : a.size() / rows;
   const auto m = mask.data<std::int32_t>();
@@ -658,7 +659,7 @@ Tensor reduce(const std::string& op, const Tensor& x, int axis, float init, Redu
 }
 }  // namespace
 
-Tensor reduce_sum(const Tensor& x, int axis) {
+Tensor reduce_sum_forward(const Tensor& x, int axis) {
   return reduce("reduce_sum", x, axis, 0.0f, [](float acc, float v) { return acc + v; });
 }
 Tensor reduce_max(const Tensor& x, int axis) {
@@ -706,8 +707,8 @@ Tensor softmax_impl(const std::string& op, const Tensor& logits, bool log) {
 }
 }  // namespace
 
-Tensor softmax(const Tensor& logits) { return softmax_impl("softmax", logits, false); }
-Tensor log_softmax(const Tensor& logits) { return softmax_impl("log_softmax", logits, true); }
+Tensor softmax_forward(const Tensor& logits) { return softmax_impl("softmax", logits, false); }
+Tensor log_softmax_forward(const Tensor& logits) { return softmax_impl("log_softmax", logits, true); }
 
 TopK top_k(const Tensor& x, std::int64_t k) {
   require_float("top_k", x);
@@ -771,7 +772,7 @@ Tensor tile_batch(const Tensor& x, std::int64_t multiplier) {
   return out;
 }
 
-Tensor reshape(const Tensor& x, const Shape& shape) {
+Tensor reshape_forward(const Tensor& x, const Shape& shape) {
   std::vector<std::int64_t> dims = shape.dims();
   std::int64_t known = 1;
   int unknown_at = -1;
@@ -812,6 +813,266 @@ float max_abs_diff(const Tensor& a, const Tensor& b) {
   const auto y = b.data<float>();
   for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]));
   return worst;
+}
+
+// ---------------------------------------------------------------- recorded value ops
+// The public value ops: the forward above, then (only while a GradientTape
+// records and an input is tracked) a backward entry. Each backward is the
+// textbook derivative, written with the forward ops themselves; they are checked
+// against float64 finite differences in tests/grad_test.cpp.
+
+namespace {
+
+// dst (zeros of the full shape) receives src at offset `begin` (slice's adjoint).
+void scatter_region(Tensor& dst, const Tensor& src, const std::vector<std::int64_t>& begin) {
+  const Shape& full = dst.shape();
+  const Shape& part = src.shape();
+  const std::size_t rank = full.rank();
+  std::vector<std::int64_t> stride(rank, 1);
+  for (std::size_t i = rank; i-- > 1;) stride[i - 1] = stride[i] * full[i];
+  const auto g = src.data<float>();
+  auto d = dst.data<float>();
+  std::vector<std::int64_t> idx(rank, 0);
+  for (std::size_t flat = 0; flat < g.size(); ++flat) {
+    std::size_t rest = flat;
+    std::int64_t off = 0;
+    for (std::size_t a = rank; a-- > 0;) {
+      const auto n = static_cast<std::size_t>(part[a]);
+      off += (begin[a] + static_cast<std::int64_t>(rest % n)) * stride[a];
+      rest /= n;
+    }
+    d[static_cast<std::size_t>(off)] += g[flat];
+  }
+}
+
+Tensor scale_elementwise(const Tensor& g, const Tensor& y, float (*f)(float g, float y)) {
+  Tensor out = g;
+  auto o = out.data<float>();
+  const auto yv = y.data<float>();
+  for (std::size_t i = 0; i < o.size(); ++i) o[i] = f(o[i], yv[i]);
+  return out;
+}
+
+// Records a one-input elementwise op whose derivative is a function of the output.
+Tensor unary_from_output(Tensor out, const Tensor& x, float (*f)(float g, float y)) {
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    if (const auto ix = tape->id_of(x)) {
+      Tensor y = out;
+      tape->record({&out}, [ix, y = std::move(y), f](BackwardContext& ctx) {
+        ctx.accumulate(ix, scale_elementwise(*ctx.output_grad(0), y, f));
+      });
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  Tensor out = matmul_forward(a, b, transpose_a, transpose_b);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    const auto ia = tape->id_of(a), ib = tape->id_of(b);
+    if (ia || ib)
+      tape->record({&out}, [ia, ib, av = ib ? a : Tensor(), bv = ia ? b : Tensor(), ta = transpose_a,
+                            tb = transpose_b](BackwardContext& ctx) {
+        const Tensor& g = *ctx.output_grad(0);
+        // out = op(a) @ op(b): da = g @ op(b)^T (transposed back when ta), db = op(a)^T @ g (likewise).
+        if (ia) ctx.accumulate(ia, !ta ? matmul_forward(g, bv, false, !tb) : matmul_forward(bv, g, tb, true));
+        if (ib) ctx.accumulate(ib, !tb ? matmul_forward(av, g, !ta, false) : matmul_forward(g, av, true, ta));
+      });
+  }
+  return out;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape()) return add_forward(a, b);  // the bias case: bias_add records it
+  Tensor out = add_forward(a, b);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    const auto ia = tape->id_of(a), ib = tape->id_of(b);
+    if (ia || ib)
+      tape->record({&out}, [ia, ib](BackwardContext& ctx) {
+        ctx.accumulate(ia, *ctx.output_grad(0));
+        ctx.accumulate(ib, *ctx.output_grad(0));
+      });
+  }
+  return out;
+}
+
+Tensor bias_add(const Tensor& x, const Tensor& bias) {
+  Tensor out = bias_add_forward(x, bias);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    const auto ix = tape->id_of(x), ib = tape->id_of(bias);
+    if (ix || ib)
+      tape->record({&out}, [ix, ib, n = bias.shape()[0]](BackwardContext& ctx) {
+        const Tensor& g = *ctx.output_grad(0);
+        ctx.accumulate(ix, g);
+        if (ib) {
+          Tensor& db = ctx.grad(ib, Shape{n});
+          if (g.size() > 0)
+            Eigen::Map<Eigen::RowVectorXf>(db.data<float>().data(), n) += eigen(as_matrix(g)).colwise().sum();
+        }
+      });
+  }
+  return out;
+}
+
+Tensor multiply(const Tensor& a, const Tensor& b) {
+  Tensor out = multiply_forward(a, b);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    const auto ia = tape->id_of(a), ib = tape->id_of(b);
+    if (ia || ib)
+      tape->record({&out}, [ia, ib, av = ib ? a : Tensor(), bv = ia ? b : Tensor()](BackwardContext& ctx) {
+        const Tensor& g = *ctx.output_grad(0);
+        if (ia) ctx.accumulate(ia, multiply_forward(g, bv));
+        if (ib) ctx.accumulate(ib, multiply_forward(g, av));
+      });
+  }
+  return out;
+}
+
+Tensor sigmoid(const Tensor& x) {
+  return unary_from_output(sigmoid_forward(x), x, [](float g, float y) { return g * y * (1.0f - y); });
+}
+Tensor tanh(const Tensor& x) {
+  return unary_from_output(tanh_forward(x), x, [](float g, float y) { return g * (1.0f - y * y); });
+}
+Tensor relu(const Tensor& x) {
+  return unary_from_output(relu_forward(x), x, [](float g, float y) { return y > 0.0f ? g : 0.0f; });
+}
+
+Tensor concat(const std::vector<Tensor>& parts, int axis) {
+  Tensor out = concat_forward(parts, axis);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    std::vector<std::uint64_t> ids;
+    bool any = false;
+    for (const auto& p : parts) {
+      ids.push_back(tape->id_of(p));
+      any = any || ids.back() != 0;
+    }
+    if (any) {
+      const std::size_t ax = normalize_axis("concat", axis, out.shape().rank());
+      std::vector<Shape> shapes;
+      for (const auto& p : parts) shapes.push_back(p.shape());
+      tape->record({&out}, [ids = std::move(ids), shapes = std::move(shapes), ax](BackwardContext& ctx) {
+        const Tensor& g = *ctx.output_grad(0);
+        std::int64_t offset = 0;
+        for (std::size_t p = 0; p < ids.size(); ++p) {
+          if (ids[p]) {
+            std::vector<std::int64_t> begin(g.shape().rank(), 0);
+            begin[ax] = offset;
+            ctx.accumulate(ids[p], slice_forward(g, begin, shapes[p].dims()));
+          }
+          offset += shapes[p][ax];
+        }
+      });
+    }
+  }
+  return out;
+}
+
+Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& size) {
+  Tensor out = slice_forward(x, begin, size);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    if (const auto ix = tape->id_of(x))
+      tape->record({&out}, [ix, begin, shape = x.shape()](BackwardContext& ctx) {
+        scatter_region(ctx.grad(ix, shape), *ctx.output_grad(0), begin);
+      });
+  }
+  return out;
+}
+
+Tensor gather(const Tensor& params, const Tensor& indices) {
+  Tensor out = gather_forward(params, indices);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    if (const auto ip = tape->id_of(params))
+      // Dense accumulation: rows of repeated ids are summed (what TF's IndexedSlices
+      // become once densified or deduplicated by the optimizer).
+      tape->record({&out}, [ip, indices, shape = params.shape()](BackwardContext& ctx) {
+        const Tensor& g = *ctx.output_grad(0);
+        Tensor& dp = ctx.grad(ip, shape);
+        const std::int64_t row = shape[0] == 0 ? 0 : dp.size() / shape[0];
+        const auto ids = indices.data<std::int32_t>();
+        const float* src = g.data<float>().data();
+        float* dst = dp.data<float>().data();
+        for (std::size_t i = 0; i < ids.size(); ++i)
+          for (std::int64_t c = 0; c < row; ++c) dst[ids[i] * row + c] += src[static_cast<std::int64_t>(i) * row + c];
+      });
+  }
+  return out;
+}
+
+Tensor reduce_sum(const Tensor& x, int axis) {
+  Tensor out = reduce_sum_forward(x, axis);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    if (const auto ix = tape->id_of(x)) {
+      const AxisSplit s = around(x.shape(), normalize_axis("reduce_sum", axis, x.shape().rank()));
+      tape->record({&out}, [ix, s, shape = x.shape()](BackwardContext& ctx) {
+        const auto g = ctx.output_grad(0)->data<float>();
+        auto d = ctx.grad(ix, shape).data<float>();
+        for (std::int64_t a = 0; a < s.outer; ++a)
+          for (std::int64_t k = 0; k < s.dim; ++k)
+            for (std::int64_t c = 0; c < s.inner; ++c) d[(a * s.dim + k) * s.inner + c] += g[a * s.inner + c];
+      });
+    }
+  }
+  return out;
+}
+
+Tensor softmax(const Tensor& logits) {
+  Tensor out = softmax_forward(logits);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    if (const auto ix = tape->id_of(logits))
+      tape->record({&out}, [ix, y = out](BackwardContext& ctx) {
+        // dx = y * (g - sum(g * y)) per row
+        Tensor& d = ctx.grad(ix, y.shape());
+        if (y.size() == 0) return;
+        const auto ey = eigen(as_matrix(y)).array();
+        const auto eg = eigen(as_matrix(*ctx.output_grad(0))).array();
+        const Eigen::ArrayXf dot = (eg * ey).rowwise().sum();
+        eigen(as_matrix(d)).array() += ey * (eg.colwise() - dot);
+      });
+  }
+  return out;
+}
+
+Tensor log_softmax(const Tensor& logits) {
+  Tensor out = log_softmax_forward(logits);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    if (const auto ix = tape->id_of(logits))
+      tape->record({&out}, [ix, y = out](BackwardContext& ctx) {
+        // dx = g - softmax(x) * sum(g) per row, softmax(x) = exp(y)
+        Tensor& d = ctx.grad(ix, y.shape());
+        if (y.size() == 0) return;
+        const auto ey = eigen(as_matrix(y)).array();
+        const auto eg = eigen(as_matrix(*ctx.output_grad(0))).array();
+        const Eigen::ArrayXf sum = eg.rowwise().sum();
+        eigen(as_matrix(d)).array() += eg - ey.exp().colwise() * sum;
+      });
+  }
+  return out;
+}
+
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  Tensor out = reshape_forward(x, shape);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active()) {
+    if (const auto ix = tape->id_of(x))
+      tape->record({&out}, [ix, shape = x.shape()](BackwardContext& ctx) {
+        ctx.accumulate(ix, reshape_forward(*ctx.output_grad(0), shape));
+      });
+  }
+  return out;
 }
 
 }  // namespace varscope

@@ -6,6 +6,8 @@ module;
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,7 +54,38 @@ Tensor RNNCell::operator()(const Tensor& inputs, const Tensor& state) {
   Tensor out(DType::float32, state.shape());
   Workspace workspace;
   step(as_matrix(projection), as_matrix(state), as_matrix(out), workspace);
+  if (auto* tape = GradientTape::active()) {
+    // One step is a recurrence of length 1: x [B, 1, D], states = [h; h'].
+    const std::int64_t B = inputs.shape()[0], H = state_size();
+    Tensor x(Shape{B, 1, inputs.shape()[1]}, TensorStorage<float>(inputs.data<float>().begin(), inputs.data<float>().end()));
+    x.set_tape_id(tape->id_of(inputs));
+    Tensor h = state;
+    h.set_tape_id(tape->id_of(state));
+    Tensor states(DType::float32, Shape{2 * B, H});
+    std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin());
+    std::copy_n(out.data<float>().begin(), B * H, states.data<float>().begin() + B * H);
+    Tensor unused_outputs(DType::float32, Shape{B, 1, H});
+    detail::record_recurrence(*tape, *this, x, h, std::move(projection), std::move(states),
+                              std::vector<std::int64_t>(static_cast<std::size_t>(B), 1), 1, unused_outputs, out);
+  }
   return out;
+}
+
+std::vector<Variable> RNNCell::gradient_variables() const {
+  throw InvalidArgumentError(
+      "this RNNCell has no backward pass: override gradient_variables, step_backward, project_inputs_backward and "
+      "clone to train it under a GradientTape (GRUCell and ResetAfterGRUCell have them)");
+}
+void RNNCell::step_backward(ConstMatrixView, ConstMatrixView, ConstMatrixView, MatrixView, MatrixView,
+                            std::vector<Tensor>&, Workspace&) const {
+  (void)gradient_variables();
+}
+void RNNCell::project_inputs_backward(ConstMatrixView, ConstMatrixView, MatrixView, std::vector<Tensor>&) const {
+  (void)gradient_variables();
+}
+std::shared_ptr<const RNNCell> RNNCell::clone() const {
+  (void)gradient_variables();
+  return nullptr;
 }
 
 Tensor RNNCell::zero_state(std::int64_t batch) const { return Tensor(DType::float32, Shape{batch, state_size()}); }
@@ -136,6 +169,69 @@ void GRUCell::step(ConstMatrixView projection, ConstMatrixView state, MatrixView
   out = (out.array() + u * (h.array() - out.array())).matrix();
 }
 
+// Backward of the TF-layout step (d = d_state_out):
+//   dc~ = d*(1-u)*(1-c^2) -> d_projection[:, 2H:];  du = d*(h-c);  dh = d*u
+//   d(rh) = dc~ @ Ch^T;  dr = d(rh)*h;  dh += d(rh)*r
+//   da = [dr*r(1-r), du*u(1-u)] -> d_projection[:, :2H];  dh += da @ Gh^T
+//   dGh += h^T da;  dCh += (r*h)^T dc~   (Gh, Ch: the h-rows of the kernels)
+void GRUCell::step_backward(ConstMatrixView projection, ConstMatrixView state, ConstMatrixView d_state_out,
+                            MatrixView d_projection, MatrixView d_state, std::vector<Tensor>& grads,
+                            Workspace& workspace) const {
+  const std::int64_t H = units_, B = state.rows, D = input_dim_;
+  const auto p = eigen(projection);
+  const auto h = eigen(state);
+  const auto d = eigen(d_state_out).array();
+  const MapConst Gh(gates_kernel_->value().data<float>().data() + D * 2 * H, H, 2 * H, Eigen::OuterStride<>(2 * H));
+  const MapConst Ch(candidate_kernel_->value().data<float>().data() + D * H, H, H, Eigen::OuterStride<>(H));
+  Map g(workspace.buffer(0, static_cast<std::size_t>(B * 2 * H)), B, 2 * H, Eigen::OuterStride<>(2 * H));
+  Map rh(workspace.buffer(1, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
+  Map c(workspace.buffer(2, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
+  Map drh(workspace.buffer(3, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
+  g.noalias() = h * Gh;
+  g += p.leftCols(2 * H);
+  g = (1.0f + (-g.array()).exp()).inverse().matrix();
+  rh = g.leftCols(H).cwiseProduct(h);
+  c.noalias() = rh * Ch;
+  c = (c + p.rightCols(H)).array().tanh().matrix();
+  const auto r = g.leftCols(H).array();
+  const auto u = g.rightCols(H).array();
+  auto dp = eigen(d_projection);
+  auto dh = eigen(d_state);
+  dp.rightCols(H) = (d * (1.0f - u) * (1.0f - c.array().square())).matrix();
+  dp.middleCols(H, H) = (d * (h.array() - c.array()) * u * (1.0f - u)).matrix();
+  dh = (d * u).matrix();
+  drh.noalias() = dp.rightCols(H) * Ch.transpose();
+  dp.leftCols(H) = (drh.array() * h.array() * r * (1.0f - r)).matrix();
+  dh.array() += drh.array() * r;
+  dh.noalias() += dp.leftCols(2 * H) * Gh.transpose();
+  Map dG(grads[0].data<float>().data() + D * 2 * H, H, 2 * H, Eigen::OuterStride<>(2 * H));
+  Map dC(grads[2].data<float>().data() + D * H, H, H, Eigen::OuterStride<>(H));
+  dG.noalias() += h.transpose() * dp.leftCols(2 * H);
+  dC.noalias() += rh.transpose() * dp.rightCols(H);
+}
+
+void GRUCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                                      std::vector<Tensor>& grads) const {
+  const std::int64_t H = units_, D = input_dim_;
+  const auto X = eigen(x);
+  const auto dp = eigen(d_projection);
+  Map dG(grads[0].data<float>().data(), D, 2 * H, Eigen::OuterStride<>(2 * H));
+  Map dC(grads[2].data<float>().data(), D, H, Eigen::OuterStride<>(H));
+  dG.noalias() += X.transpose() * dp.leftCols(2 * H);
+  dC.noalias() += X.transpose() * dp.rightCols(H);
+  Eigen::Map<Eigen::RowVectorXf>(grads[1].data<float>().data(), 2 * H) += dp.leftCols(2 * H).colwise().sum();
+  Eigen::Map<Eigen::RowVectorXf>(grads[3].data<float>().data(), H) += dp.rightCols(H).colwise().sum();
+  if (d_x.data) {
+    const MapConst Gx(gates_kernel_->value().data<float>().data(), D, 2 * H, Eigen::OuterStride<>(2 * H));
+    const MapConst Cx(candidate_kernel_->value().data<float>().data(), D, H, Eigen::OuterStride<>(H));
+    auto dx = eigen(d_x);
+    dx.noalias() = dp.leftCols(2 * H) * Gx.transpose();
+    dx.noalias() += dp.rightCols(H) * Cx.transpose();
+  }
+}
+
+std::shared_ptr<const RNNCell> GRUCell::clone() const { return std::make_shared<GRUCell>(*this); }
+
 // ---------------------------------------------------------------- ResetAfterGRUCell (PyTorch layout)
 
 ResetAfterGRUCell::ResetAfterGRUCell(std::int64_t num_units, std::string name)
@@ -198,6 +294,127 @@ void ResetAfterGRUCell::step(ConstMatrixView projection, ConstMatrixView state, 
   out = (out.array() + rz.rightCols(H).array() * (h.array() - out.array())).matrix();
 }
 
+// Backward of the reset-after step (d = d_state_out), gh = h @ W_hh^T + b_hh:
+//   dn~ = d*(1-z)*(1-n^2) -> d_projection[:, 2H:];  dz = d*(h-n);  dh = d*z
+//   dr = dn~*gh_n;  d(gh_n) = dn~*r;  d[r,z] pre-activation = [dr*r(1-r), dz*z(1-z)]
+//     -> d_projection[:, :2H] and d(gh)[:, :2H]
+//   dW_hh += d(gh)^T h;  db_hh += colsum d(gh);  dh += d(gh) @ W_hh
+void ResetAfterGRUCell::step_backward(ConstMatrixView projection, ConstMatrixView state, ConstMatrixView d_state_out,
+                                      MatrixView d_projection, MatrixView d_state, std::vector<Tensor>& grads,
+                                      Workspace& workspace) const {
+  const std::int64_t H = units_, B = state.rows;
+  const auto p = eigen(projection);
+  const auto h = eigen(state);
+  const auto d = eigen(d_state_out).array();
+  const MapConst Whh(weight_hh_->value().data<float>().data(), 3 * H, H, Eigen::OuterStride<>(H));
+  Map gh(workspace.buffer(0, static_cast<std::size_t>(B * 3 * H)), B, 3 * H, Eigen::OuterStride<>(3 * H));
+  Map rz(workspace.buffer(1, static_cast<std::size_t>(B * 2 * H)), B, 2 * H, Eigen::OuterStride<>(2 * H));
+  Map n(workspace.buffer(2, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
+  Map dgh(workspace.buffer(3, static_cast<std::size_t>(B * 3 * H)), B, 3 * H, Eigen::OuterStride<>(3 * H));
+  gh.noalias() = h * Whh.transpose();
+  gh.rowwise() += row_vector(*bias_hh_);
+  rz = (1.0f + (-(gh.leftCols(2 * H) + p.leftCols(2 * H)).array()).exp()).inverse().matrix();
+  const auto r = rz.leftCols(H).array();
+  const auto z = rz.rightCols(H).array();
+  n = (p.rightCols(H).array() + r * gh.rightCols(H).array()).tanh().matrix();
+  auto dp = eigen(d_projection);
+  auto dh = eigen(d_state);
+  dp.rightCols(H) = (d * (1.0f - z) * (1.0f - n.array().square())).matrix();
+  dp.leftCols(H) = (dp.rightCols(H).array() * gh.rightCols(H).array() * r * (1.0f - r)).matrix();
+  dp.middleCols(H, H) = (d * (h.array() - n.array()) * z * (1.0f - z)).matrix();
+  dgh.leftCols(2 * H) = dp.leftCols(2 * H);
+  dgh.rightCols(H) = (dp.rightCols(H).array() * r).matrix();
+  dh = (d * z).matrix();
+  dh.noalias() += dgh * Whh;
+  Map dW(grads[1].data<float>().data(), 3 * H, H, Eigen::OuterStride<>(H));
+  dW.noalias() += dgh.transpose() * h;
+  Eigen::Map<Eigen::RowVectorXf>(grads[3].data<float>().data(), 3 * H) += dgh.colwise().sum();
+}
+
+void ResetAfterGRUCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                                                std::vector<Tensor>& grads) const {
+  const std::int64_t H = units_, D = input_dim_;
+  const auto X = eigen(x);
+  const auto dp = eigen(d_projection);
+  Map dW(grads[0].data<float>().data(), 3 * H, D, Eigen::OuterStride<>(D));
+  dW.noalias() += dp.transpose() * X;
+  Eigen::Map<Eigen::RowVectorXf>(grads[2].data<float>().data(), 3 * H) += dp.colwise().sum();
+  if (d_x.data) {
+    const MapConst Wih(weight_ih_->value().data<float>().data(), 3 * H, D, Eigen::OuterStride<>(D));
+    eigen(d_x).noalias() = dp * Wih;
+  }
+}
+
+std::shared_ptr<const RNNCell> ResetAfterGRUCell::clone() const { return std::make_shared<ResetAfterGRUCell>(*this); }
+
+// ---------------------------------------------------------------- recurrence backward (BPTT)
+
+namespace detail {
+void record_recurrence(GradientTape& tape, const RNNCell& cell, const Tensor& inputs, const Tensor& initial_state,
+                       Tensor projection, Tensor states, std::vector<std::int64_t> active_length, std::int64_t steps,
+                       Tensor& outputs, Tensor& final_state) {
+  const auto ix = tape.id_of(inputs);
+  const auto ih = initial_state.dtype() == DType::float32 && initial_state.shape().rank() == 2 ? tape.id_of(initial_state) : 0;
+  const auto vars = cell.gradient_variables();
+  std::vector<std::uint64_t> weight_ids;
+  std::vector<Shape> weight_shapes;
+  bool any = ix != 0 || ih != 0;
+  for (const auto& v : vars) {
+    weight_ids.push_back(tape.variable_id(v));
+    weight_shapes.push_back(v.shape());
+    any = any || weight_ids.back() != 0;
+  }
+  if (!any) return;
+  tape.record({&outputs, &final_state}, [cell = cell.clone(), x = inputs, ix, ih, weight_ids, weight_shapes,
+                                         projection = std::move(projection), states = std::move(states),
+                                         active = std::move(active_length), steps](BackwardContext& ctx) {
+    const Tensor* gout = ctx.output_grad(0);
+    const Tensor* gfin = ctx.output_grad(1);
+    const std::int64_t B = x.shape()[0], T = x.shape()[1], D = x.shape()[2];
+    const std::int64_t H = cell->state_size(), P = cell->projection_size();
+    const std::int64_t To = gout ? gout->shape()[1] : 0;
+    Tensor dh = gfin ? *gfin : Tensor(DType::float32, Shape{B, H});
+    Tensor dh_in(DType::float32, Shape{B, H}), dh_prev(DType::float32, Shape{B, H});
+    Tensor dproj(DType::float32, Shape{B * T, P});
+    std::vector<Tensor> grads;
+    for (const auto& s : weight_shapes) grads.emplace_back(DType::float32, s);
+    Workspace workspace;
+    float* dhv = dh.data<float>().data();
+    float* din = dh_in.data<float>().data();
+    const float* dprev = dh_prev.data<float>().data();
+    for (std::int64_t t = steps; t-- > 0;) {
+      for (std::int64_t b = 0; b < B; ++b) {
+        float* row = din + b * H;
+        if (t < active[static_cast<std::size_t>(b)]) {
+          std::memcpy(row, dhv + b * H, sizeof(float) * H);
+          if (gout && t < To) {
+            const float* go = gout->data<float>().data() + (b * To + t) * H;
+            for (std::int64_t k = 0; k < H; ++k) row[k] += go[k];
+          }
+        } else {
+          std::fill_n(row, H, 0.0f);
+        }
+      }
+      cell->step_backward(ConstMatrixView(projection.data<float>().data() + t * P, B, P, T * P),
+                          ConstMatrixView(states.data<float>().data() + t * B * H, B, H, H), as_matrix(dh_in),
+                          MatrixView{dproj.data<float>().data() + t * P, B, P, T * P}, as_matrix(dh_prev), grads,
+                          workspace);
+      for (std::int64_t b = 0; b < B; ++b)
+        if (t < active[static_cast<std::size_t>(b)]) std::memcpy(dhv + b * H, dprev + b * H, sizeof(float) * H);
+    }
+    if (B * T > 0) {
+      Tensor dx(DType::float32, x.shape());
+      cell->project_inputs_backward(ConstMatrixView(x.data<float>().data(), B * T, D, D), as_matrix(dproj),
+                                    ix ? MatrixView{dx.data<float>().data(), B * T, D, D} : MatrixView{}, grads);
+      if (ix) ctx.accumulate(ix, dx);
+    }
+    if (ih) ctx.accumulate(ih, dh);
+    for (std::size_t i = 0; i < grads.size(); ++i)
+      if (weight_ids[i]) ctx.accumulate(weight_ids[i], grads[i]);
+  });
+}
+}  // namespace detail
+
 // ---------------------------------------------------------------- dynamic_rnn
 
 RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions options) {
@@ -221,6 +438,7 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
     }
   }
   Tensor state = options.initial_state ? *options.initial_state : Tensor(DType::float32, Shape{B, H});
+  state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
   if (state.dtype() != DType::float32 || state.shape() != Shape{B, H})
     throw ShapeMismatchError("dynamic_rnn: initial_state must be float32 [" + std::to_string(B) + ", " +
                              std::to_string(H) + "], got " + state.shape().to_string());
@@ -258,7 +476,11 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
   Tensor outputs = Tensor::uninitialized(DType::float32, Shape{B, T, H});
   Tensor next = Tensor::uninitialized(DType::float32, Shape{B, H});
   const std::int64_t steps = B == 0 ? 0 : *std::max_element(length.begin(), length.end());
+  // Under a GradientTape: keep every step's input state for the backward pass.
+  GradientTape* tape = GradientTape::active();
+  Tensor states = tape ? Tensor::uninitialized(DType::float32, Shape{(steps + 1) * B, H}) : Tensor();
   for (std::int64_t t = 0; t < steps; ++t) {
+    if (tape) std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin() + t * B * H);
     const ConstMatrixView p_t(projection + t * P, B, P, T * P);
     cell.step(p_t, as_matrix(state), as_matrix(next), workspace);
     auto out_t = eigen(time_step(outputs, t));
@@ -275,6 +497,12 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
     std::swap(state, next);
   }
   for (std::int64_t t = steps; t < T; ++t) eigen(time_step(outputs, t)).setZero();  // no sequence reaches t
+  if (tape) {
+    std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin() + steps * B * H);
+    Tensor saved_projection(Shape{B * T, P}, TensorStorage<float>(projection, projection + B * T * P));
+    detail::record_recurrence(*tape, cell, inputs, options.initial_state ? *options.initial_state : Tensor(),
+                              std::move(saved_projection), std::move(states), length, steps, outputs, state);
+  }
   return {std::move(outputs), std::move(state)};
 }
 

@@ -220,6 +220,7 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
   std::vector<std::uint8_t> finished(static_cast<std::size_t>(B));
   std::vector<std::int32_t> lengths(static_cast<std::size_t>(B), 0);
   Tensor state = decoder.initial_state();
+  state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
   Tensor next(DType::float32, Shape{B, H});
   Workspace workspace;
 
@@ -241,7 +242,11 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
     steps = std::min(steps, max_iter);
     Tensor cell_outputs(DType::float32, Shape{B, steps, H});
     std::vector<std::uint8_t> emitted_zero(static_cast<std::size_t>(B * steps), 0);
+    // Under a GradientTape: keep every step's input state for the backward pass.
+    GradientTape* tape = GradientTape::active();
+    Tensor states = tape ? Tensor::uninitialized(DType::float32, Shape{(steps + 1) * B, H}) : Tensor();
     for (std::int64_t t = 0; t < steps; ++t) {
+      if (tape) std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin() + t * B * H);
       const ConstMatrixView p_t(projection.data<float>().data() + t * P, B, P, T * P);
       cell.step(p_t, as_matrix(state), as_matrix(next), workspace);
       float* out = cell_outputs.data<float>().data();
@@ -259,13 +264,36 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
       }
       std::swap(state, next);
     }
+    if (tape) {
+      // The recurrence is one BPTT entry. A row is stepped while t < its length,
+      // or (without impute_finished) at every step: finished rows keep running
+      // and emitting, like TF's loop.
+      std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin() + steps * B * H);
+      std::vector<std::int64_t> active(static_cast<std::size_t>(B), steps);
+      if (options.impute_finished)
+        for (std::int64_t b = 0; b < B; ++b) active[b] = std::min<std::int64_t>(len[b], steps);
+      detail::record_recurrence(*tape, cell, inputs, decoder.initial_state(), std::move(projection), std::move(states),
+                                std::move(active), steps, cell_outputs, state);
+    }
     Tensor logits = decoder.output_layer() ? (*decoder.output_layer())(cell_outputs) : cell_outputs;
     Tensor sample_id = steps > 0 ? argmax(logits, -1) : Tensor(DType::int32, Shape{B, 0});
+    bool any_zeroed = false;
     for (std::int64_t i = 0; i < B * steps; ++i)
       if (emitted_zero[i]) {
         std::fill_n(logits.data<float>().data() + i * V, V, 0.0f);
         sample_id.data<std::int32_t>()[i] = 0;
+        any_zeroed = true;
       }
+    if (tape && any_zeroed) {
+      // The imputed rows are constants: their gradient stops here.
+      if (const auto il = tape->id_of(logits))
+        tape->record({&logits}, [il, emitted_zero, V](BackwardContext& ctx) {
+          Tensor g = *ctx.output_grad(0);
+          for (std::size_t i = 0; i < emitted_zero.size(); ++i)
+            if (emitted_zero[i]) std::fill_n(g.data<float>().data() + static_cast<std::int64_t>(i) * V, V, 0.0f);
+          ctx.accumulate(il, g);
+        });
+    }
     return {std::move(logits), std::move(sample_id), std::move(state),
             Tensor(Shape{B}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()))};
   }
@@ -386,6 +414,7 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
 
   // Beam state, flattened [B * K]; beam k of row b is index b * K + k.
   Tensor state = decoder.initial_state();
+  state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
   Tensor next(DType::float32, Shape{N, H});
   Tensor gathered(DType::float32, Shape{N, H});
   std::vector<float> log_probs(static_cast<std::size_t>(N), kNegInf), new_log_probs(log_probs.size());

@@ -1,6 +1,9 @@
 // Implementation of varscope:store — variables, collections, graph-level names
 // and the get-or-create rule with its error messages.
 module;
+#include <atomic>
+#include <functional>
+#include <span>
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -94,6 +97,44 @@ Variable::Variable(Tensor initial_value, std::string_view name, bool trainable, 
 
 std::string Variable::name() const { return node_->name + ":0"; }
 const std::string& Variable::op_name() const noexcept { return node_->name; }
+void Variable::update_in_place(const std::function<void(std::span<float>)>& update) const {
+  update_in_place({*this}, [&](const std::vector<std::span<float>>& values) { update(values[0]); });
+}
+
+void Variable::update_in_place(const std::vector<Variable>& variables,
+                               const std::function<void(const std::vector<std::span<float>>&)>& update) {
+  std::vector<std::span<float>> values;
+  for (const auto& v : variables) {
+    if (v.dtype() != DType::float32)
+      throw DTypeMismatchError("update_in_place on " + v.name() + ": the variable is " +
+                               std::string(dtype_name(v.dtype())) + ", only float32 values can be updated in place");
+    values.push_back(v.node_->value.data<float>());
+  }
+  // Like assign: take each graph's reader count from 0 to -1 (no computation reading).
+  std::vector<std::atomic<std::int64_t>*> held;
+  struct Release {
+    std::vector<std::atomic<std::int64_t>*>& held;
+    ~Release() {
+      for (auto* r : held) r->store(0, std::memory_order_release);
+    }
+  } release{held};
+  for (const auto& v : variables) {
+    std::atomic<std::int64_t>* readers = v.node_->readers.get();
+    if (std::find(held.begin(), held.end(), readers) != held.end()) continue;
+    std::int64_t idle = 0;
+    if (!readers->compare_exchange_strong(idle, -1, std::memory_order_acquire))
+      throw VariableInUseError("update_in_place on " + v.name() + ": " +
+                               (idle > 0 ? std::to_string(idle) + " computation(s) (dynamic_decode / dynamic_rnn)"
+                                         : std::string("another assign")) +
+                               " on another thread are reading this graph's variables right now.\n"
+                               "  fix:           update between computations (join the decoding threads first)");
+    held.push_back(readers);
+  }
+  update(values);
+  for (const auto& v : variables) ++v.node_->version;
+}
+
+std::uint64_t Variable::read_id() const noexcept { return node_->read_id; }
 const Shape& Variable::shape() const noexcept { return node_->value.shape(); }
 DType Variable::dtype() const noexcept { return node_->value.dtype(); }
 bool Variable::trainable() const noexcept { return node_->trainable; }
@@ -120,6 +161,7 @@ void Variable::assign(Tensor value) const {
                              "  fix:           assign between computations (join the decoding threads first), or "
                              "restore into a separate Graph and switch to it");
   node_->value = std::move(value);
+  node_->value.set_tape_id(node_->read_id);
   ++node_->version;
   readers.store(0, std::memory_order_release);
 }
@@ -356,6 +398,9 @@ Variable Graph::register_variable(Tensor initial_value, std::string_view graph_n
   auto node = std::make_shared<detail::VariableNode>();
   node->name = std::string(graph_name);
   node->value = std::move(initial_value);
+  static std::atomic<std::uint64_t> next_read_id{1};
+  node->read_id = kVariableReadIdBit | next_read_id.fetch_add(1, std::memory_order_relaxed);
+  node->value.set_tape_id(node->read_id);
   node->trainable = trainable && !local;
   node->local = local;
   node->origin = std::move(origin);

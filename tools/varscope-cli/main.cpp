@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     if (tour->parsed()) {
       if (list) {
         for (const auto& s : varscope::article::sections()) fmt::print("{:28} {}\n", s.id, s.title);
+        for (const auto& s : varscope::article::beyond_sections()) fmt::print("{:28} {}\n", s.id, s.title);
         return 0;
       }
       varscope::article::run_tour(std::cout, section);

@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""PyTorch 1.13 peer for bench/train_bench.cpp: one training step of the same seq2seq
+(embedding, TF-layout GRU encoder and decoder with the input half projected for all
+steps at once, Dense output layer without bias, token-mean cross-entropy, Adam),
+one thread. Prints {"seed_ms": ..., "medium_ms": ..., "blas": ...}. Run with
+OPENBLAS_NUM_THREADS=1 and OpenBLAS as the BLAS (see bench/peer_torch.py)."""
+import json
+import statistics
+import time
+
+import torch
+
+torch.set_num_threads(1)
+
+
+def gru_tf(x, h, gk, gb, ck, cb):
+    B, T, D = x.shape
+    H = h.shape[1]
+    xg = torch.addmm(gb, x.reshape(B * T, D), gk[:D]).view(B, T, 2 * H)
+    xc = torch.addmm(cb, x.reshape(B * T, D), ck[:D]).view(B, T, H)
+    gh, ch = gk[D:], ck[D:]
+    outs = []
+    for t in range(T):
+        g = torch.sigmoid(xg[:, t] + h @ gh)
+        r, u = g[:, :H], g[:, H:]
+        c = torch.tanh(xc[:, t] + (r * h) @ ch)
+        h = u * h + (1 - u) * c
+        outs.append(h)
+    return torch.stack(outs, 1), h
+
+
+def step_ms(V, E, H, B, T, repeats):
+    torch.manual_seed(0)
+    p = lambda *s: torch.nn.Parameter(torch.empty(*s).uniform_(-0.1, 0.1))
+    emb = p(V, E)
+    enc = [p(E + H, 2 * H), p(2 * H), p(E + H, H), p(H)]
+    dec = [p(E + H, 2 * H), p(2 * H), p(E + H, H), p(H)]
+    out = p(H, V)
+    params = [emb, *enc, *dec, out]
+    opt = torch.optim.Adam(params, lr=0.001, eps=1e-8)
+    ids = (torch.arange(B * T) * 7919 % V).view(B, T)
+    tgt = (torch.arange(B * T) * 104729 % V).view(B, T)
+    times = []
+    for i in range(repeats + 2):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        _, h = gru_tf(emb[ids], torch.zeros(B, H), *enc)
+        outs, _ = gru_tf(emb[ids], h, *dec)
+        loss = torch.nn.functional.cross_entropy((outs.reshape(B * T, H) @ out), tgt.reshape(-1))
+        loss.backward()
+        opt.step()
+        if i >= 2:
+            times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+blas = [l for l in torch.__config__.show().splitlines() if "BLAS" in l]
+print(json.dumps({"seed_ms": round(step_ms(3000, 256, 256, 2, 8, 30), 3),
+                  "medium_ms": round(step_ms(8000, 256, 512, 16, 30, 7), 3), "blas": blas}))

@@ -1,0 +1,169 @@
+// Implementation of varscope:loss — cross-entropy rows with a vectorised
+// float32 log-sum-exp (as TF's kernel), and one fused backward entry per call.
+module;
+#include <Eigen/Core>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+module varscope;
+
+namespace varscope {
+
+namespace {
+
+std::string position(std::size_t flat, const Shape& shape) {
+  std::string pos;
+  for (std::size_t a = shape.rank(); a-- > 0;) {
+    const auto d = static_cast<std::size_t>(shape[a]);
+    pos = std::to_string(flat % d) + (pos.empty() ? "" : ", ") + pos;
+    flat /= d;
+  }
+  return "[" + pos + "]";
+}
+
+// ce[i] for rows of logits [N, V]; checks the labels first (like TF's CPU kernel).
+std::vector<float> cross_entropy_rows(const float* logits, const std::int32_t* labels, std::int64_t n, std::int64_t v,
+                                      const Shape& label_shape) {
+  for (std::int64_t i = 0; i < n; ++i)
+    if (labels[i] < 0 || labels[i] >= v) {
+      std::string values;
+      for (std::int64_t j = 0; j < n && j < 10; ++j) values += (j ? " " : "") + std::to_string(labels[j]);
+      throw InvalidArgumentError("sparse_softmax_cross_entropy_with_logits: Received a label value of " +
+                                 std::to_string(labels[i]) + " which is outside the valid range of [0, " +
+                                 std::to_string(v) + ").  Label values: " + values + (n > 10 ? " ..." : "") +
+                                 " (at " + position(static_cast<std::size_t>(i), label_shape) +
+                                 "; padding ids must be valid too: weights apply only after this check)");
+    }
+  std::vector<float> ce(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const Eigen::Map<const Eigen::ArrayXf> row(logits + i * v, v);
+    const float m = row.maxCoeff();
+    ce[i] = std::log((row - m).exp().sum()) - (row[labels[i]] - m);
+  }
+  return ce;
+}
+
+// dlogits[i] += scale[i] * (softmax(row i) - onehot(label i)).
+void cross_entropy_backward(const float* logits, const std::int32_t* labels, const float* scale, std::int64_t n,
+                            std::int64_t v, float* dlogits) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (scale[i] == 0.0f) continue;
+    const Eigen::Map<const Eigen::ArrayXf> row(logits + i * v, v);
+    Eigen::Map<Eigen::ArrayXf> d(dlogits + i * v, v);
+    const float m = row.maxCoeff();
+    const float sum = (row - m).exp().sum();  // two passes, no scratch: nothing allocated per row
+    d += (row - m).exp() * (scale[i] / sum);
+    d[labels[i]] -= scale[i];
+  }
+}
+
+}  // namespace
+
+Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
+  const char* op = "sparse_softmax_cross_entropy_with_logits";
+  if (logits.dtype() != DType::float32)
+    throw DTypeMismatchError(std::string(op) + ": logits must be float32, got " + std::string(dtype_name(logits.dtype())));
+  if (labels.dtype() != DType::int32)
+    throw DTypeMismatchError(std::string(op) + ": labels must be int32 class ids, got " +
+                             std::string(dtype_name(labels.dtype())));
+  if (logits.shape().rank() == 0)
+    throw ShapeMismatchError(std::string(op) + ": Logits cannot be scalars - received shape " + logits.shape().to_string() + ".");
+  if (labels.shape().rank() + 1 != logits.shape().rank())
+    throw ShapeMismatchError(std::string(op) + ": Rank mismatch: Rank of labels (received " +
+                             std::to_string(labels.shape().rank()) + ") should equal rank of logits minus 1 (received " +
+                             std::to_string(logits.shape().rank()) + ").");
+  for (std::size_t a = 0; a < labels.shape().rank(); ++a)
+    if (labels.shape()[a] != logits.shape()[a])
+      throw ShapeMismatchError(std::string(op) + ": Shape mismatch: The shape of labels (received " +
+                               labels.shape().to_string() +
+                               ") should equal the shape of logits except for the last dimension (received " +
+                               logits.shape().to_string() + ").");
+  const std::int64_t v = logits.shape()[logits.shape().rank() - 1];
+  const std::int64_t n = labels.size();
+  if (v == 0 && n > 0) throw InvalidArgumentError(std::string(op) + ": logits have 0 classes");
+  auto ce = cross_entropy_rows(logits.data<float>().data(), labels.data<std::int32_t>().data(), n, v, labels.shape());
+  Tensor out(labels.shape(), TensorStorage<float>(ce.begin(), ce.end()));
+  if (auto* tape = GradientTape::active()) {
+    if (const auto il = tape->id_of(logits))
+      tape->record({&out}, [il, labels, logits, n, v](BackwardContext& ctx) {
+        Tensor& d = ctx.grad(il, logits.shape());
+        cross_entropy_backward(logits.data<float>().data(), labels.data<std::int32_t>().data(),
+                               ctx.output_grad(0)->data<float>().data(), n, v, d.data<float>().data());
+      });
+  }
+  return out;
+}
+
+Tensor sequence_loss(const Tensor& logits, const Tensor& targets, const Tensor& weights, SequenceLossOptions o) {
+  if (logits.dtype() != DType::float32 || logits.shape().rank() != 3)
+    throw ShapeMismatchError("sequence_loss: Logits must be a [batch_size x sequence_length x logits] tensor (got " +
+                             std::string(dtype_name(logits.dtype())) + " " + logits.shape().to_string() + ")");
+  const std::int64_t B = logits.shape()[0], T = logits.shape()[1], V = logits.shape()[2];
+  if (targets.dtype() != DType::int32 || targets.shape() != Shape{B, T})
+    throw ShapeMismatchError("sequence_loss: Targets must be a [batch_size x sequence_length] tensor: int32 [" +
+                             std::to_string(B) + ", " + std::to_string(T) + "] for logits " +
+                             logits.shape().to_string() + ", got " + std::string(dtype_name(targets.dtype())) + " " +
+                             targets.shape().to_string());
+  if (weights.dtype() != DType::float32 || weights.shape() != Shape{B, T})
+    throw ShapeMismatchError("sequence_loss: Weights must be a [batch_size x sequence_length] tensor: float32 [" +
+                             std::to_string(B) + ", " + std::to_string(T) + "], got " +
+                             std::string(dtype_name(weights.dtype())) + " " + weights.shape().to_string());
+  if (o.average_across_timesteps && o.sum_over_timesteps)
+    throw InvalidArgumentError(
+        "sequence_loss: average_across_timesteps and sum_over_timesteps cannot be set to True at same time.");
+  if (o.average_across_batch && o.sum_over_batch)
+    throw InvalidArgumentError("sequence_loss: average_across_batch and sum_over_batch cannot be set to True at same time.");
+  const bool avg = o.average_across_timesteps || o.average_across_batch;
+  const bool sum = o.sum_over_timesteps || o.sum_over_batch;
+  if (avg && sum)
+    throw InvalidArgumentError(
+        "sequence_loss: average_across_* and sum_over_* were mixed on different axes; set either the two "
+        "average_* flags or the two sum_over_* flags (or one of a kind)");
+  const bool over_t = o.average_across_timesteps || o.sum_over_timesteps;
+  const bool over_b = o.average_across_batch || o.sum_over_batch;
+  Shape out_shape = over_t && over_b ? Shape{} : over_t ? Shape{B} : over_b ? Shape{T} : Shape{B, T};
+  const auto slot = [over_t, over_b, T](std::int64_t b, std::int64_t t) -> std::int64_t {
+    return over_t && over_b ? 0 : over_t ? b : over_b ? t : b * T + t;
+  };
+  const auto ce = cross_entropy_rows(logits.data<float>().data(), targets.data<std::int32_t>().data(), B * T, V,
+                                     targets.shape());
+  const auto w = weights.data<float>();
+  Tensor out(DType::float32, out_shape);
+  const auto n_out = static_cast<std::size_t>(out.size());
+  std::vector<double> num(n_out, 0.0), den(n_out, 0.0);
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = 0; t < T; ++t) {
+      const auto i = static_cast<std::size_t>(b * T + t);
+      const auto k = static_cast<std::size_t>(slot(b, t));
+      num[k] += static_cast<double>(ce[i]) * w[i];
+      den[k] += sum ? (w[i] != 0.0f ? 1.0 : 0.0) : w[i];
+    }
+  // scale[k]: what d(out[k]) / d(ce * w) is.
+  std::vector<float> inv(n_out, 1.0f);
+  for (std::size_t k = 0; k < n_out; ++k) {
+    if (avg) inv[k] = static_cast<float>(1.0 / (den[k] + 1e-12));
+    if (sum) inv[k] = den[k] == 0.0 ? 0.0f : static_cast<float>(1.0 / den[k]);
+    out.data<float>()[k] = avg || sum ? static_cast<float>(num[k] * (avg ? 1.0 / (den[k] + 1e-12) : den[k] == 0.0 ? 0.0 : 1.0 / den[k]))
+                                      : static_cast<float>(num[k]);
+  }
+  if (auto* tape = GradientTape::active()) {
+    if (const auto il = tape->id_of(logits))
+      tape->record({&out}, [il, logits, targets, weights, inv = std::move(inv), slot, B, T, V](BackwardContext& ctx) {
+        const auto g = ctx.output_grad(0)->data<float>();
+        const auto w = weights.data<float>();
+        std::vector<float> scale(static_cast<std::size_t>(B * T));
+        for (std::int64_t b = 0; b < B; ++b)
+          for (std::int64_t t = 0; t < T; ++t) {
+            const auto k = static_cast<std::size_t>(slot(b, t));
+            scale[b * T + t] = g[k] * inv[k] * w[b * T + t];
+          }
+        cross_entropy_backward(logits.data<float>().data(), targets.data<std::int32_t>().data(), scale.data(), B * T, V,
+                               ctx.grad(il, logits.shape()).data<float>().data());
+      });
+  }
+  return out;
+}
+
+}  // namespace varscope

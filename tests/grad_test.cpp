@@ -1,0 +1,670 @@
+// Backward tests: every recorded op, layer, cell and recurrence against central
+// finite differences, and the shared-variable rule (a variable used several
+// times gets the SUM of the gradients of its uses) on the article's examples.
+//
+// Finite differences: the forward runs in float32 (the code under test), the
+// projected loss L = sum(R * f()) for a fixed random R is accumulated in double,
+// and dL/dw ~ (L(w + e) - L(w - e)) / 2e with e = 1e-2 on inputs of size ~1.
+// Error budget: float32 rounding of N outputs (~6e-8 |y| each, random signs)
+// gives ~6e-8 sqrt(N) in L, /2e -> < 1e-4 for N <= 1e3; the truncation error is
+// e^2/6 |f'''| ~ 2e-5 for these smooth functions. The tolerance, 2e-3 absolute +
+// 1e-2 relative, is 10x that budget, while a wrong derivative (a missing term, a
+// wrong transpose or sign) is off by O(0.1) or more.
+#define BOOST_TEST_MODULE grad
+#include "support/boost_test.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "grad_golden.hpp"  // generated: kGradGolden (tests/data/grad_golden.json)
+
+import varscope;
+import varscope.article;
+
+using namespace varscope;
+
+namespace {
+
+constexpr float kEps = 1e-2f;
+constexpr double kAbsTol = 2e-3, kRelTol = 1e-2;
+
+// Deterministic values in [lo, hi], kept away from 0 by `gap` (relu's kink).
+Tensor pattern(const Shape& shape, std::uint32_t seed, float lo = -1.0f, float hi = 1.0f, float gap = 0.0f) {
+  Tensor t(DType::float32, shape);
+  std::uint32_t s = seed * 2654435761u + 12345u;
+  for (auto& v : t.data<float>()) {
+    s = s * 1664525u + 1013904223u;
+    float u = lo + (hi - lo) * static_cast<float>(s >> 8) / static_cast<float>(1u << 24);
+    if (gap > 0.0f && std::fabs(u) < gap) u = u < 0 ? -gap : gap;
+    v = u;
+  }
+  return t;
+}
+
+Tensor ints(const Shape& s, std::vector<std::int32_t> v) { return Tensor(s, std::move(v)); }
+
+double project(const Tensor& y, const Tensor& r) {
+  double acc = 0.0;
+  const auto a = y.data<float>();
+  const auto b = r.data<float>();
+  for (std::size_t i = 0; i < a.size(); ++i) acc += static_cast<double>(a[i]) * b[i];
+  return acc;
+}
+
+// Checks the tape's gradients of sum(R * f()) for every element of every variable
+// against central differences; returns the analytic gradients.
+std::vector<std::optional<Tensor>> check_grads(const std::vector<Variable>& vars, const std::function<Tensor()>& f,
+                                               const std::string& what) {
+  Tensor r;
+  {
+    const Tensor y0 = f();
+    r = pattern(y0.shape(), 99);
+  }
+  std::vector<std::optional<Tensor>> grads;
+  {
+    GradientTape tape;
+    const Tensor y = f();
+    grads = tape.gradient(y, vars, r);
+  }
+  for (std::size_t i = 0; i < vars.size(); ++i) {
+    const Tensor original = vars[i].value();
+    const std::int64_t n = original.size();
+    for (std::int64_t j = 0; j < n; ++j) {
+      Tensor plus = original, minus = original;
+      plus.data<float>()[j] += kEps;
+      minus.data<float>()[j] -= kEps;
+      vars[i].assign(plus);
+      const double lp = project(f(), r);
+      vars[i].assign(minus);
+      const double lm = project(f(), r);
+      vars[i].assign(original);
+      const double numeric = (lp - lm) / (2.0 * kEps);
+      const double analytic = grads[i] ? grads[i]->data<float>()[j] : 0.0;
+      if (std::fabs(analytic - numeric) > kAbsTol + kRelTol * std::fabs(numeric)) {
+        BOOST_ERROR(what << ": d/d " << vars[i].op_name() << "[" << j << "] analytic " << analytic << " vs numeric "
+                         << numeric);
+        return grads;  // one report per check is enough
+      }
+    }
+  }
+  return grads;
+}
+
+Variable var(const std::string& name, Tensor value) { return Variable(std::move(value), name); }
+
+struct Fresh {
+  Graph graph{3};
+  DefaultGraphGuard use{graph};
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(ops)
+
+BOOST_AUTO_TEST_CASE(matmul_every_transpose) {
+  Fresh g;
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      auto a = var("a", pattern(ta ? Shape{4, 3} : Shape{3, 4}, 1));
+      auto b = var("b", pattern(tb ? Shape{5, 4} : Shape{4, 5}, 2));
+      check_grads({a, b}, [&] { return matmul(a.value(), b.value(), ta, tb); },
+                  "matmul ta=" + std::to_string(ta) + " tb=" + std::to_string(tb));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(elementwise_and_bias) {
+  Fresh g;
+  auto a = var("a", pattern({3, 4}, 3, -1.0f, 1.0f, 0.1f));
+  auto b = var("b", pattern({3, 4}, 4));
+  auto bias = var("bias", pattern({4}, 5));
+  check_grads({a, b}, [&] { return add(a.value(), b.value()); }, "add");
+  check_grads({a, bias}, [&] { return add(a.value(), bias.value()); }, "add (bias)");
+  check_grads({a, bias}, [&] { return bias_add(a.value(), bias.value()); }, "bias_add");
+  check_grads({a, b}, [&] { return multiply(a.value(), b.value()); }, "multiply");
+  check_grads({a}, [&] { return multiply(a.value(), a.value()); }, "multiply (same input twice)");
+  check_grads({a}, [&] { return sigmoid(a.value()); }, "sigmoid");
+  check_grads({a}, [&] { return tanh(a.value()); }, "tanh");
+  check_grads({a}, [&] { return relu(a.value()); }, "relu");
+}
+
+BOOST_AUTO_TEST_CASE(concat_split_slice_reshape_reduce) {
+  Fresh g;
+  auto a = var("a", pattern({2, 3, 4}, 6));
+  auto b = var("b", pattern({2, 2, 4}, 7));
+  check_grads({a, b}, [&] { return concat({a.value(), b.value()}, 1); }, "concat axis 1");
+  check_grads({a}, [&] { return concat({a.value(), a.value()}, -1); }, "concat of a with itself");
+  check_grads({a}, [&] {
+    auto parts = split(a.value(), {1, 3}, 2);
+    return concat({tanh(parts[1]), parts[0]}, 2);
+  }, "split");
+  check_grads({a}, [&] { return slice(a.value(), {0, 1, 1}, {2, -1, 2}); }, "slice");
+  check_grads({a}, [&] { return reshape(a.value(), Shape{6, -1}); }, "reshape");
+  check_grads({a}, [&] { return reduce_sum(a.value(), 1); }, "reduce_sum axis 1");
+  check_grads({a}, [&] { return reduce_sum(a.value(), -1); }, "reduce_sum axis -1");
+}
+
+BOOST_AUTO_TEST_CASE(gather_sums_repeated_rows) {
+  Fresh g;
+  auto table = var("embedding", pattern({5, 3}, 8));
+  const auto ids = ints({2, 3}, {4, 1, 4, 0, 4, 1});
+  auto grads = check_grads({table}, [&] { return embedding_lookup(table.value(), ids); }, "embedding_lookup");
+  // Row 4 is used three times: its gradient is the sum of the three output rows' upstream gradients.
+  GradientTape tape;
+  auto y = gather(table.value(), ids);
+  Tensor ones(DType::float32, y.shape());
+  for (auto& v : ones.data<float>()) v = 1.0f;
+  auto d = tape.gradient(y, {table}, ones)[0];
+  BOOST_REQUIRE(d);
+  BOOST_TEST(d->data<float>()[4 * 3] == 3.0f);
+  BOOST_TEST(d->data<float>()[1 * 3] == 2.0f);
+  BOOST_TEST(d->data<float>()[2 * 3] == 0.0f);
+}
+
+BOOST_AUTO_TEST_CASE(softmax_log_softmax_cross_entropy) {
+  Fresh g;
+  auto x = var("logits", pattern({3, 5}, 9, -2.0f, 2.0f));
+  check_grads({x}, [&] { return softmax(x.value()); }, "softmax");
+  check_grads({x}, [&] { return log_softmax(x.value()); }, "log_softmax");
+  const auto labels = ints({3}, {4, 0, 2});
+  check_grads({x}, [&] { return sparse_softmax_cross_entropy_with_logits(labels, x.value()); },
+              "sparse_softmax_cross_entropy_with_logits");
+}
+
+BOOST_AUTO_TEST_CASE(sequence_loss_every_mode) {
+  Fresh g;
+  auto logits = var("logits", pattern({2, 3, 4}, 10, -2.0f, 2.0f));
+  const auto targets = ints({2, 3}, {1, 3, 0, 2, 2, 1});
+  const auto weights = Tensor(Shape{2, 3}, std::vector<float>{1.0f, 0.5f, 0.0f, 1.0f, 1.0f, 0.0f});
+  const std::vector<std::pair<std::string, SequenceLossOptions>> modes = {
+      {"default", {}},
+      {"avg_t", {.average_across_timesteps = true, .average_across_batch = false}},
+      {"avg_b", {.average_across_timesteps = false, .average_across_batch = true}},
+      {"sum_t_b", {.average_across_timesteps = false, .average_across_batch = false, .sum_over_timesteps = true,
+                   .sum_over_batch = true}},
+      {"sum_t", {.average_across_timesteps = false, .average_across_batch = false, .sum_over_timesteps = true}},
+      {"sum_b", {.average_across_timesteps = false, .average_across_batch = false, .sum_over_batch = true}},
+      {"none", {.average_across_timesteps = false, .average_across_batch = false}},
+  };
+  for (const auto& [name, o] : modes)
+    check_grads({logits}, [&, o = o] { return sequence_loss(logits.value(), targets, weights, o); },
+                "sequence_loss " + name);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(layers_and_cells)
+
+BOOST_AUTO_TEST_CASE(dense_each_activation) {
+  for (auto act : {Activation::linear, Activation::tanh, Activation::sigmoid, Activation::relu}) {
+    Fresh g;
+    auto x = var("x", pattern({4, 3}, 11));
+    Dense layer(5, {.activation = act, .name = "dense"});
+    (void)layer(x.value());
+    layer.kernel().assign(pattern({3, 5}, 12));
+    layer.bias()->assign(pattern({5}, 13, -0.3f, 0.3f));
+    check_grads({x, layer.kernel(), *layer.bias()}, [&] { return layer(x.value()); },
+                "Dense " + std::string(activation_name(act)));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(dense_rank3_inputs) {
+  Fresh g;
+  auto x = var("x", pattern({2, 3, 4}, 14));
+  Dense layer(3, {.use_bias = false, .name = "out"});
+  check_grads({x, [&] { (void)layer(x.value()); return layer.kernel(); }()}, [&] { return layer(x.value()); },
+              "Dense [B,T,D]");
+}
+
+BOOST_AUTO_TEST_CASE(gru_cell_step_tf_layout) {
+  Fresh g;
+  auto x = var("x", pattern({3, 4}, 15));
+  auto h = var("h", pattern({3, 5}, 16));
+  GRUCell cell(5, "gru");
+  (void)cell(x.value(), h.value());
+  cell.variables()[1].assign(pattern({10}, 17));  // non-trivial gate biases
+  auto vars = cell.variables();
+  vars.insert(vars.begin(), {x, h});
+  check_grads(vars, [&] { return cell(x.value(), h.value()); }, "GRUCell step");
+}
+
+BOOST_AUTO_TEST_CASE(reset_after_gru_cell_step) {
+  Fresh g;
+  auto x = var("x", pattern({3, 4}, 18));
+  auto h = var("h", pattern({3, 5}, 19));
+  ResetAfterGRUCell cell(5, "gru");
+  (void)cell(x.value(), h.value());
+  auto vars = cell.variables();
+  vars.insert(vars.begin(), {x, h});
+  check_grads(vars, [&] { return cell(x.value(), h.value()); }, "ResetAfterGRUCell step");
+}
+
+// outputs and final state as one tensor, so both receive an upstream gradient.
+Tensor flat_rnn(const RNNResult& r) {
+  return concat({reshape(r.outputs, Shape{-1}), reshape(r.final_state, Shape{-1})}, 0);
+}
+
+BOOST_AUTO_TEST_CASE(dynamic_rnn_ragged_lengths) {
+  for (int reset_after = 0; reset_after < 2; ++reset_after) {
+    Fresh g;
+    auto x = var("x", pattern({3, 4, 2}, 20));
+    auto h0 = var("h0", pattern({3, 3}, 21));
+    const auto lengths = ints({3}, {4, 2, 0});
+    std::unique_ptr<RNNCell> cell;
+    if (reset_after)
+      cell = std::make_unique<ResetAfterGRUCell>(3, "cell");
+    else
+      cell = std::make_unique<GRUCell>(3, "cell");
+    auto run = [&] {
+      return flat_rnn(dynamic_rnn(*cell, x.value(), {.sequence_length = lengths, .initial_state = h0.value()}));
+    };
+    (void)run();
+    auto vars = cell->gradient_variables();
+    vars.insert(vars.begin(), {x, h0});
+    auto grads = check_grads(vars, run, reset_after ? "dynamic_rnn ResetAfterGRUCell" : "dynamic_rnn GRUCell");
+    // Nothing flows from positions past a row's length: exactly zero, not just small.
+    const auto dx = grads[0]->data<float>();
+    for (std::int64_t b = 0; b < 3; ++b)
+      for (std::int64_t t = 0; t < 4; ++t)
+        if (t >= lengths.data<std::int32_t>()[b])
+          for (std::int64_t d = 0; d < 2; ++d) BOOST_TEST(dx[(b * 4 + t) * 2 + d] == 0.0f);
+    // Row 2 has length 0: its final state IS h0, so d final_state flows to h0 unchanged.
+    BOOST_TEST(grads[1]->data<float>()[2 * 3] != 0.0f);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(training_decoder_teacher_forcing) {
+  for (bool impute : {false, true}) {
+    Fresh g;
+    auto inputs = var("inputs", pattern({2, 3, 4}, 22));
+    auto h0 = var("h0", pattern({2, 5}, 23));
+    const auto lengths = ints({2}, {3, 1});
+    GRUCell cell(5, "cell");
+    Dense out(6, {.name = "out"});
+    auto run = [&] {
+      BasicDecoder decoder(cell, TrainingHelper(inputs.value(), lengths), h0.value(), &out);
+      auto r = dynamic_decode(decoder, {.impute_finished = impute});
+      return concat({reshape(r.rnn_output, Shape{-1}), reshape(r.final_state, Shape{-1})}, 0);
+    };
+    (void)run();
+    auto vars = cell.variables();
+    vars.push_back(out.kernel());
+    vars.push_back(*out.bias());
+    vars.insert(vars.begin(), {inputs, h0});
+    check_grads(vars, run, impute ? "BasicDecoder impute_finished" : "BasicDecoder");
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Golden gradients from PyTorch autograd (tools/gen-grad-golden.py): Embedding + nn.GRU
+// (= ResetAfterGRUCell) over ragged lengths + Linear + cross-entropy over the valid
+// tokens, plus sum(h_n * r) for the final-state path.
+BOOST_AUTO_TEST_CASE(pytorch_autograd_golden) {
+  const auto golden = nlohmann::json::parse(kGradGolden);
+  auto to_tensor = [](const nlohmann::json& j, bool as_int = false) {
+    std::vector<std::int64_t> dims = j["shape"].get<std::vector<std::int64_t>>();
+    if (as_int) return Tensor(Shape(dims), j["data"].get<std::vector<std::int32_t>>());
+    std::vector<float> v;
+    for (double d : j["data"]) v.push_back(static_cast<float>(d));
+    return Tensor(Shape(dims), v);
+  };
+  auto transpose = [](const Tensor& t) {
+    const std::int64_t rows = t.shape()[0], cols = t.shape()[1];
+    Tensor out(DType::float32, Shape{cols, rows});
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t j = 0; j < cols; ++j) out.data<float>()[j * rows + i] = t.data<float>()[i * cols + j];
+    return out;
+  };
+  Fresh g;
+  const auto& sizes = golden["sizes"];
+  const std::int64_t V = sizes["V"], H = sizes["H"], B = sizes["B"], T = sizes["T"];
+  const Tensor ids = to_tensor(golden["ids"], true), targets = to_tensor(golden["targets"], true);
+  const Tensor lengths = to_tensor(golden["lengths"], true), r = to_tensor(golden["r"]);
+  const auto& p = golden["params"];
+  auto embedding = var("embedding", to_tensor(p["embedding"]));
+  ResetAfterGRUCell cell(H, "gru");
+  Dense linear(V, {.name = "linear"});
+  Tensor weights(DType::float32, Shape{B, T});
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = 0; t < lengths.data<std::int32_t>()[b]; ++t) weights.data<float>()[b * T + t] = 1.0f;
+  auto model = [&] {
+    auto rnn = dynamic_rnn(cell, embedding_lookup(embedding.value(), ids), {.sequence_length = lengths});
+    auto ce = sequence_loss(linear(rnn.outputs), targets, weights);
+    return add(ce, reduce_sum(reshape(multiply(rnn.final_state, r), Shape{-1}), 0));
+  };
+  (void)model();  // build, then load PyTorch's values (Linear.weight is [V, H]: Dense's kernel is its transpose)
+  const auto cv = cell.variables();  // weight_ih, weight_hh, bias_ih, bias_hh
+  cv[0].assign(to_tensor(p["weight_ih"]));
+  cv[1].assign(to_tensor(p["weight_hh"]));
+  cv[2].assign(to_tensor(p["bias_ih"]));
+  cv[3].assign(to_tensor(p["bias_hh"]));
+  linear.kernel().assign(transpose(to_tensor(p["linear_weight"])));
+  linear.bias()->assign(to_tensor(p["linear_bias"]));
+  std::vector<Variable> vars = {embedding, cv[0], cv[1], cv[2], cv[3], linear.kernel(), *linear.bias()};
+  std::vector<std::optional<Tensor>> grads;
+  Tensor loss;
+  {
+    GradientTape tape;
+    loss = model();
+    grads = tape.gradient(loss, vars);
+  }
+  BOOST_TEST(loss.data<float>()[0] == golden["loss"].get<double>(), boost::test_tools::tolerance(1e-5));
+  const auto& gg = golden["grads"];
+  const std::vector<Tensor> expected = {to_tensor(gg["embedding"]), to_tensor(gg["weight_ih"]),
+                                        to_tensor(gg["weight_hh"]), to_tensor(gg["bias_ih"]),
+                                        to_tensor(gg["bias_hh"]), transpose(to_tensor(gg["linear_weight"])),
+                                        to_tensor(gg["linear_bias"])};
+  for (std::size_t i = 0; i < vars.size(); ++i) {
+    BOOST_REQUIRE(grads[i]);
+    BOOST_REQUIRE(grads[i]->shape() == expected[i].shape());
+    float worst = 0.0f;
+    for (std::int64_t j = 0; j < expected[i].size(); ++j)
+      worst = std::max(worst, std::fabs(grads[i]->data<float>()[j] - expected[i].data<float>()[j]) /
+                                  (1.0f + std::fabs(expected[i].data<float>()[j])));
+    BOOST_TEST(worst <= 2e-5f, vars[i].op_name() << ": worst |varscope - torch| / (1 + |torch|) = " << worst);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE(sharing)
+
+// The article's feed-forward block (dense_a -> dense_b) shared in one scope and
+// called on two inputs: the shared variables' gradient equals the sum of the
+// gradients of two unshared copies holding the same values, one per input.
+BOOST_AUTO_TEST_CASE(shared_feed_forward_is_the_sum_of_unshared_copies) {
+  Fresh g;
+  const Tensor x1 = pattern({2, 10}, 30), x2 = pattern({2, 10}, 31);
+  // Outputs of ops run without a tape are not reads of anything.
+  BOOST_TEST(tanh(x1).tape_id() == 0u);
+  auto loss_of = [&](const Tensor& y1, const Tensor& y2) {
+    return add(reduce_sum(reduce_sum(multiply(y1, pattern(y1.shape(), 32)), 1), 0),
+               reduce_sum(reduce_sum(multiply(y2, pattern(y2.shape(), 33)), 1), 0));
+  };
+  // Build both networks once (variables are created lazily).
+  {
+    auto s = variable_scope("feed_forward_shared");
+    (void)article::feed_forward(x1);
+    s.reuse_variables();
+    (void)article::feed_forward(x2);
+  }
+  {
+    auto sx = variable_scope("feed_forward_x");
+    (void)article::feed_forward(x1);
+  }
+  {
+    auto sy = variable_scope("feed_forward_y");
+    (void)article::feed_forward(x2);
+  }
+  const auto shared = trainable_variables("feed_forward_shared/");
+  const auto copy_x = trainable_variables("feed_forward_x/");
+  const auto copy_y = trainable_variables("feed_forward_y/");
+  BOOST_REQUIRE_EQUAL(shared.size(), 4u);  // dense_a/kernel, dense_a/bias, dense_b/kernel, dense_b/bias
+  for (std::size_t i = 0; i < 4; ++i) {
+    copy_x[i].assign(shared[i].value());
+    copy_y[i].assign(shared[i].value());
+  }
+  std::vector<std::optional<Tensor>> g_shared, g_unshared;
+  {
+    GradientTape tape;
+    Tensor y1, y2;
+    {
+      // Re-entering the built block: the article's `scope.reuse_variables()` after the first call.
+      auto s = variable_scope("feed_forward_shared", {.reuse = Reuse::True});
+      y1 = article::feed_forward(x1);
+      y2 = article::feed_forward(x2);
+    }
+    g_shared = tape.gradient(loss_of(y1, y2), shared);
+  }
+  {
+    GradientTape tape;
+    Tensor y1, y2;
+    {
+      auto sx = variable_scope("feed_forward_x", {.reuse = Reuse::True});
+      y1 = article::feed_forward(x1);
+    }
+    {
+      auto sy = variable_scope("feed_forward_y", {.reuse = Reuse::True});
+      y2 = article::feed_forward(x2);
+    }
+    auto both = copy_x;
+    both.insert(both.end(), copy_y.begin(), copy_y.end());
+    g_unshared = tape.gradient(loss_of(y1, y2), both);
+  }
+  for (std::size_t i = 0; i < 4; ++i) {
+    BOOST_REQUIRE(g_shared[i] && g_unshared[i] && g_unshared[i + 4]);
+    const auto s = g_shared[i]->data<float>();
+    const auto a = g_unshared[i]->data<float>();
+    const auto b = g_unshared[i + 4]->data<float>();
+    float worst = 0.0f;
+    for (std::size_t j = 0; j < s.size(); ++j) worst = std::max(worst, std::fabs(s[j] - (a[j] + b[j])));
+    BOOST_TEST(worst <= 1e-5f, shared[i].op_name() << ": |shared - (x + y)| = " << worst);
+    // And each use really contributes (the sum is not just one of them).
+    float diff = 0.0f;
+    for (std::size_t j = 0; j < s.size(); ++j) diff = std::max(diff, std::fabs(s[j] - a[j]));
+    BOOST_TEST(diff > 1e-3f);
+  }
+}
+
+// The article's own shared block (same input twice) against its unshared block.
+BOOST_AUTO_TEST_CASE(article_feed_forward_blocks) {
+  Fresh g;
+  const Tensor x = pattern({3, 10}, 34);
+  (void)article::feed_forward_shared(x);
+  (void)article::feed_forward_unshared(x);
+  const auto shared = trainable_variables("feed_forward_shared/");
+  const auto vx = trainable_variables("feed_forward_x/");
+  const auto vy = trainable_variables("feed_forward_y/");
+  for (std::size_t i = 0; i < shared.size(); ++i) {
+    vx[i].assign(shared[i].value());
+    vy[i].assign(shared[i].value());
+  }
+  auto total = [](const article::FeedForwardOutputs& o) {
+    return add(reduce_sum(reduce_sum(o.outputs_x, 1), 0), reduce_sum(reduce_sum(tanh(o.outputs_y), 1), 0));
+  };
+  std::vector<std::optional<Tensor>> gs, gu;
+  {
+    GradientTape tape;
+    auto again = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});  // the block is already built
+    gs = tape.gradient(total(article::feed_forward_shared(x)), shared);
+  }
+  {
+    // A second unshared build would make feed_forward_x_1: re-enter with reuse instead.
+    GradientTape tape;
+    article::FeedForwardOutputs o;
+    {
+      auto s = variable_scope("feed_forward_x", {.reuse = Reuse::True});
+      o.outputs_x = article::feed_forward(x);
+    }
+    {
+      auto s = variable_scope("feed_forward_y", {.reuse = Reuse::True});
+      o.outputs_y = article::feed_forward(x);
+    }
+    auto both = vx;
+    both.insert(both.end(), vy.begin(), vy.end());
+    gu = tape.gradient(total(o), both);
+  }
+  for (std::size_t i = 0; i < shared.size(); ++i) {
+    const auto s = gs[i]->data<float>();
+    const auto a = gu[i]->data<float>();
+    const auto b = gu[i + shared.size()]->data<float>();
+    for (std::size_t j = 0; j < s.size(); ++j) BOOST_TEST(std::fabs(s[j] - (a[j] + b[j])) <= 1e-5f);
+  }
+}
+
+// The decoder cell is shared across time steps: the fused BPTT gradient of its
+// kernel equals the sum over steps of per-step copies (T cells with their own
+// variables holding the same values, unrolled by hand).
+BOOST_AUTO_TEST_CASE(cell_shared_across_time_steps) {
+  Fresh g;
+  constexpr std::int64_t B = 2, T = 3, D = 2, H = 3;
+  const Tensor x = pattern({B, T, D}, 40);
+  GRUCell shared(H, "shared");
+  std::vector<std::unique_ptr<GRUCell>> steps;
+  (void)dynamic_rnn(shared, x, {.scope = ""});
+  for (std::int64_t t = 0; t < T; ++t) {
+    steps.push_back(std::make_unique<GRUCell>(H, "step" + std::to_string(t)));
+    (void)(*steps.back())(pattern({B, D}, 1), shared.zero_state(B));
+    for (std::size_t i = 0; i < 4; ++i) steps.back()->variables()[i].assign(shared.variables()[i].value());
+  }
+  const Tensor r = pattern({B, T, H}, 41);
+  std::vector<std::optional<Tensor>> gs;
+  {
+    GradientTape tape;
+    auto out = dynamic_rnn(shared, x, {.scope = ""});
+    gs = tape.gradient(out.outputs, shared.variables(), r);
+  }
+  std::vector<Variable> all;
+  std::vector<std::optional<Tensor>> gu;
+  {
+    GradientTape tape;
+    Tensor h = shared.zero_state(B);
+    std::vector<Tensor> outs;
+    for (std::int64_t t = 0; t < T; ++t) {
+      Tensor x_t = reshape(slice(x, {0, t, 0}, {B, 1, D}), Shape{B, D});
+      h = (*steps[t])(x_t, h);
+      outs.push_back(reshape(h, Shape{B, 1, H}));
+      for (const auto& v : steps[t]->variables()) all.push_back(v);
+    }
+    gu = tape.gradient(concat(outs, 1), all, r);
+  }
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto s = gs[i]->data<float>();
+    for (std::size_t j = 0; j < s.size(); ++j) {
+      double sum = 0.0;
+      for (std::int64_t t = 0; t < T; ++t) sum += gu[t * 4 + i]->data<float>()[j];
+      BOOST_TEST(std::fabs(s[j] - sum) <= 1e-5, shared.variables()[i].op_name() << "[" << j << "]");
+    }
+  }
+}
+
+// The article's Seq2Seq shares one embedding between the encoder and the
+// decoder: its gradient is the encoder's part plus the decoder's part, each
+// measured on a separate copy of the embedding.
+BOOST_AUTO_TEST_CASE(embedding_shared_by_encoder_and_decoder) {
+  Fresh g;
+  constexpr std::int64_t V = 7, E = 3, H = 4, B = 2, T = 3;
+  const auto enc_ids = ints({B, T}, {3, 4, 5, 6, 3, 0});
+  const auto enc_len = ints({B}, {3, 2});
+  const auto dec_ids = ints({B, T}, {1, 3, 4, 1, 6, 6});
+  const auto dec_len = ints({B}, {3, 2});
+  const auto targets = ints({B, T}, {3, 4, 2, 6, 2, 0});
+  const auto weights = Tensor(Shape{B, T}, std::vector<float>{1, 1, 1, 1, 1, 0});
+  auto model = [&](const Variable& enc_embedding, const Variable& dec_embedding) {
+    GRUCell enc_cell(H, "cell");
+    auto enc = dynamic_rnn(enc_cell, embedding_lookup(enc_embedding.value(), enc_ids),
+                           {.sequence_length = enc_len, .scope = "encoder"});
+    GRUCell dec_cell(H, "cell");
+    Dense out(V, {.use_bias = false, .name = "out_layer"});
+    BasicDecoder decoder(dec_cell, TrainingHelper(embedding_lookup(dec_embedding.value(), dec_ids), dec_len),
+                         enc.final_state, &out);
+    auto r = dynamic_decode(decoder, {.scope = "decoder"});
+    return sequence_loss(r.rnn_output, targets, weights);
+  };
+  auto shared = var("embedding", pattern({V, E}, 50));
+  auto enc_copy = var("embedding_enc", shared.value());
+  auto dec_copy = var("embedding_dec", shared.value());
+  {
+    auto s = variable_scope("model", {.reuse = AUTO_REUSE});
+    (void)model(shared, shared);
+  }
+  // All three runs reuse the same encoder/decoder variables (AUTO_REUSE).
+  auto scoped = [&](const Variable& a, const Variable& b) {
+    auto s = variable_scope("model", {.reuse = AUTO_REUSE});
+    return model(a, b);
+  };
+  std::optional<Tensor> gs, ge, gd;
+  {
+    GradientTape tape;
+    gs = tape.gradient(scoped(shared, shared), {shared})[0];
+  }
+  {
+    GradientTape tape;
+    auto both = tape.gradient(scoped(enc_copy, dec_copy), {enc_copy, dec_copy});
+    ge = both[0];
+    gd = both[1];
+  }
+  BOOST_REQUIRE(gs && ge && gd);
+  float worst = 0.0f, enc_part = 0.0f, dec_part = 0.0f;
+  for (std::int64_t i = 0; i < V * E; ++i) {
+    worst = std::max(worst, std::fabs(gs->data<float>()[i] - (ge->data<float>()[i] + gd->data<float>()[i])));
+    enc_part = std::max(enc_part, std::fabs(ge->data<float>()[i]));
+    dec_part = std::max(dec_part, std::fabs(gd->data<float>()[i]));
+  }
+  BOOST_TEST(worst <= 1e-6f);
+  BOOST_TEST(enc_part > 1e-4f);  // both uses contribute
+  BOOST_TEST(dec_part > 1e-4f);
+  // Row 2 (EOS) is never an input: no gradient; row 3 is used by both.
+  for (std::int64_t e = 0; e < E; ++e) BOOST_TEST(gs->data<float>()[2 * E + e] == 0.0f);
+  // And the whole model against finite differences.
+  check_grads({shared}, [&] { return scoped(shared, shared); }, "seq2seq loss wrt the shared embedding");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(tape)
+
+BOOST_AUTO_TEST_CASE(no_tape_records_nothing_and_unconnected_is_none) {
+  Fresh g;
+  auto a = var("a", pattern({2, 2}, 60));
+  auto b = var("b", pattern({2, 2}, 61));
+  const Tensor y0 = matmul(a.value(), a.value());
+  BOOST_TEST(y0.tape_id() == 0u);  // no active tape
+  GradientTape tape;
+  const Tensor y = tanh(a.value());
+  const Tensor copy = b.value();  // a copy of a variable's value is still a read of it
+  BOOST_TEST(copy.tape_id() == b.read_id());
+  const Tensor z = sigmoid(copy);  // but an op's output is not, even when it started as a copy
+  BOOST_TEST(z.tape_id() != b.read_id());
+  auto grads = tape.gradient(y, {a, b});
+  BOOST_TEST(grads[0].has_value());
+  BOOST_TEST(!grads[1].has_value());  // TF's None for an unconnected variable
+  BOOST_CHECK_THROW((void)tape.gradient(y, {a}), InvalidArgumentError);  // not persistent
+}
+
+BOOST_AUTO_TEST_CASE(nested_tapes_are_refused_and_stop_recording_pauses) {
+  Fresh g;
+  auto a = var("a", pattern({2}, 62));
+  GradientTape tape;
+  BOOST_CHECK_THROW(GradientTape inner, InvalidArgumentError);
+  Tensor y;
+  {
+    StopRecording pause;
+    y = tanh(a.value());
+  }
+  BOOST_TEST(y.tape_id() == 0u);
+  BOOST_TEST(!tape.gradient(y, {a})[0].has_value());
+}
+
+BOOST_AUTO_TEST_CASE(non_trainable_variables_are_not_watched_unless_asked) {
+  Fresh g;
+  auto frozen = Variable(pattern({2}, 63), "frozen", /*trainable=*/false);
+  {
+    GradientTape tape;
+    auto y = tanh(frozen.value());
+    BOOST_TEST(!tape.gradient(y, {frozen})[0].has_value());
+  }
+  {
+    GradientTape tape;
+    tape.watch(frozen);
+    auto y = tanh(frozen.value());
+    BOOST_TEST(tape.gradient(y, {frozen})[0].has_value());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(gradient_with_respect_to_watched_tensors) {
+  Fresh g;
+  Tensor x = pattern({3}, 64);
+  GradientTape tape;
+  tape.watch(x);
+  auto y = multiply(x, x);
+  auto d = tape.gradient(y, std::vector<const Tensor*>{&x})[0];
+  BOOST_REQUIRE(d);
+  for (int i = 0; i < 3; ++i) BOOST_TEST(d->data<float>()[i] == 2.0f * x.data<float>()[i]);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
