@@ -472,5 +472,7 @@ BOOST_AUTO_TEST_CASE(seq2seq_saved_under_decoder_restores_under_another_scope_an
 BOOST_AUTO_TEST_CASE(pytorch_state_dict_converted_to_json_gives_pytorchs_outputs) {
   // tools/torch_interop.py converted a seeded nn.Embedding + nn.GRU + nn.Linear to JSON
   // and recorded PyTorch's outputs; restored here (strict), varscope reproduces them.
-  BOOST_TEST(torch_case::run(kTorchRoundtrip, temp_path("torch")) < 1e-5);
+  // 1e-6 relative: the GRU bound of numerics_test.cpp (float32 GRU + Linear vs PyTorch's
+  // float32 nn.GRU / nn.Linear; measured ~6e-8).
+  BOOST_TEST(torch_case::run(kTorchRoundtrip, temp_path("torch")) < 1e-6);
 }
