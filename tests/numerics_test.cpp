@@ -217,6 +217,24 @@ BOOST_FIXTURE_TEST_CASE(tf_layout_gru_matches_float64_reference_and_tfjs, FreshG
   }
 }
 
+BOOST_FIXTURE_TEST_CASE(tf_layout_gru_matches_tfs_own_literal_test_values, FreshGraph) {
+  // Oracle: TensorFlow 1.x's own numbers, from rnn_cell_test.py testGRUCell: kernels from the
+  // scope initializer constant 0.5, default biases (gates 1.0, candidate 0.0), state [[0.1, 0.1]].
+  // TF prints 6 significant digits: |got - TF| <= 5e-7 (the printing) + 1e-6 (the GRU bound).
+  struct Case {
+    std::string scope;
+    std::vector<float> x;
+    float want;
+  };
+  for (const Case& c : {Case{"root", {1, 1}, 0.175991f}, Case{"other", {1, 1, 1}, 0.156736f}}) {
+    auto s = variable_scope(c.scope, {.initializer = constant_initializer(0.5)});
+    GRUCell cell(2);
+    const auto n = static_cast<std::int64_t>(c.x.size());
+    const Tensor h = cell(Tensor(Shape{1, n}, c.x), Tensor(Shape{1, 2}, std::vector<float>{0.1f, 0.1f}));
+    for (const float got : h.data<float>()) BOOST_TEST(std::abs(double(got) - c.want) <= 5e-7 + kGruBound, c.scope << ": " << got);
+  }
+}
+
 BOOST_FIXTURE_TEST_CASE(reset_after_gru_matches_real_torch_nn_gru, FreshGraph) {
   BOOST_TEST_REQUIRE(golden().at("gru_torch").size() == 2u);
   for (const auto& c : golden().at("gru_torch")) {
