@@ -425,8 +425,8 @@ BOOST_FIXTURE_TEST_CASE(new_layer_objects_under_reuse_get_the_training_decoders_
   // The new objects hold the very same variables (handles to one node), not equal copies.
   const auto a = train_cell.variables(), b = beam_cell->variables();
   BOOST_TEST_REQUIRE(a.size() == b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) BOOST_TEST(a[i].op_name() == b[i].op_name());
-  BOOST_TEST(beam_out->kernel().op_name() == train_out.kernel().op_name());
+  for (std::size_t i = 0; i < a.size(); ++i) BOOST_TEST((a[i] == b[i]), a[i].op_name());
+  BOOST_TEST((beam_out->kernel() == train_out.kernel()));
   // They compute what the training decoder's own objects compute, bit for bit.
   const BeamSearchResult same = beam(train_cell, train_out);
   BOOST_TEST(shared.predicted_ids.bitwise_equal(same.predicted_ids));
