@@ -25,6 +25,9 @@ const webDir = path.resolve(opt('--web', path.join(repo, 'web')));
 const artifacts = path.resolve(opt('--artifacts', path.join(repo, 'test-artifacts')));
 const nativeExe = opt('--native', path.join(repo, 'build', 'native', 'varscope_web_native'));
 const chromiumPath = process.env.VARSCOPE_CHROMIUM || '/usr/bin/chromium';
+// Native vs wasm (other compiler, SIMD and BLAS kernels): scores are float32 sums of
+// log-probabilities of magnitude <= ~64 here, whose ulp is 3.8e-6; measured max diff 3.8e-6
+// (one ulp). 1e-5 allows ~2.6 ulp. Browser vs node (the same .mjs) is compared exactly.
 const TOL = 1e-5;
 
 const failures = [];
@@ -106,7 +109,7 @@ function compareNative(label, a, b) {
 // What the page shows, read from the DOM (not from window.varscopeDemo).
 async function rendered(page) {
   return page.evaluate(() => {
-    const cells = (tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent);
+    const cells = (tr) => [...tr.cells].map((c) => c.textContent);  // th (row header) and td cells
     return {
       train: document.getElementById('s2s-train').textContent,
       beams: [...document.querySelectorAll('#s2s-beam-tables table')].map((t) => ({
