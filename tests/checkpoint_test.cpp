@@ -309,6 +309,9 @@ int fail_with_enospc(const std::string& temp_path) {
 BOOST_AUTO_TEST_CASE(failed_save_leaves_the_previous_file_untouched) {
   Model a;
   const std::string path = temp_path("atomic");
+  const std::string dir = temp_path("atomic_dir");
+  for (const auto& prefix : {path, dir})  // leftovers of an earlier crashed run
+    for (const auto& stale : files_starting_with(prefix)) std::filesystem::remove_all(stale);
   save(a.graph, path);
   const std::string good = slurp(path);
   BOOST_TEST(files_starting_with(path) == std::vector<std::string>{path}, tt::per_element());
@@ -340,7 +343,6 @@ BOOST_AUTO_TEST_CASE(failed_save_leaves_the_previous_file_untouched) {
   BOOST_TEST(files_starting_with(path) == std::vector<std::string>{path}, tt::per_element());
 
   // A real rename failure (the target is a directory): the temp file is removed too.
-  const std::string dir = temp_path("atomic_dir");
   std::filesystem::create_directory(dir);
   BOOST_CHECK_THROW(save(a.graph, dir), CheckpointError);
   BOOST_TEST(std::filesystem::is_directory(dir));
