@@ -161,7 +161,10 @@ void Dense::apply_into(ConstMatrixView inputs, MatrixView out) const {
 Tensor Dense::operator()(const Tensor& inputs) {
   if (inputs.dtype() != DType::float32)
     throw DTypeMismatchError("Dense: inputs must be float32, got " + std::string(dtype_name(inputs.dtype())));
-  if (inputs.shape().rank() < 1) throw ShapeMismatchError("Dense: inputs must have rank >= 1, got a scalar");
+  if (inputs.shape().rank() < 2)
+    throw ShapeMismatchError("Dense: inputs must have rank >= 2 ([batch, ..., features]), got shape " +
+                             inputs.shape().to_string() +
+                             " (as TF's Dense: expected min_ndim=2); add a batch dimension, e.g. [1, n]");
   const std::int64_t in = inputs.shape()[inputs.shape().rank() - 1];
   build(in);
   std::vector<std::int64_t> dims = inputs.shape().dims();

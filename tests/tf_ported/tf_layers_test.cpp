@@ -219,9 +219,12 @@ BOOST_AUTO_TEST_CASE(testComputeOutputShape) {
   Dense dense(2, {.activation = Activation::relu, .name = "dense1"});
   BOOST_TEST(dense(inputs_of({6, 3})).shape() == (Shape{6, 2}));
   BOOST_TEST(dense(inputs_of({6, 4, 3})).shape() == (Shape{6, 4, 2}));
-  // A scalar input is an error (TF: ValueError for TensorShape([])).
+  // A scalar and a rank-1 input are errors (TF: ValueError for TensorShape([]) and
+  // TensorShape([1]), "expected min_ndim=2"); nothing is created for them.
   Dense other(2, {.name = "dense2"});
   BOOST_CHECK_THROW((void)other(Tensor()), ShapeMismatchError);
+  BOOST_CHECK_THROW((void)other(inputs_of({1})), ShapeMismatchError);
+  BOOST_TEST(!other.built());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
