@@ -195,53 +195,36 @@ class Reader {
       if (in_.peek() >= 0) syntax("unexpected content after the top-level value");
       fail(source_, "the top level must be a JSON object");
     }
-    in_.get();
     Result result;
     json format, version;
-    bool has_variables = false, has_format = false, has_version = false, has_metadata = false;
+    bool has_variables = false, has_format = false, has_version = false;
     std::set<std::string> keys;
-    ws();
-    if (in_.peek() == '}') {
-      in_.get();
-    } else {
-      for (;;) {
-        ws();
-        const std::string key = string_value();
-        ws();
-        expect(':');
-        ws();
-        if (!keys.insert(key).second) fail(source_, "the key \"" + key + "\" appears twice at the top level");
-        if (key == "variables") {
-          if (in_.peek() != '[') fail(source_, "\"variables\" array is missing");
-          variables(result.entries);
-          has_variables = true;
-        } else if (key == "format") {
-          format = value(1);
-          has_format = true;
-          check_format(format);
-        } else if (key == "version") {
-          version = value(1);
-          has_version = true;
-          check_version(version);
-        } else if (key == "metadata") {
-          result.metadata = value(1);
-          has_metadata = true;
-          if (!result.metadata.is_object()) fail(source_, "\"metadata\" must be an object");
-        } else {
-          (void)value(1);  // unknown top-level keys are ignored (forward compatible)
-        }
-        ws();
-        const int c = in_.get();
-        if (c == '}') break;
-        if (c != ',') syntax("expected ',' or '}' in the top-level object");
+    object("the top-level object", [&](std::string key) {
+      if (!keys.insert(key).second) fail(source_, "the key \"" + key + "\" appears twice at the top level");
+      if (key == "variables") {
+        if (in_.peek() != '[') fail(source_, "\"variables\" array is missing");
+        variables(result.entries);
+        has_variables = true;
+      } else if (key == "format") {
+        format = value(1);
+        has_format = true;
+        check_format(format);
+      } else if (key == "version") {
+        version = value(1);
+        has_version = true;
+        check_version(version);
+      } else if (key == "metadata") {
+        result.metadata = value(1);
+        if (!result.metadata.is_object()) fail(source_, "\"metadata\" must be an object");
+      } else {
+        (void)value(1);  // unknown top-level keys are ignored (forward compatible)
       }
-    }
+    });
     ws();
     if (in_.peek() >= 0) syntax("unexpected content after the top-level object");
     if (!has_format) check_format(json());
     if (!has_version) fail(source_, "\"version\" is missing or not an integer");
     if (!has_variables) fail(source_, "\"variables\" array is missing");
-    (void)has_metadata;
     return result;
   }
 
@@ -276,6 +259,38 @@ class Reader {
 
   void expect(char c) {
     if (in_.get() != c) syntax(std::string("expected '") + c + "'");
+  }
+
+  // Reads `[ item, ... ]` or `{ item, ... }` (the opening bracket is next):
+  // `item()` reads one element, called after whitespace.
+  template <class F>
+  void sequence(char close, const std::string& what, F&& item) {
+    in_.get();
+    ws();
+    if (in_.peek() == close) {
+      in_.get();
+      return;
+    }
+    for (;;) {
+      ws();
+      item();
+      ws();
+      const int c = in_.get();
+      if (c == close) return;
+      if (c != ',') syntax(std::string("expected ',' or '") + close + "' in " + what);
+    }
+  }
+  // Reads an object (the '{' is next): `member(key)` reads each value, called after the ':'
+  // and whitespace.
+  template <class F>
+  void object(const std::string& what, F&& member) {
+    sequence('}', what, [&] {
+      std::string key = string_value();
+      ws();
+      expect(':');
+      ws();
+      member(std::move(key));
+    });
   }
 
   void literal(std::string_view word) {
@@ -404,40 +419,14 @@ class Reader {
     ws();
     switch (in_.peek()) {
       case '{': {
-        in_.get();
         json obj = json::object();
-        ws();
-        if (in_.peek() == '}') {
-          in_.get();
-          return obj;
-        }
-        for (;;) {
-          ws();
-          std::string key = string_value();
-          ws();
-          expect(':');
-          obj[std::move(key)] = value(depth + 1);
-          ws();
-          const int c = in_.get();
-          if (c == '}') return obj;
-          if (c != ',') syntax("expected ',' or '}' in an object");
-        }
+        object("an object", [&](std::string key) { obj[std::move(key)] = value(depth + 1); });
+        return obj;
       }
       case '[': {
-        in_.get();
         json arr = json::array();
-        ws();
-        if (in_.peek() == ']') {
-          in_.get();
-          return arr;
-        }
-        for (;;) {
-          arr.push_back(value(depth + 1));
-          ws();
-          const int c = in_.get();
-          if (c == ']') return arr;
-          if (c != ',') syntax("expected ',' or ']' in an array");
-        }
+        sequence(']', "an array", [&] { arr.push_back(value(depth + 1)); });
+        return arr;
       }
       case '"': return json(string_value());
       case 't': literal("true"); return json(true);
@@ -451,23 +440,13 @@ class Reader {
   }
 
   void variables(std::vector<CheckpointEntry>& entries) {
-    in_.get();  // '['
     std::set<std::string> names;
-    ws();
-    if (in_.peek() == ']') {
-      in_.get();
-      return;
-    }
-    for (std::size_t index = 0;; ++index) {
-      ws();
-      CheckpointEntry e = entry(index);
+    std::size_t index = 0;
+    sequence(']', "\"variables\"", [&] {
+      CheckpointEntry e = entry(index++);
       if (!names.insert(e.name).second) fail(source_, "variable \"" + e.name + "\" appears more than once");
       entries.push_back(std::move(e));
-      ws();
-      const int c = in_.get();
-      if (c == ']') return;
-      if (c != ',') syntax("expected ',' or ']' in \"variables\"");
-    }
+    });
   }
 
   CheckpointEntry entry(std::size_t index) {
@@ -476,37 +455,22 @@ class Reader {
       (void)value(1);
       fail(source_, where + " is not an object");
     }
-    in_.get();
     RawEntry raw;
-    ws();
-    if (in_.peek() == '}') {
-      in_.get();
-    } else {
-      for (;;) {
-        ws();
-        std::string key = string_value();
-        ws();
-        expect(':');
-        ws();
-        if (key == "data") {
-          if (raw.has_data) fail(source_, where + " has \"data\" twice");
-          raw.has_data = true;
-          if (in_.peek() != '"') {
-            (void)value(1);
-            raw.fields["data"] = nullptr;  // marks the wrong type for validation
-          } else {
-            data(raw, where);
-          }
+    object(where, [&](std::string key) {
+      if (key == "data") {
+        if (raw.has_data) fail(source_, where + " has \"data\" twice");
+        raw.has_data = true;
+        if (in_.peek() != '"') {
+          (void)value(1);
+          raw.fields["data"] = nullptr;  // marks the wrong type for validation
         } else {
-          if (raw.fields.contains(key)) fail(source_, where + " has \"" + key + "\" twice");
-          raw.fields[std::move(key)] = value(1);
+          data(raw, where);
         }
-        ws();
-        const int c = in_.get();
-        if (c == '}') break;
-        if (c != ',') syntax("expected ',' or '}' in " + where);
+      } else {
+        if (raw.fields.contains(key)) fail(source_, where + " has \"" + key + "\" twice");
+        raw.fields[std::move(key)] = value(1);
       }
-    }
+    });
     return finish(raw, index);
   }
 

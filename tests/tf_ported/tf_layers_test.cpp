@@ -15,21 +15,14 @@
 #include <vector>
 
 import varscope;
+#include "tf_ported/support.hpp"
 
 using namespace varscope;
 
 namespace {
 
-struct FreshGraph {
-  Graph graph;
-  DefaultGraphGuard session{graph};
-};
-
-std::vector<std::string> names(const std::vector<Variable>& vars) {
-  std::vector<std::string> out;
-  for (const auto& v : vars) out.push_back(v.name());
-  return out;
-}
+using tf_ported::FreshGraph;
+using tf_ported::names;
 
 Tensor inputs_of(const Shape& shape) { return random_uniform(shape, 0.f, 1.f, 1); }
 

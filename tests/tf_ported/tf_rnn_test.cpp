@@ -13,21 +13,14 @@
 #include <vector>
 
 import varscope;
+#include "tf_ported/support.hpp"
 
 using namespace varscope;
 
 namespace {
 
-struct FreshGraph {
-  Graph graph;
-  DefaultGraphGuard session{graph};
-};
-
-std::vector<std::string> names(const std::vector<Variable>& vars) {
-  std::vector<std::string> out;
-  for (const auto& v : vars) out.push_back(v.name());
-  return out;
-}
+using tf_ported::FreshGraph;
+using tf_ported::names;
 
 // TF's Plus1RNNCell returns (input + 1, state + 1). A varscope cell's output is
 // its new state, so this cell keeps TF's state rule (state + 1, input ignored):

@@ -16,6 +16,7 @@
 #include <vector>
 
 import varscope;
+#include "tf_ported/support.hpp"
 
 using namespace varscope;
 
@@ -28,10 +29,7 @@ std::vector<std::int32_t> values_of(const Tensor& t) {
   return {d.begin(), d.end()};
 }
 
-struct FreshGraph {
-  Graph graph;
-  DefaultGraphGuard session{graph};
-};
+using tf_ported::FreshGraph;
 
 // x[:, t] of a [B, T, D] tensor, as [B, D].
 Tensor at_time(const Tensor& x, std::int64_t t) {

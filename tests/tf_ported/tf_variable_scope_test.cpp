@@ -28,21 +28,14 @@
 #endif
 
 import varscope;
+#include "tf_ported/support.hpp"
 
 using namespace varscope;
 
 namespace {
 
-struct FreshGraph {
-  Graph graph;
-  DefaultGraphGuard session{graph};
-};
-
-std::vector<std::string> names(const std::vector<Variable>& vars) {
-  std::vector<std::string> out;
-  for (const auto& v : vars) out.push_back(v.name());
-  return out;
-}
+using tf_ported::FreshGraph;
+using tf_ported::names;
 
 float scalar(const Variable& v) { return v.value().data<float>()[0]; }
 
