@@ -6,6 +6,7 @@
 #include "support/boost_test.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -151,7 +152,7 @@ BOOST_AUTO_TEST_CASE(every_format_appears_with_noise_and_the_right_target) {
       std::string low = s.source;
       std::transform(low.begin(), low.end(), low.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       BOOST_TEST_REQUIRE(contains(low, wd[zeller_weekday(s.date.year, s.date.month, s.date.day)]), s.source);
-      lower = lower || contains(s.source, "day,") && s.source.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos;
+      lower = lower || (contains(s.source, "day,") && s.source.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos);
       upper = upper || s.source.find_first_of("abcdefghijklmnopqrstuvwxyz") == std::string::npos;
     }
     if (s.format == DateFormat::kanji_weekday) {
