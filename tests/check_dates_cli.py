@@ -16,8 +16,8 @@ import sys
 import tempfile
 import time
 
-TINY = ["--hidden", "32", "--embedding", "16", "--batch", "16", "--seed", "3", "--log-every", "10",
-        "--eval-every", "20", "--eval-size", "20"]
+SIZES = ["--hidden", "32", "--embedding", "16", "--batch", "16", "--seed", "3"]
+TINY = SIZES + ["--log-every", "10", "--eval-every", "20", "--eval-size", "20"]
 
 
 def run(binary, *args, stdin=None):
@@ -59,7 +59,7 @@ def main(binary):
     expect(open(a, "rb").read() == open(c, "rb").read(), "resumed run differs from the straight run")
 
     # Ctrl-C: a resumable checkpoint, exit 130.
-    p = subprocess.Popen([binary, "train", "--task", "dates", "--steps", "100000", "--out", i, *TINY,
+    p = subprocess.Popen([binary, "train", "--task", "dates", "--steps", "100000", "--out", i, *SIZES,
                           "--log-every", "1", "--eval-every", "0", "--save-every", "0"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = ""
