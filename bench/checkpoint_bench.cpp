@@ -8,10 +8,13 @@
 //   checkpoint_bench write FILE [SCALE]   builds the model (SCALE x the embedding rows), saves it
 //   checkpoint_bench restore FILE [SCALE] builds the same variables (zeros), restores into them
 //   checkpoint_bench ls FILE              list_variables
+//   checkpoint_bench membw                memcpy of 256 MB (median of 5): the machine's copy bandwidth
 // Each prints one JSON line: seconds, file MB, MB/s, RSS before / peak (MB).
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -72,8 +75,21 @@ double seconds(F&& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "membw") {
+    const std::size_t n = std::size_t{256} << 20;
+    std::vector<char> a(n, 1), b(n, 2);
+    std::vector<double> t;
+    for (int i = 0; i < 5; ++i)
+      t.push_back(seconds([&] {
+        std::memcpy(b.data(), a.data(), n);
+        asm volatile("" : : "r"(b.data()) : "memory");  // the copy must happen
+      }));
+    std::sort(t.begin(), t.end());
+    std::printf("{\"mode\": \"membw\", \"memcpy_gb_per_s\": %.2f}\n", static_cast<double>(n) / 1e9 / t[2]);
+    return 0;
+  }
   if (argc < 3) {
-    std::fprintf(stderr, "usage: checkpoint_bench write|restore|ls FILE [SCALE]\n");
+    std::fprintf(stderr, "usage: checkpoint_bench write|restore|ls FILE [SCALE] | membw\n");
     return 2;
   }
   const std::string mode = argv[1], path = argv[2];

@@ -13,6 +13,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 scale=${SCALE:-1}
 log="$dir/log.jsonl"
+taskset -c 0 "$bin" membw
 for round in $(seq "${ROUNDS:-3}"); do
   taskset -c 0 "$bin" write "$dir/model.json" "$scale" | tee -a "$log"
   sync; taskset -c 0 "$bin" restore "$dir/model.json" "$scale" | tee -a "$log"

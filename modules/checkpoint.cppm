@@ -6,6 +6,7 @@
 module;
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 export module varscope:checkpoint;
@@ -47,6 +48,9 @@ struct SaveOptions {
 void save(const std::vector<Variable>& variables, const std::string& path, const SaveOptions& options = {});
 /// All global variables of the graph.
 void save(const Graph& graph, const std::string& path, const SaveOptions& options = {});
+/// The checkpoint text `save` would write, in memory (e.g. for a browser download).
+[[nodiscard]] std::string save_to_string(const std::vector<Variable>& variables, const SaveOptions& options = {});
+[[nodiscard]] std::string save_to_string(const Graph& graph, const SaveOptions& options = {});
 
 /// "*/weights" -> "*/kernel": `*` matches any prefix (kept); without `*` the
 /// whole name must match.
@@ -98,8 +102,12 @@ struct RestoreReport {
   [[nodiscard]] std::string summary() const;
 };
 
-/// Restores the graph's global variables from `path`, matching by name.
+/// Restores the graph's global variables from `path`, matching by name. The file is
+/// read as a stream: peak memory is the decoded values plus a 1 MiB block.
 RestoreReport restore(Graph& graph, const std::string& path, const RestoreOptions& options = {});
+/// The same from checkpoint text in memory; `source` names it in errors.
+RestoreReport restore_from_string(Graph& graph, std::string_view json_text, const RestoreOptions& options = {},
+                                  const std::string& source = "(in memory)");
 
 /// One entry of list_variables.
 struct CheckpointEntry {

@@ -64,11 +64,19 @@ class Initializer {
   [[nodiscard]] const std::string& description() const noexcept { return description_; }
   /// Set when the initializer is a concrete tensor: get_variable takes its shape.
   [[nodiscard]] const std::optional<Shape>& value_shape() const noexcept { return value_shape_; }
+  /// A tensor value as initializer (TF's `get_variable(initializer=tf.constant(...))`):
+  /// the variable takes the value's shape AND dtype; get_variable refuses a shape
+  /// next to it and a different explicit dtype. Implicit, so
+  /// `get_variable("v", {.initializer = Tensor(...)})` reads like TF.
+  Initializer(const Tensor& value);  // NOLINT(google-explicit-constructor)
+  /// Set when this initializer is a tensor value (see the constructor above).
+  [[nodiscard]] const std::optional<DType>& value_dtype() const noexcept { return value_dtype_; }
 
  private:
   std::string description_;
   Fn fn_;
   std::optional<Shape> value_shape_;
+  std::optional<DType> value_dtype_;
 };
 
 // Seeds: an initializer without its own seed uses the variable's seed

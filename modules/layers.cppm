@@ -95,6 +95,9 @@ struct DenseOptions {
   std::string name;
   /// Functional form only: reuse for the layer's scope (tf.layers.dense(reuse=...)).
   Reuse reuse = Reuse::None;
+  /// false: kernel and bias are created outside TRAINABLE_VARIABLES (still in
+  /// GLOBAL_VARIABLES), like tf.layers.Dense(trainable=False).
+  bool trainable = true;
 };
 
 /// tf.layers.Dense: y = activation(x @ kernel + bias), kernel [in, units], bias [units].

@@ -69,11 +69,19 @@ class VariableScope {
   /// Default initializer for get_variable calls in this scope and its sub-scopes.
   [[nodiscard]] const std::optional<Initializer>& initializer() const noexcept;
   void set_initializer(Initializer initializer);
+  /// Default dtype for get_variable calls in this scope and its sub-scopes that
+  /// give none (TF's `variable_scope(dtype=...)`; float32 unless a scope sets it).
+  [[nodiscard]] DType dtype() const noexcept;
+  void set_dtype(DType dtype);
   /// The name scope opened when the scope was first entered ("hoge/", "hoge_1/").
   [[nodiscard]] const std::string& original_name_scope() const noexcept;
   /// Variables of this scope's graph whose names start with `name() + "/"`.
   [[nodiscard]] std::vector<Variable> global_variables() const;
   [[nodiscard]] std::vector<Variable> trainable_variables() const;
+  [[nodiscard]] std::vector<Variable> local_variables() const;
+  /// tf VariableScope.get_collection(key): the collection filtered to this scope
+  /// (`name() + "/"`, so scope "foo" never lists "foo_/..."; the root lists all).
+  [[nodiscard]] std::vector<Variable> get_collection(std::string_view key) const;
   [[nodiscard]] Graph& graph() const noexcept;
 
  protected:
@@ -91,11 +99,26 @@ struct ScopeOptions {
   std::optional<Initializer> initializer;
   /// Wraps the enclosing scope's getter chain (this getter runs first).
   CustomGetter custom_getter;
+  /// Default dtype of get_variable calls in this scope and its sub-scopes that
+  /// pass no `.dtype` (tf.variable_scope(dtype=...)). Unset: inherited (float32 at the root).
+  std::optional<DType> dtype;
+  /// false: open no name scope for this variable scope (TF's
+  /// `auxiliary_name_scope=False`): plain Variables keep the current name scope and
+  /// original_name_scope() is the current name scope ("" at the root). Variable
+  /// names from get_variable are unaffected.
+  bool auxiliary_name_scope = true;
 };
+
+namespace detail {
+struct SavedScopeCounts;
+}
 
 /// RAII guard returned by variable_scope(): it IS the entered VariableScope
 /// (`scope.reuse_variables()`, `scope.name()`); leaving the block restores the
 /// previous scope and name scope. Copy it into a VariableScope to re-enter later.
+/// Leaving a scope opened by name (or default name) restarts the default-name
+/// counters of its sub-scopes (TF's close_variable_subscopes); leaving a
+/// re-entered scope object restores the counters as they were when it was entered.
 class VariableScopeGuard : public VariableScope {
  public:
   ~VariableScopeGuard();
@@ -105,17 +128,25 @@ class VariableScopeGuard : public VariableScope {
  private:
   friend struct detail::ScopeAccess;
   VariableScopeGuard(std::shared_ptr<detail::ScopeData> entered, std::shared_ptr<detail::ScopeData> previous,
-                     std::string previous_name_stack, Graph* graph);
+                     std::string previous_name_stack, Graph* graph,
+                     std::shared_ptr<detail::SavedScopeCounts> saved_counts);
   std::shared_ptr<detail::ScopeData> previous_;
+  std::shared_ptr<detail::SavedScopeCounts> saved_counts_;  // set when a scope object was re-entered
   std::string previous_name_stack_;
   Graph* graph_;
 };
 
 /// `with tf.variable_scope('name', reuse=..., initializer=...)`. An explicit name
-/// is used as given (never uniquified for variables).
+/// is used as given (never uniquified for variables); the name scope opened for it
+/// is uniquified (`name`, `name_1`, ...) under the current name scope.
 [[nodiscard]] VariableScopeGuard variable_scope(std::string_view name, ScopeOptions options = {});
 /// `with tf.variable_scope(captured_scope)`: re-enters a scope object with that
-/// object's own reuse mode (unless options.reuse is True / AUTO_REUSE).
+/// object's own reuse mode (unless options.reuse is True / AUTO_REUSE), initializer,
+/// dtype and custom getter (options override them). get_variable names keep the
+/// captured scope's name; like TF, a NEW name scope named after the scope's last
+/// name component is opened under the *current* name scope ("tower6/tower4/" when
+/// `tower4` is re-entered inside `tower6`; none for the root scope), and
+/// original_name_scope() stays the captured one.
 [[nodiscard]] VariableScopeGuard variable_scope(const VariableScope& scope, ScopeOptions options = {});
 /// `with tf.variable_scope(None, default_name='dense')`: options.default_name is required.
 [[nodiscard]] VariableScopeGuard variable_scope(std::nullopt_t, ScopeOptions options);
@@ -147,9 +178,15 @@ class NameScopeGuard {
 /// Keyword arguments of get_variable.
 struct GetVariableOptions {
   /// Required to create; may be omitted or partially known (kUnknownDim) to fetch.
+  /// Must be omitted when the initializer is a tensor value (TF: "If initializer
+  /// is a constant, do not specify shape"): the value's shape is used.
   Shape shape = Shape::unknown();
-  DType dtype = DType::float32;
-  /// Overrides the scope's default initializer.
+  /// Unset: the initializer value's dtype when the initializer is a tensor value,
+  /// else the scope's dtype (float32 unless a scope sets `.dtype`). Set together
+  /// with a tensor-value initializer, it must equal the value's dtype.
+  std::optional<DType> dtype;
+  /// Overrides the scope's default initializer. A Tensor converts to a value
+  /// initializer (`.initializer = Tensor(...)`, TF's `initializer=tf.constant(...)`).
   std::optional<Initializer> initializer;
   bool trainable = true;
 };

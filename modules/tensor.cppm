@@ -70,6 +70,13 @@ class Shape {
   bool rank_known_ = true;
 };
 
+/// Raw storage for tensors: 64-byte aligned; blocks of 4 MiB and more are 2 MiB
+/// aligned and marked for transparent huge pages where the OS has them (Linux
+/// madvise), so filling a fresh multi-MB tensor (a restored checkpoint, logits)
+/// takes one page fault per 2 MiB instead of per 4 KiB.
+[[nodiscard]] void* allocate_tensor_bytes(std::size_t bytes);
+void free_tensor_bytes(void* p, std::size_t bytes) noexcept;
+
 /// Allocator for tensor storage: 64-byte aligned blocks (one cache line, a full
 /// AVX-512 / two AVX2 registers) whose elements are default-initialised, so a
 /// kernel that writes every element does not pay for a zero fill first.
@@ -80,8 +87,8 @@ struct TensorAllocator {
   TensorAllocator() = default;
   template <class U>
   TensorAllocator(const TensorAllocator<U>&) noexcept {}
-  [[nodiscard]] T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlignment); }
+  [[nodiscard]] T* allocate(std::size_t n) { return static_cast<T*>(allocate_tensor_bytes(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { free_tensor_bytes(p, n * sizeof(T)); }
   /// Value-less construction leaves a float/int uninitialised (default-init).
   template <class U>
   void construct(U* p) noexcept {

@@ -304,6 +304,33 @@ BOOST_AUTO_TEST_CASE(data_before_shape_restores_the_same_values_as_shape_first) 
   std::remove(shape_first_path.c_str());
 }
 
+BOOST_AUTO_TEST_CASE(in_memory_save_and_restore_equal_the_file_ones) {
+  Model a;
+  const std::string path = temp_path("in_memory");
+  save(a.graph, path, {.metadata_json = R"({"k":1})"});
+  const std::string text = save_to_string(a.graph, {.metadata_json = R"({"k":1})"});
+  BOOST_TEST(text == slurp(path));
+  {
+    Model shape_only;  // same names (and seed) in its own graph: zero it so only a restore can match
+    for (const auto& v : shape_only.graph.global_variables()) v.assign(Tensor(v.dtype(), v.shape()));
+    BOOST_TEST(!shape_only.values()[0].bitwise_equal(a.values()[0]));
+    const auto report = restore_from_string(shape_only.graph, text);
+    BOOST_TEST(report.applied);
+    BOOST_TEST(report.matched.size() == a.graph.global_variables().size());
+    const auto want = a.values(), got = shape_only.values();
+    for (std::size_t i = 0; i < want.size(); ++i) BOOST_TEST(got[i].bitwise_equal(want[i]));
+    // Errors name the source given.
+    try {
+      (void)restore_from_string(shape_only.graph, "{oops", {}, "(uploaded file)");
+      BOOST_FAIL("no error");
+    } catch (const CheckpointError& e) {
+      BOOST_TEST(std::string(e.what()).find("checkpoint (uploaded file): is not valid JSON") != std::string::npos,
+                 e.what());
+    }
+  }
+  std::remove(path.c_str());
+}
+
 BOOST_AUTO_TEST_CASE(streamed_data_crossing_read_blocks_and_escapes_decodes_exactly) {
   // A variable larger than the reader's 1 MiB block, so base64 quads straddle block
   // boundaries; and JSON escapes inside "data" ("\u0041" is 'A', "\/" is '/').

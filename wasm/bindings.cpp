@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -318,39 +317,20 @@ std::string seq2seq(const std::string& params_json) {
 std::string save_checkpoint() {
   return guarded([] {
     ensure_model(model.graph ? model.seed : 0);
-    const std::string path = "/tmp/varscope-demo-save.json";
-    save(*model.graph, path, {.metadata_json = R"({"demo":"varscope_web","seed":)" + std::to_string(model.seed) + "}"});
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    std::remove(path.c_str());
-    return json{{"ok", true}, {"text", text.str()}};
+    return json{{"ok", true},
+                {"text", save_to_string(*model.graph, {.metadata_json = R"({"demo":"varscope_web","seed":)" +
+                                                                        std::to_string(model.seed) + "}"})}};
   });
 }
 
 std::string load_checkpoint(const std::string& text) {
   return guarded([&] {
     ensure_model(model.graph ? model.seed : 0);
-    const std::string path = "/tmp/varscope-demo-load.json";
-    {
-      std::ofstream out(path, std::ios::binary | std::ios::trunc);
-      out << text;
-    }
-    struct Cleanup {
-      std::string p;
-      ~Cleanup() { std::remove(p.c_str()); }
-    } cleanup{path};
     RestoreReport report;
     try {
-      report = restore(*model.graph, path, {.strict = true});
+      report = restore_from_string(*model.graph, text, {.strict = true}, "(uploaded file)");
     } catch (const std::exception& e) {
-      // Name the upload, not the in-memory file it was copied to.
-      json err = error_json(e);
-      auto message = err["message"].get<std::string>();
-      for (auto at = message.find(path); at != std::string::npos; at = message.find(path))
-        message.replace(at, path.size(), "(uploaded file)");
-      err["message"] = message;
-      return err;
+      return error_json(e);
     }
     json mismatches = json::array();
     for (const auto& m : report.shape_mismatches)

@@ -594,29 +594,35 @@ class Reader {
       const auto* p = reinterpret_cast<const unsigned char*>(w.data());
       const std::size_t n = w.size();
       std::size_t i = 0;
-      // Fast path: whole quads of plain digits while nothing is pending.
+      // Fast path: whole quads of plain digits while nothing is pending (the bulk of a file).
       if (have == 0 && pad == 0) {
-        const bool direct = decode_ && raw.into_direct;
-        while (i + 4 <= n) {
-          const std::uint8_t a = kBase64Value[p[i]], b = kBase64Value[p[i + 1]], c = kBase64Value[p[i + 2]],
-                             d = kBase64Value[p[i + 3]];
-          if ((a | b | c | d) >= 64) break;
-          const std::uint32_t q = (std::uint32_t{a} << 18) | (std::uint32_t{b} << 12) | (std::uint32_t{c} << 6) | d;
-          if (direct && raw.decoded + 3 <= capacity) {
-            dst[raw.decoded] = static_cast<unsigned char>(q >> 16);
-            dst[raw.decoded + 1] = static_cast<unsigned char>(q >> 8);
-            dst[raw.decoded + 2] = static_cast<unsigned char>(q);
-            raw.decoded += 3;
-          } else if (!decode_) {
-            raw.decoded += 3;
-          } else {
-            const unsigned char bytes[3] = {static_cast<unsigned char>(q >> 16), static_cast<unsigned char>(q >> 8),
-                                            static_cast<unsigned char>(q)};
-            emit(bytes, 3);
-          }
-          raw.data_chars += 4;
-          i += 4;
+        std::size_t quads = (n - i) / 4;
+        unsigned char* out = nullptr;
+        if (decode_ && raw.into_direct) {
+          quads = std::min<std::size_t>(quads, static_cast<std::size_t>(std::max<std::int64_t>(capacity - raw.decoded, 0)) / 3);
+          out = dst + raw.decoded;
+        } else if (decode_) {
+          quads = 0;  // blocks: the per-character path below
         }
+        const unsigned char* in = p + i;
+        std::size_t q = 0;
+        if (out) {
+          for (; q < quads; ++q, in += 4, out += 3) {
+            const std::uint32_t a = kBase64Value[in[0]], b = kBase64Value[in[1]], c = kBase64Value[in[2]],
+                                d = kBase64Value[in[3]];
+            if ((a | b | c | d) & 0xC0) break;  // '=', '"', '\\' or not base64
+            const std::uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+            out[0] = static_cast<unsigned char>(v >> 16);
+            out[1] = static_cast<unsigned char>(v >> 8);
+            out[2] = static_cast<unsigned char>(v);
+          }
+        } else {
+          for (; q < quads; ++q, in += 4)
+            if ((kBase64Value[in[0]] | kBase64Value[in[1]] | kBase64Value[in[2]] | kBase64Value[in[3]]) & 0xC0) break;
+        }
+        raw.decoded += static_cast<std::int64_t>(3 * q);
+        raw.data_chars += static_cast<std::int64_t>(4 * q);
+        i += 4 * q;
       }
       // Slow path: one character.
       for (; i < n; ++i) {
@@ -903,8 +909,34 @@ std::string remap_name(const std::string& name, const RestoreOptions& options) {
   return out;
 }
 
+namespace {
+RestoreReport restore_entries(Graph& graph, std::vector<CheckpointEntry> entries, const std::string& path,
+                              const RestoreOptions& options);
+}  // namespace
+
 RestoreReport restore(Graph& graph, const std::string& path, const RestoreOptions& options) {
-  auto entries = read_checkpoint(path, options.limits);
+  return restore_entries(graph, read_checkpoint(path, options.limits), path, options);
+}
+
+RestoreReport restore_from_string(Graph& graph, std::string_view json_text, const RestoreOptions& options,
+                                  const std::string& source) {
+  Input in(json_text);
+  return restore_entries(graph, Reader(in, source, true, options.limits).read().entries, source, options);
+}
+
+std::string save_to_string(const std::vector<Variable>& variables, const SaveOptions& options) {
+  std::vector<std::pair<std::string, const Tensor*>> items;
+  for (const auto& v : variables) items.emplace_back(v.op_name(), &v.value());
+  return checkpoint_text(items, options);
+}
+
+std::string save_to_string(const Graph& graph, const SaveOptions& options) {
+  return save_to_string(graph.global_variables(), options);
+}
+
+namespace {
+RestoreReport restore_entries(Graph& graph, std::vector<CheckpointEntry> entries, const std::string& path,
+                              const RestoreOptions& options) {
   std::map<std::string, CheckpointEntry*> by_name;
   std::vector<std::string> checkpoint_names;
   for (auto& e : entries) {
@@ -946,6 +978,7 @@ RestoreReport restore(Graph& graph, const std::string& path, const RestoreOption
   }
   return report;
 }
+}  // namespace
 
 std::string RestoreReport::summary() const {
   std::ostringstream os;

@@ -173,6 +173,10 @@ Initializer constant_initializer(const Tensor& value) {
       },
       value.shape());
 }
+Initializer::Initializer(const Tensor& value) : Initializer(constant_initializer(value)) {
+  description_ = "tensor value " + std::string(dtype_name(value.dtype())) + " " + value.shape().to_string();
+  value_dtype_ = value.dtype();
+}
 Initializer random_uniform_initializer(double minval, double maxval, std::optional<std::uint64_t> seed) {
   if (!(minval < maxval))
     throw InvalidArgumentError("random_uniform_initializer: minval (" + number(minval) +

@@ -136,11 +136,14 @@ void Dense::build(std::int64_t input_dim) {
   if (input_dim < 1)
     throw InvalidArgumentError("Dense: input dimension " + std::to_string(input_dim) + " must be >= 1");
   scope_.build_once("Dense", [&] {
-    kernel_ = get_variable("kernel", {.shape = {input_dim, units_}, .initializer = options_.kernel_initializer});
+    kernel_ = get_variable("kernel", {.shape = {input_dim, units_},
+                                      .initializer = options_.kernel_initializer,
+                                      .trainable = options_.trainable});
     if (options_.use_bias)
       bias_ = get_variable("bias", {.shape = {units_},
                                     .initializer = options_.bias_initializer ? *options_.bias_initializer
-                                                                             : zeros_initializer()});
+                                                                             : zeros_initializer(),
+                                    .trainable = options_.trainable});
   });
 }
 

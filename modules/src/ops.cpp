@@ -103,7 +103,8 @@ ConstMatrixView time_step(const Tensor& t, std::int64_t step) {
   if (step < 0 || step >= s[1])
     throw InvalidArgumentError("time_step: step " + std::to_string(step) + " is outside [0, " +
                                std::to_string(s[1]) + ") for shape " + s.to_string());
-  return {t.data<float>().data() + step * s[2], s[0], s[2], s[1] * s[2]};
+  const float* base = t.data<float>().data();  // null for an empty tensor: no offset then
+  return {t.size() == 0 ? base : base + step * s[2], s[0], s[2], s[1] * s[2]};
 }
 MatrixView time_step(Tensor& t, std::int64_t step) {
   const ConstMatrixView c = time_step(static_cast<const Tensor&>(t), step);

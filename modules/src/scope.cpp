@@ -1,6 +1,7 @@
 // Implementation of varscope:scope — per-thread frames (default graph, current
 // variable scope, name stack, default-name counters) and get_variable.
 module;
+#include <cctype>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,8 +19,15 @@ struct ScopeData {
   ReuseMode reuse = ReuseMode::False;
   std::string reuse_origin = "the root scope (reuse is False unless a scope sets it)";
   std::optional<Initializer> initializer;
+  DType dtype = DType::float32;
   CustomGetter custom_getter;
   Graph* graph = nullptr;
+};
+
+// The default-name counters as they were when a scope object was re-entered;
+// restored when it is left (TF's _pure_variable_scope keeps `_old_subscopes`).
+struct SavedScopeCounts {
+  NameCounts counts;
 };
 
 namespace {
@@ -80,13 +88,45 @@ struct ScopeAccess {
 
   // Common tail of every variable_scope(): builds the new scope object and
   // makes it current. Nothing is modified before all checks have passed.
-  static VariableScopeGuard enter(Frame& frame, std::shared_ptr<ScopeData> data, std::string name_stack) {
+  // A re-entered scope object (`reentered`) snapshots the counters after its own
+  // count is bumped and restores them on exit; a scope opened by name closes its
+  // sub-scope counters on exit instead (TF's open/close_variable_subscopes).
+  static VariableScopeGuard enter(Frame& frame, std::shared_ptr<ScopeData> data, std::string name_stack,
+                                  bool reentered = false) {
     auto previous = frame.current;
     std::string previous_stack = frame.name_stack;
     frame.scope_counts.increment(data->name);
+    std::shared_ptr<SavedScopeCounts> saved;
+    if (reentered) saved = std::make_shared<SavedScopeCounts>(SavedScopeCounts{frame.scope_counts});
     frame.name_stack = std::move(name_stack);
     frame.current = data;
-    return VariableScopeGuard(std::move(data), std::move(previous), std::move(previous_stack), frame.graph);
+    return VariableScopeGuard(std::move(data), std::move(previous), std::move(previous_stack), frame.graph,
+                              std::move(saved));
+  }
+
+  // TF's name-scope name rule (ops.name_scope): at the top level a name must be a
+  // valid op name, below it a valid scope name.
+  static void check_scope_name(std::string_view name, bool top_level) {
+    auto ok_rest = [](unsigned char c) {
+      return std::isalnum(c) || c == '_' || c == '.' || c == '-' || c == '/' || c == '>';
+    };
+    bool valid = true;
+    for (unsigned char c : name) valid = valid && ok_rest(c);
+    if (valid && top_level && !name.empty()) {
+      const auto first = static_cast<unsigned char>(name.front());
+      valid = std::isalnum(first) || first == '.';
+    }
+    if (!valid)
+      throw InvalidArgumentError("'" + std::string(name) + "' is not a valid scope name: use letters, digits, '.', "
+                                 "'_', '-', '/' and '>'" +
+                                 (top_level ? std::string(", starting with a letter, digit or '.' at the top level")
+                                            : std::string()));
+  }
+
+  // Opens the name scope `name` under the current one, uniquified (tf.name_scope).
+  static std::string new_name_scope(Frame& frame, std::string_view name) {
+    check_scope_name(name, frame.name_stack.empty());
+    return frame.graph->unique_name(frame.name_stack + std::string(name)) + "/";
   }
 
   static std::shared_ptr<ScopeData> child(const ScopeData& parent, const std::string& new_name,
@@ -102,6 +142,7 @@ struct ScopeAccess {
       data->reuse_origin = "variable_scope(\"" + data->name + "\", reuse=" + reuse_arg(options.reuse) + ")";
     }
     data->initializer = options.initializer ? options.initializer : parent.initializer;
+    data->dtype = options.dtype ? *options.dtype : parent.dtype;
     data->custom_getter = chain(options.custom_getter, parent.custom_getter);
     return data;
   }
@@ -113,7 +154,8 @@ struct ScopeAccess {
           "{.default_name = \"...\"}");
     Frame& frame = current_frame();
     auto data = child(*frame.current, std::string(name), options);
-    const std::string stack = frame.graph->unique_name(frame.name_stack + std::string(name)) + "/";
+    // auxiliary_name_scope=False re-enters the current name scope instead.
+    const std::string stack = options.auxiliary_name_scope ? new_name_scope(frame, name) : frame.name_stack;
     data->original_name_scope = stack;
     return enter(frame, std::move(data), stack);
   }
@@ -133,8 +175,9 @@ struct ScopeAccess {
     const std::string base = parent.empty() ? options.default_name : parent + "/" + options.default_name;
     std::string unique = options.default_name;
     if (frame.scope_counts.get(base) > 0) unique += "_" + std::to_string(frame.scope_counts.first_free_suffix(base));
+    const std::string stack =
+        options.auxiliary_name_scope ? new_name_scope(frame, options.default_name) : frame.name_stack;
     auto data = child(*frame.current, unique, options);
-    const std::string stack = frame.graph->unique_name(frame.name_stack + options.default_name) + "/";
     data->original_name_scope = stack;
     return enter(frame, std::move(data), stack);
   }
@@ -147,9 +190,20 @@ struct ScopeAccess {
       data->reuse_origin = "variable_scope(<scope \"" + data->name + "\">, reuse=" + reuse_arg(options.reuse) + ")";
     }
     if (options.initializer) data->initializer = options.initializer;
+    if (options.dtype) data->dtype = *options.dtype;
     data->custom_getter = chain(options.custom_getter, captured.custom_getter);
     data->graph = frame.graph;
-    return enter(frame, data, data->original_name_scope);
+    // TF's variable_scope.__enter__: a new name scope named after the last name
+    // component, under the CURRENT name scope (re-entering acts like another
+    // tower); none for the root scope or with auxiliary_name_scope=False. The
+    // object keeps its original_name_scope.
+    std::string stack = frame.name_stack;
+    if (options.auxiliary_name_scope && !data->name.empty()) {
+      const auto slash = data->name.rfind('/');
+      stack = new_name_scope(frame, slash == std::string::npos ? std::string_view(data->name)
+                                                               : std::string_view(data->name).substr(slash + 1));
+    }
+    return enter(frame, data, std::move(stack), /*reentered=*/true);
   }
 
   static NameScopeGuard open_name_scope(std::string_view name) {
@@ -161,7 +215,7 @@ struct ScopeAccess {
     else if (name.back() == '/')
       opened = std::string(name);
     else
-      opened = frame.graph->unique_name(frame.name_stack + std::string(name)) + "/";
+      opened = new_name_scope(frame, name);
     frame.name_stack = opened;
     return NameScopeGuard(std::move(opened), std::move(previous));
   }
@@ -169,11 +223,17 @@ struct ScopeAccess {
   static void close_name_scope(const std::string& previous) { current_frame().name_stack = previous; }
 
   static void leave(const std::shared_ptr<ScopeData>& left, const std::shared_ptr<ScopeData>& previous,
-                    const std::string& previous_stack) {
+                    const std::string& previous_stack, const std::shared_ptr<SavedScopeCounts>& saved) {
     Frame& frame = current_frame();
-    // close_variable_subscopes: default-name counters under the scope restart.
-    const std::string prefix = left->name + "/";
-    frame.scope_counts.erase_prefix(prefix);
+    if (saved) {
+      // A re-entered scope object: "no matter the jump in the middle, unique
+      // numbering continues" (TF's testVarOpScopeUniqueNamesWithJump).
+      frame.scope_counts = saved->counts;
+    } else {
+      // close_variable_subscopes: default-name counters under the scope restart.
+      const std::string prefix = left->name + "/";
+      frame.scope_counts.erase_prefix(prefix);
+    }
     frame.current = previous;
     frame.name_stack = previous_stack;
   }
@@ -186,8 +246,26 @@ struct ScopeAccess {
     GetterContext context;
     context.name = scope->name.empty() ? std::string(name) : scope->name + "/" + std::string(name);
     context.shape = options.shape;
-    context.dtype = options.dtype;
     context.initializer = options.initializer ? options.initializer : scope->initializer;
+    // TF: a tensor value as initializer fixes shape and dtype (VariableScope.get_variable
+    // and _get_single_variable).
+    const std::optional<DType>& value_dtype = context.initializer ? context.initializer->value_dtype() : std::nullopt;
+    if (value_dtype) {
+      if (options.shape.rank_known())
+        throw InvalidArgumentError("get_variable(\"" + context.name +
+                                   "\"): If initializer is a constant, do not specify shape (got shape " +
+                                   options.shape.to_string() + " next to the initializer " +
+                                   context.initializer->description() +
+                                   "); fix: drop .shape, the variable takes the value's shape " +
+                                   context.initializer->value_shape()->to_string());
+      if (options.dtype && *options.dtype != *value_dtype)
+        throw DTypeMismatchError("get_variable(\"" + context.name + "\"): Initializer type '" +
+                                 std::string(dtype_name(*value_dtype)) + "' and explicit dtype '" +
+                                 std::string(dtype_name(*options.dtype)) +
+                                 "' don't match; fix: drop .dtype (the value's dtype is used) or pass a " +
+                                 std::string(dtype_name(*options.dtype)) + " value");
+    }
+    context.dtype = options.dtype ? *options.dtype : value_dtype ? *value_dtype : scope->dtype;
     context.trainable = options.trainable && !local;
     context.local = local;
     context.reuse = scope->reuse;
@@ -207,7 +285,23 @@ struct ScopeAccess {
       request.where = where;
       return graph->store().get_variable(request);
     };
-    return scope->custom_getter ? scope->custom_getter(store_getter, context) : store_getter(context);
+    if (!scope->custom_getter) return store_getter(context);
+    // TF's VariableScope.get_variable runs the getters under `name_scope(None)`:
+    // variable names depend only on the variable scope, and whatever a custom
+    // getter names with name scopes (say a plain Variable "custom_getter/add")
+    // starts at the top level.
+    // (By index: a getter may push frames and reallocate the frame stack.)
+    struct ResetNameStack {
+      std::size_t index;
+      std::string saved;
+      explicit ResetNameStack(std::size_t i) : index(i), saved(std::exchange(frames[i].name_stack, std::string())) {}
+      ~ResetNameStack() {
+        if (index < frames.size()) frames[index].name_stack = std::move(saved);
+      }
+      ResetNameStack(const ResetNameStack&) = delete;
+      ResetNameStack& operator=(const ResetNameStack&) = delete;
+    } reset(frames.size() - 1);
+    return scope->custom_getter(store_getter, context);
   }
 };
 
@@ -226,6 +320,8 @@ void VariableScope::reuse_variables() {
 }
 const std::optional<Initializer>& VariableScope::initializer() const noexcept { return data_->initializer; }
 void VariableScope::set_initializer(Initializer initializer) { data_->initializer = std::move(initializer); }
+DType VariableScope::dtype() const noexcept { return data_->dtype; }
+void VariableScope::set_dtype(DType dtype) { data_->dtype = dtype; }
 const std::string& VariableScope::original_name_scope() const noexcept { return data_->original_name_scope; }
 std::vector<Variable> VariableScope::global_variables() const {
   return data_->graph->global_variables(data_->name.empty() ? "" : data_->name + "/");
@@ -233,17 +329,24 @@ std::vector<Variable> VariableScope::global_variables() const {
 std::vector<Variable> VariableScope::trainable_variables() const {
   return data_->graph->trainable_variables(data_->name.empty() ? "" : data_->name + "/");
 }
+std::vector<Variable> VariableScope::local_variables() const {
+  return data_->graph->local_variables(data_->name.empty() ? "" : data_->name + "/");
+}
+std::vector<Variable> VariableScope::get_collection(std::string_view key) const {
+  return data_->graph->get_collection(key, data_->name.empty() ? "" : data_->name + "/");
+}
 Graph& VariableScope::graph() const noexcept { return *data_->graph; }
 
 VariableScopeGuard::VariableScopeGuard(std::shared_ptr<detail::ScopeData> entered,
                                        std::shared_ptr<detail::ScopeData> previous, std::string previous_name_stack,
-                                       Graph* graph)
+                                       Graph* graph, std::shared_ptr<detail::SavedScopeCounts> saved_counts)
     : VariableScope(std::move(entered)),
       previous_(std::move(previous)),
+      saved_counts_(std::move(saved_counts)),
       previous_name_stack_(std::move(previous_name_stack)),
       graph_(graph) {}
 
-VariableScopeGuard::~VariableScopeGuard() { ScopeAccess::leave(data_, previous_, previous_name_stack_); }
+VariableScopeGuard::~VariableScopeGuard() { ScopeAccess::leave(data_, previous_, previous_name_stack_, saved_counts_); }
 
 VariableScopeGuard variable_scope(std::string_view name, ScopeOptions options) {
   return ScopeAccess::by_name(name, options);

@@ -376,9 +376,11 @@ Tensor gather_tree(const Tensor& step_ids, const Tensor& parent_ids, const Tenso
       std::int32_t parent = parents[at(b, len - 1, k)];
       for (std::int64_t t = len - 2; t >= 0; --t) {
         if (parent < 0 || parent >= K)
-          throw InvalidArgumentError("gather_tree: parent id " + std::to_string(parent) + " at [batch " +
-                                     std::to_string(b) + ", time " + std::to_string(t + 1) + "] is outside [0, " +
-                                     std::to_string(K) + ")");
+          throw InvalidArgumentError("gather_tree: parent id " + std::to_string(parent) +
+                                     " at (batch, time, beam) == (" + std::to_string(b) + ", " + std::to_string(t) +
+                                     ", " + std::to_string(k) + ") is outside [0, " + std::to_string(K) +
+                                     "): the parent_ids of step " + std::to_string(t + 1) +
+                                     " must name beams of the previous step");
         beams[at(b, t, k)] = ids[at(b, t, parent)];
         parent = parents[at(b, t, parent)];
       }

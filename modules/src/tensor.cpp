@@ -1,6 +1,10 @@
 // Implementation of varscope:tensor — shape arithmetic, checked sizes, printing.
 module;
 #include <cstdint>
+#include <new>
+#if defined(__linux__) && !defined(__EMSCRIPTEN__)
+#include <sys/mman.h>
+#endif
 #include <cstring>
 #include <limits>
 #include <ostream>
@@ -14,6 +18,25 @@ module;
 module varscope;
 
 namespace varscope {
+
+namespace {
+constexpr std::size_t kHugeThreshold = std::size_t{4} << 20;
+constexpr std::align_val_t kSmallAlignment{64}, kHugeAlignment{std::size_t{2} << 20};
+}  // namespace
+
+void* allocate_tensor_bytes(std::size_t bytes) {
+  if (bytes < kHugeThreshold) return ::operator new(bytes, kSmallAlignment);
+  void* p = ::operator new(bytes, kHugeAlignment);
+#if defined(__linux__) && !defined(__EMSCRIPTEN__) && defined(MADV_HUGEPAGE)
+  (void)::madvise(p, bytes, MADV_HUGEPAGE);  // a hint: failure changes nothing
+#endif
+  return p;
+}
+
+void free_tensor_bytes(void* p, std::size_t bytes) noexcept {
+  ::operator delete(p, bytes < kHugeThreshold ? kSmallAlignment : kHugeAlignment);
+}
+
 
 std::string_view dtype_name(DType dtype) noexcept {
   switch (dtype) {
