@@ -71,11 +71,6 @@ enum class DateFormat : std::uint8_t {
 inline constexpr int kDateFormatCount = 10;
 [[nodiscard]] std::string_view format_name(DateFormat f) noexcept;
 
-/// Case and spacing noise for format_date.
-struct Noise {
-  bool enabled = true;
-};
-
 /// The date written in `format`, without noise.
 [[nodiscard]] std::string format_date(const Date& d, DateFormat format);
 /// With noise drawn from `rng`: letters all lower / all upper / title / as written,
