@@ -99,6 +99,10 @@ def main(binary):
     # Bad input: clear errors, never a crash.
     code, out, err = run(binary, "decode", "--checkpoint", a, "1 December 2026", "")
     expect(code == 1 and "input 2 is empty" in err, f"empty: {code} {err}")
+    code, out, err = run(binary, "decode", "--checkpoint", a, "1" * 200)
+    expect(code == 1 and "input 1 has 200 characters" in err, f"too long: {code} {err}")
+    r = subprocess.run([binary, "decode", "--checkpoint", a], input=b"1 December 2026\n\xff\xfe 2026\n", capture_output=True)
+    expect(r.returncode == 1 and b"input 2" in r.stderr and b"UTF-8" in r.stderr, f"bad UTF-8: {r.returncode} {r.stderr}")
     code, out, err = run(binary, "decode", "--checkpoint", a, stdin="")
     expect(code == 1 and "no input" in err, f"no input: {code} {err}")
     code, out, err = run(binary, "decode", "--checkpoint", a, "--beam", "2", "--n-best", "3", "x")

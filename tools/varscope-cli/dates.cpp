@@ -369,25 +369,27 @@ int run_decode(const DecodeArgs& a) {
     if (inputs.empty()) throw InvalidArgumentError("no input: pass TEXT arguments or lines on stdin");
   }
   // Check every input before loading anything.
-  const auto loaded = load_for_decoding(a.checkpoint);
-  std::vector<std::vector<std::int32_t>> src;
+  std::vector<std::vector<char32_t>> code_points;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string& text = inputs[i];
     if (text.find_first_not_of(" \t") == std::string::npos)
       throw InvalidArgumentError(fmt::format("input {} is empty; pass a date such as \"1 December 2026\"", i + 1));
-    std::vector<char32_t> cps;
     try {
-      cps = vd::utf8_decode(text);
+      code_points.push_back(vd::utf8_decode(text));
     } catch (const InvalidArgumentError& e) {
       throw InvalidArgumentError(fmt::format("input {}: {}", i + 1, e.what()));
     }
-    if (static_cast<std::int64_t>(cps.size()) > kMaxSourceChars)
+    if (static_cast<std::int64_t>(code_points.back().size()) > kMaxSourceChars)
       throw InvalidArgumentError(fmt::format("input {} has {} characters; the limit is {} (pass one date per input)",
-                                             i + 1, cps.size(), kMaxSourceChars));
-    auto ids = loaded.vocab.encode(text);
+                                             i + 1, code_points.back().size(), kMaxSourceChars));
+  }
+  const auto loaded = load_for_decoding(a.checkpoint);
+  std::vector<std::vector<std::int32_t>> src;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    auto ids = loaded.vocab.encode(inputs[i]);
     std::string unknown;
     for (std::size_t k = 0; k < ids.size(); ++k)
-      if (ids[k] == vd::Vocabulary::kUnk) unknown += vd::utf8_encode(cps[k]);
+      if (ids[k] == vd::Vocabulary::kUnk) unknown += vd::utf8_encode(code_points[i][k]);
     if (!unknown.empty())
       fmt::print(stderr, "note: input {} has characters outside the vocabulary ({}); they are read as <unk>\n", i + 1,
                  unknown);
