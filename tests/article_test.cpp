@@ -5,7 +5,10 @@
 #define BOOST_TEST_MODULE article
 #include "support/boost_test.hpp"
 
+#include <algorithm>
 #include <map>
+#include <stdexcept>
+#include <utility>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,21 +19,44 @@ import varscope.article;
 
 namespace {
 
-// section id -> expected printed lines
-std::map<std::string, std::vector<std::string>> expected_outputs() {
-  std::map<std::string, std::vector<std::string>> out;
+// The article's sections in article order, each with its expected printed
+// lines. This list (from the article, not from the tour) is what the tour is
+// checked against: a section the tour drops, renames or adds fails the tests.
+using Expected = std::vector<std::pair<std::string, std::vector<std::string>>>;
+Expected expected_outputs() {
+  Expected out;
   std::istringstream in(kArticleOutputs);
-  std::string line, section;
+  std::string line;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
     if (line.front() == '[' && line.back() == ']' && line.find(' ') == std::string::npos && line[1] != '[') {
-      section = line.substr(1, line.size() - 2);
-      out[section];
+      out.emplace_back(line.substr(1, line.size() - 2), std::vector<std::string>{});
     } else {
-      out[section].push_back(line);
+      BOOST_TEST_REQUIRE(!out.empty(), "output line before any [section] header: " << line);
+      out.back().second.push_back(line);
     }
   }
   return out;
+}
+
+std::vector<std::string> expected_ids() {
+  std::vector<std::string> ids;
+  for (const auto& [id, lines] : expected_outputs()) ids.push_back(id);
+  return ids;
+}
+
+std::vector<std::string> tour_ids() {
+  std::vector<std::string> ids;
+  for (const auto& section : varscope::article::sections()) ids.push_back(section.id);
+  return ids;
+}
+
+// The tour section with this id; fails the test (not silently skips) when there is none.
+const varscope::article::Section& tour_section(const std::string& id) {
+  for (const auto& section : varscope::article::sections())
+    if (section.id == id) return section;
+  BOOST_FAIL("the tour has no section [" << id << "] (the article has it)");
+  throw std::logic_error("unreachable");
 }
 
 // The seq2seq block prints id arrays from random weights: their values differ
@@ -83,14 +109,20 @@ SectionRun run_section(const varscope::article::Section& section) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(every_tour_section_prints_exactly_the_articles_lines) {
-  const auto expected = expected_outputs();
-  BOOST_TEST(expected.size() == 9u);  // the article's 9 blocks (the intro prints nothing)
-  for (const auto& section : varscope::article::sections()) {
-    BOOST_TEST_CONTEXT("section " << section.id) {
-      BOOST_REQUIRE(expected.contains(section.id));
-      BOOST_TEST(masked(run_section(section).printed) == masked(expected.at(section.id)),
-                 boost::test_tools::per_element());
+BOOST_AUTO_TEST_CASE(the_tour_has_exactly_the_articles_sections_in_article_order) {
+  // The article's 9 blocks (the intro's prints nothing), in article order.
+  const std::vector<std::string> article = {"intro",           "variable-and-get-variable", "variable-scope",
+                                            "reuse-modes",     "reuse-variables",           "reuse-inheritance",
+                                            "feed-forward-unshared", "feed-forward-shared", "seq2seq"};
+  BOOST_TEST(expected_ids() == article, boost::test_tools::per_element());
+  BOOST_TEST(tour_ids() == article, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(every_article_section_prints_exactly_the_articles_lines) {
+  // Driven by the article's list: a section missing from the tour fails here too.
+  for (const auto& [id, lines] : expected_outputs()) {
+    BOOST_TEST_CONTEXT("section " << id) {
+      BOOST_TEST(masked(run_section(tour_section(id)).printed) == masked(lines), boost::test_tools::per_element());
     }
   }
 }
@@ -109,10 +141,14 @@ BOOST_AUTO_TEST_CASE(commented_out_error_lines_raise_the_articles_errors) {
       {"reuse-variables", {"NotFoundError"}},
       {"reuse-inheritance", {}},
   };
-  for (const auto& section : varscope::article::sections()) {
-    BOOST_TEST_CONTEXT("section " << section.id) {
-      BOOST_REQUIRE(kinds.contains(section.id));
-      BOOST_TEST(run_section(section).error_kinds == kinds.at(section.id), boost::test_tools::per_element());
+  std::vector<std::string> listed;
+  for (const auto& [id, want] : kinds) listed.push_back(id);
+  auto article = expected_ids();
+  std::sort(article.begin(), article.end());
+  BOOST_TEST(listed == article, boost::test_tools::per_element());  // one entry per article section
+  for (const auto& [id, want] : kinds) {
+    BOOST_TEST_CONTEXT("section " << id) {
+      BOOST_TEST(run_section(tour_section(id)).error_kinds == want, boost::test_tools::per_element());
     }
   }
 }
@@ -121,9 +157,9 @@ BOOST_AUTO_TEST_CASE(tour_runs_sections_in_article_order_with_headers) {
   std::ostringstream os;
   varscope::article::run_tour(os);
   std::size_t last = 0;
-  for (const auto& section : varscope::article::sections()) {
-    const auto at = os.str().find("== [" + section.id + "] ");
-    BOOST_TEST_REQUIRE(at != std::string::npos);
+  for (const auto& id : expected_ids()) {
+    const auto at = os.str().find("== [" + id + "] ");
+    BOOST_TEST_REQUIRE(at != std::string::npos, "no header for [" << id << "]");
     BOOST_TEST(at >= last);
     last = at;
   }
@@ -131,13 +167,10 @@ BOOST_AUTO_TEST_CASE(tour_runs_sections_in_article_order_with_headers) {
 }
 
 BOOST_AUTO_TEST_CASE(seq2seq_first_time_step_agrees_between_the_decoders) {
-  for (const auto& section : varscope::article::sections()) {
-    if (section.id != "seq2seq") continue;
-    std::ostringstream os;
-    section.run(os);
-    BOOST_TEST(os.str().find("# first time step agrees between the two decoders: True") != std::string::npos,
-               os.str());
-  }
+  std::ostringstream os;
+  tour_section("seq2seq").run(os);  // fails if the section is missing or renamed
+  BOOST_TEST(os.str().find("# first time step agrees between the two decoders: True") != std::string::npos,
+             os.str());
 }
 
 BOOST_AUTO_TEST_CASE(each_block_runs_in_its_own_graph) {

@@ -1,11 +1,20 @@
 #!/usr/bin/env python3
-"""Runs `varscope tour` like a user and checks it: exit code 0, one header per
-section, and each section's printed lines (lines not starting with '#') equal
-to the article's (tests/data/article_outputs.txt). Also checks the CLI's exit
-codes for bad usage. Usage: check_tour.py VARSCOPE_BINARY ARTICLE_OUTPUTS"""
+"""Runs `varscope tour` like a user and checks it: exit code 0, exactly one
+header per article section, in article order (the list comes from the article:
+tests/data/article_outputs.txt, so a section the tour drops, renames or adds
+fails), and each section's printed lines (lines not starting with '#') equal
+to the article's. Also checks the CLI's exit codes for bad usage.
+Usage: check_tour.py VARSCOPE_BINARY ARTICLE_OUTPUTS"""
 import re
 import subprocess
 import sys
+
+
+# The article's code blocks, in article order (the introduction's prints nothing).
+ARTICLE_SECTIONS = ["intro", "variable-and-get-variable", "variable-scope", "reuse-modes", "reuse-variables",
+                    "reuse-inheritance", "feed-forward-unshared", "feed-forward-shared", "seq2seq"]
+# Sections beyond the article (printed after its blocks; not compared with the article's lines).
+BEYOND_SECTIONS = ["beyond-training"]
 
 
 def parse_expected(path):
@@ -40,25 +49,42 @@ def main(binary, expected_path):
     print(run.stdout)
     if run.returncode != 0:
         sys.exit(f"varscope tour exited {run.returncode}: {run.stderr}")
-    printed, current = {}, None
+    printed, order, current = {}, [], None
+    failures = []
     for line in run.stdout.splitlines():
         m = re.fullmatch(r"== \[([a-z0-9-]+)\] .* ==", line)
         if m:
+            if m.group(1) in printed:
+                failures.append(f"section [{m.group(1)}] printed twice")
+            order.append(m.group(1))
             current = printed.setdefault(m.group(1), [])
         elif line and not line.startswith("#"):
+            if current is None:
+                failures.append(f"output before any section header: {line!r}")
+                continue
             current.append(line)
-    failures = []
-    if not printed:
-        failures.append("no sections printed")
-    for section, lines in printed.items():
-        if section.startswith("beyond-"):  # beyond the article: not the article's lines
-            if not lines:
-                failures.append(f"[{section}] printed nothing")
-            continue
-        if masked(lines) != masked(expected.get(section) or []) or section not in expected:
-            failures.append(f"[{section}] printed {lines}\n  article: {expected.get(section)}")
-    missing = [s for s in expected if s not in printed]
-    print(f"checked {len(printed)} sections against the article; not in the tour yet: {missing}")
+    article_order = [s for s in order if not s.startswith("beyond-")]
+    beyond_order = [s for s in order if s.startswith("beyond-")]
+    if list(expected) != ARTICLE_SECTIONS:
+        failures.append(f"{expected_path} has sections {list(expected)}, the article has {ARTICLE_SECTIONS}")
+    if article_order != ARTICLE_SECTIONS:
+        failures.append(f"the tour printed sections {article_order}, the article has {ARTICLE_SECTIONS} (in this order)")
+    if order[:len(ARTICLE_SECTIONS)] != article_order:
+        failures.append(f"sections beyond the article must come after the article's: {order}")
+    if beyond_order != BEYOND_SECTIONS:
+        failures.append(f"the tour printed beyond-the-article sections {beyond_order}, expected {BEYOND_SECTIONS}")
+    for section in BEYOND_SECTIONS:
+        if not printed.get(section):
+            failures.append(f"[{section}] printed nothing")
+    for section in ARTICLE_SECTIONS:
+        if section not in printed:
+            failures.append(f"[{section}] is missing from the tour")
+        elif section not in expected:
+            failures.append(f"[{section}] is missing from {expected_path}")
+        elif masked(printed[section]) != masked(expected[section]):
+            failures.append(f"[{section}] printed {printed[section]}\n  article: {expected[section]}")
+    print(f"checked {len(article_order)} tour sections against the article's {len(ARTICLE_SECTIONS)}, "
+          f"and {len(beyond_order)} beyond it")
     for args, code in ((["tour", "--section", "nope"], 2), (["bogus"], 2), ([], 2), (["--help"], 0)):
         got = subprocess.run([binary, *args], capture_output=True, text=True).returncode
         if got != code:

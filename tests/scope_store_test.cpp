@@ -576,3 +576,114 @@ BOOST_FIXTURE_TEST_CASE(frozen_store_refuses_every_creation_but_allows_fetches, 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------- exported API not covered above
+BOOST_AUTO_TEST_SUITE(api_coverage)
+
+BOOST_AUTO_TEST_CASE(closest_names_ranks_same_leaf_first_then_edit_distance) {
+  const std::vector<std::string> candidates = {"enc/cell/kernel", "dec/cell/kernel", "dec/cell/kernal2",
+                                               "dec/cell/bias",   "totally/unrelated", "dec/cell/kernel_x"};
+  // Same last component in another scope first; then by edit distance; the exact name never.
+  BOOST_TEST(closest_names("dec/cell/kernel", candidates) ==
+                 (std::vector<std::string>{"enc/cell/kernel", "dec/cell/kernal2", "dec/cell/kernel_x"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(closest_names("dec/cell/kernel", candidates, 1) == (std::vector<std::string>{"enc/cell/kernel"}),
+             boost::test_tools::per_element());
+  // Edit distance budget: max(2, len/3); nothing near enough gives nothing.
+  BOOST_TEST(closest_names("ab", {"xy", "abc", "a"}) == (std::vector<std::string>{"a", "abc", "xy"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(closest_names("abcdef", {"uvwxyz"}).empty());
+  BOOST_TEST(edit_distance("kitten", "sitting") == 3u);
+}
+
+BOOST_FIXTURE_TEST_CASE(collections_add_and_get_with_scope_filter, FreshGraph) {
+  auto a = get_variable("a", {.shape = {1}});
+  const Variable b = [] {
+    auto s = variable_scope("net");
+    return get_variable("b", {.shape = {1}});
+  }();
+  BOOST_TEST(graph.get_collection("losses").empty());
+  graph.add_to_collection("losses", b);
+  graph.add_to_collection("losses", a);
+  BOOST_TEST(names(graph.get_collection("losses")) == (std::vector<std::string>{"net/b:0", "a:0"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(names(graph.get_collection("losses", "net/")) == (std::vector<std::string>{"net/b:0"}),
+             boost::test_tools::per_element());
+  // The built-in keys are ordinary collections.
+  BOOST_TEST(names(graph.get_collection(GraphKeys::GLOBAL_VARIABLES)) == names(graph.global_variables()),
+             boost::test_tools::per_element());
+  graph.add_to_collection(GraphKeys::TRAINABLE_VARIABLES, a);  // like tf.add_to_collection: appends again
+  BOOST_TEST(graph.trainable_variables().size() == 3u);
+  BOOST_TEST(graph.get_collection("losses").front().op_name() == "net/b");
+}
+
+BOOST_FIXTURE_TEST_CASE(name_scope_ending_in_slash_is_absolute_and_not_uniquified, FreshGraph) {
+  auto outer = name_scope("outer");
+  BOOST_TEST(current_name_scope() == "outer/");
+  {
+    auto abs = name_scope("elsewhere/deep/");
+    BOOST_TEST(current_name_scope() == "elsewhere/deep/");  // not outer/elsewhere/...
+    BOOST_TEST(Variable(zeros({1}), "v").name() == "elsewhere/deep/v:0");
+  }
+  {
+    auto again = name_scope("elsewhere/deep/");  // re-entered as is, never elsewhere/deep_1/
+    BOOST_TEST(Variable(zeros({1}), "v").name() == "elsewhere/deep/v_1:0");
+  }
+  {
+    auto root = name_scope("");  // "" resets to the root
+    BOOST_TEST(current_name_scope() == "");
+  }
+  BOOST_TEST(current_name_scope() == "outer/");
+  auto relative = name_scope("outer");  // relative: uniquified under outer/
+  BOOST_TEST(current_name_scope() == "outer/outer/");
+}
+
+BOOST_FIXTURE_TEST_CASE(set_initializer_changes_later_get_variable_defaults, FreshGraph) {
+  auto s = variable_scope("net");
+  BOOST_TEST(!s.initializer().has_value());
+  auto before = get_variable("before", {.shape = {4}});  // default: glorot uniform, not constant
+  s.set_initializer(constant_initializer(0.75));
+  BOOST_TEST(s.initializer().has_value());
+  auto after = get_variable("after", {.shape = {4}});
+  for (float x : after.value().data<float>()) BOOST_TEST(x == 0.75f);
+  BOOST_TEST(before.value().data<float>()[0] != 0.75f);
+  {
+    auto inner = variable_scope("inner");  // sub-scopes inherit it
+    for (float x : get_variable("w", {.shape = {2}}).value().data<float>()) BOOST_TEST(x == 0.75f);
+  }
+  // A captured scope object is a handle: setting it through a copy affects re-entries.
+  VariableScope copy = s;
+  copy.set_initializer(constant_initializer(-2.0));
+  for (float x : get_variable("later", {.shape = {2}}).value().data<float>()) BOOST_TEST(x == -2.0f);
+}
+
+BOOST_AUTO_TEST_CASE(dtype_helpers_and_element_count_limits) {
+  BOOST_TEST(dtype_name(DType::float32) == "float32");
+  BOOST_TEST(dtype_name(DType::int32) == "int32");
+  for (const DType d : {DType::float32, DType::int32}) BOOST_TEST((parse_dtype(dtype_name(d)) == d));
+  BOOST_TEST(is_floating(DType::float32));
+  BOOST_TEST(!is_floating(DType::int32));
+  BOOST_TEST((dtype_of<float> == DType::float32));
+  BOOST_TEST((dtype_of<std::int32_t> == DType::int32));
+  BOOST_TEST(kMaxElements == 2147483647);
+  BOOST_TEST(checked_num_elements(Shape{3, 4, 5}, "t") == 60);
+  BOOST_TEST(checked_num_elements(Shape{kMaxElements}, "t") == kMaxElements);
+  BOOST_CHECK_THROW((void)checked_num_elements(Shape{kMaxElements + 1}, "t"), InvalidArgumentError);
+  BOOST_CHECK_THROW((void)checked_num_elements(Shape{65536, 65536}, "t"), InvalidArgumentError);
+  BOOST_CHECK_THROW((void)checked_num_elements(Shape{kUnknownDim, 2}, "t"), InvalidArgumentError);
+  BOOST_CHECK_THROW((void)checked_num_elements(Shape::unknown(), "t"), InvalidArgumentError);
+}
+
+BOOST_AUTO_TEST_CASE(shape_compatible_with_treats_unknowns_as_wildcards) {
+  BOOST_TEST((Shape{2, 3}).compatible_with(Shape{2, 3}));
+  BOOST_TEST(!(Shape{2, 3}).compatible_with(Shape{3, 2}));
+  BOOST_TEST(!(Shape{2, 3}).compatible_with(Shape{2, 3, 1}));  // rank differs
+  BOOST_TEST((Shape{kUnknownDim, 3}).compatible_with(Shape{7, 3}));
+  BOOST_TEST((Shape{7, 3}).compatible_with(Shape{kUnknownDim, 3}));  // symmetric
+  BOOST_TEST(!(Shape{kUnknownDim, 3}).compatible_with(Shape{7, 4}));
+  BOOST_TEST(Shape::unknown().compatible_with(Shape{1, 2, 3}));
+  BOOST_TEST((Shape{}).compatible_with(Shape::unknown()));
+  BOOST_TEST(!(Shape{}).compatible_with(Shape{1}));  // scalar vs [1]
+}
+
+BOOST_AUTO_TEST_SUITE_END()

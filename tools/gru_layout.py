@@ -138,6 +138,60 @@ def keras_check(golden):
     return 0 if ok else 1
 
 
+def tagged(root):
+    """A copy of the checkpoint whose every float value is distinct (variable index * 1000 + position),
+    so a gate-order or row/column mix-up cannot go unnoticed (a real checkpoint's gates bias is all 1.0)."""
+    out = []
+    for n, e in enumerate(root["variables"]):
+        if e["dtype"] != "float32":
+            out.append(e)
+            continue
+        count = len(values(e))
+        shape = e["shape"]
+        out.append(entry(e["name"], shape[0], shape[1] if len(shape) == 2 else None,
+                         [float(n * 1000 + i) for i in range(count)]))
+    return dict(root, variables=out)
+
+
+def selftest(root):
+    """to-keras then to-tf gives the values back, and every Keras value is the TF value the layout
+    says (z = u = second half of [r | u], then r, then the candidate), element by element."""
+    root = tagged(root)
+    keras_root = convert(root, "to-keras")
+    back = convert(keras_root, "to-tf")
+    original = {e["name"]: values(e) for e in root["variables"]}
+    restored = {e["name"]: values(e) for e in back["variables"]}
+    keras = {e["name"]: e for e in keras_root["variables"]}
+    problems = [] if original == restored else ["to-keras then to-tf does not give the values back"]
+    scopes = [n[: -len("/gates/kernel")] for n in original if n.endswith("/gates/kernel")]
+    for scope in scopes:
+        gk, gb = matrix(root_entry(root, f"{scope}/gates/kernel")), original[f"{scope}/gates/bias"]
+        ck, cb = matrix(root_entry(root, f"{scope}/candidate/kernel")), original[f"{scope}/candidate/bias"]
+        H = len(cb)
+        D = len(gk) - H
+        k, rk, b = matrix(keras[f"{scope}/kernel"]), matrix(keras[f"{scope}/recurrent_kernel"]), values(keras[f"{scope}/bias"])
+        want_bias = [gb[H + j] for j in range(H)] + [gb[j] for j in range(H)] + cb  # z(=u), r, h
+        if b != want_bias:
+            problems.append(f"{scope}/bias is not [u | r | candidate] of the TF biases")
+        for i in range(D + H):
+            row = k[i] if i < D else rk[i - D]
+            want = [gk[i][H + j] for j in range(H)] + [gk[i][j] for j in range(H)] + ck[i]
+            if row != want:
+                problems.append(f"{scope}: Keras row {i} ({'kernel' if i < D else 'recurrent_kernel'}) is {row[:6]}..., "
+                                f"want {want[:6]}...")
+    if not scopes:
+        problems.append("no GRU scope found")
+    for p in problems:
+        print("gru_layout selftest:", p)
+    print("gru_layout selftest:", "ok" if not problems else "MISMATCH",
+          f"({len(original)} variables, {len(scopes)} GRU scopes, distinct tagged values)")
+    return 0 if not problems else 1
+
+
+def root_entry(root, name):
+    return next(e for e in root["variables"] if e["name"] == name)
+
+
 def main(argv):
     if len(argv) == 2 and argv[0] == "keras-check":
         return keras_check(json.load(open(argv[1])))
@@ -146,16 +200,7 @@ def main(argv):
         return 2
     root = json.load(open(argv[1]))
     if argv[0] == "selftest":
-        back = convert(convert(root, "to-keras"), "to-tf")
-        original = {e["name"]: values(e) for e in root["variables"]}
-        restored = {e["name"]: values(e) for e in back["variables"]}
-        keras = {e["name"]: e for e in convert(root, "to-keras")["variables"]}
-        # Spot check the gate order: Keras bias starts with u (TF gates/bias second half).
-        scope = next(n[: -len("/gates/kernel")] for n in original if n.endswith("/gates/kernel"))
-        H = len(original[f"{scope}/candidate/bias"])
-        ok = original == restored and values(keras[f"{scope}/bias"])[:H] == original[f"{scope}/gates/bias"][H:]
-        print("gru_layout selftest:", "ok" if ok else "MISMATCH", f"({len(original)} variables)")
-        return 0 if ok else 1
+        return selftest(root)
     json.dump(convert(root, argv[0]), open(argv[2], "w"))
     return 0
 

@@ -16,7 +16,8 @@ packages=(
   emscripten binaryen node-acorn                      # WebAssembly (repaired by wasm/setup-toolchain.sh)
   chromium                                            # browser test of the web demo (tests/browser)
   fonts-ipafont-gothic                                # Japanese glyphs (the article's titles) in the demo screenshots
-  python3 git ca-certificates
+  python3 python3-torch                               # python3-torch: the live PyTorch round trip test (torch_live_roundtrip)
+  git ca-certificates
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

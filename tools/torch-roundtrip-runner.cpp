@@ -1,6 +1,6 @@
 // Runs one PyTorch interop case file (written by `tools/torch_interop.py live`)
-// through varscope and exits 0 when the outputs match PyTorch's within 1e-5
-// relative. Prints the error either way.
+// through varscope and exits 0 when the outputs match PyTorch's within 1e-6
+// relative (the GRU bound of tests/numerics_test.cpp; measured ~6e-8). Prints the error either way.
 #include <nlohmann/json.hpp>
 
 #include <exception>
@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   try {
     const double worst = torch_case::run(text.str(), std::string(argv[1]) + ".ckpt.json");
     std::cout << "PyTorch -> JSON -> varscope: worst relative error " << worst << '\n';
-    return worst < 1e-5 ? 0 : 1;
+    return worst < 1e-6 ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "torch round trip failed: " << e.what() << '\n';
     return 1;

@@ -12,7 +12,8 @@ Usage (run with Debian's python3: /usr/bin/python3, apt python3-torch):
   torch_interop.py to-json  STATE_DICT.pt OUT.json  --embedding emb=embedding --gru gru=model/gru --linear out=model/out
   torch_interop.py to-torch IN.json OUT.pt          (same mapping flags)
   torch_interop.py golden   OUT.json                (the committed round-trip golden data)
-  torch_interop.py live     RUNNER                  (fresh random model -> JSON -> varscope RUNNER -> compare)
+  torch_interop.py live     RUNNER [--seed N]       (fresh random model -> JSON -> varscope RUNNER -> compare);
+                                                    prints the seed; --seed or VARSCOPE_TORCH_SEED reproduces a run
 """
 import argparse
 import base64
@@ -23,7 +24,11 @@ import subprocess
 import sys
 import tempfile
 
-import torch
+try:
+    import torch
+except ImportError as e:  # fail loudly: the live round trip must never be skipped silently
+    sys.exit(f"torch_interop.py: cannot import torch ({e}). Install python3-torch (tools/install-deps.sh) "
+             "and run with Debian's /usr/bin/python3.")
 
 
 def tensor_entry(name, t):
@@ -132,6 +137,7 @@ def parser():
     p.add_argument("--embedding", action="append")
     p.add_argument("--gru", action="append")
     p.add_argument("--linear", action="append")
+    p.add_argument("--seed", type=int, help="live: the model seed (default: VARSCOPE_TORCH_SEED, else random)")
     return p
 
 
@@ -150,12 +156,20 @@ def main():
         json.dump(case, open(args.paths[0], "w"))
     elif args.command == "live":
         # A fresh random model each run, through the varscope runner binary.
-        case = model_case(int.from_bytes(os.urandom(4), "little"))
+        seed = args.seed
+        if seed is None and os.environ.get("VARSCOPE_TORCH_SEED"):
+            seed = int(os.environ["VARSCOPE_TORCH_SEED"])
+        if seed is None:
+            seed = int.from_bytes(os.urandom(4), "little")
+        print(f"torch_interop live: seed {seed} (reproduce: VARSCOPE_TORCH_SEED={seed} or --seed {seed})", flush=True)
+        case = model_case(seed)
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "case.json")
             json.dump(case, open(path, "w"))
             r = subprocess.run([args.paths[0], path], capture_output=True, text=True)
             print(r.stdout, r.stderr)
+            if r.returncode != 0:
+                print(f"torch_interop live: FAILED with seed {seed}", flush=True)
             sys.exit(r.returncode)
 
 

@@ -796,6 +796,8 @@ void append_entry(std::string& out, const std::string& name, const Tensor& value
   out += '}';
 }
 
+detail::BeforeRenameHook before_rename_hook = nullptr;
+
 void write_atomically(const std::string& path, const std::string& text) {
   const auto slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
@@ -808,6 +810,12 @@ void write_atomically(const std::string& path, const std::string& text) {
   ok = ok && ::fsync(::fileno(f)) == 0;
 #endif
   ok = (std::fclose(f) == 0) && ok;
+  if (ok && before_rename_hook != nullptr) {
+    if (const int injected = before_rename_hook(tmp); injected != 0) {
+      errno = injected;
+      ok = false;
+    }
+  }
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string reason = std::strerror(errno);
     std::remove(tmp.c_str());
@@ -893,6 +901,8 @@ void write_checkpoint(const std::vector<CheckpointEntry>& entries, const std::st
   for (const auto& e : entries) items.emplace_back(e.name, &e.value);
   write_atomically(path, checkpoint_text(items, options));
 }
+
+void detail::set_before_rename_hook(BeforeRenameHook hook) noexcept { before_rename_hook = hook; }
 
 std::string remap_name(const std::string& name, const RestoreOptions& options) {
   std::string out = name;

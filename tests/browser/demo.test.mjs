@@ -25,6 +25,9 @@ const webDir = path.resolve(opt('--web', path.join(repo, 'web')));
 const artifacts = path.resolve(opt('--artifacts', path.join(repo, 'test-artifacts')));
 const nativeExe = opt('--native', path.join(repo, 'build', 'native', 'varscope_web_native'));
 const chromiumPath = process.env.VARSCOPE_CHROMIUM || '/usr/bin/chromium';
+// Native vs wasm (other compiler, SIMD and BLAS kernels): scores are float32 sums of
+// log-probabilities of magnitude <= ~64 here, whose ulp is 3.8e-6; measured max diff 3.8e-6
+// (one ulp). 1e-5 allows ~2.6 ulp. Browser vs node (the same .mjs) is compared exactly.
 const TOL = 1e-5;
 
 const failures = [];
@@ -64,7 +67,25 @@ const defaultParams = { sources: [ones8, ones8], beamWidth: 3, maxLen: 8, length
 // A ragged batch, decoded in the page and natively (the lengths differ per row).
 const raggedParams = { sources: [[5, 6, 7], [1, 2999, 42, 7, 7]], beamWidth: 4, maxLen: 6, lengthPenalty: 0.6, seed: 0 };
 
-function compareSeq2seq(label, a, b) {
+// Same binary (the page's .mjs under node): every number must be identical, bit for bit.
+function compareExact(label, a, b) {
+  const parts = {
+    'train argmax ids': [a.trainArgmax, b.trainArgmax],
+    'hypotheses (ids, lengths, scores, log probs)': [a.hypotheses, b.hypotheses],
+    'variable names, shapes and fingerprints': [a.variables, b.variables],
+    'per-decoder variables and fingerprints': [a.decoders, b.decoders],
+    'training logits fingerprint': [a.trainLogitsFingerprint, b.trainLogitsFingerprint],
+  };
+  for (const [what, [x, y]] of Object.entries(parts)) {
+    check(x !== undefined && eq(x, y), `${label}: ${what} identical`,
+      `${JSON.stringify(x).slice(0, 300)}\n     vs ${JSON.stringify(y).slice(0, 300)}`);
+  }
+}
+
+// Another build (native, other compiler and SIMD): the same ids and lengths, the same
+// weights (initial values are bit-exact across builds: tests/init_test.cpp), scores
+// within TOL (float32 sums of log-softmax values ~ -10, computed with other kernels).
+function compareNative(label, a, b) {
   let worst = 0;
   let same = eq(a.trainArgmax, b.trainArgmax) && a.hypotheses.length === b.hypotheses.length;
   a.hypotheses.forEach((row, r) => {
@@ -72,18 +93,66 @@ function compareSeq2seq(label, a, b) {
     same = same && row.length === other.length;
     row.forEach((h, k) => {
       const o = other[k];
-      if (!o) return;
+      if (!o) { same = false; return; }
       same = same && eq(h.ids, o.ids) && h.length === o.length;
       worst = Math.max(worst, Math.abs(h.score - o.score), Math.abs(h.logProb - o.logProb));
     });
   });
-  const fp = eq(a.variables.map((v) => v.fingerprint), b.variables.map((v) => v.fingerprint));
   check(same && worst <= TOL, `${label}: same ids, lengths and train argmax; scores within ${TOL}`,
     `max |diff| = ${worst}; ids equal: ${same}`);
-  console.log(`     ${label}: max |score diff| = ${worst.toExponential(2)}, ` +
-    `variable fingerprints ${fp ? 'bit-identical' : 'differ (expected across builds only)'}; ` +
+  check(eq(a.variables, b.variables), `${label}: the same variable names, shapes and fingerprints (bit-identical weights)`,
+    JSON.stringify(a.variables.map((v, i) => [v.name, v.fingerprint, b.variables[i]?.fingerprint])));
+  console.log(`     ${label}: max |score diff| = ${worst.toExponential(2)}; ` +
     `first hypothesis score ${a.hypotheses[0][0].score} vs ${b.hypotheses[0][0].score}`);
-  return fp;
+}
+
+// What the page shows, read from the DOM (not from window.varscopeDemo).
+async function rendered(page) {
+  return page.evaluate(() => {
+    const cells = (tr) => [...tr.cells].map((c) => c.textContent);  // th (row header) and td cells
+    return {
+      train: document.getElementById('s2s-train').textContent,
+      beams: [...document.querySelectorAll('#s2s-beam-tables table')].map((t) => ({
+        row: Number(t.dataset.row),
+        rows: [...t.tBodies[0].rows].map(cells),
+      })),
+      vars: [...document.getElementById('s2s-vars').tBodies[0].rows].map(cells),
+      shared: [...document.getElementById('s2s-shared').tBodies[0].rows].map(cells),
+    };
+  });
+}
+
+// The DOM must show exactly `ref`'s numbers (node's output of the same binary), in the
+// page's formats: ids joined by spaces, scores and log probs with toFixed(5).
+function checkRendered(label, dom, ref) {
+  const train = ref.trainArgmax.map((ids) => `[${ids.join(' ')}]`).join(' ');
+  check(dom.train === train, `${label}: the rendered training-decoder ids are node's`, `${dom.train} vs ${train}`);
+  const beams = ref.hypotheses.map((hyps, b) => ({
+    row: b,
+    rows: hyps.map((h, i) => [String(i), h.ids.join(' '), h.score.toFixed(5), String(h.length), h.logProb.toFixed(5)]),
+  }));
+  check(eq(dom.beams, beams), `${label}: the rendered beam tables (ids, scores, lengths, log probs) are node's`,
+    `${JSON.stringify(dom.beams).slice(0, 400)}\n     vs ${JSON.stringify(beams).slice(0, 400)}`);
+  const fps = ref.variables.map((v) => [v.name, v.fingerprint]);
+  check(eq(dom.vars.map((c) => [c[0], c[2]]), fps), `${label}: the rendered variable fingerprints are node's`,
+    JSON.stringify(dom.vars).slice(0, 400));
+  const shared = ref.decoders.trainer.map((v, i) => [v.name, v.fingerprint, ref.decoders.generation[i].fingerprint, 'yes']);
+  check(eq(dom.shared, shared), `${label}: the rendered per-decoder fingerprints are node's (all shared)`,
+    JSON.stringify(dom.shared).slice(0, 400));
+}
+
+// The DOM against another build: ids exactly, printed scores within TOL + the 5e-6 of toFixed(5).
+function checkRenderedNative(label, dom, ref) {
+  let worst = 0;
+  let same = dom.beams.length === ref.hypotheses.length;
+  dom.beams.forEach((t, b) => t.rows.forEach((cells, k) => {
+    const h = ref.hypotheses[b]?.[k];
+    if (!h) { same = false; return; }
+    same = same && cells[1] === h.ids.join(' ') && cells[3] === String(h.length);
+    worst = Math.max(worst, Math.abs(Number(cells[2]) - h.score), Math.abs(Number(cells[4]) - h.logProb));
+  }));
+  check(same && worst <= TOL + 5e-6, `${label}: rendered ids equal native's, rendered scores within ${TOL} + 5e-6`,
+    `max |diff| ${worst}, ids equal ${same}`);
 }
 
 async function main() {
@@ -205,8 +274,12 @@ async function main() {
     const varNames = await page.$$eval('#s2s-vars tbody tr td:first-child', (els) => els.map((e) => e.textContent));
     check(eq(varNames, expectedSeq2seqVars), "seq2seq: the article's 10 variable names in order", JSON.stringify(varNames));
 
-    compareSeq2seq('browser vs node (same .mjs)', initial, nodeRef);
-    if (nativeRef) compareSeq2seq('browser vs native build', initial, nativeRef);
+    compareExact('browser vs node (same .mjs)', initial, nodeRef);
+    checkRendered('on load', await rendered(page), nodeRef);
+    if (nativeRef) {
+      compareNative('browser vs native build', initial, nativeRef);
+      checkRenderedNative('on load vs native', await rendered(page), nativeRef);
+    }
 
     // Seed control: a new seed is a new graph; going back to seed 0 reproduces the first values.
     await page.fill('#s2s-seed', '7');
@@ -235,8 +308,12 @@ async function main() {
     await page.click('#s2s-decode');
     const ragged = await waitRun(before);
     check(eq(ragged.trainArgmax.map((r) => r.length), [3, 5]), 'ragged batch: train argmax per row has the row length');
-    compareSeq2seq('ragged batch: browser vs node', ragged, nodeRagged);
-    if (nativeRef) compareSeq2seq('ragged batch: browser vs native build', ragged, nativeRef.ragged);
+    compareExact('ragged batch: browser vs node', ragged, nodeRagged);
+    checkRendered('ragged batch', await rendered(page), nodeRagged);
+    if (nativeRef) {
+      compareNative('ragged batch: browser vs native build', ragged, nativeRef.ragged);
+      checkRenderedNative('ragged batch vs native', await rendered(page), nativeRef.ragged);
+    }
 
     // Invalid parameters: a readable error naming the bad id.
     await page.fill('#s2s-source', '1 2 5000');
