@@ -13,6 +13,7 @@
 //   :rnn     GRU cells (TF and reset-after layouts), dynamic_rnn
 //   :seq2seq helpers, BasicDecoder, BeamSearchDecoder, dynamic_decode, gather_tree
 //   :checkpoint JSON checkpoints: save, restore (strict/lenient/dry run, remapping), list
+//   :data    built-in tasks: date normalisation to ISO 8601 (generator, splits, vocabulary)
 export module varscope;
 export import :errors;
 export import :tensor;
@@ -27,3 +28,4 @@ export import :layers;
 export import :rnn;
 export import :seq2seq;
 export import :checkpoint;
+export import :data;

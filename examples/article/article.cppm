@@ -52,6 +52,8 @@ struct Seq2SeqConfig {
   std::int64_t max_len = 8;
   /// Beyond the article (it uses 0): the GNMT length penalty weight.
   float length_penalty_weight = 0.0f;
+  /// Beyond the article: hypotheses kept per row by the beam-search decoder (0 = beam_width).
+  std::int64_t num_hypotheses = 0;
   std::int32_t bos = 1;  ///< start token
   std::int32_t eos = 2;  ///< end token
 };
@@ -73,6 +75,18 @@ struct Seq2SeqOutputs {
                                                      const Tensor& encoder_inputs_length, const Tensor& decoder_inputs,
                                                      const Tensor& decoder_inputs_length,
                                                      const Seq2SeqConfig& config = {});
+
+/// Beyond the article: the same block's two halves built separately, for a
+/// training loop (no beam search per step) and for serving (no training decoder).
+/// Same functions and scopes as seq2seq_shared_decoders, so the same variable
+/// names: embedding, encoder/..., decoder/... . Call the first under
+/// AUTO_REUSE (it creates the variables); the second reuses them (reuse=True:
+/// NotFoundError before they exist). Greedy decoding is beam_width 1.
+[[nodiscard]] Tensor seq2seq_train_outputs(const Variable& embedding, const Tensor& encoder_inputs,
+                                           const Tensor& encoder_inputs_length, const Tensor& decoder_inputs,
+                                           const Tensor& decoder_inputs_length, const Seq2SeqConfig& config);
+[[nodiscard]] BeamSearchResult seq2seq_generate(const Variable& embedding, const Tensor& encoder_inputs,
+                                                const Tensor& encoder_inputs_length, const Seq2SeqConfig& config);
 
 /// Prints "== [id] title ==" and the block's output for every section (or only
 /// `only`, when non-empty). Throws std::invalid_argument for an unknown id.

@@ -88,6 +88,7 @@ BeamSearchResult create_generation_decoder(const Tensor& thought_vector, const V
   auto tiled_thought_vector = tile_batch(thought_vector, c.beam_width);
   BeamSearchDecoder::Options options;
   options.length_penalty_weight = c.length_penalty_weight;
+  options.num_hypotheses = c.num_hypotheses;
   BeamSearchDecoder decoder(cell, embedding.value(), start_tokens, end_token, tiled_thought_vector, c.beam_width,
                             &output_layer, options);
   auto decoder_outputs = dynamic_decode(decoder, {.maximum_iterations = c.max_len, .scope = decoder_scope});
@@ -125,6 +126,23 @@ Seq2SeqOutputs seq2seq_shared_decoders(const Variable& embedding, const Tensor& 
     out.generation = create_generation_decoder(thought_vector, embedding, config, out.generation_variables);
   }
   return out;
+}
+
+Tensor seq2seq_train_outputs(const Variable& embedding, const Tensor& encoder_inputs, const Tensor& encoder_inputs_length,
+                             const Tensor& decoder_inputs, const Tensor& decoder_inputs_length, const Seq2SeqConfig& config) {
+  auto thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding, config);
+  auto scope = variable_scope("decoder");
+  std::vector<Variable> used;
+  return create_trainer_decoder(thought_vector, embedding, decoder_inputs, decoder_inputs_length, config, used);
+}
+
+BeamSearchResult seq2seq_generate(const Variable& embedding, const Tensor& encoder_inputs,
+                                  const Tensor& encoder_inputs_length, const Seq2SeqConfig& config) {
+  auto thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding, config);
+  auto scope = variable_scope("decoder");
+  scope.reuse_variables();
+  std::vector<Variable> used;
+  return create_generation_decoder(thought_vector, embedding, config, used);
 }
 
 // with tf.Session(graph=tf.Graph()) as sess:

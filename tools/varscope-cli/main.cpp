@@ -3,7 +3,11 @@
 //   varscope ckpt ls FILE                      names, dtypes, shapes of a JSON checkpoint
 //   varscope ckpt diff A B                     names, shapes and max |a - b| between two checkpoints
 //   varscope ckpt remap FILE --prefix old/=new/ [--rename '*/weights=*/kernel'] -o OUT
-// Exit codes: 0 success, 1 a library error (or `diff` found differences), 2 bad usage.
+//   varscope train --task dates --steps N --out model.json [--resume F] [--seed S] [--batch B] [--hidden H]
+//   varscope decode --checkpoint model.json [--beam K] [--n-best N] [--length-penalty A] [--json] TEXT...
+//   varscope eval --checkpoint model.json --task dates [--beam K] [--size N]
+// Exit codes: 0 success, 1 a library error (or `diff` found differences), 2 bad usage,
+// 130 training interrupted by Ctrl-C (a resumable checkpoint was saved).
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -14,6 +18,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "dates.hpp"
 
 import varscope;
 import varscope.article;
@@ -43,6 +49,45 @@ int main(int argc, char** argv) {
   remap->add_option("--rename", renames, "FROM=TO rule, '*' matches any prefix (repeatable)");
   remap->add_option("-o,--output", out, "Output checkpoint")->required();
 
+  varscope_cli::TrainArgs train_args;
+  auto* train = app.add_subcommand("train", "Train the article's Seq2Seq on a built-in task (dates: text -> ISO 8601)");
+  train->add_option("--task", train_args.task, "Built-in task (dates)")->required();
+  train->add_option("--steps", train_args.steps, "Total training steps (global_step at the end)")->required();
+  train->add_option("--out", train_args.out, "Checkpoint to write (atomically; also on Ctrl-C)")->required();
+  train->add_option("--resume", train_args.resume, "Continue from this checkpoint (model + optimizer state)")
+      ->check(CLI::ExistingFile);
+  train->add_option("--seed", train_args.seed, "Graph and data seed")->capture_default_str();
+  train->add_option("--batch", train_args.batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--hidden", train_args.hidden, "GRU size")->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--embedding", train_args.embedding, "Embedding size")->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--lr", train_args.learning_rate, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--clip", train_args.clip_norm, "clip_by_global_norm limit")->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--log-every", train_args.log_every, "Progress line every N steps")->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--eval-every", train_args.eval_every, "Validation accuracy every N steps (0: only at the end)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  train->add_option("--eval-size", train_args.eval_size, "Validation samples")->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--save-every", train_args.save_every, "Checkpoint every N steps (0: only at the end)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+
+  varscope_cli::DecodeArgs decode_args;
+  auto* decode = app.add_subcommand("decode", "Normalise dates with a trained checkpoint: n-best hypotheses with scores");
+  decode->add_option("--checkpoint", decode_args.checkpoint, "Checkpoint from `varscope train --task dates`")
+      ->required()->check(CLI::ExistingFile);
+  decode->add_option("--beam", decode_args.beam, "Beam width (1 = greedy)")->capture_default_str();
+  decode->add_option("--n-best", decode_args.n_best, "Hypotheses printed per input (<= beam)")->capture_default_str();
+  decode->add_option("--length-penalty", decode_args.length_penalty, "GNMT length penalty alpha")->capture_default_str();
+  decode->add_flag("--json", decode_args.json, "JSON output");
+  decode->add_option("TEXT", decode_args.texts, "Dates to normalise (default: lines of stdin)");
+
+  varscope_cli::EvalArgs eval_args;
+  auto* eval = app.add_subcommand("eval", "Exact-match accuracy on the test split (greedy and beam) and the worst errors");
+  eval->add_option("--checkpoint", eval_args.checkpoint, "Checkpoint from `varscope train --task dates`")
+      ->required()->check(CLI::ExistingFile);
+  eval->add_option("--task", eval_args.task, "Built-in task (dates)")->required();
+  eval->add_option("--beam", eval_args.beam, "Beam width")->capture_default_str();
+  eval->add_option("--size", eval_args.size, "Test samples")->capture_default_str();
+  eval->add_option("--worst", eval_args.worst, "Errors listed")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -50,6 +95,9 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (train->parsed()) return varscope_cli::run_train(train_args);
+    if (decode->parsed()) return varscope_cli::run_decode(decode_args);
+    if (eval->parsed()) return varscope_cli::run_eval(eval_args);
     if (tour->parsed()) {
       if (list) {
         for (const auto& s : varscope::article::sections()) fmt::print("{:28} {}\n", s.id, s.title);

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Runs `varscope train|decode|eval --task dates` like a user, on a tiny model
+(tens of steps): the loss falls, the same seed gives the same checkpoint bytes,
+a resumed run ends bit-identical to a straight one, Ctrl-C saves a resumable
+checkpoint, decode prints n-best hypotheses (text and JSON, arguments and
+stdin), eval prints accuracies and errors, and bad input is a clear error.
+Usage: check_dates_cli.py VARSCOPE_BINARY"""
+import base64
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+SIZES = ["--hidden", "32", "--embedding", "16", "--batch", "16", "--seed", "3"]
+TINY = SIZES + ["--log-every", "10", "--eval-every", "20", "--eval-size", "20"]
+
+
+def run(binary, *args, stdin=None):
+    r = subprocess.run([binary, *args], capture_output=True, text=True, input=stdin)
+    return r.returncode, r.stdout, r.stderr
+
+
+def main(binary):
+    d = tempfile.mkdtemp()
+    a, b, c, i, other = (os.path.join(d, n) for n in ("a.json", "b.json", "c.json", "i.json", "other.json"))
+    failures = []
+
+    def expect(cond, what):
+        if not cond:
+            failures.append(what)
+
+    # Train: the loss falls; a progress line has step, loss, tok/s, ETA; validation at intervals.
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "60", "--out", a, *TINY)
+    expect(code == 0, f"train: {code} {out} {err}")
+    losses = [float(x) for x in re.findall(r"loss (\d+\.\d+)", out)]
+    expect(len(losses) >= 3 and losses[-1] < losses[0] - 0.5, f"loss did not fall: {losses}\n{out}")
+    expect(re.search(r"step 60/60 .* tok/s .* ETA .* val greedy exact \d\.\d{3}", out) is not None, f"progress: {out}")
+    meta = json.load(open(a))["metadata"]
+    expect(meta["task"] == "dates" and meta["hidden"] == 32 and len(meta["vocabulary"]["code_points"]) > 70,
+           f"metadata: {meta}")
+    names = [v["name"] for v in json.load(open(a))["variables"]]
+    for n in ("embedding", "global_step", "beta1_power", "embedding/Adam"):
+        expect(n in names, f"{n} not in the checkpoint: {names}")
+    expect(any(n.startswith("encoder/") for n in names) and any(n.startswith("decoder/") for n in names), f"{names}")
+
+    # Same seed => same bytes.
+    code, _, err = run(binary, "train", "--task", "dates", "--steps", "60", "--out", b, *TINY)
+    expect(code == 0 and open(a, "rb").read() == open(b, "rb").read(), f"same seed, different checkpoint {err}")
+    # 30 steps, then resume to 60 => the same bytes as 60 straight.
+    code, _, err = run(binary, "train", "--task", "dates", "--steps", "30", "--out", c, *TINY)
+    expect(code == 0, f"train 30: {err}")
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "60", "--resume", c, "--out", c, *TINY)
+    expect(code == 0 and "steps 30 -> 60" in out, f"resume: {code} {out} {err}")
+    expect(open(a, "rb").read() == open(c, "rb").read(), "resumed run differs from the straight run")
+
+    # Ctrl-C: a resumable checkpoint, exit 130.
+    p = subprocess.Popen([binary, "train", "--task", "dates", "--steps", "100000", "--out", i, *SIZES,
+                          "--log-every", "1", "--eval-every", "0", "--save-every", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = ""
+    while "step " not in line:
+        line = p.stdout.readline()
+        if not line and p.poll() is not None:
+            break
+    p.send_signal(signal.SIGINT)
+    rest, err = p.communicate(timeout=120)
+    expect(p.returncode == 130 and "interrupted at step" in rest and os.path.exists(i), f"SIGINT: {p.returncode} {rest} {err}")
+    # A bounded resume of the interrupted checkpoint.
+    if os.path.exists(i):
+        gs = [v for v in json.load(open(i))["variables"] if v["name"] == "global_step"][0]
+        n = gs["values"][0] if "values" in gs else struct.unpack("<i", base64.b64decode(gs["data"]))[0]
+        code, out, err = run(binary, "train", "--task", "dates", "--steps", str(n + 2), "--out", i, "--resume", i,
+                             "--eval-every", "0")
+        expect(code == 0 and f"steps {n} -> {n + 2}" in out, f"resume after SIGINT: {code} {out} {err}")
+
+    # Decode: n-best text, JSON, stdin; unknown characters are UNK with a note.
+    code, out, err = run(binary, "decode", "--checkpoint", a, "--beam", "3", "--n-best", "2", "1 December 2026",
+                         "2026年12月1日(火)")
+    expect(code == 0 and out.count("  1. ") == 2 and out.count("  2. ") == 2 and "score" in out, f"decode: {out} {err}")
+    code, out, err = run(binary, "decode", "--checkpoint", a, "--beam", "3", "--n-best", "3", "--json", "Dec 1, 2026")
+    try:
+        rows = json.loads(out)
+        hyps = rows[0]["hypotheses"]
+        expect(len(rows) == 1 and len(hyps) == 3 and rows[0]["input"] == "Dec 1, 2026", f"json: {out}")
+        expect(all(hyps[k]["score"] >= hyps[k + 1]["score"] for k in range(2)), f"not best first: {hyps}")
+        expect(all(isinstance(h["text"], str) and h["length"] >= 1 for h in hyps), f"json fields: {hyps}")
+    except (ValueError, KeyError, IndexError) as e:
+        failures.append(f"decode --json: {e}: {out} {err}")
+    code, out, err = run(binary, "decode", "--checkpoint", a, stdin="01.12.2026\n2026/12/1\n")
+    expect(code == 0 and "01.12.2026" in out and "2026/12/1" in out and out.count("  1. ") == 2, f"stdin: {out} {err}")
+    code, out, err = run(binary, "decode", "--checkpoint", a, "1 Décembre 2026 €")
+    expect(code == 0 and "outside the vocabulary" in err and "€" in err, f"unknown characters: {code} {out} {err}")
+
+    # Bad input: clear errors, never a crash.
+    code, out, err = run(binary, "decode", "--checkpoint", a, "1 December 2026", "")
+    expect(code == 1 and "input 2 is empty" in err, f"empty: {code} {err}")
+    code, out, err = run(binary, "decode", "--checkpoint", a, "1" * 200)
+    expect(code == 1 and "input 1 has 200 characters" in err, f"too long: {code} {err}")
+    r = subprocess.run([binary, "decode", "--checkpoint", a], input=b"1 December 2026\n\xff\xfe 2026\n", capture_output=True)
+    expect(r.returncode == 1 and b"input 2" in r.stderr and b"UTF-8" in r.stderr, f"bad UTF-8: {r.returncode} {r.stderr}")
+    code, out, err = run(binary, "decode", "--checkpoint", a, stdin="")
+    expect(code == 1 and "no input" in err, f"no input: {code} {err}")
+    code, out, err = run(binary, "decode", "--checkpoint", a, "--beam", "2", "--n-best", "3", "x")
+    expect(code == 1 and "--n-best 3" in err, f"n-best > beam: {code} {err}")
+    with open(other, "w") as f:
+        json.dump({"format": "varscope-checkpoint", "version": 1, "metadata": {"hidden": 2},
+                   "variables": [{"name": "w", "dtype": "float32", "shape": [1], "values": [1.0]}]}, f)
+    code, out, err = run(binary, "decode", "--checkpoint", other, "1 December 2026")
+    expect(code == 1 and "not a dates-task checkpoint" in err and "varscope train --task dates" in err,
+           f"other model: {code} {err}")
+    with open(other, "w") as f:
+        f.write("not json")
+    code, out, err = run(binary, "decode", "--checkpoint", other, "1 December 2026")
+    expect(code == 1 and "CheckpointError" in err, f"not a checkpoint: {code} {err}")
+    code, out, err = run(binary, "train", "--task", "sums", "--steps", "1", "--out", other)
+    expect(code == 1 and "--task sums" in err, f"unknown task: {code} {err}")
+
+    # Eval: greedy and beam accuracy on the test split, worst errors.
+    code, out, err = run(binary, "eval", "--checkpoint", a, "--task", "dates", "--size", "40", "--beam", "2")
+    expect(code == 0 and re.search(r"greedy\s+exact match \d\.\d{4}", out) and re.search(r"beam 2\s+exact match", out)
+           and "worst" in out, f"eval: {code} {out} {err}")
+
+    for f in failures:
+        print("FAIL:", f)
+    print("dates cli:", "ok" if not failures else f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
