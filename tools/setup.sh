@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The two set-up commands of README.md:
-#   bash tools/setup.sh tour   install everything, build (native), run `varscope tour`, then build
+#   bash tools/setup.sh tour   install everything, build (native), run `varscope tour` and decode a
+#                              few dates with the trained model (models/dates.json), then build
 #                              the browser demo (wasm) and serve it on 127.0.0.1 (prints the URL)
 #   bash tools/setup.sh test   install everything, build and run every test suite
 #                              (native, asan, tsan, wasm under node, 60 s each of checkpoint and decode fuzzing);
@@ -17,6 +18,9 @@ if [ "$mode" = tour ]; then
   $cmake --preset native >/dev/null
   $cmake --build --preset native --target varscope_cli
   ./build/native/varscope tour
+  echo "== beyond the article: the trained date model (models/dates.json) decoding with beam search"
+  ./build/native/varscope decode --checkpoint models/dates.json --beam 4 --n-best 2 \
+    "Tuesday, December 1, 2026" "令和元年5月1日" "01.12.2026" "dec 1st,   2026"
   echo "== building the browser demo (WebAssembly; the first build also compiles emscripten's libraries)"
   $cmake --preset wasm >/dev/null
   $cmake --build --preset wasm --target varscope_web
