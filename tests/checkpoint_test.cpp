@@ -377,6 +377,12 @@ BOOST_AUTO_TEST_CASE(each_bad_input_is_a_typed_error_naming_the_problem) {
   has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [2], "data": "AAAAAA=="}]})"),
       "has 4 data bytes but shape [2] float32 needs 8");
   has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [1], "data": "AAAA$A=="}]})"), "malformed base64");
+  // Found by the fuzzer (fuzz/corpus/checkpoint_fuzz/regression_*): padding after padding, and data
+  // for an empty shape, are typed errors (they once threw std::length_error / offset a null pointer).
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [2], "data": "AA==AA====AA"}]})"),
+      "malformed base64");
+  has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [0], "data": "AAAAAAAA"}]})"),
+      "has 6 data bytes but shape [0] float32 needs 0");
   has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [2], "values": [1, NaN]}]})"), "is not valid JSON");
   has(error_of(header() + R"({"name": "w", "dtype": "float32", "shape": [1], "data": "AADAfw=="}]})"),
       "value at index 0 is NaN");

@@ -546,7 +546,7 @@ class Reader {
       if (have == 4) {
         const unsigned char bytes[3] = {static_cast<unsigned char>(quad >> 16), static_cast<unsigned char>(quad >> 8),
                                         static_cast<unsigned char>(quad)};
-        emit(bytes, 3 - pad);
+        emit(bytes, std::max(0, 3 - pad));  // pad > 2 only in malformed data (already marked)
         if (pad > 0) pad = 3;  // anything after a padded quad is malformed
         quad = 0;
         have = 0;
@@ -564,7 +564,7 @@ class Reader {
         unsigned char* out = nullptr;
         if (decode_ && raw.into_direct) {
           quads = std::min<std::size_t>(quads, static_cast<std::size_t>(std::max<std::int64_t>(capacity - raw.decoded, 0)) / 3);
-          out = dst + raw.decoded;
+          if (quads > 0) out = dst + raw.decoded;  // never offset a null (empty tensor) pointer
         } else if (decode_) {
           quads = 0;  // blocks: the per-character path below
         }
