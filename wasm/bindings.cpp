@@ -4,12 +4,16 @@
 // {"ok": false, "kind": ..., "message": ...} instead of exceptions.
 //
 // Built with Emscripten this exports them through embind (target varscope_web);
+// The date model (issue 12, varscope.dates — the CLI's code): one Trainer holds the
+// weights the page decodes with and trains (both decoders read them).
+//
 // built natively (target varscope_web_native) the same functions are reachable
 // from a small command line, so the browser's numbers can be compared with the
 // native build's.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -25,6 +29,7 @@
 
 import varscope;
 import varscope.article;
+import varscope.dates;
 
 using json = nlohmann::json;
 using namespace varscope;
@@ -246,6 +251,117 @@ json seq2seq_impl(const std::string& params_json) {
               {"variables", variables_json(model.graph->global_variables(), true)}};
 }
 
+
+// ------------------------------------------------------------------ date model (issue 12)
+
+namespace vd = varscope::data;
+
+struct DatesState {
+  std::unique_ptr<dates::Trainer> trainer;  ///< the page's one set of weights: decoded with and trained
+  std::string source;                       ///< where the weights came from (for the page)
+  std::vector<vd::Date> train_pool;         ///< training-split dates (built on first training step)
+};
+DatesState dates_state;
+
+dates::Trainer& dates_trainer() {
+  if (!dates_state.trainer)
+    throw NotFoundError("no date model loaded: call datesLoad(checkpoint text) or datesNew(params) first");
+  return *dates_state.trainer;
+}
+
+json dates_info() {
+  auto& t = dates_trainer();
+  const auto& h = t.hyper();
+  return json{{"ok", true},
+              {"source", dates_state.source},
+              {"step", t.current_step()},
+              {"hyper",
+               {{"hidden", h.hidden},
+                {"embedding", h.embedding},
+                {"batch", h.batch},
+                {"seed", h.seed},
+                {"learningRate", h.learning_rate},
+                {"clipNorm", h.clip_norm}}},
+              {"vocabSize", t.vocab().size()}};
+}
+
+json hypothesis_json(const Hypothesis& h, const vd::Vocabulary& vocab) {
+  return json{{"text", vocab.decode(h.ids)}, {"ids", h.ids}, {"score", h.score}, {"logProb", h.log_prob},
+              {"length", h.length}};
+}
+
+json dates_decode_impl(const std::string& params_json) {
+  const json p = params_json.empty() ? json::object() : json::parse(params_json);
+  auto& t = dates_trainer();
+  const std::string text = p.value("text", std::string());
+  const std::int64_t beam = p.value("beam", std::int64_t{4});
+  const std::int64_t n_best = p.value("nBest", beam);
+  const float length_penalty = p.value("lengthPenalty", 0.0f);
+  if (beam < 1 || beam > 16) throw InvalidArgumentError("beam " + std::to_string(beam) + " must be in [1, 16]");
+  if (n_best < 1 || n_best > beam)
+    throw InvalidArgumentError("nBest " + std::to_string(n_best) + " must be in [1, beam " + std::to_string(beam) + "]");
+  if (!(length_penalty >= 0.0f && length_penalty <= 10.0f))
+    throw InvalidArgumentError("lengthPenalty " + std::to_string(length_penalty) + " must be in [0, 10]");
+  const auto in = dates::encode_input(text, t.vocab(), "the date '" + text + "'");
+  auto& m = t.model();
+  const auto batch = dates::make_batch({in.ids}, {}, t.vocab());
+  const auto beams = m.generate(batch, beam, n_best, length_penalty);
+  const auto greedy = m.generate(batch, 1, 1, 0.0f);
+  // Both decoders built once more on this input (teacher-forced with the greedy output):
+  // what each decoder's own layers hold, fingerprinted.
+  const auto& g = greedy.hypotheses.at(0).at(0);
+  auto forced = batch;
+  {
+    std::vector<std::int32_t> dec(static_cast<std::size_t>(dates::kTargetLen + 1), vd::Vocabulary::kPad);
+    dec[0] = vd::Vocabulary::kBos;
+    for (std::size_t k = 0; k < g.ids.size() && k + 1 < dec.size(); ++k) dec[k + 1] = g.ids[k];
+    forced.dec = Tensor(Shape{1, dates::kTargetLen + 1}, dec);
+  }
+  const auto both = m.shared_decoders(forced, 1);
+  json hyps = json::array();
+  for (const auto& h : beams.hypotheses.at(0)) hyps.push_back(hypothesis_json(h, t.vocab()));
+  json out = dates_info();
+  out["input"] = text;
+  out["unknown"] = in.unknown;
+  out["hypotheses"] = hyps;
+  out["greedy"] = hypothesis_json(g, t.vocab());
+  out["decoders"] = {{"trainer", variables_json(both.trainer_variables, true)},
+                     {"generation", variables_json(both.generation_variables, true)}};
+  {
+    auto use = m.graph().as_default();
+    out["variables"] = variables_json(trainable_variables(), true);
+  }
+  return out;
+}
+
+json dates_train_impl(std::int64_t steps) {
+  if (steps < 1 || steps > 1000) throw InvalidArgumentError("steps " + std::to_string(steps) + " must be in [1, 1000]");
+  auto& t = dates_trainer();
+  if (dates_state.train_pool.empty()) dates_state.train_pool = vd::dates_of(vd::Split::train);
+  json losses = json::array();
+  std::int64_t tokens = 0;
+  for (std::int64_t i = 0; i < steps; ++i) {
+    const auto r = t.step(dates_state.train_pool);
+    losses.push_back(r.loss);
+    tokens += r.tokens;
+  }
+  json out = dates_info();
+  out["losses"] = losses;
+  out["tokens"] = tokens;
+  return out;
+}
+
+json dates_validate_impl(std::int64_t size) {
+  if (size < 1 || size > 5000) throw InvalidArgumentError("size " + std::to_string(size) + " must be in [1, 5000]");
+  auto& t = dates_trainer();
+  const auto valid = vd::DateTask::fixed_set(vd::Split::validation, static_cast<std::size_t>(size));
+  const auto p = dates::predict(t.model(), t.vocab(), valid, 1, 250);
+  json out = dates_info();
+  out["size"] = size;
+  out["accuracy"] = dates::accuracy(p, valid);
+  return out;
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------ entry points
@@ -257,7 +373,10 @@ std::string tour(const std::string& section_id) {
     std::ostringstream os;
     article::run_tour(os, section_id);
     json sections = json::array();
-    for (const auto& s : article::sections()) sections.push_back({{"id", s.id}, {"title", s.title}});
+    for (const auto& s : article::sections()) sections.push_back({{"id", s.id}, {"title", s.title}, {"beyond", false}});
+    // Issue 11's sections beyond the article (training), listed after the article's blocks.
+    for (const auto& s : article::beyond_sections())
+      sections.push_back({{"id", s.id}, {"title", s.title}, {"beyond", true}});
     return json{{"ok", true}, {"text", os.str()}, {"sections", sections}};
   });
 }
@@ -346,6 +465,49 @@ std::string load_checkpoint(const std::string& text) {
   });
 }
 
+// Date model: load a checkpoint (text), start from scratch, decode, train, validate, save.
+std::string dates_load(const std::string& text, const std::string& label) {
+  return guarded([&] {
+    auto t = dates::Trainer::from_checkpoint_text(text, label.empty() ? "(checkpoint)" : label);
+    dates_state.trainer = std::move(t);  // only replaced once the new one restored cleanly
+    dates_state.source = label;
+    return dates_info();
+  });
+}
+
+std::string dates_new(const std::string& params_json) {
+  return guarded([&] {
+    const json p = params_json.empty() ? json::object() : json::parse(params_json);
+    dates::Hyper h;
+    h.hidden = p.value("hidden", h.hidden);
+    h.embedding = p.value("embedding", h.embedding);
+    h.batch = p.value("batch", h.batch);
+    h.seed = p.value("seed", h.seed);
+    h.learning_rate = p.value("learningRate", h.learning_rate);
+    if (h.hidden > 512 || h.embedding > 512 || h.batch > 512)
+      throw InvalidArgumentError("hidden " + std::to_string(h.hidden) + ", embedding " + std::to_string(h.embedding) +
+                                 ", batch " + std::to_string(h.batch) + ": the page allows at most 512 each");
+    auto t = std::make_unique<dates::Trainer>(h, vd::Vocabulary::dates());
+    t->model().build(t->vocab());
+    dates_state.trainer = std::move(t);
+    dates_state.source = "from scratch (seed " + std::to_string(h.seed) + ")";
+    return dates_info();
+  });
+}
+
+std::string dates_decode(const std::string& params_json) {
+  return guarded([&] { return dates_decode_impl(params_json); });
+}
+std::string dates_train(int steps) {
+  return guarded([&] { return dates_train_impl(steps); });
+}
+std::string dates_validate(int size) {
+  return guarded([&] { return dates_validate_impl(size); });
+}
+std::string dates_save() {
+  return guarded([] { return json{{"ok", true}, {"text", dates_trainer().save_to_string()}, {"step", dates_trainer().current_step()}}; });
+}
+
 }  // namespace varscope_web
 
 #ifdef __EMSCRIPTEN__
@@ -356,6 +518,12 @@ EMSCRIPTEN_BINDINGS(varscope_web) {
   emscripten::function("seq2seq", &varscope_web::seq2seq);
   emscripten::function("saveCheckpoint", &varscope_web::save_checkpoint);
   emscripten::function("loadCheckpoint", &varscope_web::load_checkpoint);
+  emscripten::function("datesLoad", &varscope_web::dates_load);
+  emscripten::function("datesNew", &varscope_web::dates_new);
+  emscripten::function("datesDecode", &varscope_web::dates_decode);
+  emscripten::function("datesTrain", &varscope_web::dates_train);
+  emscripten::function("datesValidate", &varscope_web::dates_validate);
+  emscripten::function("datesSave", &varscope_web::dates_save);
 }
 #else
 // Native: `varscope_web_native FUNCTION [ARG...]` prints the function's JSON.
@@ -371,6 +539,13 @@ int main(int argc, char** argv) {
   else if (fn == "reuseTable") out = varscope_web::reuse_table(arg(2), arg(3));
   else if (fn == "feedForward") out = varscope_web::feed_forward();
   else if (fn == "seq2seq") out = varscope_web::seq2seq(arg(2));
+  else if (fn == "datesDecode") {  // datesDecode CHECKPOINT PARAMS_JSON
+    std::ifstream in(arg(2), std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    out = varscope_web::dates_load(text.str(), arg(2));
+    if (json::parse(out).value("ok", false)) out = varscope_web::dates_decode(arg(3));
+  }
   else {
     std::cerr << "unknown function " << fn << '\n';
     return 2;

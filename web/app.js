@@ -1,5 +1,8 @@
 // The demo page: every computation goes to worker.js (the WebAssembly build);
-// this file only turns form inputs into requests and results into DOM.
+// this file only turns form inputs into requests and results into DOM (and draws
+// the date model's training curves with uPlot, copied into dist/ by the wasm build).
+import uPlot from './dist/uplot/uPlot.esm.js';
+
 const $ = (id) => document.getElementById(id);
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -206,6 +209,215 @@ async function decode(perturb = false) {
   });
 }
 
+
+// ---------------------------------------------------------------- 3b. the date model
+const datesEl = () => document.getElementById('dates');
+const datesState = {
+  steps: [], losses: [], accSteps: [], acc: [], training: false, loop: null, lastEval: 0, lastDecodeAt: 0,
+  lastDecode: null, info: null,
+};
+const TRAIN_CHUNK = 5;      // steps per worker request: a pause or a decode waits at most one chunk
+const EVAL_EVERY = 100;     // steps between validation runs
+const EVAL_SIZE = 200;      // validation dates per run
+const DECODE_EVERY_MS = 1500;
+
+function plotWidth(id) {
+  return Math.max(240, Math.min(560, $(id).clientWidth || 320));
+}
+const lossPlot = new uPlot({
+  title: 'training loss (sequence_loss per step)', width: plotWidth('train-loss-plot'), height: 220,
+  scales: { x: { time: false }, y: { distr: 3 } },
+  series: [{ label: 'step' }, { label: 'loss', stroke: '#c0392b', width: 1 }],
+  axes: [{}, { size: 60 }],
+}, [[], []], $('train-loss-plot'));
+const accPlot = new uPlot({
+  title: 'validation accuracy (greedy exact match)', width: plotWidth('train-acc-plot'), height: 220,
+  scales: { x: { time: false }, y: { range: [0, 1] } },
+  series: [{ label: 'step' }, { label: 'accuracy', stroke: '#2471a3', width: 2, points: { show: true } }],
+  axes: [{}, { size: 50 }],
+}, [[], []], $('train-acc-plot'));
+window.addEventListener('resize', () => {
+  lossPlot.setSize({ width: plotWidth('train-loss-plot'), height: 220 });
+  accPlot.setSize({ width: plotWidth('train-acc-plot'), height: 220 });
+});
+
+function showDatesInfo(info) {
+  datesState.info = info;
+  const h = info.hyper;
+  $('dates-model').textContent = `${info.source} — step ${info.step}, GRU ${h.hidden}, embedding ${h.embedding}, ` +
+    `batch ${h.batch}, seed ${h.seed}`;
+  $('train-step').textContent = String(info.step);
+  datesEl().dataset.step = String(info.step);
+  setTrainingButtons();
+}
+
+function showDatesDecode(r) {
+  showDatesInfo(r);
+  $('dates-greedy').textContent = `${r.greedy.text}  (score ${r.greedy.score.toFixed(5)})`;
+  $('dates-beams').tBodies[0].replaceChildren(...r.hypotheses.map((h, i) =>
+    row([String(i), h.text, h.score.toFixed(5), h.logProb.toFixed(5), String(h.length)], true)));
+  $('dates-unknown').textContent = r.unknown ? `characters outside the vocabulary, read as <unk>: ${r.unknown}` : '';
+  const trainer = r.decoders.trainer;
+  const generation = r.decoders.generation;
+  let allSame = trainer.length === generation.length && trainer.length > 0;
+  $('dates-shared').tBodies[0].replaceChildren(...trainer.map((v, i) => {
+    const g = generation[i];
+    const same = Boolean(g) && g.name === v.name && g.fingerprint === v.fingerprint;
+    allSame = allSame && same;
+    const tr = row([v.name, v.fingerprint, g ? g.fingerprint : '—', same ? 'yes' : 'NO'], true);
+    tr.lastChild.className = same ? 'ok' : 'bad';
+    return tr;
+  }));
+  $('dates-shared-verdict').textContent = allSame
+    ? `True — both decoders hold the same ${trainer.length} decoder variables`
+    : 'False — the decoders hold different variables';
+  $('dates-shared-verdict').className = allSame ? 'ok' : 'bad';
+  datesState.lastDecode = r;
+  window.varscopeDemo.lastDates = r;
+  datesEl().dataset.decodes = String(Number(datesEl().dataset.decodes) + 1);
+}
+
+async function decodeDates() {
+  await guarded('Dates', async () => {
+    const beam = Number($('dates-beam').value);
+    const r = check(await call('datesDecode', JSON.stringify({ text: $('dates-input').value, beam, nBest: beam })), 'Dates');
+    datesState.lastDecodeAt = performance.now();
+    showDatesDecode(r);
+    clearError();
+  });
+}
+
+function resetCurves() {
+  datesState.steps = [];
+  datesState.losses = [];
+  datesState.accSteps = [];
+  datesState.acc = [];
+  lossPlot.setData([[], []]);
+  accPlot.setData([[], []]);
+  $('train-loss').textContent = '–';
+  $('train-acc').textContent = '–';
+}
+
+async function validateDates() {
+  const v = check(await call('datesValidate', EVAL_SIZE), 'Validation');
+  datesState.lastEval = v.step;
+  datesState.accSteps.push(v.step);
+  datesState.acc.push(v.accuracy);
+  accPlot.setData([datesState.accSteps, datesState.acc]);
+  $('train-acc').textContent = `${(100 * v.accuracy).toFixed(1)}% at step ${v.step}`;
+  datesEl().dataset.accuracy = String(v.accuracy);
+  datesEl().dataset.evals = String(datesState.acc.length);
+}
+
+function setTrainingButtons() {
+  const running = datesState.training;
+  $('train-pause').disabled = !running;
+  $('train-resume').disabled = running || !datesState.info;
+  datesEl().dataset.state = running ? 'training' : datesState.steps.length ? 'paused' : 'idle';
+}
+
+async function trainLoop() {
+  const started = performance.now();
+  const startStep = datesState.info ? datesState.info.step : 0;
+  while (datesState.training) {
+    const r = check(await call('datesTrain', TRAIN_CHUNK), 'Training');
+    r.losses.forEach((loss, i) => {
+      datesState.steps.push(r.step - r.losses.length + i + 1);
+      datesState.losses.push(loss);
+    });
+    lossPlot.setData([datesState.steps, datesState.losses]);
+    const recent = datesState.losses.slice(-20);
+    $('train-loss').textContent = (recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4);
+    const seconds = (performance.now() - started) / 1000;
+    $('train-rate').textContent = `${((r.step - startStep) / seconds).toFixed(1)} steps/s, ${seconds.toFixed(0)} s`;
+    showDatesInfo(r);
+    if (r.step - datesState.lastEval >= EVAL_EVERY) {
+      await validateDates();
+      await decodeDates();
+    } else if (performance.now() - datesState.lastDecodeAt > DECODE_EVERY_MS) {
+      await decodeDates();
+    }
+  }
+}
+
+function startTraining() {
+  if (datesState.training) return;
+  datesState.training = true;
+  setTrainingButtons();
+  datesState.loop = trainLoop()
+    .catch((e) => showError(e.message))
+    .finally(() => {
+      datesState.training = false;
+      setTrainingButtons();
+      datesState.loop = null;
+    });
+}
+
+async function pauseTraining() {
+  datesState.training = false;
+  if (datesState.loop) await datesState.loop;
+  setTrainingButtons();
+}
+
+async function newTraining(fromDefault) {
+  await pauseTraining();
+  await guarded('Training', async () => {
+    const info = fromDefault
+      ? check(await call('datesLoadDefault'), 'Default model')
+      : check(await call('datesNew', JSON.stringify({
+        hidden: Number($('train-hidden').value), embedding: Number($('train-embedding').value),
+        batch: Number($('train-batch').value), seed: Number($('train-seed').value),
+      })), 'New model');
+    resetCurves();
+    datesState.lastEval = info.step;
+    showDatesInfo(info);
+    $('dates-report').textContent = '';
+    await decodeDates();
+    startTraining();
+  });
+}
+
+async function saveDates() {
+  await guarded('Save date model', async () => {
+    const r = check(await call('datesSave'), 'Save date model');
+    const url = URL.createObjectURL(new Blob([r.text], { type: 'application/json' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `varscope-dates-step${r.step}.json`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    $('dates-report').textContent = `Saved the model at step ${r.step} (${(r.text.length / 1e6).toFixed(1)} MB, with Adam's state: training can resume from it).`;
+  });
+}
+
+async function loadDatesFile(file) {
+  await pauseTraining();
+  await guarded('Load date model', async () => {
+    const text = await file.text();
+    const r = await call('datesLoad', text, file.name);
+    if (r.ok === false) {
+      $('dates-report').textContent = `${file.name}: not loaded (the current model is unchanged).`;
+      throw new Error(`Load date model: ${file.name}: ${r.kind}: ${r.message}`);
+    }
+    resetCurves();
+    datesState.lastEval = r.step;
+    showDatesInfo(r);
+    $('dates-report').textContent = `${file.name}: loaded (step ${r.step}).`;
+    datesEl().dataset.loaded = String(Number(datesEl().dataset.loaded || 0) + 1);
+    await decodeDates();
+    setTrainingButtons();
+  });
+}
+
+async function loadDefaultDates() {
+  await guarded('Default model', async () => {
+    showDatesInfo(check(await call('datesLoadDefault'), 'Default model'));
+    await decodeDates();
+  });
+}
+
 // ---------------------------------------------------------------- 4. checkpoint
 async function saveCheckpoint() {
   await guarded('Save checkpoint', async () => {
@@ -278,15 +490,24 @@ async function runTour() {
   await guarded('Article tour', async () => {
     const r = check(await call('tour', $('tour-section').value), 'Article tour');
     const select = $('tour-section');
-    if (select.options.length === 1)
-      for (const sec of r.sections) select.append(new Option(`${sec.id} — ${sec.title}`, sec.id));
+    if (select.options.length === 1) {
+      for (const sec of r.sections.filter((x) => !x.beyond)) select.append(new Option(`${sec.id} — ${sec.title}`, sec.id));
+      // Sections beyond the article (issue 11: training), in their own clearly marked group.
+      const beyond = r.sections.filter((x) => x.beyond);
+      if (beyond.length) {
+        const group = document.createElement('optgroup');
+        group.label = 'Beyond the article (not in the source text)';
+        for (const sec of beyond) group.append(new Option(`[beyond the article] ${sec.id} — ${sec.title}`, sec.id));
+        select.append(group);
+      }
+    }
     $('tour-output').textContent = r.text;
     document.getElementById('tour').dataset.runs = String(Number(document.getElementById('tour').dataset.runs || 0) + 1);
   });
 }
 
 // ---------------------------------------------------------------- wiring
-window.varscopeDemo = { call, lastSeq2seq: null };
+window.varscopeDemo = { call, lastSeq2seq: null, lastDates: null, dates: datesState };
 
 $('reuse-outer').addEventListener('change', updateReuse);
 $('reuse-inner').addEventListener('change', updateReuse);
@@ -296,6 +517,25 @@ $('s2s-form').addEventListener('submit', (e) => {
 });
 $('s2s-perturb').addEventListener('click', () => decode(true));
 $('ckpt-save').addEventListener('click', saveCheckpoint);
+$('dates-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  decodeDates();
+});
+let typing = null;
+$('dates-input').addEventListener('input', () => {
+  clearTimeout(typing);
+  typing = setTimeout(decodeDates, 250);
+});
+$('train-scratch').addEventListener('click', () => newTraining(false));
+$('train-default').addEventListener('click', () => newTraining(true));
+$('train-pause').addEventListener('click', pauseTraining);
+$('train-resume').addEventListener('click', startTraining);
+$('dates-save').addEventListener('click', saveDates);
+$('dates-file').addEventListener('change', (e) => {
+  const file = e.target.files && e.target.files[0];
+  if (file) loadDatesFile(file);
+  e.target.value = '';
+});
 $('tour-run').addEventListener('click', runTour);
 $('ckpt-file').addEventListener('change', (e) => {
   const file = e.target.files && e.target.files[0];
@@ -318,7 +558,7 @@ drop.addEventListener('drop', (e) => {
 setPending(0);
 ready.then(async () => {
   $('status').textContent = 'WebAssembly module loaded.';
-  await Promise.all([updateReuse(), updateFeedForward(), decode(false), runTour()]);
+  await Promise.all([updateReuse(), updateFeedForward(), decode(false), runTour(), loadDefaultDates()]);
   $('status').textContent = 'Ready.';
   document.body.dataset.ready = 'true';
 });

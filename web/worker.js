@@ -1,9 +1,14 @@
 // Module Web Worker: loads the WebAssembly build of varscope (wasm/bindings.cpp)
 // and answers {id, fn, args} requests with {id, ok, result} or {id, ok:false, error}.
-// Results are the bindings' JSON text, parsed here.
+// Results are the bindings' JSON text, parsed here. Requests run one at a time in
+// arrival order, so the page trains the date model in short chunks (datesTrain)
+// and a decode or a pause lands between two chunks; the page itself never blocks.
 import createVarscope from './dist/varscope_web.mjs';
 
-const allowed = new Set(['tour', 'reuseTable', 'feedForward', 'seq2seq', 'saveCheckpoint', 'loadCheckpoint']);
+const allowed = new Set(['tour', 'reuseTable', 'feedForward', 'seq2seq', 'saveCheckpoint', 'loadCheckpoint',
+  'datesLoad', 'datesNew', 'datesDecode', 'datesTrain', 'datesValidate', 'datesSave']);
+/** The committed trained model (models/dates.json), copied into dist/ by the wasm build. */
+const defaultModelUrl = new URL('./dist/models/dates.json', import.meta.url);
 const ready = createVarscope();
 
 ready.then(
@@ -11,16 +16,30 @@ ready.then(
   (e) => self.postMessage({ id: 0, ready: false, error: String(e && e.message ? e.message : e) }),
 );
 
-self.onmessage = async (event) => {
-  const { id, fn, args = [] } = event.data;
+let queue = Promise.resolve();
+self.onmessage = (event) => {
+  queue = queue.then(() => handle(event.data));
+};
+
+async function handle({ id, fn, args = [] }) {
   try {
-    if (!allowed.has(fn)) throw new Error(`unknown function ${fn}`);
     const mod = await ready;
+    let callArgs = args;
+    let name = fn;
+    if (fn === 'datesLoadDefault') {
+      // Fetch the default model here (not in the page): 2.6 MB never crosses postMessage twice.
+      const res = await fetch(defaultModelUrl);
+      if (!res.ok) throw new Error(`${defaultModelUrl.pathname}: HTTP ${res.status} (build the wasm preset: it copies models/dates.json into web/dist/models/)`);
+      callArgs = [await res.text(), 'models/dates.json (the trained default)'];
+      name = 'datesLoad';
+    } else if (!allowed.has(fn)) {
+      throw new Error(`unknown function ${fn}`);
+    }
     const started = performance.now();
-    const text = mod[fn](...args);
+    const text = mod[name](...callArgs);
     const result = JSON.parse(text);
     self.postMessage({ id, ok: true, result, ms: performance.now() - started });
   } catch (e) {
     self.postMessage({ id, ok: false, error: String(e && e.message ? e.message : e) });
   }
-};
+}

@@ -1,4 +1,6 @@
-// `varscope train|decode|eval --task dates` (issue 12): the article's Seq2Seq
+// `varscope train|decode|eval --task dates` (issue 12): the command-line front end
+// of varscope.dates (examples/dates: the model, batching, metadata, training step,
+// shared with the browser bindings). The article's Seq2Seq
 // (embedding shared by encoder and decoder, GRU encoder via
 // dynamic_rnn(scope='encoder'), a training decoder and a beam-search decoder
 // sharing decoder/...) trained with Adam + clip_by_global_norm on
@@ -27,6 +29,7 @@
 
 import varscope;
 import varscope.article;
+import varscope.dates;
 
 namespace varscope_cli {
 
@@ -36,211 +39,16 @@ using nlohmann::json;
 
 namespace {
 
+using namespace varscope::dates;
+
 volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_sigint(int) { g_interrupted = 1; }
-
-constexpr std::int64_t kTargetLen = 10;        // YYYY-MM-DD
-constexpr std::int64_t kMaxSourceChars = 128;  // longer inputs are an error, not a slow decode
-constexpr const char* kModelName = "varscope.article.seq2seq";
-
-struct Hyper {
-  std::int64_t hidden = 128, embedding = 64, batch = 64;
-  std::uint64_t seed = 1;
-  float learning_rate = 0.003f, clip_norm = 5.0f;
-};
-
-// Encoder inputs padded with PAD; decoder inputs BOS + target; targets target + EOS.
-struct Batch {
-  Tensor enc, enc_len, dec, dec_len, targets, weights;
-  std::int64_t tokens = 0;
-};
-
-Batch make_batch(const std::vector<std::vector<std::int32_t>>& sources, const std::vector<std::string>& targets,
-                 const vd::Vocabulary& vocab) {
-  const auto B = static_cast<std::int64_t>(sources.size());
-  std::int64_t L = 1;
-  for (const auto& s : sources) L = std::max<std::int64_t>(L, static_cast<std::int64_t>(s.size()));
-  const std::int64_t T = kTargetLen + 1;
-  std::vector<std::int32_t> enc(B * L, vd::Vocabulary::kPad), enc_len(B), dec(B * T, vd::Vocabulary::kPad),
-      tgt(B * T, vd::Vocabulary::kPad), dec_len(B, static_cast<std::int32_t>(T));
-  std::vector<float> w(B * T, 0.0f);
-  Batch b;
-  for (std::int64_t i = 0; i < B; ++i) {
-    const auto& s = sources[i];
-    std::copy(s.begin(), s.end(), enc.begin() + i * L);
-    enc_len[i] = static_cast<std::int32_t>(s.size());
-    b.tokens += static_cast<std::int64_t>(s.size()) + T;
-    if (!targets.empty()) {
-      const auto t = vocab.encode(targets[i]);
-      dec[i * T] = vd::Vocabulary::kBos;
-      for (std::int64_t k = 0; k < kTargetLen && k < static_cast<std::int64_t>(t.size()); ++k) {
-        dec[i * T + k + 1] = t[k];
-        tgt[i * T + k] = t[k];
-      }
-      tgt[i * T + kTargetLen] = vd::Vocabulary::kEos;
-      for (std::int64_t k = 0; k < T; ++k) w[i * T + k] = 1.0f;
-    }
-  }
-  b.enc = Tensor(Shape{B, L}, enc);
-  b.enc_len = Tensor(Shape{B}, enc_len);
-  b.dec = Tensor(Shape{B, T}, dec);
-  b.dec_len = Tensor(Shape{B}, dec_len);
-  b.targets = Tensor(Shape{B, T}, tgt);
-  b.weights = Tensor(Shape{B, T}, w);
-  return b;
-}
-
-// The model in its own graph (seeded): the article's block at the task's sizes.
-struct Model {
-  Graph graph;
-  DefaultGraphGuard use;
-  article::Seq2SeqConfig config;
-  Variable embedding;
-
-  Model(const Hyper& h, std::int64_t vocab_size)
-      : graph(h.seed),
-        use(graph),
-        config(make_config(h, vocab_size)),
-        embedding(random_uniform({vocab_size, h.embedding}, -1.0f, 1.0f), "embedding") {}
-
-  static article::Seq2SeqConfig make_config(const Hyper& h, std::int64_t vocab_size) {
-    article::Seq2SeqConfig c;
-    c.vocab_size = vocab_size;
-    c.embedding_dim = h.embedding;
-    c.hidden_dim = h.hidden;
-    c.max_len = kTargetLen + 2;  // room to overrun by one: a wrong length is a wrong answer, not a truncation
-    c.bos = vd::Vocabulary::kBos;
-    c.eos = vd::Vocabulary::kEos;
-    return c;
-  }
-
-  Tensor train_logits(const Batch& b) {
-    auto scope = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
-    return article::seq2seq_train_outputs(embedding, b.enc, b.enc_len, b.dec, b.dec_len, config);
-  }
-
-  BeamSearchResult generate(const Batch& b, std::int64_t beam, std::int64_t n_best, float length_penalty) {
-    article::Seq2SeqConfig c = config;
-    c.beam_width = beam;
-    c.num_hypotheses = n_best;
-    c.length_penalty_weight = length_penalty;
-    auto scope = variable_scope(get_variable_scope(), {.reuse = Reuse::True});
-    return article::seq2seq_generate(embedding, b.enc, b.enc_len, c);
-  }
-
-  // Creates every model variable (a forward pass of the training decoder on one row).
-  void build(const vd::Vocabulary& vocab) { (void)train_logits(make_batch({vocab.encode("1")}, {"2000-01-01"}, vocab)); }
-};
-
-std::string metadata_json(const Hyper& h, const vd::Vocabulary& vocab) {
-  json m;
-  m["task"] = "dates";
-  m["model"] = kModelName;
-  m["vocabulary"] = json::parse(vocab.to_json());
-  m["hidden"] = h.hidden;
-  m["embedding"] = h.embedding;
-  m["batch"] = h.batch;
-  m["seed"] = h.seed;
-  m["learning_rate"] = h.learning_rate;
-  m["clip_norm"] = h.clip_norm;
-  m["target_length"] = kTargetLen;
-  return m.dump();
-}
-
-// Reads and checks a dates checkpoint's metadata (another model's checkpoint is a clear error).
-std::pair<Hyper, vd::Vocabulary> read_metadata(const std::string& path) {
-  const std::string text = checkpoint_metadata(path);  // CheckpointError for a non-checkpoint
-  const json m = json::parse(text, nullptr, false);
-  auto other = [&](const std::string& why) {
-    return InvalidArgumentError(fmt::format(
-        "{}: not a dates-task checkpoint ({}); pass a checkpoint written by `varscope train --task dates --out FILE`",
-        path, why));
-  };
-  if (!m.is_object()) throw other("metadata is not an object");
-  if (!m.contains("task")) throw other("its metadata has no \"task\"");
-  if (m["task"] != "dates") throw other("metadata.task is " + m["task"].dump());
-  if (!m.contains("model") || m["model"] != kModelName) throw other("metadata.model is not \"" + std::string(kModelName) + "\"");
-  Hyper h;
-  try {
-    h.hidden = m.at("hidden").get<std::int64_t>();
-    h.embedding = m.at("embedding").get<std::int64_t>();
-    h.batch = m.at("batch").get<std::int64_t>();
-    h.seed = m.at("seed").get<std::uint64_t>();
-    h.learning_rate = m.at("learning_rate").get<float>();
-    h.clip_norm = m.at("clip_norm").get<float>();
-  } catch (const json::exception& e) {
-    throw other(std::string("metadata field missing or mistyped: ") + e.what());
-  }
-  if (h.hidden < 1 || h.embedding < 1) throw other("hidden/embedding sizes must be >= 1");
-  return {h, vd::Vocabulary::from_json(m.at("vocabulary").dump())};
-}
-
-// A dates model restored from `path` for decoding: every model variable must be present
-// (the optimizer's state in the file is ignored).
-struct Loaded {
-  Hyper hyper;
-  vd::Vocabulary vocab;
-  std::unique_ptr<Model> model;
-};
-
-Loaded load_for_decoding(const std::string& path) {
-  auto [h, vocab] = read_metadata(path);
-  Loaded l{h, vocab, std::make_unique<Model>(h, vocab.size())};
-  l.model->build(l.vocab);
-  const RestoreReport r = restore(l.model->graph, path, {.strict = false, .dry_run = true});
-  if (!r.missing.empty() || !r.shape_mismatches.empty() || !r.dtype_mismatches.empty())
-    throw CheckpointMismatchError(path + ": does not hold this model's variables (" + r.summary() +
-                                  "); was it written by `varscope train --task dates`?");
-  (void)restore(l.model->graph, path, {.strict = false});
-  return l;
-}
-
-struct Prediction {
-  std::string text;
-  float score = 0.0f;
-};
-
-// Top hypothesis for each sample (beam 1 = greedy), in batches.
-std::vector<Prediction> predict(Model& m, const vd::Vocabulary& vocab, const std::vector<vd::DateSample>& set,
-                                std::int64_t beam, std::int64_t batch) {
-  std::vector<Prediction> out;
-  for (std::size_t i = 0; i < set.size(); i += static_cast<std::size_t>(batch)) {
-    const std::size_t end = std::min(set.size(), i + static_cast<std::size_t>(batch));
-    std::vector<std::vector<std::int32_t>> src;
-    for (std::size_t k = i; k < end; ++k) src.push_back(vocab.encode(set[k].source));
-    const auto r = m.generate(make_batch(src, {}, vocab), beam, 1, 0.0f);
-    for (const auto& hyps : r.hypotheses) out.push_back({vocab.decode(hyps.at(0).ids), hyps.at(0).score});
-  }
-  return out;
-}
-
-double accuracy(const std::vector<Prediction>& p, const std::vector<vd::DateSample>& set) {
-  std::size_t right = 0;
-  for (std::size_t i = 0; i < set.size(); ++i) right += p[i].text == set[i].target;
-  return set.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(set.size());
-}
 
 std::string duration(double seconds) {
   const auto s = static_cast<long>(seconds + 0.5);
   if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s / 60) % 60);
   if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
   return fmt::format("{}s", s);
-}
-
-// The training batch of step `step`: a function of (seed, step) only.
-std::vector<vd::DateSample> training_batch(const std::vector<vd::Date>& pool, std::uint64_t seed, std::int64_t step,
-                                           std::int64_t n) {
-  Rng rng(mix_seed(mix_seed(seed, 0x7472'6169'6eull), static_cast<std::uint64_t>(step)));
-  std::vector<vd::DateSample> out;
-  for (std::int64_t i = 0; i < n; ++i) {
-    vd::DateSample s;
-    s.date = pool[rng.next_u64() % pool.size()];
-    s.format = static_cast<vd::DateFormat>(rng.next_u64() % vd::kDateFormatCount);
-    s.source = vd::format_date(s.date, s.format, rng);
-    s.target = vd::iso(s.date);
-    out.push_back(std::move(s));
-  }
-  return out;
 }
 
 void check_task(const std::string& task) {
@@ -267,21 +75,13 @@ int run_train(const TrainArgs& a) {
   if (h.hidden < 1 || h.embedding < 1 || h.batch < 1)
     throw InvalidArgumentError(fmt::format("--hidden {}, --embedding {}, --batch {}: each must be >= 1", h.hidden,
                                            h.embedding, h.batch));
-  Model m(h, vocab.size());
-  AdamOptimizer opt({.learning_rate = h.learning_rate});
-  Variable global_step = get_or_create_global_step();
-  if (!a.resume.empty()) {
-    m.build(vocab);
-    opt.create_state(trainable_variables());
-    const RestoreReport r = restore(m.graph, a.resume);  // strict: the model AND the optimizer state
-    (void)r;
-  }
-  auto current_step = [&] { return static_cast<std::int64_t>(global_step.value().data<std::int32_t>()[0]); };
+  std::unique_ptr<Trainer> trainer =
+      a.resume.empty() ? std::make_unique<Trainer>(h, vocab) : Trainer::from_checkpoint_file(a.resume);
+  auto current_step = [&] { return trainer->current_step(); };
   const std::int64_t start = current_step();
   const auto train_dates = vd::dates_of(vd::Split::train);
   const auto valid = vd::DateTask::fixed_set(vd::Split::validation, static_cast<std::size_t>(a.eval_size));
-  const std::string meta = metadata_json(h, vocab);
-  auto save_now = [&] { save(m.graph, a.out, {.metadata_json = meta}); };
+  auto save_now = [&] { trainer->save(a.out); };
 
   g_interrupted = 0;
   auto previous = std::signal(SIGINT, on_sigint);
@@ -295,21 +95,9 @@ int run_train(const TrainArgs& a) {
   int window_n = 0;
   auto window_t = t0;
   for (std::int64_t s = start; s < a.steps; ++s) {
-    const auto samples = training_batch(train_dates, h.seed, s, h.batch);
-    std::vector<std::vector<std::int32_t>> src;
-    std::vector<std::string> tgt;
-    for (const auto& x : samples) {
-      src.push_back(vocab.encode(x.source));
-      tgt.push_back(x.target);
-    }
-    const Batch b = make_batch(src, tgt, vocab);
-    auto gv = opt.compute_gradients([&] { return sequence_loss(m.train_logits(b), b.targets, b.weights); });
-    std::vector<std::optional<Tensor>> grads;
-    for (auto& [g, v] : gv) grads.push_back(std::move(g));
-    auto clipped = clip_by_global_norm(grads, h.clip_norm);
-    for (std::size_t k = 0; k < gv.size(); ++k) gv[k].first = std::move(clipped.clipped[k]);
-    opt.apply_gradients(gv, global_step);
-    const double loss = opt.last_loss().data<float>()[0];
+    const auto step = trainer->step(train_dates);
+    const double loss = step.loss;
+    const auto& b = step;
     tokens += b.tokens;
     window_tokens += b.tokens;
     window_loss += loss;
@@ -327,7 +115,7 @@ int run_train(const TrainArgs& a) {
                                      window_loss / window_n, wsec > 0 ? window_tokens / wsec : 0.0, duration(elapsed),
                                      duration(per_step * static_cast<double>(a.steps - done)));
       if (eval) {
-        const auto p = predict(m, vocab, valid, 1, 250);
+        const auto p = predict(trainer->model(), vocab, valid, 1, 250);
         line += fmt::format("  val greedy exact {:.3f}", accuracy(p, valid));
       }
       fmt::print("{}\n", line);
@@ -368,32 +156,18 @@ int run_decode(const DecodeArgs& a) {
     }
     if (inputs.empty()) throw InvalidArgumentError("no input: pass TEXT arguments or lines on stdin");
   }
-  // Check every input before loading anything.
-  std::vector<std::vector<char32_t>> code_points;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const std::string& text = inputs[i];
-    if (text.find_first_not_of(" \t") == std::string::npos)
-      throw InvalidArgumentError(fmt::format("input {} is empty; pass a date such as \"1 December 2026\"", i + 1));
-    try {
-      code_points.push_back(vd::utf8_decode(text));
-    } catch (const InvalidArgumentError& e) {
-      throw InvalidArgumentError(fmt::format("input {}: {}", i + 1, e.what()));
-    }
-    if (static_cast<std::int64_t>(code_points.back().size()) > kMaxSourceChars)
-      throw InvalidArgumentError(fmt::format("input {} has {} characters; the limit is {} (pass one date per input)",
-                                             i + 1, code_points.back().size(), kMaxSourceChars));
-  }
+  // Check every input before loading anything (against the built-in vocabulary's
+  // rules; the checkpoint's vocabulary decides UNK below).
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    (void)encode_input(inputs[i], vd::Vocabulary::dates(), fmt::format("input {}", i + 1));
   const auto loaded = load_for_decoding(a.checkpoint);
   std::vector<std::vector<std::int32_t>> src;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    auto ids = loaded.vocab.encode(inputs[i]);
-    std::string unknown;
-    for (std::size_t k = 0; k < ids.size(); ++k)
-      if (ids[k] == vd::Vocabulary::kUnk) unknown += vd::utf8_encode(code_points[i][k]);
-    if (!unknown.empty())
+    auto in = encode_input(inputs[i], loaded.vocab, fmt::format("input {}", i + 1));
+    if (!in.unknown.empty())
       fmt::print(stderr, "note: input {} has characters outside the vocabulary ({}); they are read as <unk>\n", i + 1,
-                 unknown);
-    src.push_back(std::move(ids));
+                 in.unknown);
+    src.push_back(std::move(in.ids));
   }
   json all = json::array();
   constexpr std::size_t kChunk = 256;
