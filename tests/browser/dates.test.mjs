@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+// Browser test of the demo's date model (issue 12) in headless Chromium (apt
+// `chromium`, npm playwright-core; no browser download), in the harness of demo.test.mjs:
+//   node tests/browser/dates.test.mjs [--web DIR] [--artifacts DIR] [--golden FILE]
+// 1. the committed model, decoded in the page's Web Worker, gives the native CLI's
+//    hypotheses (tests/data/dates_decode_native.json: `varscope decode --json`, kept
+//    current by the native ctest dates_decode_golden) for several inputs, as rendered text;
+// 2. a short training run from scratch whose loss falls (mean of the first 20 steps vs the last 20);
+// 3. pause stops the step counter, resume continues it;
+// 4. save (download) then load (file input) restores the same decode output and step.
+// Exits 1 on any failed check, listing them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../tools/serve-web.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const webDir = path.resolve(opt('--web', path.join(repo, 'web')));
+const artifacts = path.resolve(opt('--artifacts', path.join(repo, 'test-artifacts')));
+const golden = JSON.parse(fs.readFileSync(opt('--golden', path.join(repo, 'tests', 'data', 'dates_decode_native.json')), 'utf8'));
+const chromiumPath = process.env.VARSCOPE_CHROMIUM || '/usr/bin/chromium';
+const TOL = 1e-5 + 5e-6;  // wasm vs native (tests/wasm/dates_decode_wasm.mjs) + toFixed(5) rounding
+
+const failures = [];
+const timings = {};
+const t0 = performance.now();
+function check(cond, what, detail = '') {
+  if (cond) console.log(`ok   ${what}`);
+  else {
+    console.log(`FAIL ${what}${detail ? `\n     ${detail}` : ''}`);
+    failures.push(what);
+  }
+  return cond;
+}
+const eq = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+async function main() {
+  fs.mkdirSync(artifacts, { recursive: true });
+  for (const f of ['dist/varscope_web.mjs', 'dist/varscope_web.wasm', 'dist/models/dates.json', 'dist/uplot/uPlot.esm.js'])
+    if (!check(fs.existsSync(path.join(webDir, f)), `web/${f} exists (built by the wasm preset)`)) return;
+  if (!check(fs.existsSync(chromiumPath), `Chromium at ${chromiumPath} (apt-get install chromium)`)) return;
+
+  const server = await startServer({ port: 0, root: webDir, quiet: true });
+  const origin = server.url.replace(/\/$/, '');
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const pageErrors = [];
+  try {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith(origin + '/') || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
+      pageErrors.push(`foreign request ${url}`);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+    let t = performance.now();
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
+    timings.pageReadyMs = performance.now() - t;
+    const attr = async (name) => page.getAttribute('#dates', name);
+    const step = async () => Number(await attr('data-step'));
+    check(Number(await attr('data-decodes')) >= 1, 'the default model is decoded on load');
+    check((await page.textContent('#dates-model')).includes('models/dates.json'), 'the page says it runs models/dates.json',
+      await page.textContent('#dates-model'));
+
+    // ---------------------------------------------------------- 1. default model == native CLI
+    const decodeInPage = async (text, beam = golden.beam) => {
+      const before = Number(await attr('data-decodes'));
+      await page.fill('#dates-beam', String(beam));
+      await page.fill('#dates-input', text);
+      await page.click('#dates-decode');
+      await page.waitForFunction((n) => Number(document.getElementById('dates').dataset.decodes) > n, before, { timeout: 60000 });
+      await page.waitForSelector('body[data-pending="0"]');
+      return page.evaluate(() => ({
+        rows: [...document.getElementById('dates-beams').tBodies[0].rows].map((tr) => [...tr.cells].map((c) => c.textContent)),
+        greedy: document.getElementById('dates-greedy').textContent,
+        shared: document.getElementById('dates-shared-verdict').textContent,
+        last: window.varscopeDemo.lastDates,
+      }));
+    };
+    const picks = [0, 2, 4, 6, 8, 10, 12, 14, 16, 17, 18, 19];  // every format, era dates with 元年
+    let worst = 0;
+    for (const i of picks) {
+      const input = golden.inputs[i];
+      const native = golden.results[i].hypotheses;
+      const shown = await decodeInPage(input);
+      const rowsOk = shown.rows.length === native.length && shown.rows.every((cells, k) =>
+        cells[1] === native[k].text && cells[4] === String(native[k].length));
+      shown.rows.forEach((cells, k) => {
+        if (native[k]) worst = Math.max(worst, Math.abs(Number(cells[2]) - native[k].score), Math.abs(Number(cells[3]) - native[k].log_prob));
+      });
+      check(rowsOk && shown.rows[0][1] === native[0].text,
+        `"${input}" -> the page shows the native CLI's ${native.length} hypotheses (top: ${native[0].text})`,
+        `page ${JSON.stringify(shown.rows)}\n     native ${JSON.stringify(native.map((h) => [h.text, h.score, h.length]))}`);
+    }
+    check(worst <= TOL, `rendered scores / log-probs within ${TOL} of native's`, `max |diff| ${worst}`);
+    console.log(`     max |rendered score - native score| = ${worst.toExponential(2)}`);
+    const one = await decodeInPage('Tuesday, December 1, 2026');
+    check(one.greedy.startsWith('2026-12-01'), 'greedy shown beside the beams', one.greedy);
+    check(one.shared.startsWith('True') && one.last.decoders.trainer.length === 5,
+      'the date model\'s two decoders hold the same 5 variables', one.shared);
+    await page.locator('#dates').screenshot({ path: path.join(artifacts, 'dates-default.png') });
+
+    // ---------------------------------------------------------- 2. training from scratch: loss falls
+    await page.selectOption('#train-hidden', '32');
+    await page.selectOption('#train-embedding', '16');
+    await page.selectOption('#train-batch', '32');
+    t = performance.now();
+    await page.click('#train-scratch');
+    await page.waitForSelector('#dates[data-state="training"]', { timeout: 30000 });
+    await page.waitForFunction(() => window.varscopeDemo.dates.losses.length >= 80, null, { timeout: 120000 });
+    timings.train80StepsMs = performance.now() - t;
+    const losses = await page.evaluate(() => window.varscopeDemo.dates.losses.slice());
+    const first = mean(losses.slice(0, 20));
+    const last = mean(losses.slice(-20));
+    check(last < 0.8 * first, `training from scratch: loss falls (first 20 steps ${first.toFixed(3)} -> last 20 ${last.toFixed(3)})`,
+      JSON.stringify(losses.map((x) => +x.toFixed(3))));
+    check(await page.evaluate(() => document.querySelectorAll('#train-loss-plot canvas').length === 1),
+      'the loss curve is drawn (uPlot canvas)');
+    check((await page.textContent('#dates-model')).includes('from scratch'), 'the page says the model is from scratch');
+
+    // ---------------------------------------------------------- 3. pause / resume
+    await page.click('#train-pause');
+    await page.waitForSelector('#dates[data-state="paused"]', { timeout: 30000 });
+    const paused = await step();
+    await page.waitForTimeout(1500);
+    check(await step() === paused && paused >= 80, `pause: the step counter stays at ${paused}`, `now ${await step()}`);
+    check(await page.textContent('#train-step') === String(paused), 'pause: the shown step is the paused step');
+    await page.click('#train-resume');
+    await page.waitForFunction((n) => Number(document.getElementById('dates').dataset.step) >= n + 10, paused, { timeout: 60000 });
+    check(await step() >= paused + 10, `resume: the step counter continues (${paused} -> ${await step()})`);
+    await page.click('#train-pause');
+    await page.waitForSelector('#dates[data-state="paused"]', { timeout: 30000 });
+
+    // ---------------------------------------------------------- 4. save then load
+    const probe = '令和元年5月1日';
+    const savedDecode = await decodeInPage(probe);
+    const savedStep = await step();
+    const ckptPath = path.join(artifacts, 'varscope-dates-trained.json');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#dates-save')]);
+    await download.saveAs(ckptPath);
+    const saved = JSON.parse(fs.readFileSync(ckptPath, 'utf8'));
+    check(saved.format === 'varscope-checkpoint' && saved.metadata && saved.metadata.task === 'dates' && saved.metadata.hidden === 32,
+      'save: the download is a dates checkpoint with its metadata', JSON.stringify(saved.metadata || {}).slice(0, 200));
+    // Train on so the weights (and outputs) move away from the saved ones.
+    await page.click('#train-resume');
+    await page.waitForFunction((n) => Number(document.getElementById('dates').dataset.step) >= n + 15, savedStep, { timeout: 60000 });
+    await page.click('#train-pause');
+    await page.waitForSelector('#dates[data-state="paused"]', { timeout: 30000 });
+    const moved = await decodeInPage(probe);
+    check(!eq(moved.last.hypotheses, savedDecode.last.hypotheses), 'training on changes the decode output');
+    await page.setInputFiles('#dates-file', ckptPath);
+    await page.waitForSelector('#dates[data-loaded="1"]', { timeout: 60000 });
+    await page.waitForSelector('body[data-pending="0"]');
+    const restored = await decodeInPage(probe);
+    check(await step() === savedStep, `load: the step is the saved one (${savedStep})`, String(await step()));
+    check(eq(restored.last.hypotheses, savedDecode.last.hypotheses) && eq(restored.rows, savedDecode.rows),
+      'load: decoding after loading gives the saved model\'s output exactly',
+      `${JSON.stringify(restored.last.hypotheses[0])}\n     vs ${JSON.stringify(savedDecode.last.hypotheses[0])}`);
+    check(eq(restored.last.variables, savedDecode.last.variables), 'load: the variable fingerprints are the saved ones');
+    await page.locator('#dates').screenshot({ path: path.join(artifacts, 'dates-trained.png') });
+    check(pageErrors.length === 0, 'no page errors or foreign requests', pageErrors.join('\n     '));
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  failures.push(`exception: ${e && e.stack ? e.stack : e}`);
+  console.log(`FAIL exception: ${e && e.stack ? e.stack : e}`);
+}
+timings.totalMs = performance.now() - t0;
+console.log(`timings: ${Object.entries(timings).map(([k, v]) => `${k}=${Math.round(v)}`).join(' ')}`);
+if (failures.length) {
+  console.log(`\n${failures.length} check(s) failed:\n - ${failures.join('\n - ')}`);
+  process.exit(1);
+}
+console.log('\nall browser date-model checks passed');
+process.exit(0);
