@@ -406,11 +406,11 @@ void record_recurrence(GradientTape& tape, const RNNCell& cell, const Tensor& in
       Tensor dx(DType::float32, x.shape());
       cell->project_inputs_backward(ConstMatrixView(x.data<float>().data(), B * T, D, D), as_matrix(dproj),
                                     ix ? MatrixView{dx.data<float>().data(), B * T, D, D} : MatrixView{}, grads);
-      if (ix) ctx.accumulate(ix, dx);
+      if (ix) ctx.accumulate(ix, std::move(dx));
     }
-    if (ih) ctx.accumulate(ih, dh);
+    if (ih) ctx.accumulate(ih, std::move(dh));
     for (std::size_t i = 0; i < grads.size(); ++i)
-      if (weight_ids[i]) ctx.accumulate(weight_ids[i], grads[i]);
+      if (weight_ids[i]) ctx.accumulate(weight_ids[i], std::move(grads[i]));
   });
 }
 }  // namespace detail
