@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -23,6 +25,19 @@ double thread_cpu_ms() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// Resident set size now and its high-water mark, in MiB (Linux /proc/self/status).
+double status_mib(const char* key) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1.0;
+  char line[256];
+  double kib = -1.0;
+  const std::size_t n = std::strlen(key);
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, key, n) == 0) kib = std::atof(line + n);
+  std::fclose(f);
+  return kib / 1024.0;
 }
 
 struct Timing {
@@ -70,9 +85,14 @@ Timing step_ms(std::int64_t V, std::int64_t E, std::int64_t H, std::int64_t B, s
 
 int main(int argc, char** argv) {
   // `train_bench` runs both shapes; `train_bench seed` or `train_bench medium` one (for perf record).
+  // Peak memory is meaningful for one shape per process: `train_bench medium`
+  // reports the resident-set high-water mark over the RSS at start.
   const std::string only = argc > 1 ? argv[1] : "";
+  const double start_rss = status_mib("VmRSS:");
   const Timing seed = only == "medium" ? Timing{} : step_ms(3000, 256, 256, 2, 8, 30);
   const Timing medium = only == "seed" ? Timing{} : step_ms(8000, 256, 512, 16, 30, 7);
-  std::printf("{\"seed_ms\": %.3f, \"medium_ms\": %.3f, \"seed_cpu_ms\": %.3f, \"medium_cpu_ms\": %.3f}\n",
-              seed.wall_ms, medium.wall_ms, seed.cpu_ms, medium.cpu_ms);
+  std::printf("{\"seed_ms\": %.3f, \"medium_ms\": %.3f, \"seed_cpu_ms\": %.3f, \"medium_cpu_ms\": %.3f, "
+              "\"start_rss_mib\": %.1f, \"peak_rss_mib\": %.1f, \"peak_over_start_mib\": %.1f}\n",
+              seed.wall_ms, medium.wall_ms, seed.cpu_ms, medium.cpu_ms, start_rss, status_mib("VmHWM:"),
+              status_mib("VmHWM:") - start_rss);
 }

@@ -6,6 +6,7 @@ one thread. Prints {"seed_ms", "medium_ms" (wall), "seed_cpu_ms", "medium_cpu_ms
 OPENBLAS_NUM_THREADS=1 and OpenBLAS as the BLAS (see bench/peer_torch.py)."""
 import json
 import statistics
+import sys
 import time
 
 import torch
@@ -57,7 +58,21 @@ def step_ms(V, E, H, B, T, repeats):
 
 
 blas = [l for l in torch.__config__.show().splitlines() if "BLAS" in l]
-seed = step_ms(3000, 256, 256, 2, 8, 30)
-medium = step_ms(8000, 256, 512, 16, 30, 7)
+def status_mib(key):
+    """Resident set size now (VmRSS) or its high-water mark (VmHWM), MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024.0
+    return -1.0
+
+
+# `train_peer_torch.py medium` runs one shape (peak memory is per process), as train_bench.
+only = sys.argv[1] if len(sys.argv) > 1 else ""
+start_rss = status_mib("VmRSS:")  # after importing torch
+seed = (0.0, 0.0) if only == "medium" else step_ms(3000, 256, 256, 2, 8, 30)
+medium = (0.0, 0.0) if only == "seed" else step_ms(8000, 256, 512, 16, 30, 7)
 print(json.dumps({"seed_ms": round(seed[0], 3), "medium_ms": round(medium[0], 3),
-                  "seed_cpu_ms": round(seed[1], 3), "medium_cpu_ms": round(medium[1], 3), "blas": blas}))
+                  "seed_cpu_ms": round(seed[1], 3), "medium_cpu_ms": round(medium[1], 3),
+                  "start_rss_mib": round(start_rss, 1), "peak_rss_mib": round(status_mib("VmHWM:"), 1),
+                  "peak_over_start_mib": round(status_mib("VmHWM:") - start_rss, 1), "blas": blas}))
