@@ -26,56 +26,6 @@ std::string_view activation_name(Activation a) noexcept {
   return "?";
 }
 
-std::shared_ptr<const PackedMatrix> PackedWeights::packed(const Variable& w, ConstMatrixView part,
-                                                          std::int64_t row_begin, bool transposed) const {
-  std::lock_guard lock(cache_->mutex);
-  Cache& c = *cache_;
-  if (!c.packed || !c.source || !(*c.source == w) || c.version != w.version() || c.row_begin != row_begin ||
-      c.rows != part.rows || c.transposed != transposed) {
-    c.packed = transposed ? std::make_shared<const PackedMatrix>(part, PackedMatrix::Transposed{})
-                          : std::make_shared<const PackedMatrix>(part);
-    c.source = w;
-    c.version = w.version();
-    c.row_begin = row_begin;
-    c.rows = part.rows;
-    c.transposed = transposed;
-  }
-  return c.packed;
-}
-
-void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin, std::int64_t rows,
-                                MatrixView out, bool accumulate) const {
-  const ConstMatrixView all = as_matrix(w.value());
-  if (row_begin < 0 || rows < 0 || row_begin + rows > all.rows)
-    throw ShapeMismatchError("PackedWeights: rows [" + std::to_string(row_begin) + ", " +
-                             std::to_string(row_begin + rows) + ") of " + w.name() + " " + w.shape().to_string() +
-                             " do not exist");
-  const ConstMatrixView part(all.data + row_begin * all.row_stride, rows, all.cols, all.row_stride);
-  if (!kPackedKernelIsSimd) {
-    varscope::matmul_into(x, part, out, accumulate);
-    return;
-  }
-  matmul_packed_into(x, *packed(w, part, row_begin, false), out, accumulate);
-}
-
-void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w, MatrixView out) const {
-  const ConstMatrixView all = as_matrix(w.value());
-  if (!kPackedKernelIsSimd) {
-    // Portable builds: the plain loop over the transposed view.
-    if (x.cols != all.cols || out.rows != x.rows || out.cols != all.rows)
-      throw ShapeMismatchError("PackedWeights: [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) +
-                               "] @ " + w.name() + " " + w.shape().to_string() + "^T");
-    for (std::int64_t i = 0; i < x.rows; ++i)
-      for (std::int64_t n = 0; n < all.rows; ++n) {
-        float sum = 0.0f;
-        for (std::int64_t k = 0; k < x.cols; ++k) sum += x.data[i * x.row_stride + k] * all.data[n * all.row_stride + k];
-        out.data[i * out.row_stride + n] = sum;
-      }
-    return;
-  }
-  matmul_packed_into(x, *packed(w, all, 0, true), out);
-}
-
 void apply_activation(Activation a, MatrixView x) {
   switch (a) {
     case Activation::linear: return;
@@ -176,27 +126,37 @@ Tensor Dense::operator()(const Tensor& inputs) {
     const auto ix = tape->id_of(inputs), ik = tape->variable_id(*kernel_);
     const auto ib = bias_ ? tape->variable_id(*bias_) : 0;
     if (ix || ik || ib)
-      tape->record({&out}, [ix, ik, ib, x = inputs, y = out, kernel = *kernel_, act = options_.activation,
-                            units = units_](BackwardContext& ctx) {
-        Tensor dz = *ctx.output_grad(0);
-        if (dz.size() == 0) return;
-        auto Z = eigen(as_matrix(dz));
-        const auto Y = eigen(as_matrix(y)).array();
-        switch (act) {
-          case Activation::linear: break;
-          case Activation::tanh: Z.array() *= 1.0f - Y.square(); break;
-          case Activation::sigmoid: Z.array() *= Y * (1.0f - Y); break;
-          case Activation::relu: Z.array() *= (Y > 0.0f).cast<float>(); break;
+      // The output is kept only when the activation's derivative needs it.
+      tape->record({&out}, [ix, ik, ib, x = inputs, y = options_.activation == Activation::linear ? Tensor() : out,
+                            kernel = *kernel_, act = options_.activation, units = units_](BackwardContext& ctx) {
+        const Tensor& dy = *ctx.output_grad(0);
+        if (dy.size() == 0) return;
+        Tensor scaled;  // dz = dy * activation'(z); for a linear layer dz is dy itself (no copy)
+        if (act != Activation::linear) {
+          scaled = dy;
+          auto Z = eigen(as_matrix(scaled));
+          const auto Y = eigen(as_matrix(y)).array();
+          switch (act) {
+            case Activation::linear: break;
+            case Activation::tanh: Z.array() *= 1.0f - Y.square(); break;
+            case Activation::sigmoid: Z.array() *= Y * (1.0f - Y); break;
+            case Activation::relu: Z.array() *= (Y > 0.0f).cast<float>(); break;
+          }
         }
-        const auto X = eigen(as_matrix(x));
-        const auto K = eigen(as_matrix(kernel.value()));
-        if (ik) eigen(as_matrix(ctx.grad(ik, kernel.shape()))).noalias() += X.transpose() * Z;
+        const ConstMatrixView z = as_matrix(act == Activation::linear ? dy : scaled);
+        const ConstMatrixView xm = as_matrix(x);
+        if (ik) {
+          bool fresh = false;
+          Tensor& dk = ctx.grad(ik, kernel.shape(), fresh);
+          matmul_transposed_a_into(xm, z, as_matrix(dk), /*accumulate=*/!fresh);  // dK (+)= x^T dz
+        }
         if (ib)
-          Eigen::Map<Eigen::RowVectorXf>(ctx.grad(ib, Shape{units}).data<float>().data(), units) += Z.colwise().sum();
+          Eigen::Map<Eigen::RowVectorXf>(ctx.grad(ib, Shape{units}).data<float>().data(), units) +=
+              eigen(z).colwise().sum();
         if (ix) {
           Tensor dx = Tensor::uninitialized(DType::float32, x.shape());
-          eigen(as_matrix(dx)).noalias() = Z * K.transpose();
-          ctx.accumulate(ix, dx);
+          matmul_transposed_b_into(z, as_matrix(kernel.value()), as_matrix(dx));  // dx = dz K^T
+          ctx.accumulate(ix, std::move(dx));
         }
       });
   }
