@@ -1,5 +1,5 @@
 # Copies TF.js's UMD bundles, its wasm backend binaries (from node_modules) and
-# bench/tfjs_gru.mjs into web/dist/tfjs/, so web/bench.html loads everything
+# bench/tfjs_gru.mjs into <build>/web-dist/tfjs/, so web/bench.html loads everything
 # from our own origin (no CDN). Skipped with a message without `npm install`.
 if(NOT EXISTS ${SRC_WASM}/tfjs-backend-wasm-simd.wasm)
   message(STATUS "TF.js wasm backend not installed (npm install): web/bench.html will skip TF.js")

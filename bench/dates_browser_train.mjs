@@ -4,7 +4,7 @@
 // not a test: it reports; it asserts nothing.
 //   node bench/dates_browser_train.mjs [--hidden 64] [--embedding 32] [--batch 64] [--seed 1]
 //        [--target 0.9] [--limit-s 600] [--runs 1] [--native build/native/varscope]
-// Needs the wasm preset's build (web/dist/) and apt `chromium`. The page validates
+// Needs the wasm preset's build (build/wasm/web-dist, or --dist DIR) and apt `chromium`. The page validates
 // (greedy exact match on 200 held-out dates) every 100 steps; the time is from the
 // "Train from scratch" click to the first validation at or above the target, the
 // validation runs included. Prints steps/s and the accuracy curve. With --native, the
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServer } from '../tools/serve-web.mjs';
+import { startServer, defaultDist } from '../tools/serve-web.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -30,9 +30,10 @@ const target = Number(opt('--target', '0.9'));
 const limitMs = Number(opt('--limit-s', '600')) * 1000;
 const runs = Number(opt('--runs', '1'));
 const nativeCli = opt('--native', '');
+const distDir = path.resolve(opt('--dist', defaultDist));
 const chromiumPath = process.env.VARSCOPE_CHROMIUM || '/usr/bin/chromium';
 
-const server = await startServer({ port: 0, root: path.resolve(here, '..', 'web'), quiet: true });
+const server = await startServer({ port: 0, root: path.resolve(here, '..', 'web'), dist: distDir, quiet: true });
 const browser = await chromium.launch({
   executablePath: chromiumPath,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

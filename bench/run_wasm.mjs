@@ -6,11 +6,12 @@
 //
 //   node_modules/.bin/cmake --preset wasm
 //   nice node_modules/.bin/cmake --build --preset wasm --target wasm_bench
-//   node bench/run_wasm.mjs [--reps 50] [--json out.json] [--skip-browser] [--skip-node]
+//   node bench/run_wasm.mjs [--reps 50] [--json out.json] [--skip-browser] [--skip-node] [--dist DIR]
+// --dist: the wasm build's web-dist folder (default build/wasm/web-dist).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startServer } from '../tools/serve-web.mjs';
+import { startServer, defaultDist } from '../tools/serve-web.mjs';
 import { benchTfjsGruNode } from './tfjs_gru.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,7 +23,8 @@ const opt = (name, fallback) => {
 const reps = Number(opt('--reps', '50'));
 const jsonOut = opt('--json', null);
 
-const benchMjs = path.join(root, 'web', 'dist', 'wasm_bench.mjs');
+const distDir = path.resolve(opt('--dist', defaultDist));
+const benchMjs = path.join(distDir, 'wasm_bench.mjs');
 if (!fs.existsSync(benchMjs)) {
   console.error(`${benchMjs} is missing: build the wasm_bench target (wasm preset) first`);
   process.exit(2);
@@ -42,7 +44,7 @@ async function runNode() {
 
 async function runBrowser() {
   const { chromium } = await import('playwright-core');
-  const server = await startServer({ port: 0, quiet: true });
+  const server = await startServer({ port: 0, dist: distDir, quiet: true });
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

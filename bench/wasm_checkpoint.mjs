@@ -3,15 +3,17 @@
 // demo bindings' saveCheckpoint / loadCheckpoint (save_to_string /
 // restore_from_string: the same streaming reader as natively) on the demo's
 // article-size model (vocab 3000, emb 256, hidden 256). Prints MB/s of JSON, median
-// of --reps runs. Needs the wasm build (web/dist/varscope_web.mjs).
+// of --reps runs. Needs the wasm build (build/wasm/web-dist/varscope_web.mjs).
 //
-//   node bench/wasm_checkpoint.mjs [--reps 15]
+//   node bench/wasm_checkpoint.mjs [--reps 15] [--dist build/wasm/web-dist]
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const mjs = path.join(root, 'web', 'dist', 'varscope_web.mjs');
+const di = process.argv.indexOf('--dist');
+const distDir = di > 0 ? path.resolve(process.argv[di + 1]) : path.join(root, 'build', 'wasm', 'web-dist');
+const mjs = path.join(distDir, 'varscope_web.mjs');
 if (!fs.existsSync(mjs)) {
   console.error(`${mjs} is missing: build the varscope_web target (wasm preset) first`);
   process.exit(2);

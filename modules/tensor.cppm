@@ -74,7 +74,7 @@ class Shape {
 /// aligned and marked for transparent huge pages where the OS has them (Linux
 /// madvise), so filling a fresh multi-MB tensor (a restored checkpoint, logits)
 /// takes one page fault per 2 MiB instead of per 4 KiB. Freed blocks of 1 MiB
-/// and more are cached (up to 256 MiB in all, exact sizes) for the next request
+/// and more are cached (up to 256 MiB and 64 blocks, exact sizes) for the next request
 /// of the same size, as a training step makes the same large buffers every step;
 /// not under AddressSanitizer.
 [[nodiscard]] void* allocate_tensor_bytes(std::size_t bytes);

@@ -84,6 +84,53 @@ BOOST_AUTO_TEST_CASE(the_counter_sees_tensor_storage) {
   BOOST_TEST(allocations_of([] { std::vector<float> v(1000); }) >= 1);
 }
 
+BOOST_AUTO_TEST_CASE(freed_large_tensor_blocks_are_reused_not_refaulted) {
+  // Tensor storage of 1 MiB and more goes to a bounded cache when freed and serves
+  // the next request of the same size (a training step's logits, gradients).
+  release_cached_tensor_blocks();
+  BOOST_TEST(cached_tensor_bytes() == 0u);
+  constexpr std::int64_t kFloats = std::int64_t{1} << 19;  // 2 MiB
+  const float* first = nullptr;
+  {
+    const Tensor t = Tensor::uninitialized(DType::float32, Shape{kFloats});
+    first = t.data<float>().data();
+  }
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VARSCOPE_TEST_ASAN 1
+#endif
+#endif
+#ifdef VARSCOPE_TEST_ASAN
+  // AddressSanitizer must see every free: the cache is off.
+  BOOST_TEST(cached_tensor_bytes() == 0u);
+  const long small = allocations_of([] { const Tensor t = Tensor::uninitialized(DType::float32, Shape{16}); });
+  BOOST_TEST(allocations_of([] { const Tensor t = Tensor::uninitialized(DType::float32, Shape{kFloats}); }) == small);
+#else
+  BOOST_TEST(cached_tensor_bytes() == static_cast<std::size_t>(kFloats) * sizeof(float));
+  const float* again = nullptr;
+  const long fresh = allocations_of([&] {
+    const Tensor t = Tensor::uninitialized(DType::float32, Shape{kFloats});
+    again = t.data<float>().data();
+  });
+  // A small tensor costs its bookkeeping (shape) plus one storage block.
+  const long small = allocations_of([] { const Tensor t = Tensor::uninitialized(DType::float32, Shape{16}); });
+  BOOST_TEST(fresh == small - 1);  // the storage came from the cache: no operator new for it
+  BOOST_TEST(again == first);      // the same block
+  BOOST_TEST(allocations_of([] { const Tensor t = Tensor::uninitialized(DType::float32, Shape{kFloats + 1}); }) ==
+             small);               // another size: a new block
+  // Bounded: three freed 100 MiB blocks (never touched, so never resident) keep at most 256 MiB.
+  release_cached_tensor_blocks();
+  {
+    std::vector<Tensor> big;
+    for (int i = 0; i < 3; ++i) big.push_back(Tensor::uninitialized(DType::float32, Shape{std::int64_t{25} << 20}));
+  }
+  BOOST_TEST(cached_tensor_bytes() == std::size_t{200} << 20);
+  BOOST_TEST(release_cached_tensor_blocks() == std::size_t{200} << 20);
+  BOOST_TEST(cached_tensor_bytes() == 0u);
+#endif
+  (void)first;
+}
+
 BOOST_AUTO_TEST_CASE(dynamic_rnn_allocations_do_not_grow_with_time) {
   Model m;
   auto run = [&](std::int64_t T) {

@@ -411,6 +411,53 @@ BOOST_AUTO_TEST_CASE(fast_matmul_kernels_equal_the_reference_loop) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(transposed_matmul_kernels_are_within_float32_error_of_the_exact_product) {
+  // a^T b and a b^T (the gradients' products: dK = x^T dz, dx = dz K^T), strided
+  // operands and output, with and without accumulate; checked against the exact
+  // product of explicitly transposed copies.
+  Graph g;
+  auto use = g.as_default();
+  for (std::int64_t m : {1, 7, 64}) {
+    for (std::int64_t n : {1, 17, 40}) {
+      for (std::int64_t k : {1, 37, 300}) {
+        BOOST_TEST_CONTEXT("m=" << m << " n=" << n << " k=" << k) {
+          const Tensor at = random_normal({k, m + 2});  // a^T stored [k, m], strided
+          const Tensor b = random_normal({k, n});
+          const Tensor bt = random_normal({n, k + 1});  // b^T stored [n, k], strided
+          const ConstMatrixView atv(at.data<float>().data(), k, m, m + 2);
+          const ConstMatrixView btv(bt.data<float>().data(), n, k, k + 1);
+          Tensor a(DType::float32, Shape{m, k}), b2(DType::float32, Shape{k, n});  // explicit transposes
+          for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t l = 0; l < k; ++l) a.data<float>()[i * k + l] = atv.data[l * atv.row_stride + i];
+          for (std::int64_t l = 0; l < k; ++l)
+            for (std::int64_t j = 0; j < n; ++j) b2.data<float>()[l * n + j] = btv.data[j * btv.row_stride + l];
+          Tensor out(DType::float32, Shape{m, n + 3});
+          for (auto& x : out.data<float>()) x = std::numeric_limits<float>::quiet_NaN();
+          const MatrixView ov{out.data<float>().data(), m, n, n + 3};
+          const ConstMatrixView got{ov.data, m, n, n + 3};
+          // out = a^T b (old contents never read), then += a^T b.
+          const ExactProduct e1 = exact_product(as_matrix(a), as_matrix(b));
+          matmul_transposed_a_into(atv, as_matrix(b), ov);
+          BOOST_TEST(error_over_bound(got, e1, 1.0, gamma_k(k)) <= 1.0);
+          matmul_transposed_a_into(atv, as_matrix(b), ov, true);
+          BOOST_TEST(error_over_bound(got, e1, 2.0, 3 * gamma_k(k + 1) + 2.1 * kU) <= 1.0);
+          BOOST_TEST(std::isnan(ov.data[n]));  // the stride gap is never written
+          // out = a b^T with a [m, k] and b^T stored [n, k].
+          const ExactProduct e2 = exact_product(as_matrix(a), as_matrix(b2));
+          matmul_transposed_b_into(as_matrix(a), btv, ov);
+          BOOST_TEST(error_over_bound(got, e2, 1.0, gamma_k(k)) <= 1.0);
+          matmul_transposed_b_into(as_matrix(a), btv, ov, true);
+          BOOST_TEST(error_over_bound(got, e2, 2.0, 3 * gamma_k(k + 1) + 2.1 * kU) <= 1.0);
+        }
+      }
+    }
+  }
+  Tensor out(DType::float32, Shape{2, 3});
+  const Tensor a = random_normal({4, 2}), b = random_normal({5, 3});
+  BOOST_CHECK_THROW(matmul_transposed_a_into(as_matrix(a), as_matrix(b), as_matrix(out)), ShapeMismatchError);
+  BOOST_CHECK_THROW(matmul_transposed_b_into(as_matrix(a), as_matrix(b), as_matrix(out)), ShapeMismatchError);
+}
+
 BOOST_AUTO_TEST_CASE(packed_matmul_equals_the_reference_loop) {
   // Rows around the 6-row blocks, columns around the 16-wide panels, depth
   // across the 512 depth blocks; strided a and out; accumulate; NaN-filled out.

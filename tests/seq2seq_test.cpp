@@ -10,6 +10,8 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <typeinfo>
+#include <utility>
 #include <vector>
 
 import varscope;
@@ -338,6 +340,85 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_clear_errors) {
                     InvalidArgumentError);
   BOOST_CHECK_THROW(BeamSearchDecoder(m.cell, m.embedding, start, 4, m.h0, 1, &m.out), InvalidArgumentError);
   BOOST_CHECK_THROW(GreedyEmbeddingHelper(m.embedding, start, -1), InvalidArgumentError);
+}
+
+// Runs f, which must throw E; returns the message.
+template <class E, class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    BOOST_ERROR("expected " << typeid(E).name() << ", got: " << e.what());
+    return {};
+  }
+  BOOST_ERROR("expected an exception, nothing was thrown");
+  return {};
+}
+
+// One validation helper (modules/src/validate.hpp) behind every tensor argument of
+// :rnn and :seq2seq: a wrong dtype is a DTypeMismatchError (whatever the shape), a
+// wrong rank or size a ShapeMismatchError, both in one message format.
+BOOST_AUTO_TEST_CASE(wrong_dtypes_are_dtype_errors_and_wrong_shapes_shape_errors_in_one_format) {
+  TinyModel m;
+  const std::int64_t H = TinyModel::H, D = TinyModel::D;
+  const Tensor start = ints({2}, {0, 0});
+  const Tensor i32_state = zeros({2, H}, DType::int32);
+  const Tensor f32_lengths = zeros({2});
+  using M = std::string;
+  const std::vector<std::pair<M, std::function<void()>>> dtype_cases = {
+      {"RNNCell: inputs must be float32 [batch, depth], got int32 [2, 3]",
+       [&] { (void)m.cell(zeros({2, D}, DType::int32), m.h0); }},
+      {"RNNCell: state must be float32 [2, 5], got int32 [2, 5]; batch of the inputs, state size of the cell",
+       [&] { (void)m.cell(zeros({2, D}), i32_state); }},
+      {"dynamic_rnn: inputs must be float32 [batch, time, depth], got int32 [2, 4, 3]",
+       [&] { (void)dynamic_rnn(m.cell, zeros({2, 4, D}, DType::int32), {}); }},
+      {"dynamic_rnn: sequence_length must be int32 [2], got float32 [2]; one length per batch row",
+       [&] { (void)dynamic_rnn(m.cell, zeros({2, 4, D}), {.sequence_length = f32_lengths}); }},
+      {"dynamic_rnn: initial_state must be float32 [2, 5], got int32 [2, 5]; batch of the inputs, state size of the cell",
+       [&] { (void)dynamic_rnn(m.cell, zeros({2, 4, D}), {.initial_state = i32_state}); }},
+      {"TrainingHelper: inputs must be float32 [batch, time, depth], got int32 [2, 4, 3]",
+       [&] { (void)TrainingHelper(zeros({2, 4, D}, DType::int32), ints({2}, {4, 4})); }},
+      {"TrainingHelper: sequence_length must be int32 [2], got float32 [2]; one length per batch row",
+       [&] { (void)TrainingHelper(zeros({2, 4, D}), f32_lengths); }},
+      {"GreedyEmbeddingHelper: embedding must be float32 [vocab, depth], got int32 [4, 3]",
+       [&] { (void)GreedyEmbeddingHelper(zeros({4, D}, DType::int32), start, TinyModel::EOS); }},
+      {"GreedyEmbeddingHelper: start_tokens must be int32 [batch], got float32 [2]",
+       [&] { (void)GreedyEmbeddingHelper(m.embedding, f32_lengths, TinyModel::EOS); }},
+      {"BasicDecoder: initial_state must be float32 [2, 5], got int32 [2, 5]; batch of the helper, state size of the cell",
+       [&] { (void)BasicDecoder(m.cell, GreedyEmbeddingHelper(m.embedding, start, TinyModel::EOS), i32_state, &m.out); }},
+      {"BeamSearchDecoder: embedding must be float32 [vocab, depth], got int32 [4, 3]",
+       [&] { (void)BeamSearchDecoder(m.cell, zeros({4, D}, DType::int32), start, TinyModel::EOS, m.h0, 1, &m.out); }},
+      {"BeamSearchDecoder: start_tokens must be int32 [batch], got float32 [2]",
+       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, f32_lengths, TinyModel::EOS, m.h0, 1, &m.out); }},
+      {"BeamSearchDecoder: initial_state must be float32 [batch * beam_width, 5], got int32 [2, 5]; state size of the cell",
+       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, start, TinyModel::EOS, i32_state, 1, &m.out); }},
+      {"gather_tree: step_ids must be int32 [batch, time, beam], got float32 [1, 2, 2]",
+       [&] { (void)gather_tree(zeros({1, 2, 2}), zeros({1, 2, 2}, DType::int32), ints({1}, {2}), 1); }},
+      {"gather_tree: parent_ids must be int32 [1, 2, 2], got float32 [1, 2, 2]; the shape of step_ids",
+       [&] { (void)gather_tree(zeros({1, 2, 2}, DType::int32), zeros({1, 2, 2}), ints({1}, {2}), 1); }},
+      {"gather_tree: max_sequence_lengths must be int32 [1], got float32 [1]; one length per batch row",
+       [&] { (void)gather_tree(zeros({1, 2, 2}, DType::int32), zeros({1, 2, 2}, DType::int32), zeros({1}), 1); }},
+  };
+  for (const auto& [expected, call] : dtype_cases) BOOST_TEST(message_of<DTypeMismatchError>(call) == expected);
+
+  // The right dtype with a wrong rank or size: ShapeMismatchError, same format.
+  const std::vector<std::pair<M, std::function<void()>>> shape_cases = {
+      {"RNNCell: state must be float32 [2, 5], got float32 [2, 4]; batch of the inputs, state size of the cell",
+       [&] { (void)m.cell(zeros({2, D}), zeros({2, 4})); }},
+      {"dynamic_rnn: inputs must be float32 [batch, time, depth], got float32 [2, 3]",
+       [&] { (void)dynamic_rnn(m.cell, zeros({2, D}), {}); }},
+      {"dynamic_rnn: sequence_length must be int32 [2], got int32 [1, 2]; one length per batch row",
+       [&] { (void)dynamic_rnn(m.cell, zeros({2, 4, D}), {.sequence_length = ints({1, 2}, {4, 4})}); }},
+      {"TrainingHelper: sequence_length must be int32 [2], got int32 [3]; one length per batch row",
+       [&] { (void)TrainingHelper(zeros({2, 4, D}), ints({3}, {4, 4, 4})); }},
+      {"BeamSearchDecoder: start_tokens must be int32 [batch], got int32 [2, 1]",
+       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, ints({2, 1}, {0, 0}), TinyModel::EOS, m.h0, 1, &m.out); }},
+      {"gather_tree: parent_ids must be int32 [1, 2, 2], got int32 [1, 2, 3]; the shape of step_ids",
+       [&] { (void)gather_tree(zeros({1, 2, 2}, DType::int32), zeros({1, 2, 3}, DType::int32), ints({1}, {2}), 1); }},
+  };
+  for (const auto& [expected, call] : shape_cases) BOOST_TEST(message_of<ShapeMismatchError>(call) == expected);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // A tiny static file server for the browser demo (web/), no dependencies.
-//   node tools/serve-web.mjs [--port 8765] [--root web]
+//   node tools/serve-web.mjs [--port 8765] [--root web] [--dist build/wasm/web-dist]
+// Serves the page's sources from --root and its built files (dist/...: the wasm
+// module, wasm_bench, TF.js copies) from --dist, the wasm build's output folder
+// (the build never writes into the source tree).
 // Binds to 127.0.0.1 only; --port 0 picks a free port. Prints the URL.
-// Also importable: `const { url, close } = await startServer({ port: 0 })`.
+// Also importable: `const { url, close } = await startServer({ port: 0, dist })`.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const defaultRoot = path.resolve(here, '..', 'web');
+// Where the wasm preset's build puts the files the page loads from dist/.
+export const defaultDist = path.resolve(here, '..', 'build', 'wasm', 'web-dist');
 
 const mimeTypes = {
   '.html': 'text/html; charset=utf-8',
@@ -24,8 +29,10 @@ const mimeTypes = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-export function startServer({ port = 8765, root = defaultRoot, host = '127.0.0.1', quiet = false } = {}) {
+export function startServer({ port = 8765, root = defaultRoot, dist = defaultDist, host = '127.0.0.1',
+                              quiet = false } = {}) {
   const rootDir = path.resolve(root);
+  const distDir = path.resolve(dist);
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
@@ -39,8 +46,11 @@ export function startServer({ port = 8765, root = defaultRoot, host = '127.0.0.1
       return;
     }
     if (pathname.endsWith('/')) pathname += 'index.html';
-    const file = path.resolve(rootDir, '.' + pathname);
-    if (file !== rootDir && !file.startsWith(rootDir + path.sep)) {
+    // /dist/... comes from the build folder, everything else from the page's sources.
+    const inDist = pathname.startsWith('/dist/');
+    const base = inDist ? distDir : rootDir;
+    const file = path.resolve(base, '.' + (inDist ? pathname.slice('/dist'.length) : pathname));
+    if (file !== base && !file.startsWith(base + path.sep)) {
       res.writeHead(403).end('forbidden');
       return;
     }
@@ -78,8 +88,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   };
   const port = Number(opt('--port', args.find((a) => /^\d+$/.test(a)) ?? '8765'));
   const root = opt('--root', defaultRoot);
-  if (!fs.existsSync(path.join(root, 'dist', 'varscope_web.mjs')))
-    console.warn('warning: web/dist/varscope_web.mjs is missing; build the wasm preset first');
-  const { url } = await startServer({ port, root });
+  const dist = opt('--dist', defaultDist);
+  if (!fs.existsSync(path.join(dist, 'varscope_web.mjs')))
+    console.warn(`warning: ${path.join(dist, 'varscope_web.mjs')} is missing; build the wasm preset first (or pass --dist)`);
+  const { url } = await startServer({ port, root, dist });
   console.log(url);
 }

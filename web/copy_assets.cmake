@@ -1,7 +1,7 @@
-# Copies what the demo page loads besides the wasm build into web/dist/ (the web
+# Copies what the demo page loads besides the wasm build into the wasm build's web-dist/ (served as the page's dist/) (the web
 # build output, gitignored), at build time of varscope_web:
-#   - uPlot (npm `uplot`, the loss / accuracy plots): dist/uPlot.esm.js + uPlot.min.css -> web/dist/uplot/
-#   - the committed trained date model models/dates.json -> web/dist/models/dates.json
+#   - uPlot (npm `uplot`, the loss / accuracy plots): dist/uPlot.esm.js + uPlot.min.css -> the wasm build's web-dist/ (served as the page's dist/)uplot/
+#   - the committed trained date model models/dates.json -> the wasm build's web-dist/ (served as the page's dist/)models/dates.json
 # Missing uPlot is an error naming the fix (the page cannot plot without it).
 foreach(f ${SRC_UPLOT}/uPlot.esm.js ${SRC_UPLOT}/uPlot.min.css ${SRC_MODEL})
   if(NOT EXISTS ${f})

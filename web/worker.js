@@ -29,7 +29,7 @@ async function handle({ id, fn, args = [] }) {
     if (fn === 'datesLoadDefault') {
       // Fetch the default model here (not in the page): 2.6 MB never crosses postMessage twice.
       const res = await fetch(defaultModelUrl);
-      if (!res.ok) throw new Error(`${defaultModelUrl.pathname}: HTTP ${res.status} (build the wasm preset: it copies models/dates.json into web/dist/models/)`);
+      if (!res.ok) throw new Error(`${defaultModelUrl.pathname}: HTTP ${res.status} (build the wasm preset: it copies models/dates.json into build/wasm/web-dist/models/, served as dist/)`);
       callArgs = [await res.text(), 'models/dates.json (the trained default)'];
       name = 'datesLoad';
     } else if (!allowed.has(fn)) {

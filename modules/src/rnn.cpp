@@ -13,6 +13,7 @@ module;
 #include <vector>
 module varscope;
 #include "eigen_views.hpp"
+#include "validate.hpp"
 
 namespace varscope {
 
@@ -42,12 +43,9 @@ float* Workspace::buffer(std::size_t slot, std::size_t count) {
 // ---------------------------------------------------------------- RNNCell
 
 Tensor RNNCell::operator()(const Tensor& inputs, const Tensor& state) {
-  if (inputs.dtype() != DType::float32 || inputs.shape().rank() != 2)
-    throw ShapeMismatchError("RNNCell: inputs must be float32 [batch, depth], got " +
-                             std::string(dtype_name(inputs.dtype())) + " " + inputs.shape().to_string());
-  if (state.dtype() != DType::float32 || state.shape() != Shape{inputs.shape()[0], state_size()})
-    throw ShapeMismatchError("RNNCell: state must be float32 [" + std::to_string(inputs.shape()[0]) + ", " +
-                             std::to_string(state_size()) + "], got " + state.shape().to_string());
+  validate::require_tensor("RNNCell", "inputs", inputs, DType::float32, {"batch", "depth"});
+  validate::require_tensor("RNNCell", "state", state, DType::float32, {inputs.shape()[0], state_size()},
+                           "batch of the inputs, state size of the cell");
   build(inputs.shape()[1]);
   Tensor projection(DType::float32, Shape{inputs.shape()[0], projection_size()});
   project_inputs(as_matrix(inputs), as_matrix(projection));
@@ -491,17 +489,13 @@ void record_recurrence(GradientTape& tape, const RNNCell& cell, const Tensor& in
 // ---------------------------------------------------------------- dynamic_rnn
 
 RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions options) {
-  if (inputs.dtype() != DType::float32 || inputs.shape().rank() != 3)
-    throw ShapeMismatchError("dynamic_rnn: inputs must be float32 [batch, time, depth], got " +
-                             std::string(dtype_name(inputs.dtype())) + " " + inputs.shape().to_string());
+  validate::require_tensor("dynamic_rnn", "inputs", inputs, DType::float32, {"batch", "time", "depth"});
   const std::int64_t B = inputs.shape()[0], T = inputs.shape()[1], D = inputs.shape()[2];
   const std::int64_t H = cell.state_size();
   std::vector<std::int64_t> length(static_cast<std::size_t>(B), T);
   if (options.sequence_length) {
     const Tensor& lens = *options.sequence_length;
-    if (lens.dtype() != DType::int32 || lens.shape() != Shape{B})
-      throw ShapeMismatchError("dynamic_rnn: sequence_length must be int32 [" + std::to_string(B) + "], got " +
-                               std::string(dtype_name(lens.dtype())) + " " + lens.shape().to_string());
+    validate::require_tensor("dynamic_rnn", "sequence_length", lens, DType::int32, {B}, "one length per batch row");
     for (std::int64_t b = 0; b < B; ++b) {
       const std::int32_t l = lens.data<std::int32_t>()[b];
       if (l < 0 || l > T)
@@ -512,9 +506,8 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
   }
   Tensor state = options.initial_state ? *options.initial_state : Tensor(DType::float32, Shape{B, H});
   state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
-  if (state.dtype() != DType::float32 || state.shape() != Shape{B, H})
-    throw ShapeMismatchError("dynamic_rnn: initial_state must be float32 [" + std::to_string(B) + ", " +
-                             std::to_string(H) + "], got " + state.shape().to_string());
+  validate::require_tensor("dynamic_rnn", "initial_state", state, DType::float32, {B, H},
+                           "batch of the inputs, state size of the cell");
 
   // An empty scope re-enters the current scope object: variables go where the caller is.
   auto scope = options.scope.empty() ? variable_scope(get_variable_scope()) : variable_scope(options.scope);

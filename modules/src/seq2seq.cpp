@@ -14,6 +14,7 @@ module;
 #include <variant>
 #include <vector>
 module varscope;
+#include "validate.hpp"
 
 namespace varscope {
 
@@ -27,9 +28,7 @@ std::vector<std::int32_t> int_vector(const Tensor& t) {
 }
 
 void require_tokens(const char* who, const Tensor& tokens, std::int64_t vocab, const char* what) {
-  if (tokens.dtype() != DType::int32 || tokens.shape().rank() != 1)
-    throw ShapeMismatchError(std::string(who) + ": " + what + " must be int32 [batch], got " +
-                             std::string(dtype_name(tokens.dtype())) + " " + tokens.shape().to_string());
+  validate::require_tensor(who, what, tokens, DType::int32, {"batch"});
   const auto d = tokens.data<std::int32_t>();
   for (std::size_t i = 0; i < d.size(); ++i)
     if (d[i] < 0 || d[i] >= vocab)
@@ -44,9 +43,10 @@ void require_end_token(const char* who, std::int32_t end_token, std::int64_t voc
 }
 
 void require_embedding(const char* who, const Tensor& embedding) {
-  if (embedding.dtype() != DType::float32 || embedding.shape().rank() != 2 || embedding.shape()[0] < 1)
-    throw ShapeMismatchError(std::string(who) + ": embedding must be float32 [vocab, depth], got " +
-                             std::string(dtype_name(embedding.dtype())) + " " + embedding.shape().to_string());
+  validate::require_tensor(who, "embedding", embedding, DType::float32, {"vocab", "depth"});
+  if (embedding.shape()[0] < 1)
+    throw ShapeMismatchError(std::string(who) + ": embedding must be float32 [vocab, depth] with vocab >= 1, got " +
+                             validate::describe(embedding));
 }
 
 // Copies embedding rows for `ids` into a [n, D] buffer.
@@ -115,13 +115,10 @@ float length_penalty(LengthPenalty kind, float alpha, std::int64_t length) {
 // ---------------------------------------------------------------- helpers and decoders
 
 TrainingHelper::TrainingHelper(Tensor inputs, Tensor sequence_length) : inputs_(std::move(inputs)) {
-  if (inputs_.dtype() != DType::float32 || inputs_.shape().rank() != 3)
-    throw ShapeMismatchError("TrainingHelper: inputs must be float32 [batch, time, depth], got " +
-                             std::string(dtype_name(inputs_.dtype())) + " " + inputs_.shape().to_string());
+  validate::require_tensor("TrainingHelper", "inputs", inputs_, DType::float32, {"batch", "time", "depth"});
   const std::int64_t B = inputs_.shape()[0], T = inputs_.shape()[1];
-  if (sequence_length.dtype() != DType::int32 || sequence_length.shape() != Shape{B})
-    throw ShapeMismatchError("TrainingHelper: sequence_length must be int32 [" + std::to_string(B) + "], got " +
-                             sequence_length.shape().to_string());
+  validate::require_tensor("TrainingHelper", "sequence_length", sequence_length, DType::int32, {B},
+                           "one length per batch row");
   lengths_ = int_vector(sequence_length);
   for (std::size_t b = 0; b < lengths_.size(); ++b)
     if (lengths_[b] < 0 || lengths_[b] > T)
@@ -146,10 +143,8 @@ BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, D
           return h.start_tokens().shape()[0];
       },
       helper_);
-  if (initial_state_.dtype() != DType::float32 || initial_state_.shape() != Shape{batch, cell.state_size()})
-    throw ShapeMismatchError("BasicDecoder: initial_state must be float32 [" + std::to_string(batch) + ", " +
-                             std::to_string(cell.state_size()) + "] (batch of the helper, state size of the cell), got " +
-                             initial_state_.shape().to_string());
+  validate::require_tensor("BasicDecoder", "initial_state", initial_state_, DType::float32,
+                           {batch, cell.state_size()}, "batch of the helper, state size of the cell");
 }
 
 BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
@@ -175,10 +170,8 @@ BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor sta
   require_tokens("BeamSearchDecoder", start_tokens_, embedding_.shape()[0], "start_tokens");
   require_end_token("BeamSearchDecoder", end_token_, embedding_.shape()[0]);
   const std::int64_t batch = start_tokens_.shape()[0];
-  if (initial_state_.dtype() != DType::float32 || initial_state_.shape().rank() != 2 ||
-      initial_state_.shape()[1] != cell.state_size())
-    throw ShapeMismatchError("BeamSearchDecoder: initial_state must be float32 [batch * beam_width, " +
-                             std::to_string(cell.state_size()) + "], got " + initial_state_.shape().to_string());
+  validate::require_tensor("BeamSearchDecoder", "initial_state", initial_state_, DType::float32,
+                           {"batch * beam_width", cell.state_size()}, "state size of the cell");
   if (initial_state_.shape()[0] != batch * beam_width) {
     std::string fix = "tile it with tile_batch(state, " + std::to_string(beam_width) + ")";
     throw ShapeMismatchError("BeamSearchDecoder: initial_state has " + std::to_string(initial_state_.shape()[0]) +
@@ -354,14 +347,11 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
 
 Tensor gather_tree(const Tensor& step_ids, const Tensor& parent_ids, const Tensor& max_sequence_lengths,
                    std::int32_t end_token) {
-  if (step_ids.dtype() != DType::int32 || step_ids.shape().rank() != 3 || parent_ids.shape() != step_ids.shape() ||
-      parent_ids.dtype() != DType::int32)
-    throw ShapeMismatchError("gather_tree: step_ids and parent_ids must be int32 [batch, time, beam] of one shape, got " +
-                             step_ids.shape().to_string() + " and " + parent_ids.shape().to_string());
+  validate::require_tensor("gather_tree", "step_ids", step_ids, DType::int32, {"batch", "time", "beam"});
   const std::int64_t B = step_ids.shape()[0], T = step_ids.shape()[1], K = step_ids.shape()[2];
-  if (max_sequence_lengths.dtype() != DType::int32 || max_sequence_lengths.shape() != Shape{B})
-    throw ShapeMismatchError("gather_tree: max_sequence_lengths must be int32 [" + std::to_string(B) + "], got " +
-                             max_sequence_lengths.shape().to_string());
+  validate::require_tensor("gather_tree", "parent_ids", parent_ids, DType::int32, {B, T, K}, "the shape of step_ids");
+  validate::require_tensor("gather_tree", "max_sequence_lengths", max_sequence_lengths, DType::int32, {B},
+                           "one length per batch row");
   const auto ids = step_ids.data<std::int32_t>();
   const auto parents = parent_ids.data<std::int32_t>();
   const auto max_len = max_sequence_lengths.data<std::int32_t>();

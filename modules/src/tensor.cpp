@@ -7,7 +7,8 @@ module;
 #endif
 #include <cstring>
 #include <mutex>
-#include <unordered_map>
+#include <array>
+#include <utility>
 #include <limits>
 #include <ostream>
 #include <sstream>
@@ -29,7 +30,7 @@ constexpr std::align_val_t kSmallAlignment{64}, kHugeAlignment{std::size_t{2} <<
 // (a training step frees and re-requests the same large buffers — logits,
 // their gradient, the output layer's weight gradient — every step; returning
 // them to the OS cost a fault per page on every step: ~16% of a medium-shape
-// step). Bounded (kCacheLimit bytes); exact sizes only, so nothing is split or
+// step). Bounded (kCacheLimit bytes, kCacheSlots blocks); exact sizes only, so nothing is split or
 // fragmented. Off under AddressSanitizer, which must see every free.
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -42,9 +43,13 @@ constexpr std::align_val_t kSmallAlignment{64}, kHugeAlignment{std::size_t{2} <<
 constexpr std::size_t kCacheMinBlock = std::size_t{1} << 20;
 constexpr std::size_t kCacheLimit = std::size_t{256} << 20;
 
+constexpr std::size_t kCacheSlots = 64;
+
 struct BlockCache {
   std::mutex mutex;
-  std::unordered_multimap<std::size_t, void*> blocks;  // bytes -> block
+  // (bytes, block) pairs in a fixed array: caching or reusing a block allocates nothing.
+  std::array<std::pair<std::size_t, void*>, kCacheSlots> blocks{};
+  std::size_t count = 0;
   std::size_t bytes = 0;
 };
 // Never destroyed: tensors in static storage are freed after static destructors run.
@@ -72,12 +77,13 @@ void* allocate_tensor_bytes(std::size_t bytes) {
   if (bytes >= kCacheMinBlock) {
     BlockCache& c = block_cache();
     std::lock_guard lock(c.mutex);
-    if (const auto it = c.blocks.find(bytes); it != c.blocks.end()) {
-      void* p = it->second;
-      c.blocks.erase(it);
-      c.bytes -= bytes;
-      return p;
-    }
+    for (std::size_t i = 0; i < c.count; ++i)
+      if (c.blocks[i].first == bytes) {
+        void* p = c.blocks[i].second;
+        c.blocks[i] = c.blocks[--c.count];
+        c.bytes -= bytes;
+        return p;
+      }
   }
 #endif
   return allocate_fresh(bytes);
@@ -89,13 +95,10 @@ void free_tensor_bytes(void* p, std::size_t bytes) noexcept {
   if (bytes >= kCacheMinBlock) {
     BlockCache& c = block_cache();
     std::lock_guard lock(c.mutex);
-    if (c.bytes + bytes <= kCacheLimit) {
-      try {
-        c.blocks.emplace(bytes, p);
-        c.bytes += bytes;
-        return;
-      } catch (...) {  // no memory for the map node: free the block instead
-      }
+    if (c.bytes + bytes <= kCacheLimit && c.count < kCacheSlots) {
+      c.blocks[c.count++] = {bytes, p};
+      c.bytes += bytes;
+      return;
     }
   }
 #endif
@@ -107,8 +110,8 @@ std::size_t release_cached_tensor_blocks() noexcept {
   BlockCache& c = block_cache();
   std::lock_guard lock(c.mutex);
   const std::size_t released = c.bytes;
-  for (const auto& [bytes, p] : c.blocks) free_block(p, bytes);
-  c.blocks.clear();
+  for (std::size_t i = 0; i < c.count; ++i) free_block(c.blocks[i].second, c.blocks[i].first);
+  c.count = 0;
   c.bytes = 0;
   return released;
 #else

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Browser test of the demo's date model (issue 12) in headless Chromium (apt
 // `chromium`, npm playwright-core; no browser download), in the harness of demo.test.mjs:
-//   node tests/browser/dates.test.mjs [--web DIR] [--artifacts DIR] [--golden FILE]
+//   node tests/browser/dates.test.mjs [--web DIR] [--dist DIR] [--artifacts DIR] [--golden FILE]
 // 1. the committed model, decoded in the page's Web Worker, gives the native CLI's
 //    hypotheses (tests/data/dates_decode_native.json: `varscope decode --json`, kept
 //    current by the native ctest dates_decode_golden) for several inputs, as rendered text;
@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServer } from '../../tools/serve-web.mjs';
+import { startServer, defaultDist } from '../../tools/serve-web.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -23,7 +23,8 @@ const opt = (name, fallback) => {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
 };
 const webDir = path.resolve(opt('--web', path.join(repo, 'web')));
-const artifacts = path.resolve(opt('--artifacts', path.join(repo, 'test-artifacts')));
+const distDir = path.resolve(opt('--dist', defaultDist));
+const artifacts = path.resolve(opt('--artifacts', path.join(repo, 'build', 'wasm', 'test-artifacts')));
 const golden = JSON.parse(fs.readFileSync(opt('--golden', path.join(repo, 'tests', 'data', 'dates_decode_native.json')), 'utf8'));
 const chromiumPath = process.env.VARSCOPE_CHROMIUM || '/usr/bin/chromium';
 const TOL = 1e-5 + 5e-6;  // wasm vs native (tests/wasm/dates_decode_wasm.mjs) + toFixed(5) rounding
@@ -44,11 +45,11 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function main() {
   fs.mkdirSync(artifacts, { recursive: true });
-  for (const f of ['dist/varscope_web.mjs', 'dist/varscope_web.wasm', 'dist/models/dates.json', 'dist/uplot/uPlot.esm.js'])
-    if (!check(fs.existsSync(path.join(webDir, f)), `web/${f} exists (built by the wasm preset)`)) return;
+  for (const f of ['varscope_web.mjs', 'varscope_web.wasm', 'models/dates.json', 'uplot/uPlot.esm.js'])
+    if (!check(fs.existsSync(path.join(distDir, f)), `${distDir}/${f} exists (built by the wasm preset)`)) return;
   if (!check(fs.existsSync(chromiumPath), `Chromium at ${chromiumPath} (apt-get install chromium)`)) return;
 
-  const server = await startServer({ port: 0, root: webDir, quiet: true });
+  const server = await startServer({ port: 0, root: webDir, dist: distDir, quiet: true });
   const origin = server.url.replace(/\/$/, '');
   const browser = await chromium.launch({
     executablePath: chromiumPath,

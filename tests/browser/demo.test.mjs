@@ -1,18 +1,19 @@
 #!/usr/bin/env node
 // Browser test of the demo page (web/) in headless Chromium (apt `chromium`,
 // driven by npm playwright-core; no browser is ever downloaded).
-//   node tests/browser/demo.test.mjs [--web DIR] [--artifacts DIR] [--native PATH]
+//   node tests/browser/demo.test.mjs [--web DIR] [--dist DIR] [--artifacts DIR] [--native PATH]
 // Starts tools/serve-web.mjs on a random 127.0.0.1 port, loads the page, checks
 // each section, saves a screenshot per section into the artifacts folder, and
 // compares the page's seq2seq numbers with the same .mjs under node and (when
-// --native points at an existing build/native/varscope_web_native) with the
-// native build. Exits 1 on any failed check, listing them.
+// --native gives a native build's varscope_web_native; the wasm preset passes
+// -DVARSCOPE_NATIVE_WEB_EXE) with the native build. --dist is the wasm build's
+// web-dist folder (served as the page's dist/). Exits 1 on any failed check, listing them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServer } from '../../tools/serve-web.mjs';
+import { startServer, defaultDist } from '../../tools/serve-web.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -22,8 +23,9 @@ const opt = (name, fallback) => {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
 };
 const webDir = path.resolve(opt('--web', path.join(repo, 'web')));
-const artifacts = path.resolve(opt('--artifacts', path.join(repo, 'test-artifacts')));
-const nativeExe = opt('--native', path.join(repo, 'build', 'native', 'varscope_web_native'));
+const distDir = path.resolve(opt('--dist', defaultDist));
+const artifacts = path.resolve(opt('--artifacts', path.join(repo, 'build', 'test-artifacts')));
+const nativeExe = opt('--native', '');
 const chromiumPath = process.env.VARSCOPE_CHROMIUM || '/usr/bin/chromium';
 // Native vs wasm (other compiler, SIMD and BLAS kernels): scores are float32 sums of
 // log-probabilities of magnitude <= ~64 here, whose ulp is 3.8e-6; measured max diff 3.8e-6
@@ -157,9 +159,9 @@ function checkRenderedNative(label, dom, ref) {
 
 async function main() {
   fs.mkdirSync(artifacts, { recursive: true });
-  const mjs = path.join(webDir, 'dist', 'varscope_web.mjs');
-  if (!check(fs.existsSync(mjs) && fs.existsSync(path.join(webDir, 'dist', 'varscope_web.wasm')),
-    'web/dist/varscope_web.{mjs,wasm} exist (built by the wasm preset)')) return;
+  const mjs = path.join(distDir, 'varscope_web.mjs');
+  if (!check(fs.existsSync(mjs) && fs.existsSync(path.join(distDir, 'varscope_web.wasm')),
+    `${distDir}/varscope_web.{mjs,wasm} exist (built by the wasm preset)`)) return;
   if (!check(fs.existsSync(chromiumPath), `Chromium at ${chromiumPath} (apt-get install chromium)`)) return;
 
   // Reference 1: the same .mjs under node.
@@ -171,19 +173,23 @@ async function main() {
   timings.nodeLoadAndDecodeMs = performance.now() - t;
   check(nodeRef.ok === true, 'node: seq2seq runs', JSON.stringify(nodeRef).slice(0, 300));
 
-  // Reference 2: the native build of the same bindings (optional).
+  // Reference 2: the native build of the same bindings (when --native is given; a given
+  // path that does not exist is a failure, not a skip).
   let nativeRef = null;
-  if (nativeExe && fs.existsSync(nativeExe)) {
+  if (nativeExe && !fs.existsSync(nativeExe)) {
+    check(false, `native: ${nativeExe} exists`, 'build it: cmake --build --preset native --target varscope_web_native');
+  } else if (nativeExe) {
     t = performance.now();
     nativeRef = JSON.parse(execFileSync(nativeExe, ['seq2seq', JSON.stringify(defaultParams)], { encoding: 'utf8' }));
     nativeRef.ragged = JSON.parse(execFileSync(nativeExe, ['seq2seq', JSON.stringify(raggedParams)], { encoding: 'utf8' }));
     timings.nativeDecodeMs = performance.now() - t;
     check(nativeRef.ok === true, 'native: seq2seq runs');
   } else {
-    console.log(`note native comparison skipped: ${nativeExe} not built (cmake --build --preset native --target varscope_web_native)`);
+    console.log('NOTE native comparison NOT RUN: no --native given (configure the wasm preset with '
+      + '-DVARSCOPE_NATIVE_WEB_EXE=<native build>/varscope_web_native)');
   }
 
-  const server = await startServer({ port: 0, root: webDir, quiet: true });
+  const server = await startServer({ port: 0, root: webDir, dist: distDir, quiet: true });
   const origin = server.url.replace(/\/$/, '');
   const browser = await chromium.launch({
     executablePath: chromiumPath,
