@@ -4,11 +4,16 @@
 a resumed run ends bit-identical to a straight one, Ctrl-C saves a resumable
 checkpoint, decode prints n-best hypotheses (text and JSON, arguments and
 stdin), eval prints accuracies and errors, and bad input is a clear error.
-Usage: check_dates_cli.py VARSCOPE_BINARY"""
+Without --checkpoint, decode and eval use the model built into the binary: it
+must be the committed MODEL_JSON (identical n-best ids and scores, identical
+eval), also from a copy of the binary run in another folder; --checkpoint
+overrides it.
+Usage: check_dates_cli.py VARSCOPE_BINARY MODEL_JSON"""
 import base64
 import json
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
@@ -25,7 +30,46 @@ def run(binary, *args, stdin=None):
     return r.returncode, r.stdout, r.stderr
 
 
-def main(binary):
+DEFAULT_INPUTS = ["Tuesday, December 1, 2026", "2026年12月1日(火)", "令和元年5月1日", "02/29/2000", "1  january 1900",
+                  "dec 31st 1999"]
+
+
+def without_timings(eval_output):
+    return re.sub(r"\(\d+\.\d+s\)", "(time)", eval_output)
+
+
+def check_default_model(binary, model, d, expect):
+    """The built-in default is the committed model, and --checkpoint overrides it."""
+    decode = ["decode", "--beam", "4", "--n-best", "4", "--json", *DEFAULT_INPUTS]
+    code, default_out, err = run(binary, *decode)
+    expect(code == 0, f"decode without --checkpoint: {code} {err}")
+    code, file_out, err = run(binary, decode[0], "--checkpoint", model, *decode[1:])
+    expect(code == 0, f"decode --checkpoint {model}: {code} {err}")
+    expect(default_out == file_out, "the built-in default model decodes differently from "
+           f"{model} (n-best ids/scores):\n{default_out[:2000]}\n---\n{file_out[:2000]}")
+    try:
+        rows = json.loads(default_out)
+        texts = [r["hypotheses"][0]["text"] for r in rows]
+        expect(texts == ["2026-12-01", "2026-12-01", "2019-05-01", "2000-02-29", "1900-01-01", "1999-12-31"],
+               f"default model's answers: {texts}")
+    except (ValueError, KeyError, IndexError) as e:
+        expect(False, f"default decode --json: {e}: {default_out[:500]}")
+    # The binary carries the model: a copy run from an empty folder decodes the same.
+    elsewhere = os.path.join(d, "elsewhere")
+    os.makedirs(elsewhere)
+    copy = shutil.copy(binary, os.path.join(elsewhere, "varscope"))
+    r = subprocess.run([copy, *decode], capture_output=True, text=True, cwd=elsewhere)
+    expect(r.returncode == 0 and r.stdout == file_out, f"copied binary, other folder: {r.returncode} {r.stderr}")
+    # eval: same accuracies and errors with and without --checkpoint.
+    code, default_eval, err = run(binary, "eval", "--task", "dates", "--size", "300", "--beam", "2")
+    expect(code == 0 and "exact match" in default_eval, f"eval without --checkpoint: {code} {err}")
+    code, file_eval, err = run(binary, "eval", "--checkpoint", model, "--task", "dates", "--size", "300", "--beam", "2")
+    expect(code == 0 and without_timings(default_eval) == without_timings(file_eval),
+           f"eval: default vs {model}:\n{default_eval}\n---\n{file_eval}\n{err}")
+    return file_out
+
+
+def main(binary, model):
     d = tempfile.mkdtemp()
     a, b, c, i, other = (os.path.join(d, n) for n in ("a.json", "b.json", "c.json", "i.json", "other.json"))
     failures = []
@@ -77,6 +121,12 @@ def main(binary):
         code, out, err = run(binary, "train", "--task", "dates", "--steps", str(n + 2), "--out", i, "--resume", i,
                              "--eval-every", "0")
         expect(code == 0 and f"steps {n} -> {n + 2}" in out, f"resume after SIGINT: {code} {out} {err}")
+
+    # The default model is the committed one; --checkpoint A overrides it.
+    committed_out = check_default_model(binary, model, d, expect)
+    code, tiny_out, err = run(binary, "decode", "--checkpoint", a, "--beam", "4", "--n-best", "4", "--json",
+                              *DEFAULT_INPUTS)
+    expect(code == 0 and tiny_out != committed_out, f"--checkpoint did not override the default: {code} {err}")
 
     # Decode: n-best text, JSON, stdin; unknown characters are UNK with a note.
     code, out, err = run(binary, "decode", "--checkpoint", a, "--beam", "3", "--n-best", "2", "1 December 2026",
@@ -132,4 +182,6 @@ def main(binary):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    if len(sys.argv) != 3:
+        sys.exit("usage: check_dates_cli.py VARSCOPE_BINARY MODEL_JSON")
+    sys.exit(main(sys.argv[1], sys.argv[2]))

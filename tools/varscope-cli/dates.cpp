@@ -23,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 import varscope;
@@ -147,9 +148,24 @@ std::string metadata_json(const Hyper& h, const vd::Vocabulary& vocab) {
   return m.dump();
 }
 
+// The "metadata" object of checkpoint text in memory, without building the variables'
+// JSON (the parser drops them); malformed text is a CheckpointError like a bad file.
+std::string metadata_of_text(std::string_view text, const std::string& source) {
+  const json doc = json::parse(
+      text.begin(), text.end(),
+      [](int depth, json::parse_event_t event, json& parsed) {
+        return !(depth == 1 && event == json::parse_event_t::key && parsed == "variables");
+      },
+      false);
+  if (doc.is_discarded() || !doc.is_object()) throw CheckpointError(source + ": not a JSON checkpoint object");
+  return doc.contains("metadata") ? doc["metadata"].dump() : "{}";
+}
+
 // Reads and checks a dates checkpoint's metadata (another model's checkpoint is a clear error).
+// `path` "" reads the built-in default model.
 std::pair<Hyper, vd::Vocabulary> read_metadata(const std::string& path) {
-  const std::string text = checkpoint_metadata(path);  // CheckpointError for a non-checkpoint
+  const std::string text = path.empty() ? metadata_of_text(default_dates_model(), kDefaultModelName)
+                                        : checkpoint_metadata(path);  // CheckpointError for a non-checkpoint
   const json m = json::parse(text, nullptr, false);
   auto other = [&](const std::string& why) {
     return InvalidArgumentError(fmt::format(
@@ -183,15 +199,21 @@ struct Loaded {
   std::unique_ptr<Model> model;
 };
 
+// `path` "" loads the built-in default model (models/dates.json embedded at build time).
 Loaded load_for_decoding(const std::string& path) {
   auto [h, vocab] = read_metadata(path);
   Loaded l{h, vocab, std::make_unique<Model>(h, vocab.size())};
   l.model->build(l.vocab);
-  const RestoreReport r = restore(l.model->graph, path, {.strict = false, .dry_run = true});
+  auto restore_from = [&](const RestoreOptions& options) {
+    return path.empty() ? restore_from_string(l.model->graph, default_dates_model(), options, kDefaultModelName)
+                        : restore(l.model->graph, path, options);
+  };
+  const RestoreReport r = restore_from({.strict = false, .dry_run = true});
   if (!r.missing.empty() || !r.shape_mismatches.empty() || !r.dtype_mismatches.empty())
-    throw CheckpointMismatchError(path + ": does not hold this model's variables (" + r.summary() +
+    throw CheckpointMismatchError((path.empty() ? std::string(kDefaultModelName) : path) +
+                                  ": does not hold this model's variables (" + r.summary() +
                                   "); was it written by `varscope train --task dates`?");
-  (void)restore(l.model->graph, path, {.strict = false});
+  (void)restore_from({.strict = false});
   return l;
 }
 
@@ -279,7 +301,11 @@ int run_train(const TrainArgs& a) {
   auto current_step = [&] { return static_cast<std::int64_t>(global_step.value().data<std::int32_t>()[0]); };
   const std::int64_t start = current_step();
   const auto train_dates = vd::dates_of(vd::Split::train);
-  const auto valid = vd::DateTask::fixed_set(vd::Split::validation, static_cast<std::size_t>(a.eval_size));
+  if (a.eval_split != "validation" && a.eval_split != "test")
+    throw InvalidArgumentError("--eval-split " + a.eval_split + " is not a split; pass validation or test");
+  const bool eval_on_test = a.eval_split == "test";
+  const auto valid = vd::DateTask::fixed_set(eval_on_test ? vd::Split::test : vd::Split::validation,
+                                             static_cast<std::size_t>(a.eval_size));
   const std::string meta = metadata_json(h, vocab);
   auto save_now = [&] { save(m.graph, a.out, {.metadata_json = meta}); };
 
@@ -294,6 +320,7 @@ int run_train(const TrainArgs& a) {
   double window_loss = 0.0;
   int window_n = 0;
   auto window_t = t0;
+  double eval_seconds = 0.0;  // time spent measuring accuracy, left out of "train"
   for (std::int64_t s = start; s < a.steps; ++s) {
     const auto samples = training_batch(train_dates, h.seed, s, h.batch);
     std::vector<std::vector<std::int32_t>> src;
@@ -326,9 +353,12 @@ int run_train(const TrainArgs& a) {
       std::string line = fmt::format("step {}/{}  loss {:.4f}  {:.0f} tok/s  elapsed {}  ETA {}", done, a.steps,
                                      window_loss / window_n, wsec > 0 ? window_tokens / wsec : 0.0, duration(elapsed),
                                      duration(per_step * static_cast<double>(a.steps - done)));
+      line += fmt::format("  train {:.1f}s", elapsed - eval_seconds);
       if (eval) {
+        const auto e0 = std::chrono::steady_clock::now();
         const auto p = predict(m, vocab, valid, 1, 250);
-        line += fmt::format("  val greedy exact {:.3f}", accuracy(p, valid));
+        line += fmt::format("  {} greedy exact {:.4f}", eval_on_test ? "test" : "val", accuracy(p, valid));
+        eval_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
       }
       fmt::print("{}\n", line);
       std::fflush(stdout);
@@ -350,6 +380,51 @@ int run_train(const TrainArgs& a) {
   std::signal(SIGINT, previous);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("saved {} at step {} ({} tokens in {})\n", a.out, current_step(), tokens, duration(elapsed));
+  return 0;
+}
+
+int run_dump_batches(const DumpArgs& a) {
+  check_task(a.task);
+  if (a.steps < 0 || a.batch < 1 || a.test_size < 0)
+    throw InvalidArgumentError(fmt::format("--steps {}, --batch {}, --test-size {}: steps and test size must be >= 0, "
+                                           "batch >= 1", a.steps, a.batch, a.test_size));
+  std::FILE* out = a.out == "-" ? stdout : std::fopen(a.out.c_str(), "w");
+  if (out == nullptr) throw InvalidArgumentError("--out " + a.out + ": cannot open for writing");
+  const vd::Vocabulary vocab = vd::Vocabulary::dates();
+  auto rows = [](const Tensor& t) {
+    json r = json::array();
+    const auto d = t.data<std::int32_t>();
+    const std::int64_t cols = t.shape().rank() == 2 ? t.shape()[1] : 1;
+    for (std::int64_t i = 0; i < t.shape()[0]; ++i)
+      r.push_back(std::vector<std::int32_t>(d.begin() + i * cols, d.begin() + (i + 1) * cols));
+    return r;
+  };
+  auto emit = [&](const json& line) { std::fputs((line.dump() + "\n").c_str(), out); };
+  emit({{"kind", "header"}, {"task", "dates"}, {"vocab_size", vocab.size()}, {"pad", vd::Vocabulary::kPad},
+        {"bos", vd::Vocabulary::kBos}, {"eos", vd::Vocabulary::kEos}, {"seed", a.seed}, {"batch", a.batch},
+        {"steps", a.steps}, {"target_length", kTargetLen}, {"max_decode_length", kTargetLen + 2}});
+  const auto train_dates = vd::dates_of(vd::Split::train);
+  for (std::int64_t s = 0; s < a.steps; ++s) {
+    const auto samples = training_batch(train_dates, a.seed, s, a.batch);  // what run_train draws at step s
+    std::vector<std::vector<std::int32_t>> src;
+    std::vector<std::string> tgt;
+    for (const auto& x : samples) {
+      src.push_back(vocab.encode(x.source));
+      tgt.push_back(x.target);
+    }
+    const Batch b = make_batch(src, tgt, vocab);
+    std::vector<float> w(b.weights.data<float>().begin(), b.weights.data<float>().end());
+    emit({{"kind", "train"}, {"step", s}, {"enc", rows(b.enc)}, {"enc_len", std::vector<std::int32_t>(
+          b.enc_len.data<std::int32_t>().begin(), b.enc_len.data<std::int32_t>().end())},
+          {"dec", rows(b.dec)}, {"targets", rows(b.targets)}, {"weights", w}});
+  }
+  for (const auto& x : vd::DateTask::fixed_set(vd::Split::test, static_cast<std::size_t>(a.test_size))) {
+    auto target = vocab.encode(x.target);
+    target.push_back(vd::Vocabulary::kEos);
+    emit({{"kind", "test"}, {"source", x.source}, {"target", x.target}, {"source_ids", vocab.encode(x.source)},
+          {"target_ids", target}});
+  }
+  if (out != stdout && std::fclose(out) != 0) throw InvalidArgumentError("--out " + a.out + ": write failed");
   return 0;
 }
 
