@@ -170,6 +170,28 @@ def main(binary, model):
     code, out, err = run(binary, "train", "--task", "sums", "--steps", "1", "--out", other)
     expect(code == 1 and "--task sums" in err, f"unknown task: {code} {err}")
 
+    # train --eval-split test (benchmarks): the periodic accuracy is on the test split; a bad split is an error.
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "2", "--out", other, *SIZES, "--eval-every", "2",
+                         "--eval-size", "10", "--eval-split", "test")
+    expect(code == 0 and re.search(r"step 2/2 .* train \d+\.\d+s  test greedy exact \d\.\d{4}", out), f"eval-split: {out} {err}")
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "2", "--out", other, "--eval-split", "dev")
+    expect(code == 1 and "--eval-split dev" in err, f"bad eval-split: {code} {err}")
+    # dev dump-batches: the batches of steps 0..N-1 (BOS + target in, target + EOS out) and the test set.
+    code, out, err = run(binary, "dev", "dump-batches", "--task", "dates", "--steps", "2", "--batch", "3", "--test-size", "4")
+    try:
+        rows = [json.loads(l) for l in out.splitlines()]
+        head, train, test = rows[0], [r for r in rows if r["kind"] == "train"], [r for r in rows if r["kind"] == "test"]
+        expect(head["kind"] == "header" and len(train) == 2 and len(test) == 4, f"dump rows: {out[:300]}")
+        for r in train:
+            expect(len(r["enc"]) == 3 and all(x[0] == head["bos"] for x in r["dec"]), f"dump batch: {r}")
+            expect(all(d[1:] == t[:-1] and t[-1] == head["eos"] for d, t in zip(r["dec"], r["targets"])), f"dump teacher forcing: {r}")
+            expect(all(n == len(e) - e.count(head["pad"]) for n, e in zip(r["enc_len"], r["enc"])), f"dump lengths: {r}")
+        expect(all(len(t["target_ids"]) == 11 and t["target_ids"][-1] == head["eos"] for t in test), f"dump test: {test}")
+    except (ValueError, KeyError, IndexError) as e:
+        failures.append(f"dev dump-batches: {e}: {out[:300]} {err}")
+    code, out2, err = run(binary, "dev", "dump-batches", "--task", "dates", "--steps", "2", "--batch", "3", "--test-size", "4")
+    expect(code == 0 and out2 == out, "dump-batches is not deterministic")
+
     # Eval: greedy and beam accuracy on the test split, worst errors.
     code, out, err = run(binary, "eval", "--checkpoint", a, "--task", "dates", "--size", "40", "--beam", "2")
     expect(code == 0 and re.search(r"greedy\s+exact match \d\.\d{4}", out) and re.search(r"beam 2\s+exact match", out)
