@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -16,7 +19,32 @@ using namespace varscope;
 
 namespace {
 
-double step_ms(std::int64_t V, std::int64_t E, std::int64_t H, std::int64_t B, std::int64_t T, int repeats) {
+// CPU time of this thread: on a shared machine it counts only the time the step
+// ran, not time spent waiting for a core (both peers report both clocks).
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// Resident set size now and its high-water mark, in MiB (Linux /proc/self/status).
+double status_mib(const char* key) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1.0;
+  char line[256];
+  double kib = -1.0;
+  const std::size_t n = std::strlen(key);
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, key, n) == 0) kib = std::atof(line + n);
+  std::fclose(f);
+  return kib / 1024.0;
+}
+
+struct Timing {
+  double wall_ms, cpu_ms;
+};
+
+Timing step_ms(std::int64_t V, std::int64_t E, std::int64_t H, std::int64_t B, std::int64_t T, int repeats) {
   Graph graph(1);
   auto use = graph.as_default();
   std::vector<std::int32_t> ids(B * T), targets(B * T);
@@ -36,21 +64,35 @@ double step_ms(std::int64_t V, std::int64_t E, std::int64_t H, std::int64_t B, s
     return sequence_loss(dynamic_decode(decoder, {.scope = "decoder"}).rnn_output, tgt, weights);
   };
   AdamOptimizer opt;
-  std::vector<double> times;
+  std::vector<double> times, cpu;
   for (int i = 0; i < repeats + 2; ++i) {
+    const double c0 = thread_cpu_ms();
     const auto t0 = std::chrono::steady_clock::now();
     opt.minimize(loss_fn);
     const auto t1 = std::chrono::steady_clock::now();
-    if (i >= 2) times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());  // 2 warm-up steps
+    const double c1 = thread_cpu_ms();
+    if (i >= 2) {  // 2 warm-up steps
+      times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      cpu.push_back(c1 - c0);
+    }
   }
   std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  std::sort(cpu.begin(), cpu.end());
+  return {times[times.size() / 2], cpu[cpu.size() / 2]};
 }
 
 }  // namespace
 
-int main() {
-  const double seed = step_ms(3000, 256, 256, 2, 8, 30);
-  const double medium = step_ms(8000, 256, 512, 16, 30, 7);
-  std::printf("{\"seed_ms\": %.3f, \"medium_ms\": %.3f}\n", seed, medium);
+int main(int argc, char** argv) {
+  // `train_bench` runs both shapes; `train_bench seed` or `train_bench medium` one (for perf record).
+  // Peak memory is meaningful for one shape per process: `train_bench medium`
+  // reports the resident-set high-water mark over the RSS at start.
+  const std::string only = argc > 1 ? argv[1] : "";
+  const double start_rss = status_mib("VmRSS:");
+  const Timing seed = only == "medium" ? Timing{} : step_ms(3000, 256, 256, 2, 8, 30);
+  const Timing medium = only == "seed" ? Timing{} : step_ms(8000, 256, 512, 16, 30, 7);
+  std::printf("{\"seed_ms\": %.3f, \"medium_ms\": %.3f, \"seed_cpu_ms\": %.3f, \"medium_cpu_ms\": %.3f, "
+              "\"start_rss_mib\": %.1f, \"peak_rss_mib\": %.1f, \"peak_over_start_mib\": %.1f}\n",
+              seed.wall_ms, medium.wall_ms, seed.cpu_ms, medium.cpu_ms, start_rss, status_mib("VmHWM:"),
+              status_mib("VmHWM:") - start_rss);
 }

@@ -2,10 +2,11 @@
 """PyTorch 1.13 peer for bench/train_bench.cpp: one training step of the same seq2seq
 (embedding, TF-layout GRU encoder and decoder with the input half projected for all
 steps at once, Dense output layer without bias, token-mean cross-entropy, Adam),
-one thread. Prints {"seed_ms": ..., "medium_ms": ..., "blas": ...}. Run with
+one thread. Prints {"seed_ms", "medium_ms" (wall), "seed_cpu_ms", "medium_cpu_ms" (thread CPU time), "blas"}. Run with
 OPENBLAS_NUM_THREADS=1 and OpenBLAS as the BLAS (see bench/peer_torch.py)."""
 import json
 import statistics
+import sys
 import time
 
 import torch
@@ -51,8 +52,9 @@ def step_ms(V, E, H, B, T, repeats):
     opt = torch.optim.Adam(params, lr=0.001, eps=1e-8)
     ids = (torch.arange(B * T) * 7919 % V).view(B, T)
     tgt = (torch.arange(B * T) * 104729 % V).view(B, T)
-    times = []
+    times, cpu = [], []
     for i in range(repeats + 2):
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         opt.zero_grad()
         _, h = gru_tf(emb[ids], torch.zeros(B, H), *enc)
@@ -62,10 +64,27 @@ def step_ms(V, E, H, B, T, repeats):
         opt.step()
         if i >= 2:
             times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+            cpu.append((time.thread_time() - c0) * 1e3)
+    return statistics.median(times), statistics.median(cpu)
+
+
+def status_mib(key):
+    """Resident set size now (VmRSS) or its high-water mark (VmHWM), MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024.0
+    return -1.0
 
 
 if __name__ == "__main__":  # tools/dates_peer_torch.py imports gru_tf from here
     blas = [l for l in torch.__config__.show().splitlines() if "BLAS" in l]
-    print(json.dumps({"seed_ms": round(step_ms(3000, 256, 256, 2, 8, 30), 3),
-                      "medium_ms": round(step_ms(8000, 256, 512, 16, 30, 7), 3), "blas": blas}))
+    # `train_peer_torch.py medium` runs one shape (peak memory is per process), as train_bench.
+    only = sys.argv[1] if len(sys.argv) > 1 else ""
+    start_rss = status_mib("VmRSS:")  # after importing torch
+    seed = (0.0, 0.0) if only == "medium" else step_ms(3000, 256, 256, 2, 8, 30)
+    medium = (0.0, 0.0) if only == "seed" else step_ms(8000, 256, 512, 16, 30, 7)
+    print(json.dumps({"seed_ms": round(seed[0], 3), "medium_ms": round(medium[0], 3),
+                      "seed_cpu_ms": round(seed[1], 3), "medium_cpu_ms": round(medium[1], 3),
+                      "start_rss_mib": round(start_rss, 1), "peak_rss_mib": round(status_mib("VmHWM:"), 1),
+                      "peak_over_start_mib": round(status_mib("VmHWM:") - start_rss, 1), "blas": blas}))

@@ -39,17 +39,29 @@ class BackwardContext {
  public:
   /// The gradient flowing into output `i` of the entry (nullptr: none flowed, i.e. zero).
   [[nodiscard]] const Tensor* output_grad(std::size_t i) const;
+  /// The gradient of output `i` moved out (for an op that passes it on, edited or
+  /// not, without a copy); zeros of an empty shape when none flowed. A gradient the
+  /// caller of GradientTape::gradient asked for is copied instead. Read
+  /// output_grad(i) before, not after.
+  [[nodiscard]] Tensor take_output_grad(std::size_t i);
   /// The gradient accumulator for `id` (zeros of `shape` on first use); add into it.
   /// id 0 (an untracked input) is not allowed: check `tracked(id)` first.
   [[nodiscard]] Tensor& grad(std::uint64_t id, const Shape& shape);
+  /// Same, but a first use leaves the values UNINITIALISED and sets `fresh`:
+  /// the caller then writes (=) every element instead of adding (+=), which saves
+  /// a zero fill and a pass over large gradients (logits, an output layer's kernel).
+  [[nodiscard]] Tensor& grad(std::uint64_t id, const Shape& shape, bool& fresh);
   /// Adds `g` into the gradient of `id` (nothing for id 0).
   void accumulate(std::uint64_t id, const Tensor& g);
+  /// Same, taking `g`'s storage when `id` has no gradient yet (no copy).
+  void accumulate(std::uint64_t id, Tensor&& g);
   [[nodiscard]] static bool tracked(std::uint64_t id) noexcept { return id != 0; }
 
  private:
   friend class GradientTape;
   GradientTape* tape_ = nullptr;
   const std::vector<std::uint64_t>* outputs_ = nullptr;
+  const std::vector<std::uint64_t>* keep_ = nullptr;
 };
 
 /// Records the forward computation of the calling thread for one backward pass

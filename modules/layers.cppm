@@ -47,6 +47,7 @@ class PackedWeights {
   // The packed copy for (w, version, rows, transposed), made or remade under the lock.
   std::shared_ptr<const PackedMatrix> packed(const Variable& w, ConstMatrixView part, std::int64_t row_begin,
                                              bool transposed) const;
+  bool packed_is_current(const Variable& w, std::int64_t row_begin, std::int64_t rows, bool transposed) const;
   struct Cache {
     std::mutex mutex;
     std::optional<Variable> source;

@@ -63,6 +63,12 @@ inline constexpr std::int64_t kSmallRowsThreshold = 8;
 #endif
 /// out = a @ b (+ out when accumulate). Shapes [M, K] @ [K, N] -> [M, N].
 void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
+/// out = a^T @ b (+ out when accumulate): [K, M]^T @ [K, N] -> [M, N] (a weight
+/// gradient x^T dz). OpenBLAS natively, Eigen in wasm; no copy of the transpose.
+void matmul_transposed_a_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
+/// out = a @ b^T (+ out when accumulate): [M, K] @ [N, K]^T -> [M, N] (an input
+/// gradient dz W^T).
+void matmul_transposed_b_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
 /// The readable reference: a triple loop accumulating in double (for tests).
 void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
 /// Always Eigen's GEMM (for tests and benchmarks of the dispatch).

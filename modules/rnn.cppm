@@ -59,13 +59,28 @@ class RNNCell {
 
   /// The variables whose gradients the two functions below produce, in that order.
   [[nodiscard]] virtual std::vector<Variable> gradient_variables() const;
-  /// Backward of step(): from d_state_out [B, H] writes d_projection [B, P] and
-  /// d_state [B, H], and ADDS the recurrent weights' gradients into `grads`
-  /// (one per gradient_variables(), zero-initialised by the caller). Recomputes
-  /// the step's activations from (projection, state) rather than storing them.
-  virtual void step_backward(ConstMatrixView projection, ConstMatrixView state, ConstMatrixView d_state_out,
-                             MatrixView d_projection, MatrixView d_state, std::vector<Tensor>& grads,
-                             Workspace& workspace) const;
+  // The backward pass of a recurrence runs in three phases (detail::record_recurrence):
+  //   backward_activations   all steps at once: the step's activations, recomputed
+  //                          from the saved states and projections (large products)
+  //   step_backward          per step, in reverse: the sequential part only
+  //   recurrent_weights_backward  all steps at once: the recurrent weights' gradient
+  // Row i of states [N, H], projection / d_projection [N, P] and activations
+  // [N, A] always belong to the same (step, batch row), time-major.
+
+  /// Columns per row of the activations (A).
+  [[nodiscard]] virtual std::int64_t backward_activation_size() const;
+  /// activations [N, A] from the states [N, H] each step started from and the
+  /// steps' projected inputs [N, P].
+  virtual void backward_activations(ConstMatrixView states, ConstMatrixView projection, MatrixView activations) const;
+  /// Backward of step(): from d_state_out [B, H] and the step's activations
+  /// writes d_projection [B, P] and d_state [B, H]; may overwrite its
+  /// activations with what recurrent_weights_backward reads.
+  virtual void step_backward(MatrixView activations, ConstMatrixView state, ConstMatrixView d_state_out,
+                             MatrixView d_projection, MatrixView d_state, Workspace& workspace) const;
+  /// ADDS the recurrent weights' gradients of all steps into `grads` (one per
+  /// gradient_variables(), zero-initialised by the caller).
+  virtual void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection,
+                                          ConstMatrixView activations, std::vector<Tensor>& grads) const;
   /// Backward of project_inputs(): ADDS the input weights' gradients into
   /// `grads`; writes d_x unless d_x.data is null.
   virtual void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
@@ -101,9 +116,12 @@ class GRUCell : public RNNCell {
   void step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
             Workspace& workspace) const override;
   [[nodiscard]] std::vector<Variable> gradient_variables() const override { return variables(); }
-  void step_backward(ConstMatrixView projection, ConstMatrixView state, ConstMatrixView d_state_out,
-                     MatrixView d_projection, MatrixView d_state, std::vector<Tensor>& grads,
-                     Workspace& workspace) const override;
+  [[nodiscard]] std::int64_t backward_activation_size() const override;
+  void backward_activations(ConstMatrixView states, ConstMatrixView projection, MatrixView activations) const override;
+  void step_backward(MatrixView activations, ConstMatrixView state, ConstMatrixView d_state_out,
+                     MatrixView d_projection, MatrixView d_state, Workspace& workspace) const override;
+  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection, ConstMatrixView activations,
+                                  std::vector<Tensor>& grads) const override;
   void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
                                std::vector<Tensor>& grads) const override;
   [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
@@ -143,9 +161,12 @@ class ResetAfterGRUCell : public RNNCell {
   void step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
             Workspace& workspace) const override;
   [[nodiscard]] std::vector<Variable> gradient_variables() const override { return variables(); }
-  void step_backward(ConstMatrixView projection, ConstMatrixView state, ConstMatrixView d_state_out,
-                     MatrixView d_projection, MatrixView d_state, std::vector<Tensor>& grads,
-                     Workspace& workspace) const override;
+  [[nodiscard]] std::int64_t backward_activation_size() const override;
+  void backward_activations(ConstMatrixView states, ConstMatrixView projection, MatrixView activations) const override;
+  void step_backward(MatrixView activations, ConstMatrixView state, ConstMatrixView d_state_out,
+                     MatrixView d_projection, MatrixView d_state, Workspace& workspace) const override;
+  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection, ConstMatrixView activations,
+                                  std::vector<Tensor>& grads) const override;
   void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
                                std::vector<Tensor>& grads) const override;
   [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;

@@ -73,9 +73,16 @@ class Shape {
 /// Raw storage for tensors: 64-byte aligned; blocks of 4 MiB and more are 2 MiB
 /// aligned and marked for transparent huge pages where the OS has them (Linux
 /// madvise), so filling a fresh multi-MB tensor (a restored checkpoint, logits)
-/// takes one page fault per 2 MiB instead of per 4 KiB.
+/// takes one page fault per 2 MiB instead of per 4 KiB. Freed blocks of 1 MiB
+/// and more are cached (up to 256 MiB in all, exact sizes) for the next request
+/// of the same size, as a training step makes the same large buffers every step;
+/// not under AddressSanitizer.
 [[nodiscard]] void* allocate_tensor_bytes(std::size_t bytes);
 void free_tensor_bytes(void* p, std::size_t bytes) noexcept;
+/// Bytes held by the cache of freed tensor blocks (0 under AddressSanitizer).
+[[nodiscard]] std::size_t cached_tensor_bytes() noexcept;
+/// Returns every cached block to the system allocator; the bytes released.
+std::size_t release_cached_tensor_blocks() noexcept;
 
 /// Allocator for tensor storage: 64-byte aligned blocks (one cache line, a full
 /// AVX-512 / two AVX2 registers) whose elements are default-initialised, so a

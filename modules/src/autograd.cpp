@@ -34,9 +34,29 @@ const Tensor* BackwardContext::output_grad(std::size_t i) const {
   return it == tape_->grads_.end() ? nullptr : &it->second;
 }
 
+Tensor BackwardContext::take_output_grad(std::size_t i) {
+  const std::uint64_t id = (*outputs_)[i];
+  const auto it = tape_->grads_.find(id);
+  if (it == tape_->grads_.end()) return Tensor();
+  if (keep_ && std::find(keep_->begin(), keep_->end(), id) != keep_->end()) return it->second;
+  Tensor g = std::move(it->second);
+  tape_->grads_.erase(it);
+  return g;
+}
+
 Tensor& BackwardContext::grad(std::uint64_t id, const Shape& shape) {
   auto [it, inserted] = tape_->grads_.try_emplace(id, DType::float32, shape);
   if (!inserted && it->second.shape() != shape)
+    throw ShapeMismatchError("GradientTape: gradient of shape " + shape.to_string() + " requested for a value of shape " +
+                             it->second.shape().to_string());
+  return it->second;
+}
+
+Tensor& BackwardContext::grad(std::uint64_t id, const Shape& shape, bool& fresh) {
+  auto it = tape_->grads_.find(id);
+  fresh = it == tape_->grads_.end();
+  if (fresh) return tape_->grads_.emplace(id, Tensor::uninitialized(DType::float32, shape)).first->second;
+  if (it->second.shape() != shape)
     throw ShapeMismatchError("GradientTape: gradient of shape " + shape.to_string() + " requested for a value of shape " +
                              it->second.shape().to_string());
   return it->second;
@@ -49,6 +69,17 @@ void BackwardContext::accumulate(std::uint64_t id, const Tensor& g) {
     tape_->grads_.emplace(id, g);
   else
     add_into(it->second, g);
+}
+
+void BackwardContext::accumulate(std::uint64_t id, Tensor&& g) {
+  if (id == 0) return;
+  auto it = tape_->grads_.find(id);
+  if (it == tape_->grads_.end()) {
+    g.set_tape_id(0);
+    tape_->grads_.emplace(id, std::move(g));
+  } else {
+    add_into(it->second, g);
+  }
 }
 
 // ---------------------------------------------------------------- GradientTape
@@ -149,6 +180,7 @@ void GradientTape::run_backward(const Tensor& target, std::optional<Tensor> targ
   grads_.emplace(target_id, std::move(seed));
   BackwardContext ctx;
   ctx.tape_ = this;
+  ctx.keep_ = &keep;
   for (std::size_t i = entries_.size(); i-- > 0;) {
     Entry& e = entries_[i];
     const bool any = std::any_of(e.outputs.begin(), e.outputs.end(), [&](std::uint64_t id) { return grads_.contains(id); });

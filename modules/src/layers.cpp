@@ -55,7 +55,24 @@ void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64
     varscope::matmul_into(x, part, out, accumulate);
     return;
   }
+#ifdef EIGEN_USE_BLAS
+  // Many rows and weights that changed since they were packed (a training step's
+  // output layer over [B*T, H]): packing a fresh copy would cost more than
+  // OpenBLAS's own blocking, so hand the product to it.
+  if (x.rows >= 64 && !packed_is_current(w, row_begin, rows, false)) {
+    varscope::matmul_into(x, part, out, accumulate);
+    return;
+  }
+#endif
   matmul_packed_into(x, *packed(w, part, row_begin, false), out, accumulate);
+}
+
+bool PackedWeights::packed_is_current(const Variable& w, std::int64_t row_begin, std::int64_t rows,
+                                      bool transposed) const {
+  std::lock_guard lock(cache_->mutex);
+  const Cache& c = *cache_;
+  return c.packed && c.source && *c.source == w && c.version == w.version() && c.row_begin == row_begin &&
+         c.rows == rows && c.transposed == transposed;
 }
 
 void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w, MatrixView out) const {
@@ -176,27 +193,37 @@ Tensor Dense::operator()(const Tensor& inputs) {
     const auto ix = tape->id_of(inputs), ik = tape->variable_id(*kernel_);
     const auto ib = bias_ ? tape->variable_id(*bias_) : 0;
     if (ix || ik || ib)
-      tape->record({&out}, [ix, ik, ib, x = inputs, y = out, kernel = *kernel_, act = options_.activation,
-                            units = units_](BackwardContext& ctx) {
-        Tensor dz = *ctx.output_grad(0);
-        if (dz.size() == 0) return;
-        auto Z = eigen(as_matrix(dz));
-        const auto Y = eigen(as_matrix(y)).array();
-        switch (act) {
-          case Activation::linear: break;
-          case Activation::tanh: Z.array() *= 1.0f - Y.square(); break;
-          case Activation::sigmoid: Z.array() *= Y * (1.0f - Y); break;
-          case Activation::relu: Z.array() *= (Y > 0.0f).cast<float>(); break;
+      // The output is kept only when the activation's derivative needs it.
+      tape->record({&out}, [ix, ik, ib, x = inputs, y = options_.activation == Activation::linear ? Tensor() : out,
+                            kernel = *kernel_, act = options_.activation, units = units_](BackwardContext& ctx) {
+        const Tensor& dy = *ctx.output_grad(0);
+        if (dy.size() == 0) return;
+        Tensor scaled;  // dz = dy * activation'(z); for a linear layer dz is dy itself (no copy)
+        if (act != Activation::linear) {
+          scaled = dy;
+          auto Z = eigen(as_matrix(scaled));
+          const auto Y = eigen(as_matrix(y)).array();
+          switch (act) {
+            case Activation::linear: break;
+            case Activation::tanh: Z.array() *= 1.0f - Y.square(); break;
+            case Activation::sigmoid: Z.array() *= Y * (1.0f - Y); break;
+            case Activation::relu: Z.array() *= (Y > 0.0f).cast<float>(); break;
+          }
         }
-        const auto X = eigen(as_matrix(x));
-        const auto K = eigen(as_matrix(kernel.value()));
-        if (ik) eigen(as_matrix(ctx.grad(ik, kernel.shape()))).noalias() += X.transpose() * Z;
+        const ConstMatrixView z = as_matrix(act == Activation::linear ? dy : scaled);
+        const ConstMatrixView xm = as_matrix(x);
+        if (ik) {
+          bool fresh = false;
+          Tensor& dk = ctx.grad(ik, kernel.shape(), fresh);
+          matmul_transposed_a_into(xm, z, as_matrix(dk), /*accumulate=*/!fresh);  // dK (+)= x^T dz
+        }
         if (ib)
-          Eigen::Map<Eigen::RowVectorXf>(ctx.grad(ib, Shape{units}).data<float>().data(), units) += Z.colwise().sum();
+          Eigen::Map<Eigen::RowVectorXf>(ctx.grad(ib, Shape{units}).data<float>().data(), units) +=
+              eigen(z).colwise().sum();
         if (ix) {
           Tensor dx = Tensor::uninitialized(DType::float32, x.shape());
-          eigen(as_matrix(dx)).noalias() = Z * K.transpose();
-          ctx.accumulate(ix, dx);
+          matmul_transposed_b_into(z, as_matrix(kernel.value()), as_matrix(dx));  // dx = dz K^T
+          ctx.accumulate(ix, std::move(dx));
         }
       });
   }

@@ -24,8 +24,10 @@ std::string position(std::size_t flat, const Shape& shape) {
 }
 
 // ce[i] for rows of logits [N, V]; checks the labels first (like TF's CPU kernel).
+// With `probs` (under a GradientTape) also writes softmax(row i) there: the
+// backward pass then needs neither the logits nor a second exp pass.
 std::vector<float> cross_entropy_rows(const float* logits, const std::int32_t* labels, std::int64_t n, std::int64_t v,
-                                      const Shape& label_shape) {
+                                      const Shape& label_shape, float* probs = nullptr) {
   for (std::int64_t i = 0; i < n; ++i)
     if (labels[i] < 0 || labels[i] >= v) {
       std::string values;
@@ -40,21 +42,30 @@ std::vector<float> cross_entropy_rows(const float* logits, const std::int32_t* l
   for (std::int64_t i = 0; i < n; ++i) {
     const Eigen::Map<const Eigen::ArrayXf> row(logits + i * v, v);
     const float m = row.maxCoeff();
-    ce[i] = std::log((row - m).exp().sum()) - (row[labels[i]] - m);
+    float sum = 0.0f;
+    if (probs) {
+      Eigen::Map<Eigen::ArrayXf> p(probs + i * v, v);
+      p = (row - m).exp();
+      sum = p.sum();
+      p *= 1.0f / sum;
+    } else {
+      sum = (row - m).exp().sum();
+    }
+    ce[i] = std::log(sum) - (row[labels[i]] - m);
   }
   return ce;
 }
 
-// dlogits[i] += scale[i] * (softmax(row i) - onehot(label i)).
-void cross_entropy_backward(const float* logits, const std::int32_t* labels, const float* scale, std::int64_t n,
-                            std::int64_t v, float* dlogits) {
+// probs[i] <- scale[i] * (probs[i] - onehot(label i)), in place: d ce / d logits.
+void cross_entropy_backward(float* probs, const std::int32_t* labels, const float* scale, std::int64_t n,
+                            std::int64_t v) {
   for (std::int64_t i = 0; i < n; ++i) {
-    if (scale[i] == 0.0f) continue;
-    const Eigen::Map<const Eigen::ArrayXf> row(logits + i * v, v);
-    Eigen::Map<Eigen::ArrayXf> d(dlogits + i * v, v);
-    const float m = row.maxCoeff();
-    const float sum = (row - m).exp().sum();  // two passes, no scratch: nothing allocated per row
-    d += (row - m).exp() * (scale[i] / sum);
+    Eigen::Map<Eigen::ArrayXf> d(probs + i * v, v);
+    if (scale[i] == 0.0f) {
+      d.setZero();
+      continue;
+    }
+    d *= scale[i];
     d[labels[i]] -= scale[i];
   }
 }
@@ -83,16 +94,18 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
   const std::int64_t v = logits.shape()[logits.shape().rank() - 1];
   const std::int64_t n = labels.size();
   if (v == 0 && n > 0) throw InvalidArgumentError(std::string(op) + ": logits have 0 classes");
-  auto ce = cross_entropy_rows(logits.data<float>().data(), labels.data<std::int32_t>().data(), n, v, labels.shape());
+  GradientTape* tape = GradientTape::active();
+  const auto il = tape ? tape->id_of(logits) : 0;
+  Tensor probs = il ? Tensor::uninitialized(DType::float32, logits.shape()) : Tensor();
+  auto ce = cross_entropy_rows(logits.data<float>().data(), labels.data<std::int32_t>().data(), n, v, labels.shape(),
+                               il ? probs.data<float>().data() : nullptr);
   Tensor out(labels.shape(), TensorStorage<float>(ce.begin(), ce.end()));
-  if (auto* tape = GradientTape::active()) {
-    if (const auto il = tape->id_of(logits))
-      tape->record({&out}, [il, labels, logits, n, v](BackwardContext& ctx) {
-        Tensor& d = ctx.grad(il, logits.shape());
-        cross_entropy_backward(logits.data<float>().data(), labels.data<std::int32_t>().data(),
-                               ctx.output_grad(0)->data<float>().data(), n, v, d.data<float>().data());
-      });
-  }
+  if (il)
+    tape->record({&out}, [il, labels, probs = std::move(probs), n, v](BackwardContext& ctx) mutable {
+      cross_entropy_backward(probs.data<float>().data(), labels.data<std::int32_t>().data(),
+                             ctx.output_grad(0)->data<float>().data(), n, v);
+      ctx.accumulate(il, std::move(probs));
+    });
   return out;
 }
 
@@ -127,8 +140,11 @@ Tensor sequence_loss(const Tensor& logits, const Tensor& targets, const Tensor& 
   const auto slot = [over_t, over_b, T](std::int64_t b, std::int64_t t) -> std::int64_t {
     return over_t && over_b ? 0 : over_t ? b : over_b ? t : b * T + t;
   };
+  GradientTape* tape = GradientTape::active();
+  const auto il = tape ? tape->id_of(logits) : 0;
+  Tensor probs = il ? Tensor::uninitialized(DType::float32, logits.shape()) : Tensor();
   const auto ce = cross_entropy_rows(logits.data<float>().data(), targets.data<std::int32_t>().data(), B * T, V,
-                                     targets.shape());
+                                     targets.shape(), il ? probs.data<float>().data() : nullptr);
   const auto w = weights.data<float>();
   Tensor out(DType::float32, out_shape);
   const auto n_out = static_cast<std::size_t>(out.size());
@@ -148,21 +164,20 @@ Tensor sequence_loss(const Tensor& logits, const Tensor& targets, const Tensor& 
     out.data<float>()[k] = avg || sum ? static_cast<float>(num[k] * (avg ? 1.0 / (den[k] + 1e-12) : den[k] == 0.0 ? 0.0 : 1.0 / den[k]))
                                       : static_cast<float>(num[k]);
   }
-  if (auto* tape = GradientTape::active()) {
-    if (const auto il = tape->id_of(logits))
-      tape->record({&out}, [il, logits, targets, weights, inv = std::move(inv), slot, B, T, V](BackwardContext& ctx) {
-        const auto g = ctx.output_grad(0)->data<float>();
-        const auto w = weights.data<float>();
-        std::vector<float> scale(static_cast<std::size_t>(B * T));
-        for (std::int64_t b = 0; b < B; ++b)
-          for (std::int64_t t = 0; t < T; ++t) {
-            const auto k = static_cast<std::size_t>(slot(b, t));
-            scale[b * T + t] = g[k] * inv[k] * w[b * T + t];
-          }
-        cross_entropy_backward(logits.data<float>().data(), targets.data<std::int32_t>().data(), scale.data(), B * T, V,
-                               ctx.grad(il, logits.shape()).data<float>().data());
-      });
-  }
+  if (il)
+    tape->record({&out}, [il, probs = std::move(probs), targets, weights, inv = std::move(inv), slot, B, T,
+                          V](BackwardContext& ctx) mutable {
+      const auto g = ctx.output_grad(0)->data<float>();
+      const auto w = weights.data<float>();
+      std::vector<float> scale(static_cast<std::size_t>(B * T));
+      for (std::int64_t b = 0; b < B; ++b)
+        for (std::int64_t t = 0; t < T; ++t) {
+          const auto k = static_cast<std::size_t>(slot(b, t));
+          scale[b * T + t] = g[k] * inv[k] * w[b * T + t];
+        }
+      cross_entropy_backward(probs.data<float>().data(), targets.data<std::int32_t>().data(), scale.data(), B * T, V);
+      ctx.accumulate(il, std::move(probs));
+    });
   return out;
 }
 

@@ -203,6 +203,56 @@ void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accu
 #endif
 }
 
+namespace {
+// Row-major C (+)= op(A) op(B) through column-major BLAS: C^T = op(B)^T op(A)^T,
+// so the operands swap places and each keeps its own transpose flag.
+void gemm_into(ConstMatrixView a, bool transpose_a, ConstMatrixView b, bool transpose_b, MatrixView out,
+               bool accumulate, const char* what) {
+  const std::int64_t m = transpose_a ? a.cols : a.rows, k = transpose_a ? a.rows : a.cols;
+  const std::int64_t kb = transpose_b ? b.cols : b.rows, n = transpose_b ? b.rows : b.cols;
+  if (k != kb || out.rows != m || out.cols != n)
+    shape_error(what, "[" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "]" + (transpose_a ? "^T" : "") +
+                          " @ [" + std::to_string(b.rows) + ", " + std::to_string(b.cols) + "]" +
+                          (transpose_b ? "^T" : "") + " into [" + std::to_string(out.rows) + ", " +
+                          std::to_string(out.cols) + "]");
+  if (m == 0 || n == 0) return;
+#ifdef EIGEN_USE_BLAS
+  if (k == 0) {
+    if (!accumulate) eigen(out).setZero();
+    return;
+  }
+  const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
+  const int bm = static_cast<int>(n), bn = static_cast<int>(m), bk = static_cast<int>(k);
+  const int lda = static_cast<int>(std::max<std::int64_t>(b.row_stride, 1));
+  const int ldb = static_cast<int>(std::max<std::int64_t>(a.row_stride, 1));
+  const int ldc = static_cast<int>(std::max<std::int64_t>(out.row_stride, 1));
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  sgemm_(&tb, &ta, &bm, &bn, &bk, &alpha, b.data, &lda, a.data, &ldb, &beta, out.data, &ldc);
+#else
+  auto o = eigen(out);
+  const auto ea = eigen(a);
+  const auto eb = eigen(b);
+  if (!accumulate) o.setZero();
+  if (transpose_a && transpose_b)
+    o.noalias() += ea.transpose() * eb.transpose();
+  else if (transpose_a)
+    o.noalias() += ea.transpose() * eb;
+  else if (transpose_b)
+    o.noalias() += ea * eb.transpose();
+  else
+    o.noalias() += ea * eb;
+#endif
+}
+}  // namespace
+
+void matmul_transposed_a_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
+  gemm_into(a, true, b, false, out, accumulate, "matmul (a^T b)");
+}
+
+void matmul_transposed_b_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
+  gemm_into(a, false, b, true, out, accumulate, "matmul (a b^T)");
+}
+
 // ---------------------------------------------------------------- packed products
 
 PackedMatrix::PackedMatrix(ConstMatrixView b)
@@ -908,13 +958,13 @@ Tensor bias_add(const Tensor& x, const Tensor& bias) {
     const auto ix = tape->id_of(x), ib = tape->id_of(bias);
     if (ix || ib)
       tape->record({&out}, [ix, ib, n = bias.shape()[0]](BackwardContext& ctx) {
-        const Tensor& g = *ctx.output_grad(0);
-        ctx.accumulate(ix, g);
         if (ib) {
+          const Tensor& g = *ctx.output_grad(0);
           Tensor& db = ctx.grad(ib, Shape{n});
           if (g.size() > 0)
             Eigen::Map<Eigen::RowVectorXf>(db.data<float>().data(), n) += eigen(as_matrix(g)).colwise().sum();
         }
+        if (ix) ctx.accumulate(ix, ctx.take_output_grad(0));  // the same gradient flows to x: no copy
       });
   }
   return out;

@@ -76,8 +76,16 @@ std::vector<Variable> RNNCell::gradient_variables() const {
       "this RNNCell has no backward pass: override gradient_variables, step_backward, project_inputs_backward and "
       "clone to train it under a GradientTape (GRUCell and ResetAfterGRUCell have them)");
 }
-void RNNCell::step_backward(ConstMatrixView, ConstMatrixView, ConstMatrixView, MatrixView, MatrixView,
-                            std::vector<Tensor>&, Workspace&) const {
+std::int64_t RNNCell::backward_activation_size() const {
+  (void)gradient_variables();
+  return 0;
+}
+void RNNCell::backward_activations(ConstMatrixView, ConstMatrixView, MatrixView) const { (void)gradient_variables(); }
+void RNNCell::step_backward(MatrixView, ConstMatrixView, ConstMatrixView, MatrixView, MatrixView, Workspace&) const {
+  (void)gradient_variables();
+}
+void RNNCell::recurrent_weights_backward(ConstMatrixView, ConstMatrixView, ConstMatrixView,
+                                         std::vector<Tensor>&) const {
   (void)gradient_variables();
 }
 void RNNCell::project_inputs_backward(ConstMatrixView, ConstMatrixView, MatrixView, std::vector<Tensor>&) const {
@@ -174,40 +182,58 @@ void GRUCell::step(ConstMatrixView projection, ConstMatrixView state, MatrixView
 //   d(rh) = dc~ @ Ch^T;  dr = d(rh)*h;  dh += d(rh)*r
 //   da = [dr*r(1-r), du*u(1-u)] -> d_projection[:, :2H];  dh += da @ Gh^T
 //   dGh += h^T da;  dCh += (r*h)^T dc~   (Gh, Ch: the h-rows of the kernels)
-void GRUCell::step_backward(ConstMatrixView projection, ConstMatrixView state, ConstMatrixView d_state_out,
-                            MatrixView d_projection, MatrixView d_state, std::vector<Tensor>& grads,
-                            Workspace& workspace) const {
-  const std::int64_t H = units_, B = state.rows, D = input_dim_;
+// Activations of the backward pass, per (step, row): [r, u | c | r*h] (4H).
+std::int64_t GRUCell::backward_activation_size() const { return 4 * units_; }
+
+void GRUCell::backward_activations(ConstMatrixView states, ConstMatrixView projection, MatrixView activations) const {
+  const std::int64_t H = units_, D = input_dim_;
+  const float* gk = gates_kernel_->value().data<float>().data();
+  const float* ck = candidate_kernel_->value().data<float>().data();
   const auto p = eigen(projection);
+  const auto h = eigen(states);
+  auto g = eigen(columns(activations, 0, 2 * H));
+  auto c = eigen(columns(activations, 2 * H, H));
+  auto rh = eigen(columns(activations, 3 * H, H));
+  // The forward step's products for every step at once: [N, H] @ Gh, then (r*h) @ Ch.
+  matmul_into(states, ConstMatrixView(gk + D * 2 * H, H, 2 * H, 2 * H), columns(activations, 0, 2 * H));
+  g = (1.0f + (-(g + p.leftCols(2 * H)).array()).exp()).inverse().matrix();
+  rh = g.leftCols(H).cwiseProduct(h);
+  matmul_into(columns(ConstMatrixView(activations), 3 * H, H), ConstMatrixView(ck + D * H, H, H, H),
+              columns(activations, 2 * H, H));
+  c = (c + p.rightCols(H)).array().tanh().matrix();
+}
+
+void GRUCell::step_backward(MatrixView activations, ConstMatrixView state, ConstMatrixView d_state_out,
+                            MatrixView d_projection, MatrixView d_state, Workspace& workspace) const {
+  const std::int64_t H = units_, B = state.rows, D = input_dim_;
   const auto h = eigen(state);
   const auto d = eigen(d_state_out).array();
   const MapConst Gh(gates_kernel_->value().data<float>().data() + D * 2 * H, H, 2 * H, Eigen::OuterStride<>(2 * H));
   const MapConst Ch(candidate_kernel_->value().data<float>().data() + D * H, H, H, Eigen::OuterStride<>(H));
-  Map g(workspace.buffer(0, static_cast<std::size_t>(B * 2 * H)), B, 2 * H, Eigen::OuterStride<>(2 * H));
-  Map rh(workspace.buffer(1, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
-  Map c(workspace.buffer(2, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
+  const auto a = eigen(activations);
   Map drh(workspace.buffer(3, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
-  g.noalias() = h * Gh;
-  g += p.leftCols(2 * H);
-  g = (1.0f + (-g.array()).exp()).inverse().matrix();
-  rh = g.leftCols(H).cwiseProduct(h);
-  c.noalias() = rh * Ch;
-  c = (c + p.rightCols(H)).array().tanh().matrix();
-  const auto r = g.leftCols(H).array();
-  const auto u = g.rightCols(H).array();
+  const auto r = a.leftCols(H).array();
+  const auto u = a.middleCols(H, H).array();
+  const auto c = a.middleCols(2 * H, H).array();
   auto dp = eigen(d_projection);
   auto dh = eigen(d_state);
-  dp.rightCols(H) = (d * (1.0f - u) * (1.0f - c.array().square())).matrix();
-  dp.middleCols(H, H) = (d * (h.array() - c.array()) * u * (1.0f - u)).matrix();
+  dp.rightCols(H) = (d * (1.0f - u) * (1.0f - c.square())).matrix();
+  dp.middleCols(H, H) = (d * (h.array() - c) * u * (1.0f - u)).matrix();
   dh = (d * u).matrix();
   drh.noalias() = dp.rightCols(H) * Ch.transpose();
   dp.leftCols(H) = (drh.array() * h.array() * r * (1.0f - r)).matrix();
   dh.array() += drh.array() * r;
   dh.noalias() += dp.leftCols(2 * H) * Gh.transpose();
-  Map dG(grads[0].data<float>().data() + D * 2 * H, H, 2 * H, Eigen::OuterStride<>(2 * H));
-  Map dC(grads[2].data<float>().data() + D * H, H, H, Eigen::OuterStride<>(H));
-  dG.noalias() += h.transpose() * dp.leftCols(2 * H);
-  dC.noalias() += rh.transpose() * dp.rightCols(H);
+}
+
+void GRUCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection,
+                                         ConstMatrixView activations, std::vector<Tensor>& grads) const {
+  const std::int64_t H = units_, D = input_dim_;
+  // dGh += h^T da;  dCh += (r*h)^T dc~  (the h-rows of the kernels), over every step at once.
+  matmul_transposed_a_into(states, columns(d_projection, 0, 2 * H),
+                           MatrixView{grads[0].data<float>().data() + D * 2 * H, H, 2 * H, 2 * H}, true);
+  matmul_transposed_a_into(columns(activations, 3 * H, H), columns(d_projection, 2 * H, H),
+                           MatrixView{grads[2].data<float>().data() + D * H, H, H, H}, true);
 }
 
 void GRUCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
@@ -299,36 +325,56 @@ void ResetAfterGRUCell::step(ConstMatrixView projection, ConstMatrixView state, 
 //   dr = dn~*gh_n;  d(gh_n) = dn~*r;  d[r,z] pre-activation = [dr*r(1-r), dz*z(1-z)]
 //     -> d_projection[:, :2H] and d(gh)[:, :2H]
 //   dW_hh += d(gh)^T h;  db_hh += colsum d(gh);  dh += d(gh) @ W_hh
-void ResetAfterGRUCell::step_backward(ConstMatrixView projection, ConstMatrixView state, ConstMatrixView d_state_out,
-                                      MatrixView d_projection, MatrixView d_state, std::vector<Tensor>& grads,
-                                      Workspace& workspace) const {
-  const std::int64_t H = units_, B = state.rows;
+// Activations of the backward pass, per (step, row): [d(gh) (3H, written by
+// step_backward) | r, z | n | gh_n] (7H).
+std::int64_t ResetAfterGRUCell::backward_activation_size() const { return 7 * units_; }
+
+void ResetAfterGRUCell::backward_activations(ConstMatrixView states, ConstMatrixView projection,
+                                             MatrixView activations) const {
+  const std::int64_t H = units_;
   const auto p = eigen(projection);
+  auto gh = eigen(columns(activations, 0, 3 * H));  // scratch until step_backward writes d(gh) there
+  auto rz = eigen(columns(activations, 3 * H, 2 * H));
+  auto n = eigen(columns(activations, 5 * H, H));
+  auto ghn = eigen(columns(activations, 6 * H, H));
+  // gh = h @ W_hh^T + b_hh for every step at once.
+  matmul_transposed_b_into(states, as_matrix(weight_hh_->value()), columns(activations, 0, 3 * H));
+  gh.rowwise() += row_vector(*bias_hh_);
+  rz = (1.0f + (-(gh.leftCols(2 * H) + p.leftCols(2 * H)).array()).exp()).inverse().matrix();
+  ghn = gh.rightCols(H);
+  n = (p.rightCols(H).array() + rz.leftCols(H).array() * ghn.array()).tanh().matrix();
+}
+
+void ResetAfterGRUCell::step_backward(MatrixView activations, ConstMatrixView state, ConstMatrixView d_state_out,
+                                      MatrixView d_projection, MatrixView d_state, Workspace&) const {
+  const std::int64_t H = units_;
   const auto h = eigen(state);
   const auto d = eigen(d_state_out).array();
   const MapConst Whh(weight_hh_->value().data<float>().data(), 3 * H, H, Eigen::OuterStride<>(H));
-  Map gh(workspace.buffer(0, static_cast<std::size_t>(B * 3 * H)), B, 3 * H, Eigen::OuterStride<>(3 * H));
-  Map rz(workspace.buffer(1, static_cast<std::size_t>(B * 2 * H)), B, 2 * H, Eigen::OuterStride<>(2 * H));
-  Map n(workspace.buffer(2, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
-  Map dgh(workspace.buffer(3, static_cast<std::size_t>(B * 3 * H)), B, 3 * H, Eigen::OuterStride<>(3 * H));
-  gh.noalias() = h * Whh.transpose();
-  gh.rowwise() += row_vector(*bias_hh_);
-  rz = (1.0f + (-(gh.leftCols(2 * H) + p.leftCols(2 * H)).array()).exp()).inverse().matrix();
-  const auto r = rz.leftCols(H).array();
-  const auto z = rz.rightCols(H).array();
-  n = (p.rightCols(H).array() + r * gh.rightCols(H).array()).tanh().matrix();
+  auto a = eigen(activations);
+  auto dgh = a.leftCols(3 * H);  // kept for recurrent_weights_backward
+  const auto r = a.middleCols(3 * H, H).array();
+  const auto z = a.middleCols(4 * H, H).array();
+  const auto n = a.middleCols(5 * H, H).array();
+  const auto ghn = a.middleCols(6 * H, H).array();
   auto dp = eigen(d_projection);
   auto dh = eigen(d_state);
-  dp.rightCols(H) = (d * (1.0f - z) * (1.0f - n.array().square())).matrix();
-  dp.leftCols(H) = (dp.rightCols(H).array() * gh.rightCols(H).array() * r * (1.0f - r)).matrix();
-  dp.middleCols(H, H) = (d * (h.array() - n.array()) * z * (1.0f - z)).matrix();
+  dp.rightCols(H) = (d * (1.0f - z) * (1.0f - n.square())).matrix();
+  dp.leftCols(H) = (dp.rightCols(H).array() * ghn * r * (1.0f - r)).matrix();
+  dp.middleCols(H, H) = (d * (h.array() - n) * z * (1.0f - z)).matrix();
   dgh.leftCols(2 * H) = dp.leftCols(2 * H);
   dgh.rightCols(H) = (dp.rightCols(H).array() * r).matrix();
   dh = (d * z).matrix();
   dh.noalias() += dgh * Whh;
-  Map dW(grads[1].data<float>().data(), 3 * H, H, Eigen::OuterStride<>(H));
-  dW.noalias() += dgh.transpose() * h;
-  Eigen::Map<Eigen::RowVectorXf>(grads[3].data<float>().data(), 3 * H) += dgh.colwise().sum();
+}
+
+void ResetAfterGRUCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView,
+                                                   ConstMatrixView activations, std::vector<Tensor>& grads) const {
+  const std::int64_t H = units_;
+  const ConstMatrixView dgh = columns(activations, 0, 3 * H);
+  // dW_hh += d(gh)^T h;  db_hh += colsum d(gh), over every step at once.
+  matmul_transposed_a_into(dgh, states, MatrixView{grads[1].data<float>().data(), 3 * H, H, H}, true);
+  Eigen::Map<Eigen::RowVectorXf>(grads[3].data<float>().data(), 3 * H) += eigen(dgh).colwise().sum();
 }
 
 void ResetAfterGRUCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
@@ -375,7 +421,21 @@ void record_recurrence(GradientTape& tape, const RNNCell& cell, const Tensor& in
     const std::int64_t To = gout ? gout->shape()[1] : 0;
     Tensor dh = gfin ? *gfin : Tensor(DType::float32, Shape{B, H});
     Tensor dh_in(DType::float32, Shape{B, H}), dh_prev(DType::float32, Shape{B, H});
-    Tensor dproj(DType::float32, Shape{B * T, P});
+    // Per step, time-major (row t*B + b, like `states`): d_projection and what the
+    // cell saves, so the recurrent weights' gradient is one product over all steps.
+    const std::int64_t A = cell->backward_activation_size(), N = steps * B;
+    Tensor dproj_steps = Tensor::uninitialized(DType::float32, Shape{N, P});
+    Tensor acts = Tensor::uninitialized(DType::float32, Shape{N, A});
+    // The forward activations of every step at once (large products instead of a
+    // recomputation per step): the projection reordered time-major first, into
+    // dproj_steps, which the loop overwrites afterwards.
+    for (std::int64_t t = 0; t < steps; ++t)
+      for (std::int64_t b = 0; b < B; ++b)
+        std::memcpy(dproj_steps.data<float>().data() + (t * B + b) * P,
+                    projection.data<float>().data() + (b * T + t) * P, sizeof(float) * P);
+    if (N > 0)
+      cell->backward_activations(ConstMatrixView(states.data<float>().data(), N, H, H), as_matrix(dproj_steps),
+                                 as_matrix(acts));
     std::vector<Tensor> grads;
     for (const auto& s : weight_shapes) grads.emplace_back(DType::float32, s);
     Workspace workspace;
@@ -392,25 +452,38 @@ void record_recurrence(GradientTape& tape, const RNNCell& cell, const Tensor& in
             for (std::int64_t k = 0; k < H; ++k) row[k] += go[k];
           }
         } else {
-          std::fill_n(row, H, 0.0f);
+          std::fill_n(row, H, 0.0f);  // past the row's length: nothing flows (d_projection rows come out 0)
         }
       }
-      cell->step_backward(ConstMatrixView(projection.data<float>().data() + t * P, B, P, T * P),
+      cell->step_backward(MatrixView{acts.data<float>().data() + t * B * A, B, A, A},
                           ConstMatrixView(states.data<float>().data() + t * B * H, B, H, H), as_matrix(dh_in),
-                          MatrixView{dproj.data<float>().data() + t * P, B, P, T * P}, as_matrix(dh_prev), grads,
+                          MatrixView{dproj_steps.data<float>().data() + t * B * P, B, P, P}, as_matrix(dh_prev),
                           workspace);
       for (std::int64_t b = 0; b < B; ++b)
         if (t < active[static_cast<std::size_t>(b)]) std::memcpy(dhv + b * H, dprev + b * H, sizeof(float) * H);
     }
+    if (N > 0)
+      cell->recurrent_weights_backward(ConstMatrixView(states.data<float>().data(), N, H, H), as_matrix(dproj_steps),
+                                       as_matrix(acts), grads);
+    // The input half pairs rows with x [B*T, D] (row b*T + t): reorder, zeros past `steps`.
+    Tensor dproj = Tensor::uninitialized(DType::float32, Shape{B * T, P});
+    for (std::int64_t b = 0; b < B; ++b)
+      for (std::int64_t t = 0; t < T; ++t) {
+        float* dst = dproj.data<float>().data() + (b * T + t) * P;
+        if (t < steps)
+          std::memcpy(dst, dproj_steps.data<float>().data() + (t * B + b) * P, sizeof(float) * P);
+        else
+          std::fill_n(dst, P, 0.0f);
+      }
     if (B * T > 0) {
       Tensor dx(DType::float32, x.shape());
       cell->project_inputs_backward(ConstMatrixView(x.data<float>().data(), B * T, D, D), as_matrix(dproj),
                                     ix ? MatrixView{dx.data<float>().data(), B * T, D, D} : MatrixView{}, grads);
-      if (ix) ctx.accumulate(ix, dx);
+      if (ix) ctx.accumulate(ix, std::move(dx));
     }
-    if (ih) ctx.accumulate(ih, dh);
+    if (ih) ctx.accumulate(ih, std::move(dh));
     for (std::size_t i = 0; i < grads.size(); ++i)
-      if (weight_ids[i]) ctx.accumulate(weight_ids[i], grads[i]);
+      if (weight_ids[i]) ctx.accumulate(weight_ids[i], std::move(grads[i]));
   });
 }
 }  // namespace detail

@@ -288,10 +288,10 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
       // The imputed rows are constants: their gradient stops here.
       if (const auto il = tape->id_of(logits))
         tape->record({&logits}, [il, emitted_zero, V](BackwardContext& ctx) {
-          Tensor g = *ctx.output_grad(0);
+          Tensor g = ctx.take_output_grad(0);
           for (std::size_t i = 0; i < emitted_zero.size(); ++i)
             if (emitted_zero[i]) std::fill_n(g.data<float>().data() + static_cast<std::int64_t>(i) * V, V, 0.0f);
-          ctx.accumulate(il, g);
+          ctx.accumulate(il, std::move(g));
         });
     }
     return {std::move(logits), std::move(sample_id), std::move(state),

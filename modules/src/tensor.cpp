@@ -6,6 +6,8 @@ module;
 #include <sys/mman.h>
 #endif
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 #include <limits>
 #include <ostream>
 #include <sstream>
@@ -22,9 +24,36 @@ namespace varscope {
 namespace {
 constexpr std::size_t kHugeThreshold = std::size_t{4} << 20;
 constexpr std::align_val_t kSmallAlignment{64}, kHugeAlignment{std::size_t{2} << 20};
-}  // namespace
 
-void* allocate_tensor_bytes(std::size_t bytes) {
+// Freed blocks of 1 MiB and more are kept for the next request of the same size
+// (a training step frees and re-requests the same large buffers — logits,
+// their gradient, the output layer's weight gradient — every step; returning
+// them to the OS cost a fault per page on every step: ~16% of a medium-shape
+// step). Bounded (kCacheLimit bytes); exact sizes only, so nothing is split or
+// fragmented. Off under AddressSanitizer, which must see every free.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VARSCOPE_NO_BLOCK_CACHE 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define VARSCOPE_NO_BLOCK_CACHE 1
+#endif
+constexpr std::size_t kCacheMinBlock = std::size_t{1} << 20;
+constexpr std::size_t kCacheLimit = std::size_t{256} << 20;
+
+struct BlockCache {
+  std::mutex mutex;
+  std::unordered_multimap<std::size_t, void*> blocks;  // bytes -> block
+  std::size_t bytes = 0;
+};
+// Never destroyed: tensors in static storage are freed after static destructors run.
+BlockCache& block_cache() {
+  static BlockCache* cache = new BlockCache;
+  return *cache;
+}
+
+void* allocate_fresh(std::size_t bytes) {
   if (bytes < kHugeThreshold) return ::operator new(bytes, kSmallAlignment);
   void* p = ::operator new(bytes, kHugeAlignment);
 #if defined(__linux__) && !defined(__EMSCRIPTEN__) && defined(MADV_HUGEPAGE)
@@ -33,10 +62,69 @@ void* allocate_tensor_bytes(std::size_t bytes) {
   return p;
 }
 
-void free_tensor_bytes(void* p, std::size_t bytes) noexcept {
+void free_block(void* p, std::size_t bytes) noexcept {
   ::operator delete(p, bytes < kHugeThreshold ? kSmallAlignment : kHugeAlignment);
 }
+}  // namespace
 
+void* allocate_tensor_bytes(std::size_t bytes) {
+#ifndef VARSCOPE_NO_BLOCK_CACHE
+  if (bytes >= kCacheMinBlock) {
+    BlockCache& c = block_cache();
+    std::lock_guard lock(c.mutex);
+    if (const auto it = c.blocks.find(bytes); it != c.blocks.end()) {
+      void* p = it->second;
+      c.blocks.erase(it);
+      c.bytes -= bytes;
+      return p;
+    }
+  }
+#endif
+  return allocate_fresh(bytes);
+}
+
+void free_tensor_bytes(void* p, std::size_t bytes) noexcept {
+  if (!p) return;
+#ifndef VARSCOPE_NO_BLOCK_CACHE
+  if (bytes >= kCacheMinBlock) {
+    BlockCache& c = block_cache();
+    std::lock_guard lock(c.mutex);
+    if (c.bytes + bytes <= kCacheLimit) {
+      try {
+        c.blocks.emplace(bytes, p);
+        c.bytes += bytes;
+        return;
+      } catch (...) {  // no memory for the map node: free the block instead
+      }
+    }
+  }
+#endif
+  free_block(p, bytes);
+}
+
+std::size_t release_cached_tensor_blocks() noexcept {
+#ifndef VARSCOPE_NO_BLOCK_CACHE
+  BlockCache& c = block_cache();
+  std::lock_guard lock(c.mutex);
+  const std::size_t released = c.bytes;
+  for (const auto& [bytes, p] : c.blocks) free_block(p, bytes);
+  c.blocks.clear();
+  c.bytes = 0;
+  return released;
+#else
+  return 0;
+#endif
+}
+
+std::size_t cached_tensor_bytes() noexcept {
+#ifndef VARSCOPE_NO_BLOCK_CACHE
+  BlockCache& c = block_cache();
+  std::lock_guard lock(c.mutex);
+  return c.bytes;
+#else
+  return 0;
+#endif
+}
 
 std::string_view dtype_name(DType dtype) noexcept {
   switch (dtype) {
