@@ -39,7 +39,7 @@ namespace {
 // steps) in the kernel gradients; Adam's update m / sqrt(v) is scale-free, so a relative
 // gradient change d moves a weight by <= ~2d * lr_t per step (3 steps, lr 0.01), below
 // the weights' own rounding. Bound: ~18u; kUlps = 32 is the next power of two. Measured
-// (docs/benchmarks.md, printed below): at most 6.3u of the tensor's scale (wasm vs native). The beta
+// (docs/benchmarks.md, printed below): at most 6.0-6.3u of the tensor's scale (wasm vs native). The beta
 // powers and global_step are compared bit for bit (the same IEEE products everywhere).
 constexpr double kUlps = 32;
 constexpr double kUnitRoundoff = 1.0 / (1 << 24);
