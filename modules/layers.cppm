@@ -18,6 +18,7 @@ import :tensor;
 import :init;
 import :store;
 import :scope;
+import :kernels;
 import :ops;
 
 export namespace varscope {
@@ -26,38 +27,6 @@ enum class Activation : std::uint8_t { linear, relu, tanh, sigmoid };
 [[nodiscard]] std::string_view activation_name(Activation a) noexcept;
 /// Applies an activation in place.
 void apply_activation(Activation a, MatrixView x);
-
-/// Products with a weight variable: `x @ w[row_begin : row_begin + rows]`.
-/// Where the SIMD packed kernel exists (AVX2/FMA natively, SIMD128 in wasm) every product
-/// uses a packed copy of the weights (PackedMatrix) made on first use and remade
-/// after the variable is assigned (Variable::version), so a weight used at every
-/// time step is packed once, not per product (it beats both the small-rows
-/// kernel and OpenBLAS from 1 row up: docs/benchmarks.md). Elsewhere it is
-/// matmul_into on the variable's value. Copies of a PackedWeights share the packed copy;
-/// using it from several threads at once is safe.
-class PackedWeights {
- public:
-  /// out = x @ w[row_begin : row_begin + rows] (+ out when accumulate).
-  void matmul_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin, std::int64_t rows, MatrixView out,
-                   bool accumulate = false) const;
-  /// out = x @ w^T for a PyTorch-layout weight w [out_features, in_features].
-  void matmul_transposed_into(ConstMatrixView x, const Variable& w, MatrixView out) const;
-
- private:
-  // The packed copy for (w, version, rows, transposed), made or remade under the lock.
-  std::shared_ptr<const PackedMatrix> packed(const Variable& w, ConstMatrixView part, std::int64_t row_begin,
-                                             bool transposed) const;
-  bool packed_is_current(const Variable& w, std::int64_t row_begin, std::int64_t rows, bool transposed) const;
-  struct Cache {
-    std::mutex mutex;
-    std::optional<Variable> source;
-    std::uint64_t version = 0;
-    bool transposed = false;
-    std::int64_t row_begin = 0, rows = 0;
-    std::shared_ptr<const PackedMatrix> packed;
-  };
-  std::shared_ptr<Cache> cache_ = std::make_shared<Cache>();
-};
 
 /// The scope half of a TF layer: the variable scope is chosen at the first call
 /// (an explicit name is used as is: `variable_scope(name)`; no name gives

@@ -19,6 +19,7 @@ import :tensor;
 import :init;
 import :store;
 import :scope;
+import :kernels;
 import :ops;
 import :layers;
 import :rnn;

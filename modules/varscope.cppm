@@ -5,7 +5,8 @@
 //   :init    initializers, seeded RNG, eager random ops
 //   :store   Graph, Variable, VariableStore, collections, audits, frozen mode
 //   :scope   variable_scope, name_scope, get_variable, custom getters
-//   :ops     numeric ops (Eigen) and matrix views
+//   :kernels matrix views and the matmul kernels (reference, small-rows, packed SIMD, BLAS), PackedWeights
+//   :ops     value ops (matmul, concat, gather, softmax, top_k, ...)
 //   :autograd GradientTape: eager reverse-mode gradients (summed over every use)
 //   :loss    sparse softmax cross-entropy, sequence_loss
 //   :train   optimizers (GradientDescent, Adam), global_step, clip_by_global_norm
@@ -20,6 +21,7 @@ export import :tensor;
 export import :init;
 export import :store;
 export import :scope;
+export import :kernels;
 export import :ops;
 export import :autograd;
 export import :loss;

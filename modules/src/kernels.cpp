@@ -1,0 +1,475 @@
+// Implementation of varscope:kernels — views, the matmul dispatch, the packed
+// AVX2 / SIMD128 kernel, the plain reference loop, PackedWeights.
+module;
+#include <Eigen/Core>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#elif defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+module varscope;
+#include "eigen_views.hpp"
+
+namespace varscope {
+
+namespace {
+
+using namespace eigen_views;
+
+[[noreturn]] void shape_error(const std::string& op, const std::string& detail) {
+  throw ShapeMismatchError(op + ": " + detail);
+}
+
+// The same messages as the value ops' checks (ops.cpp).
+void require_float(const std::string& op, const Tensor& t) {
+  if (t.dtype() != DType::float32)
+    throw DTypeMismatchError(op + ": input must be float32, got " + std::string(dtype_name(t.dtype())) +
+                             " with shape " + t.shape().to_string());
+}
+void require_rank(const std::string& op, const Tensor& t, std::size_t rank) {
+  if (t.shape().rank() != rank)
+    shape_error(op, "input must have rank " + std::to_string(rank) + ", got shape " + t.shape().to_string());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- views
+
+ConstMatrixView as_matrix(const Tensor& t) {
+  require_float("as_matrix", t);
+  if (t.shape().rank() == 0) shape_error("as_matrix", "needs rank >= 1, got a scalar");
+  const std::int64_t cols = t.shape()[t.shape().rank() - 1];
+  const std::int64_t rows = cols == 0 ? 0 : t.size() / cols;
+  return {t.data<float>().data(), rows, cols, cols};
+}
+MatrixView as_matrix(Tensor& t) {
+  const ConstMatrixView c = as_matrix(static_cast<const Tensor&>(t));
+  return {t.data<float>().data(), c.rows, c.cols, c.row_stride};
+}
+ConstMatrixView time_step(const Tensor& t, std::int64_t step) {
+  require_float("time_step", t);
+  require_rank("time_step", t, 3);
+  const auto& s = t.shape();
+  if (step < 0 || step >= s[1])
+    throw InvalidArgumentError("time_step: step " + std::to_string(step) + " is outside [0, " +
+                               std::to_string(s[1]) + ") for shape " + s.to_string());
+  const float* base = t.data<float>().data();  // null for an empty tensor: no offset then
+  return {t.size() == 0 ? base : base + step * s[2], s[0], s[2], s[1] * s[2]};
+}
+MatrixView time_step(Tensor& t, std::int64_t step) {
+  const ConstMatrixView c = time_step(static_cast<const Tensor&>(t), step);
+  return {t.data<float>().data() + (c.data - t.data<float>().data()), c.rows, c.cols, c.row_stride};
+}
+ConstMatrixView columns(ConstMatrixView m, std::int64_t begin, std::int64_t count) {
+  if (begin < 0 || count < 0 || begin + count > m.cols)
+    throw InvalidArgumentError("columns: [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
+                               ") is outside the view's " + std::to_string(m.cols) + " columns");
+  return {m.data + begin, m.rows, count, m.row_stride};
+}
+MatrixView columns(MatrixView m, std::int64_t begin, std::int64_t count) {
+  const ConstMatrixView c = columns(ConstMatrixView(m), begin, count);
+  return {m.data + begin, c.rows, c.cols, c.row_stride};
+}
+
+// ---------------------------------------------------------------- kernels
+
+namespace {
+
+// C[R rows, 16 columns starting at column j] (+)= A[R rows] @ B[:, j:j+16], with
+// the R x 16 accumulator block held in registers (2 ymm per row with AVX2,
+// 4 x 128-bit with wasm SIMD) and each B row loaded once for all R rows.
+template <int R>
+void small_block(ConstMatrixView a, std::int64_t i, ConstMatrixView b, std::int64_t j, MatrixView c, bool accumulate) {
+  constexpr int W = 16;
+  float acc[R][W];
+  for (int r = 0; r < R; ++r)
+    for (int x = 0; x < W; ++x) acc[r][x] = accumulate ? c.data[(i + r) * c.row_stride + j + x] : 0.0f;
+  for (std::int64_t k = 0; k < a.cols; ++k) {
+    const float* brow = b.data + k * b.row_stride + j;
+    for (int r = 0; r < R; ++r) {
+      const float s = a.data[(i + r) * a.row_stride + k];
+      for (int x = 0; x < W; ++x) acc[r][x] += s * brow[x];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int x = 0; x < W; ++x) c.data[(i + r) * c.row_stride + j + x] = acc[r][x];
+}
+
+// Matrix product for few rows (a decoder or encoder step: batch x hidden), where a
+// general GEMM would spend more time packing B than multiplying. Proven equal to
+// the plain triple loop and to Eigen in tests/numerics_test.cpp.
+void small_rows_matmul(ConstMatrixView a, ConstMatrixView b, MatrixView c, bool accumulate) {
+  const std::int64_t full = b.cols / 16 * 16;
+  for (std::int64_t j = 0; j < full; j += 16) {
+    std::int64_t i = 0;
+    for (; i + 4 <= a.rows; i += 4) small_block<4>(a, i, b, j, c, accumulate);
+    switch (a.rows - i) {
+      case 3: small_block<3>(a, i, b, j, c, accumulate); break;
+      case 2: small_block<2>(a, i, b, j, c, accumulate); break;
+      case 1: small_block<1>(a, i, b, j, c, accumulate); break;
+      default: break;
+    }
+  }
+  if (full < b.cols) {  // remaining < 16 columns: plain loops
+    for (std::int64_t i = 0; i < a.rows; ++i)
+      for (std::int64_t j = full; j < b.cols; ++j) {
+        float sum = accumulate ? c.data[i * c.row_stride + j] : 0.0f;
+        for (std::int64_t k = 0; k < a.cols; ++k) sum += a.data[i * a.row_stride + k] * b.data[k * b.row_stride + j];
+        c.data[i * c.row_stride + j] = sum;
+      }
+  }
+}
+
+}  // namespace
+
+void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
+  if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
+    shape_error("matmul", "[" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "] @ [" +
+                              std::to_string(b.rows) + ", " + std::to_string(b.cols) + "] into [" +
+                              std::to_string(out.rows) + ", " + std::to_string(out.cols) + "]");
+  if (a.rows <= kSmallRowsThreshold) {
+    small_rows_matmul(a, b, out, accumulate);
+    return;
+  }
+#ifdef EIGEN_USE_BLAS
+  // Straight to BLAS with beta = 0 when not accumulating: Eigen's product
+  // would zero `out` first and then accumulate (one more pass over a large
+  // output such as [B*T, vocab] logits). Row-major C = A B is column-major
+  // C^T = B^T A^T, so the operands swap places.
+  if (out.rows == 0 || out.cols == 0) return;
+  const char no_transpose = 'N';
+  const int m = static_cast<int>(out.cols), n = static_cast<int>(out.rows), k = static_cast<int>(a.cols);
+  const int lda = static_cast<int>(std::max<std::int64_t>(b.row_stride, std::max(m, 1)));
+  const int ldb = static_cast<int>(std::max<std::int64_t>(a.row_stride, std::max(k, 1)));
+  const int ldc = static_cast<int>(std::max<std::int64_t>(out.row_stride, std::max(m, 1)));
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  sgemm_(&no_transpose, &no_transpose, &m, &n, &k, &alpha, b.data, &lda, a.data, &ldb, &beta, out.data, &ldc);
+#else
+  if (accumulate) {
+    eigen(out).noalias() += eigen(a) * eigen(b);
+  } else {
+    eigen(out).noalias() = eigen(a) * eigen(b);
+  }
+#endif
+}
+
+namespace {
+// Row-major C (+)= op(A) op(B) through column-major BLAS: C^T = op(B)^T op(A)^T,
+// so the operands swap places and each keeps its own transpose flag.
+void gemm_into(ConstMatrixView a, bool transpose_a, ConstMatrixView b, bool transpose_b, MatrixView out,
+               bool accumulate, const char* what) {
+  const std::int64_t m = transpose_a ? a.cols : a.rows, k = transpose_a ? a.rows : a.cols;
+  const std::int64_t kb = transpose_b ? b.cols : b.rows, n = transpose_b ? b.rows : b.cols;
+  if (k != kb || out.rows != m || out.cols != n)
+    shape_error(what, "[" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "]" + (transpose_a ? "^T" : "") +
+                          " @ [" + std::to_string(b.rows) + ", " + std::to_string(b.cols) + "]" +
+                          (transpose_b ? "^T" : "") + " into [" + std::to_string(out.rows) + ", " +
+                          std::to_string(out.cols) + "]");
+  if (m == 0 || n == 0) return;
+#ifdef EIGEN_USE_BLAS
+  if (k == 0) {
+    if (!accumulate) eigen(out).setZero();
+    return;
+  }
+  const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
+  const int bm = static_cast<int>(n), bn = static_cast<int>(m), bk = static_cast<int>(k);
+  const int lda = static_cast<int>(std::max<std::int64_t>(b.row_stride, 1));
+  const int ldb = static_cast<int>(std::max<std::int64_t>(a.row_stride, 1));
+  const int ldc = static_cast<int>(std::max<std::int64_t>(out.row_stride, 1));
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  sgemm_(&tb, &ta, &bm, &bn, &bk, &alpha, b.data, &lda, a.data, &ldb, &beta, out.data, &ldc);
+#else
+  auto o = eigen(out);
+  const auto ea = eigen(a);
+  const auto eb = eigen(b);
+  if (!accumulate) o.setZero();
+  if (transpose_a && transpose_b)
+    o.noalias() += ea.transpose() * eb.transpose();
+  else if (transpose_a)
+    o.noalias() += ea.transpose() * eb;
+  else if (transpose_b)
+    o.noalias() += ea * eb.transpose();
+  else
+    o.noalias() += ea * eb;
+#endif
+}
+}  // namespace
+
+void matmul_transposed_a_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
+  gemm_into(a, true, b, false, out, accumulate, "matmul (a^T b)");
+}
+
+void matmul_transposed_b_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
+  gemm_into(a, false, b, true, out, accumulate, "matmul (a b^T)");
+}
+
+// ---------------------------------------------------------------- packed products
+
+PackedMatrix::PackedMatrix(ConstMatrixView b)
+    : rows_(b.rows), cols_(b.cols),
+      data_(static_cast<std::size_t>(b.rows * ((b.cols + kPanelWidth - 1) / kPanelWidth) * kPanelWidth)) {
+  const std::int64_t panels = (cols_ + kPanelWidth - 1) / kPanelWidth;
+  for (std::int64_t j = 0; j < panels; ++j) {
+    float* dst = data_.data() + j * rows_ * kPanelWidth;
+    const std::int64_t width = std::min(kPanelWidth, cols_ - j * kPanelWidth);
+    for (std::int64_t k = 0; k < rows_; ++k) {
+      const float* src = b.data + k * b.row_stride + j * kPanelWidth;
+      std::copy_n(src, width, dst + k * kPanelWidth);
+      std::fill(dst + k * kPanelWidth + width, dst + (k + 1) * kPanelWidth, 0.0f);
+    }
+  }
+}
+
+PackedMatrix::PackedMatrix(ConstMatrixView bt, Transposed)
+    : rows_(bt.cols), cols_(bt.rows),
+      data_(static_cast<std::size_t>(bt.cols * ((bt.rows + kPanelWidth - 1) / kPanelWidth) * kPanelWidth)) {
+  const std::int64_t panels = (cols_ + kPanelWidth - 1) / kPanelWidth;
+  for (std::int64_t j = 0; j < panels; ++j) {
+    float* dst = data_.data() + j * rows_ * kPanelWidth;
+    for (std::int64_t c = 0; c < kPanelWidth; ++c) {
+      const std::int64_t n = j * kPanelWidth + c;  // column of b = row of bt
+      for (std::int64_t k = 0; k < rows_; ++k) dst[k * kPanelWidth + c] = n < cols_ ? bt.data[n * bt.row_stride + k] : 0.0f;
+    }
+  }
+}
+
+namespace {
+
+// R rows of a, packed k-major (ap[k * R + r] = a[r][k]), times one packed panel
+// (kc rows of 16 floats) into R x `width` of c; `accumulate` adds to what c holds.
+template <int R>
+void packed_block(const float* ap, const float* panel, std::int64_t kc, float* c, std::int64_t ldc,
+                  std::int64_t width, bool accumulate) {
+#if defined(__AVX2__) && defined(__FMA__)
+  __m256 lo[R], hi[R];
+  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
+  for (std::int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(panel + k * 16), b1 = _mm256_load_ps(panel + k * 16 + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 x = _mm256_broadcast_ss(ap + k * R + r);
+      lo[r] = _mm256_fmadd_ps(x, b0, lo[r]);
+      hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
+    }
+  }
+  if (width == 16) {  // full panel: straight from registers
+    for (int r = 0; r < R; ++r) {
+      float* row = c + r * ldc;
+      if (accumulate) {
+        lo[r] = _mm256_add_ps(lo[r], _mm256_loadu_ps(row));
+        hi[r] = _mm256_add_ps(hi[r], _mm256_loadu_ps(row + 8));
+      }
+      _mm256_storeu_ps(row, lo[r]);
+      _mm256_storeu_ps(row + 8, hi[r]);
+    }
+    return;
+  }
+  alignas(32) float acc[R][16];
+  for (int r = 0; r < R; ++r) {
+    _mm256_store_ps(acc[r], lo[r]);
+    _mm256_store_ps(acc[r] + 8, hi[r]);
+  }
+#elif defined(__wasm_simd128__)
+  // 16 SIMD128 registers on the engines' x86 targets: 8 columns at a time
+  // (R x 2 accumulators + 2 loads + 1 splat), two passes per panel.
+  alignas(16) float acc[R][16];
+  for (int half = 0; half < 16; half += 8) {
+    v128_t lo[R], hi[R];
+    for (int r = 0; r < R; ++r) lo[r] = hi[r] = wasm_f32x4_splat(0.0f);
+    for (std::int64_t k = 0; k < kc; ++k) {
+      const v128_t b0 = wasm_v128_load(panel + k * 16 + half), b1 = wasm_v128_load(panel + k * 16 + half + 4);
+      for (int r = 0; r < R; ++r) {
+        const v128_t x = wasm_f32x4_splat(ap[k * R + r]);
+        lo[r] = wasm_f32x4_add(lo[r], wasm_f32x4_mul(x, b0));
+        hi[r] = wasm_f32x4_add(hi[r], wasm_f32x4_mul(x, b1));
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      wasm_v128_store(acc[r] + half, lo[r]);
+      wasm_v128_store(acc[r] + half + 4, hi[r]);
+    }
+  }
+#else
+  float acc[R][16] = {};
+  for (std::int64_t k = 0; k < kc; ++k)
+    for (int r = 0; r < R; ++r) {
+      const float x = ap[k * R + r];
+      for (int j = 0; j < 16; ++j) acc[r][j] += x * panel[k * 16 + j];
+    }
+#endif
+  for (int r = 0; r < R; ++r) {
+    float* row = c + r * ldc;
+    for (std::int64_t j = 0; j < width; ++j) row[j] = accumulate ? row[j] + acc[r][j] : acc[r][j];
+  }
+}
+
+// Copies rows [i0, i0 + rows) x columns [k0, k0 + kc) of a into blocks of
+// kRowBlock rows, each k-major (the last block may have fewer rows): the kernel
+// then reads its broadcasts from one contiguous stream.
+constexpr std::int64_t kRowBlock = 6;
+void pack_rows(ConstMatrixView a, std::int64_t k0, std::int64_t kc, float* out) {
+  for (std::int64_t i = 0; i < a.rows; i += kRowBlock) {
+    const std::int64_t r_count = std::min(kRowBlock, a.rows - i);
+    for (std::int64_t r = 0; r < r_count; ++r) {
+      const float* src = a.data + (i + r) * a.row_stride + k0;
+      for (std::int64_t k = 0; k < kc; ++k) out[k * r_count + r] = src[k];
+    }
+    out += r_count * kc;
+  }
+}
+
+}  // namespace
+
+void matmul_packed_into(ConstMatrixView a, const PackedMatrix& b, MatrixView out, bool accumulate) {
+  if (a.cols != b.rows() || out.rows != a.rows || out.cols != b.cols())
+    shape_error("matmul_packed", "[" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "] @ packed [" +
+                                     std::to_string(b.rows()) + ", " + std::to_string(b.cols()) + "] into [" +
+                                     std::to_string(out.rows) + ", " + std::to_string(out.cols) + "]");
+  constexpr std::int64_t W = PackedMatrix::kPanelWidth;
+  // Depth blocks of up to 512: one panel block (512 x 16 floats = 32 KiB) stays
+  // in L1 while every 6-row block of a passes over it.
+  constexpr std::int64_t kDepthBlock = 512;
+  const std::int64_t panels = (b.cols() + W - 1) / W;
+  if (b.rows() == 0 && !accumulate)
+    for (std::int64_t i = 0; i < out.rows; ++i) std::fill_n(out.data + i * out.row_stride, out.cols, 0.0f);
+  // a's depth block, repacked (per thread; grows to the largest block seen, then reused).
+  thread_local TensorStorage<float> a_packed;
+  const auto need = static_cast<std::size_t>(a.rows * std::min(kDepthBlock, b.rows()));
+  if (a_packed.size() < need) a_packed.resize(need);
+  for (std::int64_t k0 = 0; k0 < b.rows(); k0 += kDepthBlock) {
+    const std::int64_t kc = std::min(kDepthBlock, b.rows() - k0);
+    const bool add = accumulate || k0 > 0;
+    pack_rows(a, k0, kc, a_packed.data());
+    for (std::int64_t j = 0; j < panels; ++j) {
+      const float* panel = b.panel(j) + k0 * W;
+      const std::int64_t width = std::min(W, b.cols() - j * W);
+      float* c = out.data + j * W;
+      std::int64_t i = 0;
+      for (; i + kRowBlock <= a.rows; i += kRowBlock)
+        packed_block<6>(a_packed.data() + i * kc, panel, kc, c + i * out.row_stride, out.row_stride, width, add);
+      const float* ai = a_packed.data() + i * kc;
+      float* ci = c + i * out.row_stride;
+      switch (a.rows - i) {
+        case 5: packed_block<5>(ai, panel, kc, ci, out.row_stride, width, add); break;
+        case 4: packed_block<4>(ai, panel, kc, ci, out.row_stride, width, add); break;
+        case 3: packed_block<3>(ai, panel, kc, ci, out.row_stride, width, add); break;
+        case 2: packed_block<2>(ai, panel, kc, ci, out.row_stride, width, add); break;
+        case 1: packed_block<1>(ai, panel, kc, ci, out.row_stride, width, add); break;
+        default: break;
+      }
+    }
+  }
+}
+
+void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
+  if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
+    shape_error("matmul_reference", "operand shapes do not fit");
+  for (std::int64_t i = 0; i < a.rows; ++i)
+    for (std::int64_t j = 0; j < b.cols; ++j) {
+      double sum = accumulate ? out.data[i * out.row_stride + j] : 0.0;
+      for (std::int64_t k = 0; k < a.cols; ++k)
+        sum += double(a.data[i * a.row_stride + k]) * double(b.data[k * b.row_stride + j]);
+      out.data[i * out.row_stride + j] = static_cast<float>(sum);
+    }
+}
+
+void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out) {
+  if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
+    shape_error("matmul_eigen", "operand shapes do not fit");
+  eigen(out).noalias() = eigen(a) * eigen(b);
+}
+
+void bias_add_into(MatrixView out, std::span<const float> bias) {
+  if (static_cast<std::int64_t>(bias.size()) != out.cols)
+    shape_error("bias_add", "bias has " + std::to_string(bias.size()) + " values for " + std::to_string(out.cols) +
+                                " columns");
+  Eigen::Map<const Eigen::RowVectorXf> b(bias.data(), static_cast<Eigen::Index>(bias.size()));
+  eigen(out).rowwise() += b;
+}
+
+void sigmoid_into(MatrixView x) {
+  auto m = eigen(x);
+  m = (1.0f + (-m.array()).exp()).inverse().matrix();
+}
+void tanh_into(MatrixView x) {
+  auto m = eigen(x);
+  m = m.array().tanh().matrix();
+}
+
+// ---------------------------------------------------------------- PackedWeights
+
+std::shared_ptr<const PackedMatrix> PackedWeights::packed(const Variable& w, ConstMatrixView part,
+                                                          std::int64_t row_begin, bool transposed) const {
+  std::lock_guard lock(cache_->mutex);
+  Cache& c = *cache_;
+  if (!c.packed || !c.source || !(*c.source == w) || c.version != w.version() || c.row_begin != row_begin ||
+      c.rows != part.rows || c.transposed != transposed) {
+    c.packed = transposed ? std::make_shared<const PackedMatrix>(part, PackedMatrix::Transposed{})
+                          : std::make_shared<const PackedMatrix>(part);
+    c.source = w;
+    c.version = w.version();
+    c.row_begin = row_begin;
+    c.rows = part.rows;
+    c.transposed = transposed;
+  }
+  return c.packed;
+}
+
+void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin, std::int64_t rows,
+                                MatrixView out, bool accumulate) const {
+  const ConstMatrixView all = as_matrix(w.value());
+  if (row_begin < 0 || rows < 0 || row_begin + rows > all.rows)
+    throw ShapeMismatchError("PackedWeights: rows [" + std::to_string(row_begin) + ", " +
+                             std::to_string(row_begin + rows) + ") of " + w.name() + " " + w.shape().to_string() +
+                             " do not exist");
+  const ConstMatrixView part(all.data + row_begin * all.row_stride, rows, all.cols, all.row_stride);
+  if (!kPackedKernelIsSimd) {
+    varscope::matmul_into(x, part, out, accumulate);
+    return;
+  }
+#ifdef EIGEN_USE_BLAS
+  // Many rows and weights that changed since they were packed (a training step's
+  // output layer over [B*T, H]): packing a fresh copy would cost more than
+  // OpenBLAS's own blocking, so hand the product to it.
+  if (x.rows >= 64 && !packed_is_current(w, row_begin, rows, false)) {
+    varscope::matmul_into(x, part, out, accumulate);
+    return;
+  }
+#endif
+  matmul_packed_into(x, *packed(w, part, row_begin, false), out, accumulate);
+}
+
+bool PackedWeights::packed_is_current(const Variable& w, std::int64_t row_begin, std::int64_t rows,
+                                      bool transposed) const {
+  std::lock_guard lock(cache_->mutex);
+  const Cache& c = *cache_;
+  return c.packed && c.source && *c.source == w && c.version == w.version() && c.row_begin == row_begin &&
+         c.rows == rows && c.transposed == transposed;
+}
+
+void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w, MatrixView out) const {
+  const ConstMatrixView all = as_matrix(w.value());
+  if (!kPackedKernelIsSimd) {
+    // Portable builds: the plain loop over the transposed view.
+    if (x.cols != all.cols || out.rows != x.rows || out.cols != all.rows)
+      throw ShapeMismatchError("PackedWeights: [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) +
+                               "] @ " + w.name() + " " + w.shape().to_string() + "^T");
+    for (std::int64_t i = 0; i < x.rows; ++i)
+      for (std::int64_t n = 0; n < all.rows; ++n) {
+        float sum = 0.0f;
+        for (std::int64_t k = 0; k < x.cols; ++k) sum += x.data[i * x.row_stride + k] * all.data[n * all.row_stride + k];
+        out.data[i * out.row_stride + n] = sum;
+      }
+    return;
+  }
+  matmul_packed_into(x, *packed(w, all, 0, true), out);
+}
+
+}  // namespace varscope
