@@ -11,26 +11,37 @@ import time
 
 import torch
 
-torch.set_num_threads(1)
 
-
-def gru_tf(x, h, gk, gb, ck, cb):
+def gru_tf(x, h, gk, gb, ck, cb, lengths=None):
+    """TF 1.x GRUCell (gates [x, h] @ kernel -> r, u; candidate [x, r * h] @ kernel) over x [B, T, D]
+    from state h [B, H], as dynamic_rnn runs it. With `lengths` [B], a row's state stops at its
+    last valid step and its outputs past that are zero (dynamic_rnn's sequence_length)."""
     B, T, D = x.shape
     H = h.shape[1]
     xg = torch.addmm(gb, x.reshape(B * T, D), gk[:D]).view(B, T, 2 * H)
     xc = torch.addmm(cb, x.reshape(B * T, D), ck[:D]).view(B, T, H)
     gh, ch = gk[D:], ck[D:]
+    # unbind, not xg[:, t]: indexing per step makes autograd build a zero [B, T, .] gradient per
+    # step (O(T^2) fill + add in backward); unbind's backward is one stack.
+    xgs, xcs = xg.unbind(1), xc.unbind(1)
     outs = []
     for t in range(T):
-        g = torch.sigmoid(xg[:, t] + h @ gh)
-        r, u = g[:, :H], g[:, H:]
-        c = torch.tanh(xc[:, t] + (r * h) @ ch)
-        h = u * h + (1 - u) * c
-        outs.append(h)
+        g = torch.sigmoid(xgs[t] + h @ gh)
+        r, u = g.split(H, dim=1)
+        c = torch.tanh(xcs[t] + (r * h) @ ch)
+        h_new = u * h + (1 - u) * c
+        if lengths is None:
+            h = h_new
+            outs.append(h)
+        else:
+            live = (lengths > t).unsqueeze(1)
+            h = torch.where(live, h_new, h)
+            outs.append(torch.where(live, h_new, torch.zeros_like(h_new)))
     return torch.stack(outs, 1), h
 
 
 def step_ms(V, E, H, B, T, repeats):
+    torch.set_num_threads(1)
     torch.manual_seed(0)
     p = lambda *s: torch.nn.Parameter(torch.empty(*s).uniform_(-0.1, 0.1))
     emb = p(V, E)
@@ -57,7 +68,6 @@ def step_ms(V, E, H, B, T, repeats):
     return statistics.median(times), statistics.median(cpu)
 
 
-blas = [l for l in torch.__config__.show().splitlines() if "BLAS" in l]
 def status_mib(key):
     """Resident set size now (VmRSS) or its high-water mark (VmHWM), MiB."""
     with open("/proc/self/status") as f:
@@ -67,12 +77,14 @@ def status_mib(key):
     return -1.0
 
 
-# `train_peer_torch.py medium` runs one shape (peak memory is per process), as train_bench.
-only = sys.argv[1] if len(sys.argv) > 1 else ""
-start_rss = status_mib("VmRSS:")  # after importing torch
-seed = (0.0, 0.0) if only == "medium" else step_ms(3000, 256, 256, 2, 8, 30)
-medium = (0.0, 0.0) if only == "seed" else step_ms(8000, 256, 512, 16, 30, 7)
-print(json.dumps({"seed_ms": round(seed[0], 3), "medium_ms": round(medium[0], 3),
-                  "seed_cpu_ms": round(seed[1], 3), "medium_cpu_ms": round(medium[1], 3),
-                  "start_rss_mib": round(start_rss, 1), "peak_rss_mib": round(status_mib("VmHWM:"), 1),
-                  "peak_over_start_mib": round(status_mib("VmHWM:") - start_rss, 1), "blas": blas}))
+if __name__ == "__main__":  # tools/dates_peer_torch.py imports gru_tf from here
+    blas = [l for l in torch.__config__.show().splitlines() if "BLAS" in l]
+    # `train_peer_torch.py medium` runs one shape (peak memory is per process), as train_bench.
+    only = sys.argv[1] if len(sys.argv) > 1 else ""
+    start_rss = status_mib("VmRSS:")  # after importing torch
+    seed = (0.0, 0.0) if only == "medium" else step_ms(3000, 256, 256, 2, 8, 30)
+    medium = (0.0, 0.0) if only == "seed" else step_ms(8000, 256, 512, 16, 30, 7)
+    print(json.dumps({"seed_ms": round(seed[0], 3), "medium_ms": round(medium[0], 3),
+                      "seed_cpu_ms": round(seed[1], 3), "medium_cpu_ms": round(medium[1], 3),
+                      "start_rss_mib": round(start_rss, 1), "peak_rss_mib": round(status_mib("VmHWM:"), 1),
+                      "peak_over_start_mib": round(status_mib("VmHWM:") - start_rss, 1), "blas": blas}))

@@ -4,11 +4,16 @@
 a resumed run ends bit-identical to a straight one, Ctrl-C saves a resumable
 checkpoint, decode prints n-best hypotheses (text and JSON, arguments and
 stdin), eval prints accuracies and errors, and bad input is a clear error.
-Usage: check_dates_cli.py VARSCOPE_BINARY"""
+Without --checkpoint, decode and eval use the model built into the binary: it
+must be the committed MODEL_JSON (identical n-best ids and scores, identical
+eval), also from a copy of the binary run in another folder; --checkpoint
+overrides it.
+Usage: check_dates_cli.py VARSCOPE_BINARY MODEL_JSON"""
 import base64
 import json
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
@@ -25,7 +30,46 @@ def run(binary, *args, stdin=None):
     return r.returncode, r.stdout, r.stderr
 
 
-def main(binary):
+DEFAULT_INPUTS = ["Tuesday, December 1, 2026", "2026年12月1日(火)", "令和元年5月1日", "02/29/2000", "1  january 1900",
+                  "dec 31st 1999"]
+
+
+def without_timings(eval_output):
+    return re.sub(r"\(\d+\.\d+s\)", "(time)", eval_output)
+
+
+def check_default_model(binary, model, d, expect):
+    """The built-in default is the committed model, and --checkpoint overrides it."""
+    decode = ["decode", "--beam", "4", "--n-best", "4", "--json", *DEFAULT_INPUTS]
+    code, default_out, err = run(binary, *decode)
+    expect(code == 0, f"decode without --checkpoint: {code} {err}")
+    code, file_out, err = run(binary, decode[0], "--checkpoint", model, *decode[1:])
+    expect(code == 0, f"decode --checkpoint {model}: {code} {err}")
+    expect(default_out == file_out, "the built-in default model decodes differently from "
+           f"{model} (n-best ids/scores):\n{default_out[:2000]}\n---\n{file_out[:2000]}")
+    try:
+        rows = json.loads(default_out)
+        texts = [r["hypotheses"][0]["text"] for r in rows]
+        expect(texts == ["2026-12-01", "2026-12-01", "2019-05-01", "2000-02-29", "1900-01-01", "1999-12-31"],
+               f"default model's answers: {texts}")
+    except (ValueError, KeyError, IndexError) as e:
+        expect(False, f"default decode --json: {e}: {default_out[:500]}")
+    # The binary carries the model: a copy run from an empty folder decodes the same.
+    elsewhere = os.path.join(d, "elsewhere")
+    os.makedirs(elsewhere)
+    copy = shutil.copy(binary, os.path.join(elsewhere, "varscope"))
+    r = subprocess.run([copy, *decode], capture_output=True, text=True, cwd=elsewhere)
+    expect(r.returncode == 0 and r.stdout == file_out, f"copied binary, other folder: {r.returncode} {r.stderr}")
+    # eval: same accuracies and errors with and without --checkpoint.
+    code, default_eval, err = run(binary, "eval", "--task", "dates", "--size", "300", "--beam", "2")
+    expect(code == 0 and "exact match" in default_eval, f"eval without --checkpoint: {code} {err}")
+    code, file_eval, err = run(binary, "eval", "--checkpoint", model, "--task", "dates", "--size", "300", "--beam", "2")
+    expect(code == 0 and without_timings(default_eval) == without_timings(file_eval),
+           f"eval: default vs {model}:\n{default_eval}\n---\n{file_eval}\n{err}")
+    return file_out
+
+
+def main(binary, model):
     d = tempfile.mkdtemp()
     a, b, c, i, other = (os.path.join(d, n) for n in ("a.json", "b.json", "c.json", "i.json", "other.json"))
     failures = []
@@ -78,6 +122,12 @@ def main(binary):
                              "--eval-every", "0")
         expect(code == 0 and f"steps {n} -> {n + 2}" in out, f"resume after SIGINT: {code} {out} {err}")
 
+    # The default model is the committed one; --checkpoint A overrides it.
+    committed_out = check_default_model(binary, model, d, expect)
+    code, tiny_out, err = run(binary, "decode", "--checkpoint", a, "--beam", "4", "--n-best", "4", "--json",
+                              *DEFAULT_INPUTS)
+    expect(code == 0 and tiny_out != committed_out, f"--checkpoint did not override the default: {code} {err}")
+
     # Decode: n-best text, JSON, stdin; unknown characters are UNK with a note.
     code, out, err = run(binary, "decode", "--checkpoint", a, "--beam", "3", "--n-best", "2", "1 December 2026",
                          "2026年12月1日(火)")
@@ -120,6 +170,28 @@ def main(binary):
     code, out, err = run(binary, "train", "--task", "sums", "--steps", "1", "--out", other)
     expect(code == 1 and "--task sums" in err, f"unknown task: {code} {err}")
 
+    # train --eval-split test (benchmarks): the periodic accuracy is on the test split; a bad split is an error.
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "2", "--out", other, *SIZES, "--eval-every", "2",
+                         "--eval-size", "10", "--eval-split", "test")
+    expect(code == 0 and re.search(r"step 2/2 .* train \d+\.\d+s  test greedy exact \d\.\d{4}", out), f"eval-split: {out} {err}")
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "2", "--out", other, "--eval-split", "dev")
+    expect(code == 1 and "--eval-split dev" in err, f"bad eval-split: {code} {err}")
+    # dev dump-batches: the batches of steps 0..N-1 (BOS + target in, target + EOS out) and the test set.
+    code, out, err = run(binary, "dev", "dump-batches", "--task", "dates", "--steps", "2", "--batch", "3", "--test-size", "4")
+    try:
+        rows = [json.loads(l) for l in out.splitlines()]
+        head, train, test = rows[0], [r for r in rows if r["kind"] == "train"], [r for r in rows if r["kind"] == "test"]
+        expect(head["kind"] == "header" and len(train) == 2 and len(test) == 4, f"dump rows: {out[:300]}")
+        for r in train:
+            expect(len(r["enc"]) == 3 and all(x[0] == head["bos"] for x in r["dec"]), f"dump batch: {r}")
+            expect(all(d[1:] == t[:-1] and t[-1] == head["eos"] for d, t in zip(r["dec"], r["targets"])), f"dump teacher forcing: {r}")
+            expect(all(n == len(e) - e.count(head["pad"]) for n, e in zip(r["enc_len"], r["enc"])), f"dump lengths: {r}")
+        expect(all(len(t["target_ids"]) == 11 and t["target_ids"][-1] == head["eos"] for t in test), f"dump test: {test}")
+    except (ValueError, KeyError, IndexError) as e:
+        failures.append(f"dev dump-batches: {e}: {out[:300]} {err}")
+    code, out2, err = run(binary, "dev", "dump-batches", "--task", "dates", "--steps", "2", "--batch", "3", "--test-size", "4")
+    expect(code == 0 and out2 == out, "dump-batches is not deterministic")
+
     # Eval: greedy and beam accuracy on the test split, worst errors.
     code, out, err = run(binary, "eval", "--checkpoint", a, "--task", "dates", "--size", "40", "--beam", "2")
     expect(code == 0 and re.search(r"greedy\s+exact match \d\.\d{4}", out) and re.search(r"beam 2\s+exact match", out)
@@ -132,4 +204,6 @@ def main(binary):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    if len(sys.argv) != 3:
+        sys.exit("usage: check_dates_cli.py VARSCOPE_BINARY MODEL_JSON")
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -18,8 +18,8 @@ if [ "$mode" = tour ]; then
   $cmake --preset native >/dev/null
   $cmake --build --preset native --target varscope_cli
   ./build/native/varscope tour
-  echo "== beyond the article: the trained date model (models/dates.json) decoding with beam search"
-  ./build/native/varscope decode --checkpoint models/dates.json --beam 4 --n-best 2 \
+  echo "== beyond the article: the trained date model (models/dates.json, built into the binary) decoding with beam search"
+  ./build/native/varscope decode --beam 4 --n-best 2 \
     "Tuesday, December 1, 2026" "令和元年5月1日" "01.12.2026" "dec 1st,   2026"
   echo "== building the browser demo (WebAssembly; the first build also compiles emscripten's libraries)"
   $cmake --preset wasm >/dev/null

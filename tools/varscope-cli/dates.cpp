@@ -25,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 import varscope;
@@ -49,6 +50,12 @@ std::string duration(double seconds) {
   if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s / 60) % 60);
   if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
   return fmt::format("{}s", s);
+}
+
+// `checkpoint` "" loads the built-in default model (models/dates.json embedded at build time).
+Loaded load_model(const std::string& checkpoint) {
+  return checkpoint.empty() ? load_for_decoding_from_string(std::string(default_dates_model()), kDefaultModelName)
+                            : load_for_decoding(checkpoint);
 }
 
 void check_task(const std::string& task) {
@@ -80,7 +87,11 @@ int run_train(const TrainArgs& a) {
   auto current_step = [&] { return trainer->current_step(); };
   const std::int64_t start = current_step();
   const auto train_dates = vd::dates_of(vd::Split::train);
-  const auto valid = vd::DateTask::fixed_set(vd::Split::validation, static_cast<std::size_t>(a.eval_size));
+  if (a.eval_split != "validation" && a.eval_split != "test")
+    throw InvalidArgumentError("--eval-split " + a.eval_split + " is not a split; pass validation or test");
+  const bool eval_on_test = a.eval_split == "test";
+  const auto valid = vd::DateTask::fixed_set(eval_on_test ? vd::Split::test : vd::Split::validation,
+                                             static_cast<std::size_t>(a.eval_size));
   auto save_now = [&] { trainer->save(a.out); };
 
   g_interrupted = 0;
@@ -92,6 +103,7 @@ int run_train(const TrainArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   std::int64_t tokens = 0, window_tokens = 0;
   double window_loss = 0.0;
+  double eval_seconds = 0.0;  // time spent measuring accuracy, left out of "train"
   int window_n = 0;
   auto window_t = t0;
   for (std::int64_t s = start; s < a.steps; ++s) {
@@ -114,9 +126,12 @@ int run_train(const TrainArgs& a) {
       std::string line = fmt::format("step {}/{}  loss {:.4f}  {:.0f} tok/s  elapsed {}  ETA {}", done, a.steps,
                                      window_loss / window_n, wsec > 0 ? window_tokens / wsec : 0.0, duration(elapsed),
                                      duration(per_step * static_cast<double>(a.steps - done)));
+      line += fmt::format("  train {:.1f}s", elapsed - eval_seconds);
       if (eval) {
+        const auto e0 = std::chrono::steady_clock::now();
         const auto p = predict(trainer->model(), vocab, valid, 1, 250);
-        line += fmt::format("  val greedy exact {:.3f}", accuracy(p, valid));
+        line += fmt::format("  {} greedy exact {:.4f}", eval_on_test ? "test" : "val", accuracy(p, valid));
+        eval_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
       }
       fmt::print("{}\n", line);
       std::fflush(stdout);
@@ -141,6 +156,51 @@ int run_train(const TrainArgs& a) {
   return 0;
 }
 
+int run_dump_batches(const DumpArgs& a) {
+  check_task(a.task);
+  if (a.steps < 0 || a.batch < 1 || a.test_size < 0)
+    throw InvalidArgumentError(fmt::format("--steps {}, --batch {}, --test-size {}: steps and test size must be >= 0, "
+                                           "batch >= 1", a.steps, a.batch, a.test_size));
+  std::FILE* out = a.out == "-" ? stdout : std::fopen(a.out.c_str(), "w");
+  if (out == nullptr) throw InvalidArgumentError("--out " + a.out + ": cannot open for writing");
+  const vd::Vocabulary vocab = vd::Vocabulary::dates();
+  auto rows = [](const Tensor& t) {
+    json r = json::array();
+    const auto d = t.data<std::int32_t>();
+    const std::int64_t cols = t.shape().rank() == 2 ? t.shape()[1] : 1;
+    for (std::int64_t i = 0; i < t.shape()[0]; ++i)
+      r.push_back(std::vector<std::int32_t>(d.begin() + i * cols, d.begin() + (i + 1) * cols));
+    return r;
+  };
+  auto emit = [&](const json& line) { std::fputs((line.dump() + "\n").c_str(), out); };
+  emit({{"kind", "header"}, {"task", "dates"}, {"vocab_size", vocab.size()}, {"pad", vd::Vocabulary::kPad},
+        {"bos", vd::Vocabulary::kBos}, {"eos", vd::Vocabulary::kEos}, {"seed", a.seed}, {"batch", a.batch},
+        {"steps", a.steps}, {"target_length", kTargetLen}, {"max_decode_length", kTargetLen + 2}});
+  const auto train_dates = vd::dates_of(vd::Split::train);
+  for (std::int64_t s = 0; s < a.steps; ++s) {
+    const auto samples = training_batch(train_dates, a.seed, s, a.batch);  // what run_train draws at step s
+    std::vector<std::vector<std::int32_t>> src;
+    std::vector<std::string> tgt;
+    for (const auto& x : samples) {
+      src.push_back(vocab.encode(x.source));
+      tgt.push_back(x.target);
+    }
+    const Batch b = make_batch(src, tgt, vocab);
+    std::vector<float> w(b.weights.data<float>().begin(), b.weights.data<float>().end());
+    emit({{"kind", "train"}, {"step", s}, {"enc", rows(b.enc)}, {"enc_len", std::vector<std::int32_t>(
+          b.enc_len.data<std::int32_t>().begin(), b.enc_len.data<std::int32_t>().end())},
+          {"dec", rows(b.dec)}, {"targets", rows(b.targets)}, {"weights", w}});
+  }
+  for (const auto& x : vd::DateTask::fixed_set(vd::Split::test, static_cast<std::size_t>(a.test_size))) {
+    auto target = vocab.encode(x.target);
+    target.push_back(vd::Vocabulary::kEos);
+    emit({{"kind", "test"}, {"source", x.source}, {"target", x.target}, {"source_ids", vocab.encode(x.source)},
+          {"target_ids", target}});
+  }
+  if (out != stdout && std::fclose(out) != 0) throw InvalidArgumentError("--out " + a.out + ": write failed");
+  return 0;
+}
+
 int run_decode(const DecodeArgs& a) {
   if (a.beam < 1) throw InvalidArgumentError(fmt::format("--beam {} must be >= 1 (1 = greedy)", a.beam));
   if (a.n_best < 1 || a.n_best > a.beam)
@@ -160,7 +220,7 @@ int run_decode(const DecodeArgs& a) {
   // rules; the checkpoint's vocabulary decides UNK below).
   for (std::size_t i = 0; i < inputs.size(); ++i)
     (void)encode_input(inputs[i], vd::Vocabulary::dates(), fmt::format("input {}", i + 1));
-  const auto loaded = load_for_decoding(a.checkpoint);
+  const auto loaded = load_model(a.checkpoint);
   std::vector<std::vector<std::int32_t>> src;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     auto in = encode_input(inputs[i], loaded.vocab, fmt::format("input {}", i + 1));
@@ -201,7 +261,7 @@ int run_eval(const EvalArgs& a) {
   check_task(a.task);
   if (a.size < 1 || a.beam < 1 || a.batch < 1)
     throw InvalidArgumentError(fmt::format("--size {}, --beam {}, --batch {}: each must be >= 1", a.size, a.beam, a.batch));
-  const auto loaded = load_for_decoding(a.checkpoint);
+  const auto loaded = load_model(a.checkpoint);
   const auto test = vd::DateTask::fixed_set(vd::Split::test, static_cast<std::size_t>(a.size));
   const auto t0 = std::chrono::steady_clock::now();
   const auto greedy = predict(*loaded.model, loaded.vocab, test, 1, a.batch);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace varscope_cli {
@@ -24,10 +25,17 @@ struct TrainArgs {
   std::int64_t eval_every = 250;
   std::int64_t save_every = 500;
   std::int64_t eval_size = 300;
+  std::string eval_split = "validation";  ///< the split of the periodic greedy accuracy (validation | test)
 };
 
+/// "" in DecodeArgs/EvalArgs::checkpoint: the built-in default model.
+inline constexpr const char* kDefaultModelName = "the built-in default model (models/dates.json)";
+
+/// models/dates.json as embedded in the binary at build time (default_model.cpp).
+std::string_view default_dates_model();
+
 struct DecodeArgs {
-  std::string checkpoint;
+  std::string checkpoint;  ///< "" = the built-in default model
   std::int64_t beam = 4;
   std::int64_t n_best = 1;
   float length_penalty = 0.0f;
@@ -36,7 +44,7 @@ struct DecodeArgs {
 };
 
 struct EvalArgs {
-  std::string checkpoint;
+  std::string checkpoint;  ///< "" = the built-in default model
   std::string task = "dates";
   std::int64_t size = 2000;
   std::int64_t beam = 4;
@@ -44,10 +52,22 @@ struct EvalArgs {
   std::int64_t worst = 10;
 };
 
+/// `varscope dev dump-batches` (hidden; for peers such as tools/dates_peer_torch.py): the
+/// exact tensors `varscope train` feeds step by step, and the fixed test set, as JSON lines.
+struct DumpArgs {
+  std::string task = "dates";
+  std::int64_t steps = 0;       ///< training batches of steps [0, steps)
+  std::uint64_t seed = 1;
+  std::int64_t batch = 64;
+  std::int64_t test_size = 0;   ///< samples of fixed_set(test, N) after the batches
+  std::string out = "-";        ///< "-" = stdout
+};
+
 /// Each returns the process exit code (0 ok, 130 interrupted-and-saved); library
 /// errors propagate as varscope::Error for main to print.
 int run_train(const TrainArgs& args);
 int run_decode(const DecodeArgs& args);
 int run_eval(const EvalArgs& args);
+int run_dump_batches(const DumpArgs& args);
 
 }  // namespace varscope_cli

@@ -4,8 +4,9 @@
 //   varscope ckpt diff A B                     names, shapes and max |a - b| between two checkpoints
 //   varscope ckpt remap FILE --prefix old/=new/ [--rename '*/weights=*/kernel'] -o OUT
 //   varscope train --task dates --steps N --out model.json [--resume F] [--seed S] [--batch B] [--hidden H]
-//   varscope decode --checkpoint model.json [--beam K] [--n-best N] [--length-penalty A] [--json] TEXT...
-//   varscope eval --checkpoint model.json --task dates [--beam K] [--size N]
+//   varscope decode [--checkpoint model.json] [--beam K] [--n-best N] [--length-penalty A] [--json] TEXT...
+//   varscope eval [--checkpoint model.json] --task dates [--beam K] [--size N]
+// Without --checkpoint, decode and eval use models/dates.json as embedded at build time.
 // Exit codes: 0 success, 1 a library error (or `diff` found differences), 2 bad usage,
 // 130 training interrupted by Ctrl-C (a resumable checkpoint was saved).
 #include <CLI/CLI.hpp>
@@ -66,13 +67,17 @@ int main(int argc, char** argv) {
   train->add_option("--eval-every", train_args.eval_every, "Validation accuracy every N steps (0: only at the end)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   train->add_option("--eval-size", train_args.eval_size, "Validation samples")->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--eval-split", train_args.eval_split,
+                    "Split of the periodic greedy accuracy (validation, or test for benchmarks)")
+      ->capture_default_str();
   train->add_option("--save-every", train_args.save_every, "Checkpoint every N steps (0: only at the end)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
 
   varscope_cli::DecodeArgs decode_args;
   auto* decode = app.add_subcommand("decode", "Normalise dates with a trained checkpoint: n-best hypotheses with scores");
-  decode->add_option("--checkpoint", decode_args.checkpoint, "Checkpoint from `varscope train --task dates`")
-      ->required()->check(CLI::ExistingFile);
+  decode->add_option("--checkpoint", decode_args.checkpoint,
+                     "Checkpoint from `varscope train --task dates` (default: the trained model built into this binary)")
+      ->check(CLI::ExistingFile);
   decode->add_option("--beam", decode_args.beam, "Beam width (1 = greedy)")->capture_default_str();
   decode->add_option("--n-best", decode_args.n_best, "Hypotheses printed per input (<= beam)")->capture_default_str();
   decode->add_option("--length-penalty", decode_args.length_penalty, "GNMT length penalty alpha")->capture_default_str();
@@ -81,12 +86,26 @@ int main(int argc, char** argv) {
 
   varscope_cli::EvalArgs eval_args;
   auto* eval = app.add_subcommand("eval", "Exact-match accuracy on the test split (greedy and beam) and the worst errors");
-  eval->add_option("--checkpoint", eval_args.checkpoint, "Checkpoint from `varscope train --task dates`")
-      ->required()->check(CLI::ExistingFile);
+  eval->add_option("--checkpoint", eval_args.checkpoint,
+                     "Checkpoint from `varscope train --task dates` (default: the trained model built into this binary)")
+      ->check(CLI::ExistingFile);
   eval->add_option("--task", eval_args.task, "Built-in task (dates)")->required();
   eval->add_option("--beam", eval_args.beam, "Beam width")->capture_default_str();
   eval->add_option("--size", eval_args.size, "Test samples")->capture_default_str();
   eval->add_option("--worst", eval_args.worst, "Errors listed")->capture_default_str();
+
+  // Hidden developer commands (empty group): data for peers, not a user feature.
+  varscope_cli::DumpArgs dump_args;
+  auto* dev = app.add_subcommand("dev", "Developer tools")->group("");
+  dev->require_subcommand(1);
+  auto* dump = dev->add_subcommand("dump-batches",
+                                   "The exact training batches of `train --task dates` and the fixed test set as JSON lines");
+  dump->add_option("--task", dump_args.task, "Built-in task (dates)")->required();
+  dump->add_option("--steps", dump_args.steps, "Training batches of steps 0..N-1")->capture_default_str();
+  dump->add_option("--seed", dump_args.seed, "Data seed (as `train --seed`)")->capture_default_str();
+  dump->add_option("--batch", dump_args.batch, "Batch size (as `train --batch`)")->capture_default_str();
+  dump->add_option("--test-size", dump_args.test_size, "Samples of the fixed test set")->capture_default_str();
+  dump->add_option("--out", dump_args.out, "Output file ('-' = stdout)")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -98,6 +117,7 @@ int main(int argc, char** argv) {
     if (train->parsed()) return varscope_cli::run_train(train_args);
     if (decode->parsed()) return varscope_cli::run_decode(decode_args);
     if (eval->parsed()) return varscope_cli::run_eval(eval_args);
+    if (dump->parsed()) return varscope_cli::run_dump_batches(dump_args);
     if (tour->parsed()) {
       if (list) {
         for (const auto& s : varscope::article::sections()) fmt::print("{:28} {}\n", s.id, s.title);
