@@ -11,33 +11,24 @@ module;
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 module varscope;
 #include "eigen_views.hpp"
+#include "validate.hpp"
 
 namespace varscope {
 
 namespace {
 
 using namespace eigen_views;
-
-[[noreturn]] void shape_error(const std::string& op, const std::string& detail) {
-  throw ShapeMismatchError(op + ": " + detail);
-}
-
-// The same messages as the value ops' checks (ops.cpp).
-void require_float(const std::string& op, const Tensor& t) {
-  if (t.dtype() != DType::float32)
-    throw DTypeMismatchError(op + ": input must be float32, got " + std::string(dtype_name(t.dtype())) +
-                             " with shape " + t.shape().to_string());
-}
-void require_rank(const std::string& op, const Tensor& t, std::size_t rank) {
-  if (t.shape().rank() != rank)
-    shape_error(op, "input must have rank " + std::to_string(rank) + ", got shape " + t.shape().to_string());
-}
+using validate::require_float;
+using validate::require_rank;
+using validate::shape_error;
 
 }  // namespace
 

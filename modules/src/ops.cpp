@@ -7,39 +7,26 @@ module;
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <numeric>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 module varscope;
 #include "eigen_views.hpp"
+#include "validate.hpp"
 
 namespace varscope {
 
 namespace {
 
 using namespace eigen_views;
-
-[[noreturn]] void shape_error(const std::string& op, const std::string& detail) {
-  throw ShapeMismatchError(op + ": " + detail);
-}
-
-void require_float(const std::string& op, const Tensor& t, const char* what = "input") {
-  if (t.dtype() != DType::float32)
-    throw DTypeMismatchError(op + ": " + what + " must be float32, got " + std::string(dtype_name(t.dtype())) +
-                             " with shape " + t.shape().to_string());
-}
-void require_int(const std::string& op, const Tensor& t, const char* what) {
-  if (t.dtype() != DType::int32)
-    throw DTypeMismatchError(op + ": " + what + " must be int32, got " + std::string(dtype_name(t.dtype())) +
-                             " with shape " + t.shape().to_string());
-}
-void require_rank(const std::string& op, const Tensor& t, std::size_t rank, const char* what = "input") {
-  if (t.shape().rank() != rank)
-    shape_error(op, std::string(what) + " must have rank " + std::to_string(rank) + ", got shape " +
-                        t.shape().to_string());
-}
+using validate::require_float;
+using validate::require_int;
+using validate::require_rank;
+using validate::shape_error;
 
 std::size_t normalize_axis(const std::string& op, int axis, std::size_t rank) {
   const int r = static_cast<int>(rank);

@@ -60,4 +60,25 @@ inline void require_tensor(std::string_view who, std::string_view what, const Te
   if (!fits) throw ShapeMismatchError(message());
 }
 
+// ---- the value ops' and kernels' single-tensor checks (ops.cpp, kernels.cpp)
+
+[[noreturn]] inline void shape_error(const std::string& op, const std::string& detail) {
+  throw ShapeMismatchError(op + ": " + detail);
+}
+inline void require_float(const std::string& op, const Tensor& t, const char* what = "input") {
+  if (t.dtype() != DType::float32)
+    throw DTypeMismatchError(op + ": " + what + " must be float32, got " + std::string(dtype_name(t.dtype())) +
+                             " with shape " + t.shape().to_string());
+}
+inline void require_int(const std::string& op, const Tensor& t, const char* what) {
+  if (t.dtype() != DType::int32)
+    throw DTypeMismatchError(op + ": " + what + " must be int32, got " + std::string(dtype_name(t.dtype())) +
+                             " with shape " + t.shape().to_string());
+}
+inline void require_rank(const std::string& op, const Tensor& t, std::size_t rank, const char* what = "input") {
+  if (t.shape().rank() != rank)
+    shape_error(op, std::string(what) + " must have rank " + std::to_string(rank) + ", got shape " +
+                        t.shape().to_string());
+}
+
 }  // namespace varscope::validate
