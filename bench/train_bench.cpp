@@ -60,7 +60,7 @@ Timing step_ms(std::int64_t V, std::int64_t E, std::int64_t H, std::int64_t B, s
     auto enc = dynamic_rnn(encoder_cell, embedding_lookup(embedding.value(), enc_ids),
                            {.sequence_length = lengths, .scope = "encoder"});
     BasicDecoder decoder(decoder_cell, TrainingHelper(embedding_lookup(embedding.value(), dec_ids), lengths),
-                         enc.final_state, &out);
+                         enc.final_state, out);
     return sequence_loss(dynamic_decode(decoder, {.scope = "decoder"}).rnn_output, tgt, weights);
   };
   AdamOptimizer opt;

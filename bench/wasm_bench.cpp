@@ -85,7 +85,7 @@ std::string beam(int reps) {
   for (auto& x : start.data<std::int32_t>()) x = 1;  // BOS=1, EOS=2
   std::int64_t steps = 0;
   auto run = [&] {
-    BeamSearchDecoder dec(m.decoder_cell, m.embedding, start, 2, tiled, kBeam, &m.out_layer);
+    BeamSearchDecoder dec(m.decoder_cell, m.embedding, start, 2, tiled, kBeam, m.out_layer);
     auto result = dynamic_decode(dec, {.maximum_iterations = kMaxLen, .scope = "decoder"});
     steps = result.predicted_ids.shape()[1];
     sink(result.predicted_ids);

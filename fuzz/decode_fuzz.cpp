@@ -100,26 +100,27 @@ void run(FuzzedDataProvider& in) {
     case 0: {  // teacher forcing through BasicDecoder + TrainingHelper
       TrainingHelper helper(maybe_wrong_dtype(in, floats(in, shape_near(in, {Bc, Tc, E}))),
                             maybe_wrong_dtype(in, ints(in, shape_near(in, {Bc}), -1, static_cast<std::int32_t>(Tc) + 1)));
-      BasicDecoder decoder(cell, helper, floats(in, shape_near(in, {Bc, H})), in.ConsumeBool() ? &out : nullptr);
+      BasicDecoder decoder(cell, helper, floats(in, shape_near(in, {Bc, H})), in.ConsumeBool() ? OptionalLayer(out) : std::nullopt);
       (void)dynamic_decode(decoder, {.maximum_iterations = max_iter, .impute_finished = in.ConsumeBool()});
       break;
     }
     case 1: {  // greedy
       GreedyEmbeddingHelper helper(embedding, maybe_wrong_dtype(in, ints(in, shape_near(in, {Bc}), 0, V - 1)), end_token);
-      BasicDecoder decoder(cell, helper, floats(in, shape_near(in, {Bc, H})), in.ConsumeBool() ? &out : nullptr);
+      BasicDecoder decoder(cell, helper, floats(in, shape_near(in, {Bc, H})), in.ConsumeBool() ? OptionalLayer(out) : std::nullopt);
       (void)dynamic_decode(decoder, {.maximum_iterations = max_iter, .impute_finished = in.ConsumeBool()});
       break;
     }
     case 2: {  // beam search
       const std::int64_t K = in.ConsumeIntegralInRange<std::int64_t>(-1, 8);
-      BeamSearchDecoder::Options options;
+      BeamSearchOptions options;
+      options.beam_width = K;
       options.length_penalty_weight = penalty(in);
       options.length_penalty = in.ConsumeBool() ? LengthPenalty::gnmt : LengthPenalty::plain;
       options.min_length = in.ConsumeIntegralInRange<std::int64_t>(-2, 10);
       options.num_hypotheses = in.ConsumeIntegralInRange<std::int64_t>(-1, 9);
       const Tensor state = floats(in, shape_near(in, {Bc * std::max<std::int64_t>(K, 1), H}));
       BeamSearchDecoder decoder(cell, embedding, maybe_wrong_dtype(in, ints(in, shape_near(in, {Bc}), 0, V - 1)),
-                                end_token, state, K, in.ConsumeBool() ? &out : nullptr, options);
+                                end_token, state, options, in.ConsumeBool() ? OptionalLayer(out) : std::nullopt);
       (void)dynamic_decode(decoder, {.maximum_iterations = max_iter});
       break;
     }

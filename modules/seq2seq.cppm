@@ -3,12 +3,17 @@
 // dynamic_decode, gather_tree.
 //
 // Shape of the API (after CTranslate2's decoding.h): the decoder objects hold
-// what TF's constructors take; dynamic_decode(decoder, DecodeOptions) runs the
-// loop inside `variable_scope(scope, default "decoder")`; results are structs.
-// BeamSearchResult adds, beyond TF, hypotheses per batch row sorted best-first
-// with their ids (trimmed at the end token), lengths and scores.
+// what TF's constructors take; every beam option lives in one struct,
+// BeamSearchOptions (sane defaults); dynamic_decode(decoder, DecodeOptions)
+// takes what TF's dynamic_decode takes (maximum_iterations, impute_finished,
+// scope) for either decoder and runs the loop inside `variable_scope(scope,
+// default "decoder")`; results are structs. BeamSearchResult adds, beyond TF,
+// hypotheses per batch row sorted best-first with their ids (trimmed at the end
+// token), lengths and scores. Output layers are optional references, never
+// nullable pointers.
 module;
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -58,24 +63,29 @@ class GreedyEmbeddingHelper {
 
 using Helper = std::variant<TrainingHelper, GreedyEmbeddingHelper>;
 
+/// A decoder's output layer (TF's `output_layer=`): a Dense the decoder
+/// references (pass the layer itself), or std::nullopt for none — the cell's
+/// outputs are then the logits. A temporary Dense does not bind.
+using OptionalLayer = std::optional<std::reference_wrapper<Dense>>;
+
 /// tf.contrib.seq2seq.BasicDecoder: a step is the cell, then the output layer
 /// (logits), then the helper's sample and next inputs. The cell and layer are
 /// referenced, not owned: the same objects (or others sharing their variables)
 /// can serve several decoders.
 class BasicDecoder {
  public:
-  BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, Dense* output_layer = nullptr);
+  BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, OptionalLayer output_layer = std::nullopt);
   [[nodiscard]] RNNCell& cell() const noexcept { return *cell_; }
   [[nodiscard]] const Helper& helper() const noexcept { return helper_; }
   [[nodiscard]] const Tensor& initial_state() const noexcept { return initial_state_; }
-  [[nodiscard]] Dense* output_layer() const noexcept { return output_layer_; }
+  [[nodiscard]] OptionalLayer output_layer() const noexcept { return output_layer_; }
   [[nodiscard]] std::int64_t batch_size() const noexcept { return initial_state_.shape()[0]; }
 
  private:
   RNNCell* cell_;
   Helper helper_;
   Tensor initial_state_;
-  Dense* output_layer_;
+  OptionalLayer output_layer_;
 };
 
 /// How a beam's score is normalised by its length.
@@ -84,35 +94,48 @@ enum class LengthPenalty : std::uint8_t {
   plain,  ///< len^alpha
 };
 
+/// Every option of a beam search in one place (CTranslate2's DecodingOptions,
+/// TF's BeamSearchDecoder arguments). The loop's own arguments —
+/// maximum_iterations, impute_finished, scope — are dynamic_decode's
+/// (DecodeOptions), shared with BasicDecoder, as in TF. The BeamSearchDecoder
+/// constructor checks them: an out-of-range field is an InvalidArgumentError
+/// naming the field, its value and the allowed range.
+struct BeamSearchOptions {
+  /// K, the beams kept per batch row (>= 1); 1 is greedy search.
+  std::int64_t beam_width = 1;
+  /// alpha (>= 0); 0 disables the penalty.
+  float length_penalty_weight = 0.0f;
+  LengthPenalty length_penalty = LengthPenalty::gnmt;
+  /// end_token is not allowed before a beam has this many tokens (>= 0).
+  std::int64_t min_length = 0;
+  /// Hypotheses returned per batch row, in [0, beam_width]; 0 = beam_width.
+  std::int64_t num_hypotheses = 0;
+};
+
 /// tf.contrib.seq2seq.BeamSearchDecoder (TF 1.6+ semantics) plus options TF lacks.
+/// initial_state must be tiled: [batch * beam_width, H] (see tile_batch).
 class BeamSearchDecoder {
  public:
-  struct Options {
-    /// alpha; 0 disables the penalty.
-    float length_penalty_weight = 0.0f;
-    LengthPenalty length_penalty = LengthPenalty::gnmt;
-    /// end_token is not allowed before a beam has this many tokens.
-    std::int64_t min_length = 0;
-    /// Hypotheses returned per batch row (<= beam_width; 0 = beam_width).
-    std::int64_t num_hypotheses = 0;
-  };
-
-  /// initial_state must be tiled: [batch * beam_width, H] (see tile_batch).
+  /// TF's constructor, argument for argument:
+  /// `BeamSearchDecoder(cell, embedding, start_tokens, end_token, initial_state,
+  ///                    beam_width, output_layer, length_penalty_weight)`.
   BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
-                    Tensor initial_state, std::int64_t beam_width, Dense* output_layer = nullptr,
+                    Tensor initial_state, std::int64_t beam_width, OptionalLayer output_layer = std::nullopt,
                     float length_penalty_weight = 0.0f);
+  /// Every beam option in one struct:
+  /// `BeamSearchDecoder(cell, embedding, start, end, tiled, {.beam_width = 4, .num_hypotheses = 2}, layer)`.
   BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
-                    Tensor initial_state, std::int64_t beam_width, Dense* output_layer, Options options);
+                    Tensor initial_state, BeamSearchOptions options, OptionalLayer output_layer = std::nullopt);
 
   [[nodiscard]] RNNCell& cell() const noexcept { return *cell_; }
   [[nodiscard]] const Tensor& embedding() const noexcept { return embedding_; }
   [[nodiscard]] const Tensor& start_tokens() const noexcept { return start_tokens_; }
   [[nodiscard]] std::int32_t end_token() const noexcept { return end_token_; }
   [[nodiscard]] const Tensor& initial_state() const noexcept { return initial_state_; }
-  [[nodiscard]] std::int64_t beam_width() const noexcept { return beam_width_; }
+  [[nodiscard]] std::int64_t beam_width() const noexcept { return options_.beam_width; }
   [[nodiscard]] std::int64_t batch_size() const noexcept { return start_tokens_.shape()[0]; }
-  [[nodiscard]] Dense* output_layer() const noexcept { return output_layer_; }
-  [[nodiscard]] const Options& options() const noexcept { return options_; }
+  [[nodiscard]] OptionalLayer output_layer() const noexcept { return output_layer_; }
+  [[nodiscard]] const BeamSearchOptions& options() const noexcept { return options_; }
 
  private:
   RNNCell* cell_;
@@ -120,12 +143,13 @@ class BeamSearchDecoder {
   Tensor start_tokens_;
   std::int32_t end_token_;
   Tensor initial_state_;
-  std::int64_t beam_width_;
-  Dense* output_layer_;
-  Options options_;
+  OptionalLayer output_layer_;
+  BeamSearchOptions options_;
 };
 
-/// Keyword arguments of dynamic_decode.
+/// Keyword arguments of dynamic_decode (TF's), for BasicDecoder and
+/// BeamSearchDecoder alike; what a beam search does per step is the decoder's
+/// BeamSearchOptions.
 struct DecodeOptions {
   /// Stop after this many steps (required for helpers/decoders that may never finish).
   std::optional<std::int64_t> maximum_iterations;
@@ -158,7 +182,7 @@ struct BeamSearchResult {
   Tensor parent_ids;     ///< [B, T, K] int32
   Tensor final_log_probs;  ///< [B, K]
   Tensor lengths;          ///< [B, K] int32 (counting the end step)
-  /// Per batch row, best first, options.num_hypotheses of them.
+  /// Per batch row, best first, BeamSearchOptions::num_hypotheses of them (0: beam_width).
   std::vector<std::vector<Hypothesis>> hypotheses;
 };
 

@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE(training_decode_allocations_do_not_grow_with_time) {
   auto run = [&](std::int32_t T) {
     const Tensor x = random_normal({3, T, 8});
     return allocations_of([&] {
-      BasicDecoder d(m.cell, TrainingHelper(x, ints({3}, T)), m.h0, &m.out);
+      BasicDecoder d(m.cell, TrainingHelper(x, ints({3}, T)), m.h0, m.out);
       (void)dynamic_decode(d);
     });
   };
@@ -171,7 +171,7 @@ BOOST_AUTO_TEST_CASE(greedy_and_beam_search_allocations_do_not_grow_with_steps) 
   m.out.bias()->assign(bias);
   auto greedy = [&](std::int64_t steps) {
     return allocations_of([&] {
-      BasicDecoder d(m.cell, GreedyEmbeddingHelper(m.embedding, ints({3}, 1), 0), m.h0, &m.out);
+      BasicDecoder d(m.cell, GreedyEmbeddingHelper(m.embedding, ints({3}, 1), 0), m.h0, m.out);
       const auto r = dynamic_decode(d, {.maximum_iterations = steps});
       BOOST_TEST(r.sample_id.shape()[1] == steps);
     });
@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE(greedy_and_beam_search_allocations_do_not_grow_with_steps) 
   auto beam = [&](std::int64_t steps) {
     const Tensor tiled = tile_batch(m.h0, 4);
     return allocations_of([&] {
-      BeamSearchDecoder d(m.cell, m.embedding, ints({3}, 1), 0, tiled, 4, &m.out);
+      BeamSearchDecoder d(m.cell, m.embedding, ints({3}, 1), 0, tiled, 4, m.out);
       const auto r = dynamic_decode(d, {.maximum_iterations = steps});
       BOOST_TEST(r.predicted_ids.shape()[1] == steps);
     });
@@ -206,9 +206,9 @@ BOOST_AUTO_TEST_CASE(graphs_and_layers_release_everything_they_allocate) {
   // live allocations as it started with.
   auto cycle = [] {
     Model m;
-    BasicDecoder greedy(m.cell, GreedyEmbeddingHelper(m.embedding, ints({3}, 1), 0), m.h0, &m.out);
+    BasicDecoder greedy(m.cell, GreedyEmbeddingHelper(m.embedding, ints({3}, 1), 0), m.h0, m.out);
     (void)dynamic_decode(greedy, {.maximum_iterations = 5});
-    BeamSearchDecoder beam(m.cell, m.embedding, ints({3}, 1), 0, tile_batch(m.h0, 2), 2, &m.out);
+    BeamSearchDecoder beam(m.cell, m.embedding, ints({3}, 1), 0, tile_batch(m.h0, 2), 2, m.out);
     (void)dynamic_decode(beam, {.maximum_iterations = 5});
     (void)dynamic_rnn(m.cell, random_normal({3, 4, 8}), {.initial_state = m.h0, .scope = "decoder"});
   };
@@ -264,7 +264,7 @@ BOOST_AUTO_TEST_CASE(training_step_allocations_do_not_grow_with_time) {
     for (auto& w : weights.data<float>()) w = 1.0f;
     return allocations_of([&] {
       GradientTape tape;
-      BasicDecoder d(m.cell, TrainingHelper(x, ints({3}, T)), m.h0, &m.out);
+      BasicDecoder d(m.cell, TrainingHelper(x, ints({3}, T)), m.h0, m.out);
       const auto loss = sequence_loss(dynamic_decode(d, {.scope = "decoder"}).rnn_output, targets, weights);
       const auto grads = tape.gradient(loss, {vars[0], m.out.kernel()});
       BOOST_TEST(grads[1].has_value());

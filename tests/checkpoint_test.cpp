@@ -531,7 +531,7 @@ BOOST_AUTO_TEST_CASE(seq2seq_saved_under_decoder_restores_under_another_scope_an
     GRUCell cell(4, "cell");
     Dense out(6, {.use_bias = false, .name = "out_layer"});
     BeamSearchDecoder beam(cell, embedding.value(), Tensor(Shape{2}, std::vector<std::int32_t>{0, 0}), 1,
-                           tile_batch(state, 3), 3, &out);
+                           tile_batch(state, 3), 3, out);
     return dynamic_decode(beam, {.maximum_iterations = 6});
   };
   const std::string path = temp_path("seq2seq");

@@ -287,7 +287,7 @@ BOOST_AUTO_TEST_CASE(training_decoder_teacher_forcing) {
     GRUCell cell(5, "cell");
     Dense out(6, {.name = "out"});
     auto run = [&] {
-      BasicDecoder decoder(cell, TrainingHelper(inputs.value(), lengths), h0.value(), &out);
+      BasicDecoder decoder(cell, TrainingHelper(inputs.value(), lengths), h0.value(), out);
       auto r = dynamic_decode(decoder, {.impute_finished = impute});
       return concat({reshape(r.rnn_output, Shape{-1}), reshape(r.final_state, Shape{-1})}, 0);
     };
@@ -561,7 +561,7 @@ BOOST_AUTO_TEST_CASE(embedding_shared_by_encoder_and_decoder) {
     GRUCell dec_cell(H, "cell");
     Dense out(V, {.use_bias = false, .name = "out_layer"});
     BasicDecoder decoder(dec_cell, TrainingHelper(embedding_lookup(dec_embedding.value(), dec_ids), dec_len),
-                         enc.final_state, &out);
+                         enc.final_state, out);
     auto r = dynamic_decode(decoder, {.scope = "decoder"});
     return sequence_loss(r.rnn_output, targets, weights);
   };

@@ -158,8 +158,8 @@ BOOST_AUTO_TEST_CASE(wide_beam_finds_the_exhaustive_best_without_and_with_length
            {0.0f, LengthPenalty::gnmt}, {0.8f, LengthPenalty::gnmt}, {1.5f, LengthPenalty::plain}}) {
     TinyModel m;
     BeamSearchDecoder decoder(m.cell, m.embedding, ints({2}, {TinyModel::BOS, TinyModel::BOS}), TinyModel::EOS,
-                              tile_batch(m.h0, K), K, &m.out,
-                              BeamSearchDecoder::Options{.length_penalty_weight = alpha, .length_penalty = kind});
+                              tile_batch(m.h0, K),
+                              {.beam_width = K, .length_penalty_weight = alpha, .length_penalty = kind}, m.out);
     const auto result = dynamic_decode(decoder, {.maximum_iterations = T});
     for (std::int64_t b = 0; b < 2; ++b) {
       BOOST_TEST_CONTEXT("alpha " << alpha << " batch " << b) {
@@ -179,9 +179,9 @@ BOOST_AUTO_TEST_CASE(wide_beam_finds_the_exhaustive_best_without_and_with_length
 BOOST_AUTO_TEST_CASE(beam_width_one_equals_greedy_decoding) {
   TinyModel m;
   const Tensor start = ints({2}, {TinyModel::BOS, TinyModel::BOS});
-  BasicDecoder greedy(m.cell, GreedyEmbeddingHelper(m.embedding, start, TinyModel::EOS), m.h0, &m.out);
+  BasicDecoder greedy(m.cell, GreedyEmbeddingHelper(m.embedding, start, TinyModel::EOS), m.h0, m.out);
   const auto g = dynamic_decode(greedy, {.maximum_iterations = 6});
-  BeamSearchDecoder beam(m.cell, m.embedding, start, TinyModel::EOS, m.h0, 1, &m.out);
+  BeamSearchDecoder beam(m.cell, m.embedding, start, TinyModel::EOS, m.h0, 1, m.out);
   const auto r = dynamic_decode(beam, {.maximum_iterations = 6});
   for (std::int64_t b = 0; b < 2; ++b) {
     std::vector<std::int32_t> greedy_ids;
@@ -198,7 +198,7 @@ BOOST_AUTO_TEST_CASE(beam_width_one_equals_greedy_decoding) {
 BOOST_AUTO_TEST_CASE(log_probs_match_teacher_forcing_through_the_training_decoder) {
   TinyModel m;
   constexpr std::int64_t K = 3, T = 5;
-  BeamSearchDecoder beam(m.cell, m.embedding, ints({2}, {0, 0}), TinyModel::EOS, tile_batch(m.h0, K), K, &m.out,
+  BeamSearchDecoder beam(m.cell, m.embedding, ints({2}, {0, 0}), TinyModel::EOS, tile_batch(m.h0, K), K, m.out,
                          0.6f);
   const auto r = dynamic_decode(beam, {.maximum_iterations = T});
   for (std::int64_t b = 0; b < 2; ++b)
@@ -210,7 +210,7 @@ BOOST_AUTO_TEST_CASE(log_probs_match_teacher_forcing_through_the_training_decode
       inputs.insert(inputs.end(), targets.begin(), targets.end() - 1);
       const auto n = static_cast<std::int64_t>(targets.size());
       TrainingHelper helper(embedding_lookup(m.embedding, ints({1, n}, inputs)), ints({1}, {static_cast<std::int32_t>(n)}));
-      BasicDecoder train(m.cell, helper, row(m.h0, b), &m.out);
+      BasicDecoder train(m.cell, helper, row(m.h0, b), m.out);
       const auto logp = log_softmax(dynamic_decode(train).rnn_output);
       double sum = 0;
       for (std::int64_t t = 0; t < n; ++t) sum += logp.data<float>()[t * TinyModel::V + targets[t]];
@@ -246,7 +246,7 @@ BOOST_AUTO_TEST_CASE(scores_and_parent_ids_trace_each_final_beam_through_its_pre
   // path's first t + 1 tokens; after the end token the score stays put.
   TinyModel m;
   constexpr std::int64_t K = 3, T = 5;
-  BeamSearchDecoder beam(m.cell, m.embedding, ints({2}, {0, 0}), TinyModel::EOS, tile_batch(m.h0, K), K, &m.out);
+  BeamSearchDecoder beam(m.cell, m.embedding, ints({2}, {0, 0}), TinyModel::EOS, tile_batch(m.h0, K), K, m.out);
   const auto r = dynamic_decode(beam, {.maximum_iterations = T});
   const std::int64_t steps = r.predicted_ids.shape()[1];
   BOOST_TEST_REQUIRE(r.scores.shape() == (Shape{2, steps, K}));
@@ -296,7 +296,7 @@ BOOST_AUTO_TEST_CASE(scores_and_parent_ids_trace_each_final_beam_through_its_pre
 BOOST_AUTO_TEST_CASE(results_are_sorted_best_first_and_finished_beams_stay_finished) {
   TinyModel m;
   constexpr std::int64_t K = 4, T = 6;
-  BeamSearchDecoder beam(m.cell, m.embedding, ints({2}, {0, 0}), TinyModel::EOS, tile_batch(m.h0, K), K, &m.out);
+  BeamSearchDecoder beam(m.cell, m.embedding, ints({2}, {0, 0}), TinyModel::EOS, tile_batch(m.h0, K), K, m.out);
   const auto r = dynamic_decode(beam, {.maximum_iterations = T});
   const std::int64_t steps = r.predicted_ids.shape()[1];
   BOOST_TEST(r.predicted_ids.shape() == (Shape{2, steps, K}));
@@ -316,8 +316,8 @@ BOOST_AUTO_TEST_CASE(results_are_sorted_best_first_and_finished_beams_stay_finis
 BOOST_AUTO_TEST_CASE(min_length_and_num_hypotheses) {
   TinyModel m;
   constexpr std::int64_t K = 4;
-  BeamSearchDecoder beam(m.cell, m.embedding, ints({2}, {0, 0}), TinyModel::EOS, tile_batch(m.h0, K), K, &m.out,
-                         BeamSearchDecoder::Options{.min_length = 3, .num_hypotheses = 2});
+  BeamSearchDecoder beam(m.cell, m.embedding, ints({2}, {0, 0}), TinyModel::EOS, tile_batch(m.h0, K),
+                         {.beam_width = K, .min_length = 3, .num_hypotheses = 2}, m.out);
   const auto r = dynamic_decode(beam, {.maximum_iterations = 6});
   for (std::int64_t b = 0; b < 2; ++b) {
     BOOST_TEST(r.hypotheses[b].size() == 2u);
@@ -329,16 +329,16 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_clear_errors) {
   TinyModel m;
   const Tensor start = ints({2}, {0, 0});
   try {
-    BeamSearchDecoder beam(m.cell, m.embedding, start, TinyModel::EOS, m.h0, 3, &m.out);
+    BeamSearchDecoder beam(m.cell, m.embedding, start, TinyModel::EOS, m.h0, 3, m.out);
     BOOST_FAIL("expected ShapeMismatchError");
   } catch (const ShapeMismatchError& e) {
     BOOST_TEST(std::string(e.what()).find("tile it with tile_batch(state, 3)") != std::string::npos, e.what());
   }
-  BOOST_CHECK_THROW(BeamSearchDecoder(m.cell, m.embedding, start, TinyModel::EOS, m.h0, 0, &m.out),
+  BOOST_CHECK_THROW(BeamSearchDecoder(m.cell, m.embedding, start, TinyModel::EOS, m.h0, 0, m.out),
                     InvalidArgumentError);
-  BOOST_CHECK_THROW(BeamSearchDecoder(m.cell, m.embedding, ints({2}, {0, 4}), TinyModel::EOS, m.h0, 1, &m.out),
+  BOOST_CHECK_THROW(BeamSearchDecoder(m.cell, m.embedding, ints({2}, {0, 4}), TinyModel::EOS, m.h0, 1, m.out),
                     InvalidArgumentError);
-  BOOST_CHECK_THROW(BeamSearchDecoder(m.cell, m.embedding, start, 4, m.h0, 1, &m.out), InvalidArgumentError);
+  BOOST_CHECK_THROW(BeamSearchDecoder(m.cell, m.embedding, start, 4, m.h0, 1, m.out), InvalidArgumentError);
   BOOST_CHECK_THROW(GreedyEmbeddingHelper(m.embedding, start, -1), InvalidArgumentError);
 }
 
@@ -387,13 +387,13 @@ BOOST_AUTO_TEST_CASE(wrong_dtypes_are_dtype_errors_and_wrong_shapes_shape_errors
       {"GreedyEmbeddingHelper: start_tokens must be int32 [batch], got float32 [2]",
        [&] { (void)GreedyEmbeddingHelper(m.embedding, f32_lengths, TinyModel::EOS); }},
       {"BasicDecoder: initial_state must be float32 [2, 5], got int32 [2, 5]; batch of the helper, state size of the cell",
-       [&] { (void)BasicDecoder(m.cell, GreedyEmbeddingHelper(m.embedding, start, TinyModel::EOS), i32_state, &m.out); }},
+       [&] { (void)BasicDecoder(m.cell, GreedyEmbeddingHelper(m.embedding, start, TinyModel::EOS), i32_state, m.out); }},
       {"BeamSearchDecoder: embedding must be float32 [vocab, depth], got int32 [4, 3]",
-       [&] { (void)BeamSearchDecoder(m.cell, zeros({4, D}, DType::int32), start, TinyModel::EOS, m.h0, 1, &m.out); }},
+       [&] { (void)BeamSearchDecoder(m.cell, zeros({4, D}, DType::int32), start, TinyModel::EOS, m.h0, 1, m.out); }},
       {"BeamSearchDecoder: start_tokens must be int32 [batch], got float32 [2]",
-       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, f32_lengths, TinyModel::EOS, m.h0, 1, &m.out); }},
+       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, f32_lengths, TinyModel::EOS, m.h0, 1, m.out); }},
       {"BeamSearchDecoder: initial_state must be float32 [batch * beam_width, 5], got int32 [2, 5]; state size of the cell",
-       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, start, TinyModel::EOS, i32_state, 1, &m.out); }},
+       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, start, TinyModel::EOS, i32_state, 1, m.out); }},
       {"gather_tree: step_ids must be int32 [batch, time, beam], got float32 [1, 2, 2]",
        [&] { (void)gather_tree(zeros({1, 2, 2}), zeros({1, 2, 2}, DType::int32), ints({1}, {2}), 1); }},
       {"gather_tree: parent_ids must be int32 [1, 2, 2], got float32 [1, 2, 2]; the shape of step_ids",
@@ -414,7 +414,7 @@ BOOST_AUTO_TEST_CASE(wrong_dtypes_are_dtype_errors_and_wrong_shapes_shape_errors
       {"TrainingHelper: sequence_length must be int32 [2], got int32 [3]; one length per batch row",
        [&] { (void)TrainingHelper(zeros({2, 4, D}), ints({3}, {4, 4, 4})); }},
       {"BeamSearchDecoder: start_tokens must be int32 [batch], got int32 [2, 1]",
-       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, ints({2, 1}, {0, 0}), TinyModel::EOS, m.h0, 1, &m.out); }},
+       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, ints({2, 1}, {0, 0}), TinyModel::EOS, m.h0, 1, m.out); }},
       {"gather_tree: parent_ids must be int32 [1, 2, 2], got int32 [1, 2, 3]; the shape of step_ids",
        [&] { (void)gather_tree(zeros({1, 2, 2}, DType::int32), zeros({1, 2, 3}, DType::int32), ints({1}, {2}), 1); }},
   };
@@ -429,7 +429,7 @@ BOOST_AUTO_TEST_CASE(training_decode_equals_dynamic_rnn_plus_dense_and_counts_le
   TinyModel m;
   const Tensor x = random_normal({2, 4, TinyModel::D});
   const Tensor lens = ints({2}, {4, 2});
-  BasicDecoder decoder(m.cell, TrainingHelper(x, lens), m.h0, &m.out);
+  BasicDecoder decoder(m.cell, TrainingHelper(x, lens), m.h0, m.out);
   const auto r = dynamic_decode(decoder);
   BOOST_TEST(r.rnn_output.shape() == (Shape{2, 4, TinyModel::V}));
   BOOST_TEST(values(r.lengths) == (std::vector<std::int32_t>{4, 2}), tt::per_element());
@@ -438,7 +438,7 @@ BOOST_AUTO_TEST_CASE(training_decode_equals_dynamic_rnn_plus_dense_and_counts_le
   BOOST_TEST(max_abs_diff(r.rnn_output, m.out(rnn.outputs)) < 1e-5f);
   BOOST_TEST(values(r.sample_id) == values(argmax(r.rnn_output, -1)), tt::per_element());
   // impute_finished=true: zero outputs past the length, state copied through.
-  BasicDecoder imputed(m.cell, TrainingHelper(x, lens), m.h0, &m.out);
+  BasicDecoder imputed(m.cell, TrainingHelper(x, lens), m.h0, m.out);
   const auto i = dynamic_decode(imputed, {.impute_finished = true});
   for (std::int64_t t = 2; t < 4; ++t)
     for (std::int64_t v = 0; v < TinyModel::V; ++v) BOOST_TEST(i.rnn_output.data<float>()[(4 + t) * TinyModel::V + v] == 0.0f);
@@ -471,12 +471,12 @@ struct SharedDecoders {
 
   Tensor train_logits() {
     auto s = variable_scope(scope);
-    BasicDecoder train(train_cell, TrainingHelper(inputs, ints({1}, {3})), h0, &train_out);
+    BasicDecoder train(train_cell, TrainingHelper(inputs, ints({1}, {3})), h0, train_out);
     return dynamic_decode(train).rnn_output;
   }
   BeamSearchResult beam(GRUCell& cell, Dense& out) {
     auto s = variable_scope(scope, {.reuse = Reuse::True});
-    BeamSearchDecoder decoder(cell, embedding, ints({1}, {0}), 1, tile_batch(h0, 2), 2, &out);
+    BeamSearchDecoder decoder(cell, embedding, ints({1}, {0}), 1, tile_batch(h0, 2), 2, out);
     return dynamic_decode(decoder, {.maximum_iterations = 4});
   }
   BeamSearchResult beam_with_new_objects() {

@@ -78,9 +78,9 @@ struct Model {
   // One request: greedy then beam search from the shared state. Call with the graph as default.
   std::pair<BasicDecodeResult, BeamSearchResult> serve(std::int32_t salt) {
     GreedyEmbeddingHelper greedy(embedding, start_tokens(salt), 0);
-    BasicDecoder basic(cell, greedy, encoder_state, &out);
+    BasicDecoder basic(cell, greedy, encoder_state, out);
     auto g = dynamic_decode(basic, {.maximum_iterations = T});
-    BeamSearchDecoder beam(cell, embedding, start_tokens(salt), 0, tile_batch(encoder_state, K), K, &out, 0.6f);
+    BeamSearchDecoder beam(cell, embedding, start_tokens(salt), 0, tile_batch(encoder_state, K), K, out, 0.6f);
     auto s = dynamic_decode(beam, {.maximum_iterations = T});
     return {std::move(g), std::move(s)};
   }

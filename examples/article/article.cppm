@@ -54,7 +54,7 @@ struct Seq2SeqConfig {
   float length_penalty_weight = 0.0f;
   /// Beyond the article: hypotheses kept per row by the beam-search decoder (0 = beam_width).
   std::int64_t num_hypotheses = 0;
-  std::int32_t bos = 1;  ///< start token
+  std::int32_t bos = 1;  ///< start token; must be 1: the generation decoder starts from tf.ones, as the article
   std::int32_t eos = 2;  ///< end token
 };
 
@@ -62,8 +62,9 @@ struct Seq2SeqConfig {
 struct Seq2SeqOutputs {
   Tensor train_outputs;         ///< the training decoder's rnn_output [batch, time, vocab]
   BeamSearchResult generation;  ///< the beam-search decoder's result
-  /// The variables each decoder's layers hold (cell, then out_layer): distinct
-  /// handles, the same variables when sharing works.
+  /// The variables each decoder's get_variable calls returned, created or
+  /// reused (its cell's, then its out_layer's), recorded by a VariableAudit
+  /// around each create_*_decoder call: the same variables when sharing works.
   std::vector<Variable> trainer_variables, generation_variables;
 };
 

@@ -2,8 +2,10 @@
 // 'encoder'), a training decoder and a beam-search decoder that share the same
 // decoder variables through variable_scope('decoder') + scope.reuse_variables().
 module;
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,12 +19,6 @@ namespace {
 const std::string decoder_scope = "decoder";
 const std::string cell_name = "cell";
 const std::string out_layer_name = "out_layer";
-
-Tensor int_fill(const Shape& shape, std::int32_t value) {
-  Tensor t(DType::int32, shape);
-  for (auto& x : t.data<std::int32_t>()) x = value;
-  return t;
-}
 
 // def create_encoder(inputs, inputs_length, embedding):
 //     inputs_embedded = tf.nn.embedding_lookup(embedding, inputs)
@@ -39,13 +35,6 @@ Tensor create_encoder(const Tensor& inputs, const Tensor& inputs_length, const V
   return final_state;
 }
 
-// The variables a decoder's layers hold: the cell's, then the output layer's kernel.
-std::vector<Variable> layer_variables(const GRUCell& cell, const Dense& output_layer) {
-  auto vars = cell.variables();
-  vars.push_back(output_layer.kernel());
-  return vars;
-}
-
 // def create_trainer_decoder(thought_vector, embedding, inputs, inputs_length):
 //     cell = tf.nn.rnn_cell.GRUCell(hidden_dim, name=cell_name)
 //     output_layer = tf.layers.Dense(vocab_size, use_bias=False, name=out_layer_name)
@@ -55,14 +44,13 @@ std::vector<Variable> layer_variables(const GRUCell& cell, const Dense& output_l
 //     outputs, _, _ = tf.contrib.seq2seq.dynamic_decode(decoder, swap_memory=True, scope=decoder_scope)
 //     return outputs.rnn_output
 Tensor create_trainer_decoder(const Tensor& thought_vector, const Variable& embedding, const Tensor& inputs,
-                              const Tensor& inputs_length, const Seq2SeqConfig& c, std::vector<Variable>& used) {
+                              const Tensor& inputs_length, const Seq2SeqConfig& c) {
   GRUCell cell(c.hidden_dim, cell_name);
   Dense output_layer(c.vocab_size, {.use_bias = false, .name = out_layer_name});
   auto inputs_embedded = embedding_lookup(embedding.value(), inputs);
   TrainingHelper helper(inputs_embedded, inputs_length);
-  BasicDecoder decoder(cell, helper, thought_vector, &output_layer);
+  BasicDecoder decoder(cell, helper, thought_vector, output_layer);
   auto outputs = dynamic_decode(decoder, {.scope = decoder_scope});
-  used = layer_variables(cell, output_layer);
   return outputs.rnn_output;
 }
 
@@ -78,32 +66,43 @@ Tensor create_trainer_decoder(const Tensor& thought_vector, const Variable& embe
 //     decoder_outputs, _, _ = tf.contrib.seq2seq.dynamic_decode(
 //         decoder=decoder, maximum_iterations=max_len, scope=decoder_scope)
 //     return decoder_outputs.predicted_ids
+// (Beyond the article: the whole result, hypotheses best-first included; the
+// config's length_penalty_weight and num_hypotheses go with beam_width.)
 BeamSearchResult create_generation_decoder(const Tensor& thought_vector, const Variable& embedding,
-                                           const Seq2SeqConfig& c, std::vector<Variable>& used) {
+                                           const Seq2SeqConfig& c) {
   GRUCell cell(c.hidden_dim, cell_name);
   Dense output_layer(c.vocab_size, {.use_bias = false, .name = out_layer_name});
   const std::int64_t batch_size = thought_vector.shape()[0];
-  auto start_tokens = int_fill({batch_size}, c.bos);  // BOS==1
-  const std::int32_t end_token = c.eos;               // EOS==2
+  auto start_tokens = ones({batch_size}, DType::int32);  // BOS==1
+  const std::int32_t end_token = c.eos;                  // EOS==2
   auto tiled_thought_vector = tile_batch(thought_vector, c.beam_width);
-  BeamSearchDecoder::Options options;
-  options.length_penalty_weight = c.length_penalty_weight;
-  options.num_hypotheses = c.num_hypotheses;
-  BeamSearchDecoder decoder(cell, embedding.value(), start_tokens, end_token, tiled_thought_vector, c.beam_width,
-                            &output_layer, options);
+  BeamSearchDecoder decoder(cell, embedding.value(), start_tokens, end_token, tiled_thought_vector,
+                            {.beam_width = c.beam_width, .length_penalty_weight = c.length_penalty_weight,
+                             .num_hypotheses = c.num_hypotheses},
+                            output_layer);
   auto decoder_outputs = dynamic_decode(decoder, {.maximum_iterations = c.max_len, .scope = decoder_scope});
-  used = layer_variables(cell, output_layer);
   return decoder_outputs;
 }
 
-// generation_ids = generation_result[:,:,0]
-Tensor beam0(const Tensor& predicted_ids) {
-  const std::int64_t B = predicted_ids.shape()[0], T = predicted_ids.shape()[1], K = predicted_ids.shape()[2];
-  Tensor out(DType::int32, Shape{B, T});
-  for (std::int64_t b = 0; b < B; ++b)
-    for (std::int64_t t = 0; t < T; ++t)
-      out.data<std::int32_t>()[b * T + t] = predicted_ids.data<std::int32_t>()[(b * T + t) * K];
-  return out;
+// Beyond the article: the variables a block's get_variable calls returned
+// (created or reused), once each, in first-use order, as recorded by `audit`
+// — for a decoder, its cell's and then its output layer's.
+std::vector<Variable> variables_returned(const VariableAudit& audit) {
+  std::vector<Variable> vars;
+  std::vector<std::string> seen;
+  for (const auto& entry : audit.entries()) {
+    if (std::find(seen.begin(), seen.end(), entry.name) != seen.end()) continue;
+    seen.push_back(entry.name);
+    vars.push_back(get_default_graph().store().find(entry.name).value());
+  }
+  return vars;
+}
+
+// The generation decoder starts from tf.ones (BOS==1), as in the article.
+void require_article_bos(const Seq2SeqConfig& c) {
+  if (c.bos != 1)
+    throw InvalidArgumentError("Seq2SeqConfig: bos " + std::to_string(c.bos) +
+                               " must be 1: the article's generation decoder starts from tf.ones([batch_size])");
 }
 
 }  // namespace
@@ -116,14 +115,20 @@ Tensor beam0(const Tensor& predicted_ids) {
 Seq2SeqOutputs seq2seq_shared_decoders(const Variable& embedding, const Tensor& encoder_inputs,
                                        const Tensor& encoder_inputs_length, const Tensor& decoder_inputs,
                                        const Tensor& decoder_inputs_length, const Seq2SeqConfig& config) {
+  require_article_bos(config);
   auto thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding, config);
   Seq2SeqOutputs out;
   {
     auto scope = variable_scope("decoder");
-    out.train_outputs = create_trainer_decoder(thought_vector, embedding, decoder_inputs, decoder_inputs_length,
-                                               config, out.trainer_variables);
+    std::optional<VariableAudit> trainer_audit(std::in_place), generation_audit;  // beyond the article
+    out.train_outputs =
+        create_trainer_decoder(thought_vector, embedding, decoder_inputs, decoder_inputs_length, config);
+    out.trainer_variables = variables_returned(*trainer_audit);
+    trainer_audit.reset();
     scope.reuse_variables();
-    out.generation = create_generation_decoder(thought_vector, embedding, config, out.generation_variables);
+    generation_audit.emplace();
+    out.generation = create_generation_decoder(thought_vector, embedding, config);
+    out.generation_variables = variables_returned(*generation_audit);
   }
   return out;
 }
@@ -132,21 +137,24 @@ Tensor seq2seq_train_outputs(const Variable& embedding, const Tensor& encoder_in
                              const Tensor& decoder_inputs, const Tensor& decoder_inputs_length, const Seq2SeqConfig& config) {
   auto thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding, config);
   auto scope = variable_scope("decoder");
-  std::vector<Variable> used;
-  return create_trainer_decoder(thought_vector, embedding, decoder_inputs, decoder_inputs_length, config, used);
+  return create_trainer_decoder(thought_vector, embedding, decoder_inputs, decoder_inputs_length, config);
 }
 
 BeamSearchResult seq2seq_generate(const Variable& embedding, const Tensor& encoder_inputs,
                                   const Tensor& encoder_inputs_length, const Seq2SeqConfig& config) {
+  require_article_bos(config);
   auto thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding, config);
   auto scope = variable_scope("decoder");
   scope.reuse_variables();
-  std::vector<Variable> used;
-  return create_generation_decoder(thought_vector, embedding, config, used);
+  return create_generation_decoder(thought_vector, embedding, config);
 }
 
 // with tf.Session(graph=tf.Graph()) as sess:
 //     encoder_inputs = tf.ones(shape=[batch_size, max_len], dtype=tf.int32)
+//     encoder_inputs_length = tf.ones(shape=[batch_size], dtype=tf.int32) * max_len
+//     decoder_inputs = tf.ones(shape=[batch_size, max_len], dtype=tf.int32)
+//     decoder_inputs_length = tf.ones(shape=[batch_size], dtype=tf.int32) * max_len
+//     embedding = tf.Variable(tf.random_uniform([vocab_size, embedding_dim], -1.0, 1.0), dtype=tf.float32, name='embedding')
 //     ... (seq2seq_shared_decoders above)
 //     train_ids = np.argmax(train_result, axis=-1)
 //     generation_ids = generation_result[:,:,0]
@@ -156,15 +164,18 @@ void seq2seq_section(std::ostream& out) {
   const std::int64_t batch_size = 2;
   Graph graph;
   auto session = graph.as_default();
-  auto encoder_inputs = int_fill({batch_size, c.max_len}, 1);
-  auto encoder_inputs_length = int_fill({batch_size}, static_cast<std::int32_t>(c.max_len));
-  auto decoder_inputs = int_fill({batch_size, c.max_len}, 1);
-  auto decoder_inputs_length = int_fill({batch_size}, static_cast<std::int32_t>(c.max_len));
+  // (no int32 `* scalar` op: the lengths are filled with max_len directly)
+  auto max_len_each = [&] { return Tensor(Shape{batch_size}, TensorStorage<std::int32_t>(static_cast<std::size_t>(batch_size), static_cast<std::int32_t>(c.max_len))); };
+  auto encoder_inputs = ones({batch_size, c.max_len}, DType::int32);
+  auto encoder_inputs_length = max_len_each();
+  auto decoder_inputs = ones({batch_size, c.max_len}, DType::int32);
+  auto decoder_inputs_length = max_len_each();
   auto embedding = Variable(random_uniform({c.vocab_size, c.embedding_dim}, -1.0f, 1.0f), "embedding");
   const auto result = seq2seq_shared_decoders(embedding, encoder_inputs, encoder_inputs_length, decoder_inputs,
                                               decoder_inputs_length, c);
   auto train_ids = argmax(result.train_outputs, -1);
-  auto generation_ids = beam0(result.generation.predicted_ids);
+  const auto& generation_result = result.generation.predicted_ids;
+  auto generation_ids = reshape(slice(generation_result, {0, 0, 0}, {-1, -1, 1}), {batch_size, -1});  // [:,:,0]
   out << train_ids << '\n';
   out << generation_ids << '\n';
   for (const auto& v : global_variables()) out << v.name() << '\n';

@@ -78,18 +78,18 @@ MatrixView first_rows(Tensor& t, std::int64_t n) {
   return {all.data, n, all.cols, all.row_stride};
 }
 
-void cell_and_layer_step(RNNCell& cell, Dense* layer, const Tensor& embedding, const std::int32_t* ids,
+void cell_and_layer_step(RNNCell& cell, OptionalLayer layer, const Tensor& embedding, const std::int32_t* ids,
                          std::int64_t n, Tensor& inputs, Tensor& projection, Tensor& state, Tensor& next,
                          Tensor& logits, Workspace& workspace) {
   embed_into(embedding, ids, n, inputs.data<float>().data());
   cell.project_inputs(first_rows(inputs, n), first_rows(projection, n));
   cell.step(first_rows(projection, n), first_rows(state, n), first_rows(next, n), workspace);
   if (layer)
-    layer->apply_into(first_rows(next, n), first_rows(logits, n));
+    layer->get().apply_into(first_rows(next, n), first_rows(logits, n));
   else
     std::memcpy(logits.data<float>().data(), next.data<float>().data(), sizeof(float) * n * next.shape()[1]);
 }
-void cell_and_layer_step(RNNCell& cell, Dense* layer, const Tensor& embedding, const std::int32_t* ids,
+void cell_and_layer_step(RNNCell& cell, OptionalLayer layer, const Tensor& embedding, const std::int32_t* ids,
                          Tensor& inputs, Tensor& projection, Tensor& state, Tensor& next, Tensor& logits,
                          Workspace& workspace) {
   cell_and_layer_step(cell, layer, embedding, ids, state.shape()[0], inputs, projection, state, next, logits,
@@ -97,11 +97,11 @@ void cell_and_layer_step(RNNCell& cell, Dense* layer, const Tensor& embedding, c
 }
 
 // Shared setup of both decoders: enter the scope, build the cell and the layer.
-std::int64_t build_for_decoding(RNNCell& cell, Dense* layer, std::int64_t input_dim) {
+std::int64_t build_for_decoding(RNNCell& cell, OptionalLayer layer, std::int64_t input_dim) {
   cell.build(input_dim);
   if (!layer) return cell.output_size();
-  layer->build(cell.output_size());
-  return layer->units();
+  layer->get().build(cell.output_size());
+  return layer->get().units();
 }
 
 }  // namespace
@@ -133,7 +133,7 @@ GreedyEmbeddingHelper::GreedyEmbeddingHelper(Tensor embedding, Tensor start_toke
   require_end_token("GreedyEmbeddingHelper", end_token_, embedding_.shape()[0]);
 }
 
-BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, Dense* output_layer)
+BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, OptionalLayer output_layer)
     : cell_(&cell), helper_(std::move(helper)), initial_state_(std::move(initial_state)), output_layer_(output_layer) {
   const std::int64_t batch = std::visit(
       [](const auto& h) -> std::int64_t {
@@ -148,22 +148,22 @@ BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, D
 }
 
 BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
-                                     Tensor initial_state, std::int64_t beam_width, Dense* output_layer,
+                                     Tensor initial_state, std::int64_t beam_width, OptionalLayer output_layer,
                                      float length_penalty_weight)
     : BeamSearchDecoder(cell, std::move(embedding), std::move(start_tokens), end_token, std::move(initial_state),
-                        beam_width, output_layer, Options{.length_penalty_weight = length_penalty_weight}) {}
+                        BeamSearchOptions{.beam_width = beam_width, .length_penalty_weight = length_penalty_weight},
+                        output_layer) {}
 
 BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
-                                     Tensor initial_state, std::int64_t beam_width, Dense* output_layer,
-                                     Options options)
+                                     Tensor initial_state, BeamSearchOptions options, OptionalLayer output_layer)
     : cell_(&cell),
       embedding_(std::move(embedding)),
       start_tokens_(std::move(start_tokens)),
       end_token_(end_token),
       initial_state_(std::move(initial_state)),
-      beam_width_(beam_width),
       output_layer_(output_layer),
       options_(options) {
+  const std::int64_t beam_width = options_.beam_width;
   require_embedding("BeamSearchDecoder", embedding_);
   if (beam_width < 1)
     throw InvalidArgumentError("BeamSearchDecoder: beam_width " + std::to_string(beam_width) + " must be >= 1");
@@ -188,6 +188,10 @@ BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor sta
   if (!(options_.length_penalty_weight >= 0.0f))
     throw InvalidArgumentError("BeamSearchDecoder: length_penalty_weight " +
                                std::to_string(options_.length_penalty_weight) + " must be >= 0");
+  if (options_.length_penalty != LengthPenalty::gnmt && options_.length_penalty != LengthPenalty::plain)
+    throw InvalidArgumentError("BeamSearchDecoder: length_penalty " +
+                               std::to_string(static_cast<int>(options_.length_penalty)) +
+                               " is not a LengthPenalty (use LengthPenalty::gnmt or LengthPenalty::plain)");
 }
 
 // ---------------------------------------------------------------- dynamic_decode(BasicDecoder)
@@ -268,7 +272,7 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
       detail::record_recurrence(*tape, cell, inputs, decoder.initial_state(), std::move(projection), std::move(states),
                                 std::move(active), steps, cell_outputs, state);
     }
-    Tensor logits = decoder.output_layer() ? (*decoder.output_layer())(cell_outputs) : cell_outputs;
+    Tensor logits = decoder.output_layer() ? decoder.output_layer()->get()(cell_outputs) : cell_outputs;
     Tensor sample_id = steps > 0 ? argmax(logits, -1) : Tensor(DType::int32, Shape{B, 0});
     bool any_zeroed = false;
     for (std::int64_t i = 0; i < B * steps; ++i)
@@ -385,230 +389,339 @@ Tensor gather_tree(const Tensor& step_ids, const Tensor& parent_ids, const Tenso
 }
 
 // ---------------------------------------------------------------- dynamic_decode(BeamSearchDecoder)
+//
+// The loop in named steps over a BeamState (the shape of CTranslate2's
+// BeamSearch::decode):
+//   step_live_beams     embedding -> cell -> output layer -> log-softmax, for the unfinished beams only;
+//   select_top_k        per batch row, the K best of the K * V continuations under TF's rules;
+//   reorder_by_parents  the K new beams take their parent's state, log-prob, finished flag and length;
+//   finalize            gather_tree over the recorded steps, then the hypotheses best-first.
 
-BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions options) {
-  auto scope = enter_decode_scope(options);
-  const Graph::ReadingGuard reading(get_default_graph());  // assign() elsewhere waits / is refused
-  RNNCell& cell = decoder.cell();
-  const Tensor& embedding = decoder.embedding();
-  const std::int64_t B = decoder.batch_size(), K = decoder.beam_width(), H = cell.state_size();
-  const std::int64_t N = B * K, D = embedding.shape()[1];
-  const std::int64_t V = build_for_decoding(cell, decoder.output_layer(), D);
-  const std::int32_t end = decoder.end_token();
-  if (V > embedding.shape()[0] || end >= V)
-    throw ShapeMismatchError("BeamSearchDecoder: the decoder emits " + std::to_string(V) +
-                             " logits per step; the embedding has " + std::to_string(embedding.shape()[0]) +
-                             " rows and end_token is " + std::to_string(end) + " (both must fit)");
-  const auto& opt = decoder.options();
-  const std::int64_t max_iter = options.maximum_iterations.value_or(std::numeric_limits<std::int64_t>::max());
+namespace {
 
-  // Beam state, flattened [B * K]; beam k of row b is index b * K + k.
-  Tensor state = decoder.initial_state();
-  state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
-  Tensor next(DType::float32, Shape{N, H});
-  Tensor gathered(DType::float32, Shape{N, H});
-  std::vector<float> log_probs(static_cast<std::size_t>(N), kNegInf), new_log_probs(log_probs.size());
-  std::vector<std::uint8_t> finished(static_cast<std::size_t>(N), 1), new_finished(finished.size());
-  std::vector<std::int32_t> lengths(static_cast<std::size_t>(N), 0), new_lengths(lengths.size());
-  for (std::int64_t b = 0; b < B; ++b) {  // only beam 0 is live at the start
-    log_probs[b * K] = 0.0f;
-    finished[b * K] = 0;
+// One continuation of a batch row: beam k extended with token v is index k * V + v.
+struct Candidate {
+  float score;
+  std::int64_t index;
+};
+
+// "a is better than b": higher score, then lower index (TF's top_k order).
+bool better(const Candidate& a, const Candidate& b) {
+  return a.score > b.score || (a.score == b.score && a.index < b.index);
+}
+
+// The beams of every batch row, flattened [B * K]: beam k of row b is index
+// b * K + k. reorder_by_parents writes the next step's values into the next_*
+// buffers; advance() swaps them in. Sized once; nothing is allocated per step.
+struct BeamState {
+  std::int64_t batch = 0, beam_width = 0, state_size = 0;
+  Tensor cell_state;                  // [B * K, H]
+  std::vector<float> log_probs;       // sum of token log-probabilities (unpenalised); -inf: never live
+  std::vector<std::uint8_t> finished; // emitted end_token (or never live)
+  std::vector<std::int32_t> lengths;  // decoded steps, counting the end-token step
+  std::vector<std::int32_t> ids;      // the token each beam feeds at the next step
+  Tensor next_cell_state;
+  std::vector<float> next_log_probs;
+  std::vector<std::uint8_t> next_finished;
+  std::vector<std::int32_t> next_lengths;
+
+  [[nodiscard]] std::int64_t beams() const noexcept { return batch * beam_width; }
+  [[nodiscard]] bool all_finished() const {
+    return std::all_of(finished.begin(), finished.end(), [](auto f) { return f != 0; });
   }
-  std::vector<std::int32_t> ids(static_cast<std::size_t>(N));
-  for (std::int64_t b = 0; b < B; ++b)
-    std::fill_n(ids.begin() + b * K, K, decoder.start_tokens().data<std::int32_t>()[b]);
-  Tensor inputs(DType::float32, Shape{N, D});
-  Tensor projection(DType::float32, Shape{N, cell.projection_size()});
-  Tensor logits(DType::float32, Shape{N, V});
+  void advance() noexcept {
+    std::swap(log_probs, next_log_probs);
+    std::swap(finished, next_finished);
+    std::swap(lengths, next_lengths);
+    std::swap(cell_state, next_cell_state);
+  }
+};
+
+// TF's start: beam 0 of each row is live with log-prob 0 and feeds its start
+// token; beams 1..K-1 are finished with -inf, so the first top-K picks K
+// continuations of beam 0 alone.
+BeamState initial_beam_state(const BeamSearchDecoder& decoder) {
+  BeamState s;
+  s.batch = decoder.batch_size();
+  s.beam_width = decoder.beam_width();
+  s.state_size = decoder.cell().state_size();
+  const auto N = static_cast<std::size_t>(s.beams());
+  const std::int64_t K = s.beam_width;
+  s.cell_state = decoder.initial_state();
+  s.cell_state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
+  s.next_cell_state = Tensor(DType::float32, Shape{s.beams(), s.state_size});
+  s.log_probs.assign(N, kNegInf);
+  s.next_log_probs.resize(N);
+  s.finished.assign(N, 1);
+  s.next_finished.resize(N);
+  s.lengths.assign(N, 0);
+  s.next_lengths.resize(N);
+  s.ids.resize(N);
+  for (std::int64_t b = 0; b < s.batch; ++b) {
+    s.log_probs[b * K] = 0.0f;
+    s.finished[b * K] = 0;
+    std::fill_n(s.ids.begin() + b * K, K, decoder.start_tokens().data<std::int32_t>()[b]);
+  }
+  return s;
+}
+
+// What step_live_beams computes for one step, in buffers reused across steps.
+// Only unfinished beams need the cell and the logits: a finished beam extends
+// with end_token alone at no cost, and its state is never read again. At the
+// first step this skips the K - 1 not-yet-live beams of every batch row.
+struct LiveStep {
+  std::vector<std::int64_t> live;    // unfinished beams, in index order
+  std::vector<std::int64_t> row_of;  // beam -> its row of `logits` (-1: finished)
+  std::vector<std::int32_t> live_ids;
+  Tensor inputs, projection, logits;  // [B*K, D], [B*K, P], [B*K, V]; the first live.size() rows are used
+  // log_softmax(logits[r])[v] == (logits[r][v] - row_max[r]) - row_lse[r], computed where it is read.
+  std::vector<float> row_max, row_lse;
+  Tensor live_state, live_next;  // [B*K, H] scratch for a partly finished batch
+  Tensor cell_next;              // [B*K, H]: live beams' new state, finished beams' old one
   Workspace workspace;
-  // Per-step outputs, time major: [T][B][K].
-  std::vector<std::int32_t> step_words, step_parents;
-  std::vector<float> step_scores;
-  if (options.maximum_iterations) {
-    step_words.reserve(static_cast<std::size_t>(*options.maximum_iterations * N));
-    step_parents.reserve(step_words.capacity());
-    step_scores.reserve(step_words.capacity());
+  std::int64_t vocab = 0;
+
+  LiveStep(std::int64_t beams, std::int64_t depth, std::int64_t projection_size, std::int64_t state_size,
+           std::int64_t vocab_size)
+      : row_of(static_cast<std::size_t>(beams), -1),
+        live_ids(static_cast<std::size_t>(beams)),
+        inputs(DType::float32, Shape{beams, depth}),
+        projection(DType::float32, Shape{beams, projection_size}),
+        logits(DType::float32, Shape{beams, vocab_size}),
+        row_max(static_cast<std::size_t>(beams)),
+        row_lse(static_cast<std::size_t>(beams)),
+        live_state(DType::float32, Shape{beams, state_size}),
+        live_next(DType::float32, Shape{beams, state_size}),
+        cell_next(DType::float32, Shape{beams, state_size}),
+        vocab(vocab_size) {
+    live.reserve(static_cast<std::size_t>(beams));
   }
-  // Top-K selection: a min-heap of (score, flat index) per batch row.
-  struct Candidate {
-    float score;
-    std::int64_t index;
-  };
-  // "a is better than b": higher score, then lower index (TF's top_k order).
-  auto better = [](const Candidate& a, const Candidate& b) {
-    return a.score > b.score || (a.score == b.score && a.index < b.index);
-  };
-  std::vector<Candidate> heap;
-  heap.reserve(static_cast<std::size_t>(K));
+};
+
+// Step 1: the cell, the output layer and the log-softmax offsets for every
+// unfinished beam of `s`; finished beams keep their state in cell_next.
+void step_live_beams(RNNCell& cell, OptionalLayer layer, const Tensor& embedding, BeamState& s, LiveStep& step) {
+  const std::int64_t N = s.beams(), H = s.state_size;
+  step.live.clear();
+  for (std::int64_t i = 0; i < N; ++i) {
+    step.row_of[i] = s.finished[i] ? -1 : static_cast<std::int64_t>(step.live.size());
+    if (!s.finished[i]) step.live.push_back(i);
+  }
+  const auto n_live = static_cast<std::int64_t>(step.live.size());
+  if (n_live == N) {  // row_of is the identity
+    cell_and_layer_step(cell, layer, embedding, s.ids.data(), step.inputs, step.projection, s.cell_state,
+                        step.cell_next, step.logits, step.workspace);
+  } else {
+    float* ls = step.live_state.data<float>().data();
+    for (std::int64_t j = 0; j < n_live; ++j) {
+      step.live_ids[j] = s.ids[step.live[j]];
+      std::memcpy(ls + j * H, s.cell_state.data<float>().data() + step.live[j] * H, sizeof(float) * H);
+    }
+    cell_and_layer_step(cell, layer, embedding, step.live_ids.data(), n_live, step.inputs, step.projection,
+                        step.live_state, step.live_next, step.logits, step.workspace);
+    // Finished beams keep their state; live ones take the new one.
+    std::memcpy(step.cell_next.data<float>().data(), s.cell_state.data<float>().data(), sizeof(float) * N * H);
+    for (std::int64_t j = 0; j < n_live; ++j)
+      std::memcpy(step.cell_next.data<float>().data() + step.live[j] * H, step.live_next.data<float>().data() + j * H,
+                  sizeof(float) * H);
+  }
+  log_softmax_offsets(step.logits.data<float>().data(), n_live, step.vocab, step.row_max.data(), step.row_lse.data());
+}
+
+// Step 2: the K best continuations of batch row b, best first, into `heap`
+// (TF's rules): score = (log-prob + step log-prob) / lp(length + 1); a finished
+// beam extends only with end_token, at no cost and no added length; end_token
+// scores with lp(length) and is -inf before min_length; ties go to the lower
+// index k * V + v.
+void select_top_k(const BeamState& s, const LiveStep& step, std::int64_t b, const BeamSearchOptions& opt,
+                  std::int32_t end, std::vector<Candidate>& heap) {
+  const std::int64_t K = s.beam_width, V = step.vocab;
   const float alpha = opt.length_penalty_weight;
-
-  std::int64_t t = 0;
-  auto all_finished = [&] { return std::all_of(finished.begin(), finished.end(), [](auto f) { return f != 0; }); };
-  // Only unfinished beams need the cell and the logits: a finished beam extends
-  // with end_token alone at no cost, and its state is never read again. At the
-  // first step this skips the K - 1 not-yet-live beams of every batch row.
-  std::vector<std::int64_t> live, row_of(static_cast<std::size_t>(N), -1);
-  live.reserve(static_cast<std::size_t>(N));
-  std::vector<std::int32_t> live_ids(static_cast<std::size_t>(N));
-  std::vector<float> row_max(static_cast<std::size_t>(N)), row_lse(static_cast<std::size_t>(N));
-  Tensor live_state(DType::float32, Shape{N, H}), live_next(DType::float32, Shape{N, H});
-  while (!all_finished() && t < max_iter) {
-    live.clear();
-    for (std::int64_t i = 0; i < N; ++i) {
-      row_of[i] = finished[i] ? -1 : static_cast<std::int64_t>(live.size());
-      if (!finished[i]) live.push_back(i);
+  const float* lp = step.logits.data<float>().data();  // row row_of[beam] holds beam's logits
+  heap.clear();
+  auto consider = [&](float score, std::int64_t index) {
+    const Candidate c{score, index};
+    if (static_cast<std::int64_t>(heap.size()) < K) {
+      heap.push_back(c);
+      std::push_heap(heap.begin(), heap.end(), better);  // worst candidate on top
+    } else if (better(c, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.back() = c;
+      std::push_heap(heap.begin(), heap.end(), better);
     }
-    const auto n_live = static_cast<std::int64_t>(live.size());
-    if (n_live == N) {  // row_of is the identity
-      cell_and_layer_step(cell, decoder.output_layer(), embedding, ids.data(), inputs, projection, state, next,
-                          logits, workspace);
-    } else {
-      float* ls = live_state.data<float>().data();
-      for (std::int64_t j = 0; j < n_live; ++j) {
-        live_ids[j] = ids[live[j]];
-        std::memcpy(ls + j * H, state.data<float>().data() + live[j] * H, sizeof(float) * H);
+  };
+  for (std::int64_t k = 0; k < K; ++k) {
+    const std::int64_t beam = b * K + k;
+    const float base = s.log_probs[beam];
+    if (s.finished[beam]) {
+      // A finished beam extends only with end_token, at no cost; its other
+      // candidates score -inf. Candidates arrive in index order, so everything
+      // in the heap has a lower index: a -inf candidate can only fill a heap
+      // that is not full yet, and once it is full only end_token is left to try.
+      const float end_score = base / length_penalty(opt.length_penalty, alpha, s.lengths[beam]);
+      for (std::int64_t v = 0; v < V; ++v) {
+        if (v == end) consider(end_score, k * V + v);
+        else if (static_cast<std::int64_t>(heap.size()) < K) consider(kNegInf, k * V + v);
+        else if (v > end) break;
       }
-      cell_and_layer_step(cell, decoder.output_layer(), embedding, live_ids.data(), n_live, inputs, projection,
-                          live_state, live_next, logits, workspace);
-      // Finished beams keep their state; live ones take the new one.
-      std::memcpy(next.data<float>().data(), state.data<float>().data(), sizeof(float) * N * H);
-      for (std::int64_t j = 0; j < n_live; ++j)
-        std::memcpy(next.data<float>().data() + live[j] * H, live_next.data<float>().data() + j * H,
-                    sizeof(float) * H);
+      continue;
     }
-    log_softmax_offsets(logits.data<float>().data(), n_live, V, row_max.data(), row_lse.data());
-    const float* lp = logits.data<float>().data();  // row row_of[beam] holds beam's logits
-
-    for (std::int64_t b = 0; b < B; ++b) {
-      heap.clear();
-      auto consider = [&](float score, std::int64_t index) {
-        const Candidate c{score, index};
-        if (static_cast<std::int64_t>(heap.size()) < K) {
-          heap.push_back(c);
-          std::push_heap(heap.begin(), heap.end(), better);  // worst candidate on top
-        } else if (better(c, heap.front())) {
-          std::pop_heap(heap.begin(), heap.end(), better);
-          heap.back() = c;
-          std::push_heap(heap.begin(), heap.end(), better);
-        }
-      };
-      for (std::int64_t k = 0; k < K; ++k) {
-        const std::int64_t beam = b * K + k;
-        const float base = log_probs[beam];
-        if (finished[beam]) {
-          // A finished beam extends only with end_token, at no cost; its other
-          // candidates score -inf. Candidates arrive in index order, so everything
-          // in the heap has a lower index: a -inf candidate can only fill a heap
-          // that is not full yet, and once it is full only end_token is left to try.
-          const float end_score = base / length_penalty(opt.length_penalty, alpha, lengths[beam]);
-          for (std::int64_t v = 0; v < V; ++v) {
-            if (v == end) consider(end_score, k * V + v);
-            else if (static_cast<std::int64_t>(heap.size()) < K) consider(kNegInf, k * V + v);
-            else if (v > end) break;
-          }
-          continue;
-        }
-        const float lp_cont = length_penalty(opt.length_penalty, alpha, lengths[beam] + 1);
-        const float lp_end = length_penalty(opt.length_penalty, alpha, lengths[beam]);
-        const bool end_allowed = lengths[beam] >= opt.min_length;
-        const float* row = lp + row_of[beam] * V;
-        const float m = row_max[row_of[beam]], l = row_lse[row_of[beam]];
-        const float scale = lp_cont == 1.0f ? 1.0f : 1.0f / lp_cont;
-        auto exact = [&](std::int64_t v) {
-          if (v == end) {
-            consider(end_allowed ? (base + ((row[v] - m) - l)) / lp_end : kNegInf, k * V + v);
-            return;
-          }
-          const float score = (base + ((row[v] - m) - l)) * scale;
-          // Later candidates lose ties (higher index), so "not better than the
-          // worst kept" is a cheap rejection once K candidates are held.
-          if (static_cast<std::int64_t>(heap.size()) == K && !(score > heap.front().score)) return;
-          consider(score, k * V + v);
-        };
-        // A logit at or below `floor` cannot beat the worst kept candidate: the
-        // inverse of the score formula, lowered by a margin far above float
-        // rounding, so the exact test above still decides every close case.
-        auto floor_for_heap = [&] {
-          if (static_cast<std::int64_t>(heap.size()) < K) return kNegInf;
-          const float x = (heap.front().score / scale - base) + m + l;
-          return x - (std::abs(x) + std::abs(m) + std::abs(l) + std::abs(base) + 1.0f) * 1e-4f;
-        };
-        float floor = floor_for_heap();
-        constexpr std::int64_t kBlock = 16;
-        std::int64_t v = 0;
-        for (; v + kBlock <= V; v += kBlock) {
-          bool any = end >= v && end < v + kBlock;
-          for (std::int64_t j = 0; j < kBlock; ++j) any |= row[v + j] > floor;  // vectorised scan
-          if (!any) continue;
-          for (std::int64_t j = 0; j < kBlock; ++j) exact(v + j);
-          floor = floor_for_heap();
-        }
-        for (; v < V; ++v) exact(v);
+    const float lp_cont = length_penalty(opt.length_penalty, alpha, s.lengths[beam] + 1);
+    const float lp_end = length_penalty(opt.length_penalty, alpha, s.lengths[beam]);
+    const bool end_allowed = s.lengths[beam] >= opt.min_length;
+    const std::int64_t r = step.row_of[beam];
+    const float* row = lp + r * V;
+    const float m = step.row_max[r], l = step.row_lse[r];
+    const float scale = lp_cont == 1.0f ? 1.0f : 1.0f / lp_cont;
+    auto exact = [&](std::int64_t v) {
+      if (v == end) {
+        consider(end_allowed ? (base + ((row[v] - m) - l)) / lp_end : kNegInf, k * V + v);
+        return;
       }
-      std::sort_heap(heap.begin(), heap.end(), better);  // best first
-      for (std::int64_t j = 0; j < K; ++j) {
-        const Candidate& c = heap[static_cast<std::size_t>(j)];
-        const auto parent = static_cast<std::int32_t>(c.index / V);
-        const auto word = static_cast<std::int32_t>(c.index % V);
-        const std::int64_t from = b * K + parent, to = b * K + j;
-        const bool was_finished = finished[from] != 0;
-        const bool end_blocked = !was_finished && word == end && lengths[from] < opt.min_length;
-        new_log_probs[to] = was_finished ? log_probs[from]
-                            : end_blocked ? kNegInf
-                                          : log_probs[from] + ((lp[row_of[from] * V + word] - row_max[row_of[from]]) -
-                                                               row_lse[row_of[from]]);
-        new_finished[to] = was_finished || word == end;
-        new_lengths[to] = lengths[from] + (was_finished ? 0 : 1);
-        std::memcpy(gathered.data<float>().data() + to * H, next.data<float>().data() + from * H, sizeof(float) * H);
-        step_words.push_back(word);
-        step_parents.push_back(parent);
-        step_scores.push_back(c.score);
-        ids[to] = word;
-      }
+      const float score = (base + ((row[v] - m) - l)) * scale;
+      // Later candidates lose ties (higher index), so "not better than the
+      // worst kept" is a cheap rejection once K candidates are held.
+      if (static_cast<std::int64_t>(heap.size()) == K && !(score > heap.front().score)) return;
+      consider(score, k * V + v);
+    };
+    // A logit at or below `floor` cannot beat the worst kept candidate: the
+    // inverse of the score formula, lowered by a margin far above float
+    // rounding, so the exact test above still decides every close case.
+    auto floor_for_heap = [&] {
+      if (static_cast<std::int64_t>(heap.size()) < K) return kNegInf;
+      const float x = (heap.front().score / scale - base) + m + l;
+      return x - (std::abs(x) + std::abs(m) + std::abs(l) + std::abs(base) + 1.0f) * 1e-4f;
+    };
+    float floor = floor_for_heap();
+    constexpr std::int64_t kBlock = 16;
+    std::int64_t v = 0;
+    for (; v + kBlock <= V; v += kBlock) {
+      bool any = end >= v && end < v + kBlock;
+      for (std::int64_t j = 0; j < kBlock; ++j) any |= row[v + j] > floor;  // vectorised scan
+      if (!any) continue;
+      for (std::int64_t j = 0; j < kBlock; ++j) exact(v + j);
+      floor = floor_for_heap();
     }
-    std::swap(log_probs, new_log_probs);
-    std::swap(finished, new_finished);
-    std::swap(lengths, new_lengths);
-    std::swap(state, gathered);
-    ++t;
+    for (; v < V; ++v) exact(v);
   }
+  std::sort_heap(heap.begin(), heap.end(), better);  // best first
+}
 
+// Per-step outputs, time major [T][B][K]: the chosen token, its parent beam, its score.
+struct StepRecord {
+  std::vector<std::int32_t> words, parents;
+  std::vector<float> scores;
+  std::int64_t steps = 0;
+};
+
+// Step 3: beam j of row b becomes selected[j]: word = index % V continues
+// parent = index / V, whose cell state, finished flag, length and
+// (unpenalised) log-prob it takes into the next_* buffers; the step's word,
+// parent and score are recorded.
+void reorder_by_parents(BeamState& s, const LiveStep& step, std::int64_t b, const std::vector<Candidate>& selected,
+                        const BeamSearchOptions& opt, std::int32_t end, StepRecord& record) {
+  const std::int64_t K = s.beam_width, V = step.vocab, H = s.state_size;
+  const float* lp = step.logits.data<float>().data();
+  for (std::int64_t j = 0; j < K; ++j) {
+    const Candidate& c = selected[static_cast<std::size_t>(j)];
+    const auto parent = static_cast<std::int32_t>(c.index / V);
+    const auto word = static_cast<std::int32_t>(c.index % V);
+    const std::int64_t from = b * K + parent, to = b * K + j;
+    const bool was_finished = s.finished[from] != 0;
+    const bool end_blocked = !was_finished && word == end && s.lengths[from] < opt.min_length;
+    const std::int64_t r = step.row_of[from];
+    s.next_log_probs[to] = was_finished ? s.log_probs[from]
+                           : end_blocked ? kNegInf
+                                         : s.log_probs[from] + ((lp[r * V + word] - step.row_max[r]) - step.row_lse[r]);
+    s.next_finished[to] = was_finished || word == end;
+    s.next_lengths[to] = s.lengths[from] + (was_finished ? 0 : 1);
+    std::memcpy(s.next_cell_state.data<float>().data() + to * H, step.cell_next.data<float>().data() + from * H,
+                sizeof(float) * H);
+    record.words.push_back(word);
+    record.parents.push_back(parent);
+    record.scores.push_back(c.score);
+    s.ids[to] = word;
+  }
+}
+
+// Step 4: the recorded steps batch major, gather_tree from each row's longest
+// beam, and per row the first `keep` beams (already best first) as hypotheses.
+BeamSearchResult finalize(const BeamState& s, const StepRecord& record, std::int32_t end, std::int64_t keep) {
+  const std::int64_t B = s.batch, K = s.beam_width, N = s.beams(), t = record.steps;
   BeamSearchResult result;
   Tensor words(DType::int32, Shape{B, t, K}), parents(DType::int32, Shape{B, t, K});
   result.scores = Tensor(DType::float32, Shape{B, t, K});
-  for (std::int64_t s = 0; s < t; ++s)
+  for (std::int64_t step = 0; step < t; ++step)
     for (std::int64_t i = 0; i < N; ++i) {
       const std::int64_t b = i / K, k = i % K;
-      const std::int64_t dst = (b * t + s) * K + k, src = s * N + i;
-      words.data<std::int32_t>()[dst] = step_words[src];
-      parents.data<std::int32_t>()[dst] = step_parents[src];
-      result.scores.data<float>()[dst] = step_scores[src];
+      const std::int64_t dst = (b * t + step) * K + k, src = step * N + i;
+      words.data<std::int32_t>()[dst] = record.words[src];
+      parents.data<std::int32_t>()[dst] = record.parents[src];
+      result.scores.data<float>()[dst] = record.scores[src];
     }
   std::vector<std::int32_t> max_len(static_cast<std::size_t>(B), 0);
-  for (std::int64_t i = 0; i < N; ++i) max_len[i / K] = std::max(max_len[i / K], lengths[i]);
+  for (std::int64_t i = 0; i < N; ++i) max_len[i / K] = std::max(max_len[i / K], s.lengths[i]);
   result.predicted_ids = gather_tree(words, parents, Tensor(Shape{B}, max_len), end);
   result.parent_ids = std::move(parents);
-  result.final_log_probs = Tensor(Shape{B, K}, TensorStorage<float>(log_probs.begin(), log_probs.end()));
-  result.lengths = Tensor(Shape{B, K}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()));
-  const std::int64_t keep = opt.num_hypotheses == 0 ? K : opt.num_hypotheses;
+  result.final_log_probs = Tensor(Shape{B, K}, TensorStorage<float>(s.log_probs.begin(), s.log_probs.end()));
+  result.lengths = Tensor(Shape{B, K}, TensorStorage<std::int32_t>(s.lengths.begin(), s.lengths.end()));
   result.hypotheses.resize(static_cast<std::size_t>(B));
   for (std::int64_t b = 0; b < B; ++b) {
     result.hypotheses[b].reserve(static_cast<std::size_t>(keep));
     for (std::int64_t k = 0; k < keep; ++k) {
       Hypothesis h;
       h.ids.reserve(static_cast<std::size_t>(t));  // one allocation per hypothesis, whatever the length
-      for (std::int64_t s = 0; s < t; ++s) {
-        const std::int32_t id = result.predicted_ids.data<std::int32_t>()[(b * t + s) * K + k];
+      for (std::int64_t step = 0; step < t; ++step) {
+        const std::int32_t id = result.predicted_ids.data<std::int32_t>()[(b * t + step) * K + k];
         if (id == end) break;
         h.ids.push_back(id);
       }
-      h.length = lengths[b * K + k];
-      h.log_prob = log_probs[b * K + k];
+      h.length = s.lengths[b * K + k];
+      h.log_prob = s.log_probs[b * K + k];
       h.score = t > 0 ? result.scores.data<float>()[(b * t + t - 1) * K + k] : 0.0f;
       result.hypotheses[b].push_back(std::move(h));
     }
   }
   return result;
+}
+
+}  // namespace
+
+BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions options) {
+  auto scope = enter_decode_scope(options);
+  const Graph::ReadingGuard reading(get_default_graph());  // assign() elsewhere waits / is refused
+  RNNCell& cell = decoder.cell();
+  const Tensor& embedding = decoder.embedding();
+  const std::int64_t V = build_for_decoding(cell, decoder.output_layer(), embedding.shape()[1]);
+  const std::int32_t end = decoder.end_token();
+  if (V > embedding.shape()[0] || end >= V)
+    throw ShapeMismatchError("BeamSearchDecoder: the decoder emits " + std::to_string(V) +
+                             " logits per step; the embedding has " + std::to_string(embedding.shape()[0]) +
+                             " rows and end_token is " + std::to_string(end) + " (both must fit)");
+  const BeamSearchOptions& opt = decoder.options();
+  const std::int64_t max_iter = options.maximum_iterations.value_or(std::numeric_limits<std::int64_t>::max());
+
+  BeamState beams = initial_beam_state(decoder);
+  LiveStep step(beams.beams(), embedding.shape()[1], cell.projection_size(), beams.state_size, V);
+  StepRecord record;
+  if (options.maximum_iterations) {
+    const auto capacity = static_cast<std::size_t>(*options.maximum_iterations * beams.beams());
+    record.words.reserve(capacity);
+    record.parents.reserve(capacity);
+    record.scores.reserve(capacity);
+  }
+  std::vector<Candidate> selected;
+  selected.reserve(static_cast<std::size_t>(beams.beam_width));
+  while (!beams.all_finished() && record.steps < max_iter) {
+    step_live_beams(cell, decoder.output_layer(), embedding, beams, step);
+    for (std::int64_t b = 0; b < beams.batch; ++b) {
+      select_top_k(beams, step, b, opt, end, selected);
+      reorder_by_parents(beams, step, b, selected, opt, end, record);
+    }
+    beams.advance();
+    ++record.steps;
+  }
+  return finalize(beams, record, end, opt.num_hypotheses == 0 ? beams.beam_width : opt.num_hypotheses);
 }
 
 }  // namespace varscope

@@ -53,7 +53,7 @@ void test_step_with_training_helper(bool use_output_layer) {
   Dense output_layer(output_layer_depth, {.use_bias = false});
   const std::int64_t expected_output_depth = use_output_layer ? output_layer_depth : cell_depth;
   BasicDecoder my_decoder(cell, TrainingHelper(inputs, Tensor(Shape{batch_size}, sequence_length)),
-                          cell.zero_state(batch_size), use_output_layer ? &output_layer : nullptr);
+                          cell.zero_state(batch_size), use_output_layer ? OptionalLayer(output_layer) : std::nullopt);
   const BasicDecodeResult step = dynamic_decode(my_decoder, {.maximum_iterations = 1});
   BOOST_TEST(step.rnn_output.shape() == (Shape{batch_size, 1, expected_output_depth}));
   BOOST_TEST(step.sample_id.shape() == (Shape{batch_size, 1}));
