@@ -5,6 +5,7 @@
 #define BOOST_TEST_MODULE seq2seq
 #include "support/boost_test.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -325,6 +326,123 @@ BOOST_AUTO_TEST_CASE(min_length_and_num_hypotheses) {
   }
 }
 
+// Runs f, which must throw E; returns the message.
+template <class E, class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    BOOST_ERROR("expected " << typeid(E).name() << ", got: " << e.what());
+    return {};
+  }
+  BOOST_ERROR("expected an exception, nothing was thrown");
+  return {};
+}
+
+// BeamSearchOptions, every beam option in one struct: each out-of-range field is an
+// InvalidArgumentError naming the field, its value and the allowed range, through
+// either constructor (TF's argument list builds the same struct).
+BOOST_AUTO_TEST_CASE(beam_search_options_are_checked_with_errors_naming_the_field_and_value) {
+  TinyModel m;
+  constexpr std::int64_t K = 4;
+  const Tensor start = ints({2}, {0, 0}), tiled = tile_batch(m.h0, K);
+  auto with = [&](BeamSearchOptions o) { return [&, o] { (void)BeamSearchDecoder(m.cell, m.embedding, start, TinyModel::EOS, tile_batch(m.h0, std::max<std::int64_t>(o.beam_width, 1)), o, m.out); }; };
+  using M = std::string;
+  const std::vector<std::pair<M, std::function<void()>>> cases = {
+      {"BeamSearchDecoder: beam_width 0 must be >= 1", with({.beam_width = 0})},
+      {"BeamSearchDecoder: beam_width -2 must be >= 1", with({.beam_width = -2})},
+      {"BeamSearchDecoder: beam_width 0 must be >= 1",
+       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, start, TinyModel::EOS, m.h0, 0, m.out); }},
+      {"BeamSearchDecoder: num_hypotheses 5 must be in [0, beam_width = 4]",
+       with({.beam_width = K, .num_hypotheses = 5})},
+      {"BeamSearchDecoder: num_hypotheses -1 must be in [0, beam_width = 4]",
+       with({.beam_width = K, .num_hypotheses = -1})},
+      {"BeamSearchDecoder: min_length -3 must be >= 0", with({.beam_width = K, .min_length = -3})},
+      {"BeamSearchDecoder: length_penalty_weight -0.500000 must be >= 0",
+       with({.beam_width = K, .length_penalty_weight = -0.5f})},
+      {"BeamSearchDecoder: length_penalty_weight -0.500000 must be >= 0",
+       [&] { (void)BeamSearchDecoder(m.cell, m.embedding, start, TinyModel::EOS, tiled, K, m.out, -0.5f); }},
+      {"BeamSearchDecoder: length_penalty_weight nan must be >= 0",
+       with({.beam_width = K, .length_penalty_weight = std::numeric_limits<float>::quiet_NaN()})},
+      {"BeamSearchDecoder: length_penalty 7 is not a LengthPenalty (use LengthPenalty::gnmt or LengthPenalty::plain)",
+       with({.beam_width = K, .length_penalty = static_cast<LengthPenalty>(7)})},
+  };
+  for (const auto& [expected, call] : cases) BOOST_TEST(message_of<InvalidArgumentError>(call) == expected);
+  // In range: accepted, and the decoder reports what it was given.
+  const BeamSearchDecoder ok(m.cell, m.embedding, start, TinyModel::EOS, tiled,
+                             {.beam_width = K, .length_penalty_weight = 0.5f, .length_penalty = LengthPenalty::plain,
+                              .min_length = 2, .num_hypotheses = K},
+                             m.out);
+  BOOST_TEST(ok.beam_width() == K);
+  BOOST_TEST(ok.options().min_length == 2);
+  BOOST_TEST(ok.options().num_hypotheses == K);
+  BOOST_TEST(ok.output_layer().has_value());
+  BOOST_TEST(&ok.output_layer()->get() == &m.out);
+  // The defaults: greedy width, no penalty, GNMT form, no minimum, every beam returned.
+  const BeamSearchOptions defaults;
+  BOOST_TEST(defaults.beam_width == 1);
+  BOOST_TEST(defaults.length_penalty_weight == 0.0f);
+  BOOST_TEST((defaults.length_penalty == LengthPenalty::gnmt));
+  BOOST_TEST(defaults.min_length == 0);
+  BOOST_TEST(defaults.num_hypotheses == 0);
+}
+
+// TF's argument list and the options struct are two spellings of one decoder:
+// the same search, bit for bit.
+BOOST_AUTO_TEST_CASE(tf_constructor_and_options_struct_run_the_same_search) {
+  TinyModel m;
+  constexpr std::int64_t K = 3;
+  const Tensor start = ints({2}, {0, 0}), tiled = tile_batch(m.h0, K);
+  BeamSearchDecoder tf_shape(m.cell, m.embedding, start, TinyModel::EOS, tiled, K, m.out, 0.7f);
+  BeamSearchDecoder struct_shape(m.cell, m.embedding, start, TinyModel::EOS, tiled,
+                                 {.beam_width = K, .length_penalty_weight = 0.7f}, m.out);
+  const auto a = dynamic_decode(tf_shape, {.maximum_iterations = 6});
+  const auto b = dynamic_decode(struct_shape, {.maximum_iterations = 6});
+  BOOST_TEST(tf_shape.options().length_penalty_weight == 0.7f);
+  BOOST_TEST(values(a.predicted_ids) == values(b.predicted_ids), tt::per_element());
+  BOOST_TEST(values(a.parent_ids) == values(b.parent_ids), tt::per_element());
+  BOOST_TEST(max_abs_diff(a.scores, b.scores) == 0.0f);
+  BOOST_TEST(max_abs_diff(a.final_log_probs, b.final_log_probs) == 0.0f);
+  // alpha 0.7 changes the scores (so the test would see it dropped on the way).
+  BeamSearchDecoder no_penalty(m.cell, m.embedding, start, TinyModel::EOS, tiled, K, m.out);
+  BOOST_TEST(max_abs_diff(dynamic_decode(no_penalty, {.maximum_iterations = 6}).scores, a.scores) > 0.0f);
+}
+
+// Without an output layer (std::nullopt) the cell's outputs are the logits: the
+// same search as through a Dense whose kernel is the identity.
+BOOST_AUTO_TEST_CASE(without_an_output_layer_the_cell_outputs_are_the_logits) {
+  constexpr std::int64_t V = 6, D = 3, K = 3;
+  Graph graph(5);
+  auto use = graph.as_default();
+  const Tensor embedding = random_normal({V, D}, 0.0f, 1.5f);
+  GRUCell cell(V, "cell");
+  Dense identity(V, {.use_bias = false, .name = "identity"});
+  const Tensor h0 = random_normal({2, V});
+  {
+    auto scope = variable_scope("decoder");
+    (void)identity(cell(random_normal({1, D}), cell.zero_state(1)));
+  }
+  std::vector<float> eye(static_cast<std::size_t>(V * V), 0.0f);
+  for (std::int64_t i = 0; i < V; ++i) eye[static_cast<std::size_t>(i * V + i)] = 1.0f;
+  identity.kernel().assign(Tensor(Shape{V, V}, eye));
+  const Tensor start = ints({2}, {0, 0}), tiled = tile_batch(h0, K);
+  BeamSearchDecoder bare(cell, embedding, start, 1, tiled, {.beam_width = K}, std::nullopt);
+  BeamSearchDecoder through(cell, embedding, start, 1, tiled, {.beam_width = K}, identity);
+  BOOST_TEST(!bare.output_layer().has_value());
+  const auto a = dynamic_decode(bare, {.maximum_iterations = 5, .scope = "decoder"});
+  const auto b = dynamic_decode(through, {.maximum_iterations = 5, .scope = "decoder"});
+  BOOST_TEST(values(a.predicted_ids) == values(b.predicted_ids), tt::per_element());
+  BOOST_TEST(max_abs_diff(a.scores, b.scores) == 0.0f);
+  BasicDecoder greedy_bare(cell, GreedyEmbeddingHelper(embedding, start, 1), h0);
+  BasicDecoder greedy_through(cell, GreedyEmbeddingHelper(embedding, start, 1), h0, identity);
+  const auto g = dynamic_decode(greedy_bare, {.maximum_iterations = 5, .scope = "decoder"});
+  const auto h = dynamic_decode(greedy_through, {.maximum_iterations = 5, .scope = "decoder"});
+  BOOST_TEST(values(g.sample_id) == values(h.sample_id), tt::per_element());
+  BOOST_TEST(max_abs_diff(g.rnn_output, h.rnn_output) == 0.0f);
+}
+
 BOOST_AUTO_TEST_CASE(bad_arguments_are_clear_errors) {
   TinyModel m;
   const Tensor start = ints({2}, {0, 0});
@@ -340,21 +458,6 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_clear_errors) {
                     InvalidArgumentError);
   BOOST_CHECK_THROW(BeamSearchDecoder(m.cell, m.embedding, start, 4, m.h0, 1, m.out), InvalidArgumentError);
   BOOST_CHECK_THROW(GreedyEmbeddingHelper(m.embedding, start, -1), InvalidArgumentError);
-}
-
-// Runs f, which must throw E; returns the message.
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    BOOST_ERROR("expected " << typeid(E).name() << ", got: " << e.what());
-    return {};
-  }
-  BOOST_ERROR("expected an exception, nothing was thrown");
-  return {};
 }
 
 // One validation helper (modules/src/validate.hpp) behind every tensor argument of
