@@ -205,3 +205,49 @@ BOOST_AUTO_TEST_CASE(beyond_the_article_training_section) {
   }
 }
 
+
+// seq2seq_shared_decoders reports, per decoder, the variables its get_variable
+// calls returned (a VariableAudit around each create_*_decoder call, so the
+// article's functions keep the article's signatures): the training decoder
+// creates the cell's four and the output layer's kernel, the generation decoder
+// gets the very same five back.
+BOOST_AUTO_TEST_CASE(each_decoders_variables_are_what_its_get_variable_calls_returned) {
+  using namespace varscope;
+  Graph graph(3);
+  auto use = graph.as_default();
+  article::Seq2SeqConfig c;
+  c.max_len = 4;
+  const Tensor ids(Shape{1, 4}, std::vector<std::int32_t>{1, 3, 4, 5}), lengths(Shape{1}, std::vector<std::int32_t>{4});
+  auto embedding = Variable(random_uniform({c.vocab_size, c.embedding_dim}, -1.0f, 1.0f), "embedding");
+  const auto out = article::seq2seq_shared_decoders(embedding, ids, lengths, ids, lengths, c);
+  std::vector<std::string> names;
+  for (const auto& v : out.trainer_variables) names.push_back(v.name());
+  const std::vector<std::string> expected = {
+      "decoder/decoder/cell/gates/kernel:0", "decoder/decoder/cell/gates/bias:0",
+      "decoder/decoder/cell/candidate/kernel:0", "decoder/decoder/cell/candidate/bias:0",
+      "decoder/decoder/out_layer/kernel:0"};
+  BOOST_TEST(names == expected, boost::test_tools::per_element());
+  BOOST_TEST_REQUIRE(out.generation_variables.size() == out.trainer_variables.size());
+  for (std::size_t i = 0; i < out.trainer_variables.size(); ++i)
+    BOOST_TEST((out.generation_variables[i] == out.trainer_variables[i]), names[i]);
+  BOOST_TEST((out.trainer_variables == trainable_variables("decoder/")));
+}
+
+// The article's generation decoder starts from tf.ones: a config with another
+// start token is refused by name, not silently decoded from 1.
+BOOST_AUTO_TEST_CASE(a_start_token_other_than_the_articles_is_a_clear_error) {
+  using namespace varscope;
+  Graph graph(3);
+  auto use = graph.as_default();
+  article::Seq2SeqConfig c;
+  c.bos = 3;
+  const Tensor ids(Shape{1, 2}, std::vector<std::int32_t>{1, 3}), lengths(Shape{1}, std::vector<std::int32_t>{2});
+  auto embedding = Variable(random_uniform({c.vocab_size, c.embedding_dim}, -1.0f, 1.0f), "embedding");
+  try {
+    (void)article::seq2seq_generate(embedding, ids, lengths, c);
+    BOOST_FAIL("expected InvalidArgumentError");
+  } catch (const InvalidArgumentError& e) {
+    BOOST_TEST(std::string(e.what()) ==
+               "Seq2SeqConfig: bos 3 must be 1: the article's generation decoder starts from tf.ones([batch_size])");
+  }
+}
