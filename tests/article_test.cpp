@@ -251,3 +251,41 @@ BOOST_AUTO_TEST_CASE(a_start_token_other_than_the_articles_is_a_clear_error) {
                "Seq2SeqConfig: bos 3 must be 1: the article's generation decoder starts from tf.ones([batch_size])");
   }
 }
+
+// Seq2SeqConfig::num_hypotheses keeps the best rows of the article's search
+// (TF's argument list has no such option): the same hypotheses, fewer of them.
+BOOST_AUTO_TEST_CASE(num_hypotheses_keeps_the_best_of_the_articles_search) {
+  using namespace varscope;
+  Graph graph(3);
+  auto use = graph.as_default();
+  article::Seq2SeqConfig c;
+  c.beam_width = 3;
+  c.max_len = 5;
+  const Tensor ids(Shape{2, 3}, std::vector<std::int32_t>{1, 3, 4, 5, 6, 7}),
+      lengths(Shape{2}, std::vector<std::int32_t>{3, 2});
+  auto embedding = Variable(random_uniform({c.vocab_size, c.embedding_dim}, -1.0f, 1.0f), "embedding");
+  {
+    auto create = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
+    (void)article::seq2seq_shared_decoders(embedding, ids, lengths, ids, lengths, c);
+  }
+  auto reuse = variable_scope(get_variable_scope(), {.reuse = Reuse::True});
+  const auto all = article::seq2seq_generate(embedding, ids, lengths, c);
+  c.num_hypotheses = 2;
+  const auto two = article::seq2seq_generate(embedding, ids, lengths, c);
+  BOOST_TEST_REQUIRE(all.hypotheses.size() == 2u);
+  for (std::size_t b = 0; b < 2; ++b) {
+    BOOST_TEST(all.hypotheses[b].size() == 3u);
+    BOOST_TEST_REQUIRE(two.hypotheses[b].size() == 2u);
+    for (std::size_t k = 0; k < 2; ++k) {
+      BOOST_TEST(two.hypotheses[b][k].ids == all.hypotheses[b][k].ids, boost::test_tools::per_element());
+      BOOST_TEST(two.hypotheses[b][k].score == all.hypotheses[b][k].score);
+    }
+  }
+  c.num_hypotheses = 4;
+  try {
+    (void)article::seq2seq_generate(embedding, ids, lengths, c);
+    BOOST_FAIL("expected InvalidArgumentError");
+  } catch (const InvalidArgumentError& e) {
+    BOOST_TEST(std::string(e.what()) == "Seq2SeqConfig: num_hypotheses 4 must be in [0, beam_width = 3]");
+  }
+}

@@ -52,7 +52,8 @@ struct Seq2SeqConfig {
   std::int64_t max_len = 8;
   /// Beyond the article (it uses 0): the GNMT length penalty weight.
   float length_penalty_weight = 0.0f;
-  /// Beyond the article: hypotheses kept per row by the beam-search decoder (0 = beam_width).
+  /// Beyond the article: hypotheses kept per row of the beam-search result, best first, in
+  /// [0, beam_width] (0 = all beam_width); the search itself is the article's.
   std::int64_t num_hypotheses = 0;
   std::int32_t bos = 1;  ///< start token; must be 1: the generation decoder starts from tf.ones, as the article
   std::int32_t eos = 2;  ///< end token

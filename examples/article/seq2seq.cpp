@@ -66,8 +66,8 @@ Tensor create_trainer_decoder(const Tensor& thought_vector, const Variable& embe
 //     decoder_outputs, _, _ = tf.contrib.seq2seq.dynamic_decode(
 //         decoder=decoder, maximum_iterations=max_len, scope=decoder_scope)
 //     return decoder_outputs.predicted_ids
-// (Beyond the article: the whole result, hypotheses best-first included; the
-// config's length_penalty_weight and num_hypotheses go with beam_width.)
+// (Beyond the article: TF's length_penalty_weight argument from the config, and
+// the whole result, hypotheses best-first included.)
 BeamSearchResult create_generation_decoder(const Tensor& thought_vector, const Variable& embedding,
                                            const Seq2SeqConfig& c) {
   GRUCell cell(c.hidden_dim, cell_name);
@@ -76,10 +76,8 @@ BeamSearchResult create_generation_decoder(const Tensor& thought_vector, const V
   auto start_tokens = ones({batch_size}, DType::int32);  // BOS==1
   const std::int32_t end_token = c.eos;                  // EOS==2
   auto tiled_thought_vector = tile_batch(thought_vector, c.beam_width);
-  BeamSearchDecoder decoder(cell, embedding.value(), start_tokens, end_token, tiled_thought_vector,
-                            {.beam_width = c.beam_width, .length_penalty_weight = c.length_penalty_weight,
-                             .num_hypotheses = c.num_hypotheses},
-                            output_layer);
+  BeamSearchDecoder decoder(cell, embedding.value(), start_tokens, end_token, tiled_thought_vector, c.beam_width,
+                            output_layer, c.length_penalty_weight);
   auto decoder_outputs = dynamic_decode(decoder, {.maximum_iterations = c.max_len, .scope = decoder_scope});
   return decoder_outputs;
 }
@@ -96,6 +94,17 @@ std::vector<Variable> variables_returned(const VariableAudit& audit) {
     vars.push_back(get_default_graph().store().find(entry.name).value());
   }
   return vars;
+}
+
+// Beyond the article: keeps the config's num_hypotheses best of each row's
+// hypotheses (already best first; 0 keeps all beam_width of them).
+BeamSearchResult keep_best_hypotheses(BeamSearchResult result, const Seq2SeqConfig& c) {
+  if (c.num_hypotheses < 0 || c.num_hypotheses > c.beam_width)
+    throw InvalidArgumentError("Seq2SeqConfig: num_hypotheses " + std::to_string(c.num_hypotheses) +
+                               " must be in [0, beam_width = " + std::to_string(c.beam_width) + "]");
+  if (c.num_hypotheses > 0)
+    for (auto& row : result.hypotheses) row.resize(static_cast<std::size_t>(c.num_hypotheses));
+  return result;
 }
 
 // The generation decoder starts from tf.ones (BOS==1), as in the article.
@@ -127,7 +136,7 @@ Seq2SeqOutputs seq2seq_shared_decoders(const Variable& embedding, const Tensor& 
     trainer_audit.reset();
     scope.reuse_variables();
     generation_audit.emplace();
-    out.generation = create_generation_decoder(thought_vector, embedding, config);
+    out.generation = keep_best_hypotheses(create_generation_decoder(thought_vector, embedding, config), config);
     out.generation_variables = variables_returned(*generation_audit);
   }
   return out;
@@ -146,7 +155,7 @@ BeamSearchResult seq2seq_generate(const Variable& embedding, const Tensor& encod
   auto thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding, config);
   auto scope = variable_scope("decoder");
   scope.reuse_variables();
-  return create_generation_decoder(thought_vector, embedding, config);
+  return keep_best_hypotheses(create_generation_decoder(thought_vector, embedding, config), config);
 }
 
 // with tf.Session(graph=tf.Graph()) as sess:
