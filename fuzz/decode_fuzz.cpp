@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <limits>
 #include <vector>
 
@@ -100,13 +101,15 @@ void run(FuzzedDataProvider& in) {
     case 0: {  // teacher forcing through BasicDecoder + TrainingHelper
       TrainingHelper helper(maybe_wrong_dtype(in, floats(in, shape_near(in, {Bc, Tc, E}))),
                             maybe_wrong_dtype(in, ints(in, shape_near(in, {Bc}), -1, static_cast<std::int32_t>(Tc) + 1)));
-      BasicDecoder decoder(cell, helper, floats(in, shape_near(in, {Bc, H})), in.ConsumeBool() ? OptionalLayer(out) : std::nullopt);
+      BasicDecoder decoder(cell, helper, floats(in, shape_near(in, {Bc, H})),
+                           in.ConsumeBool() ? OptionalLayer(out) : std::nullopt);
       (void)dynamic_decode(decoder, {.maximum_iterations = max_iter, .impute_finished = in.ConsumeBool()});
       break;
     }
     case 1: {  // greedy
       GreedyEmbeddingHelper helper(embedding, maybe_wrong_dtype(in, ints(in, shape_near(in, {Bc}), 0, V - 1)), end_token);
-      BasicDecoder decoder(cell, helper, floats(in, shape_near(in, {Bc, H})), in.ConsumeBool() ? OptionalLayer(out) : std::nullopt);
+      BasicDecoder decoder(cell, helper, floats(in, shape_near(in, {Bc, H})),
+                           in.ConsumeBool() ? OptionalLayer(out) : std::nullopt);
       (void)dynamic_decode(decoder, {.maximum_iterations = max_iter, .impute_finished = in.ConsumeBool()});
       break;
     }
