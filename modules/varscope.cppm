@@ -19,6 +19,7 @@ export module varscope;
 export import :errors;
 export import :tensor;
 export import :init;
+export import :context;
 export import :store;
 export import :scope;
 export import :kernels;

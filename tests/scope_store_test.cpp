@@ -504,15 +504,15 @@ BOOST_AUTO_TEST_SUITE(beyond_tf)
 
 BOOST_FIXTURE_TEST_CASE(custom_getter_sees_full_request_and_chains_inner_first, FreshGraph) {
   std::vector<std::string> calls;
-  GetterContext seen;
-  auto outer = variable_scope("outer", {.custom_getter = [&](const Getter& next, const GetterContext& ctx) {
+  VariableRequest seen;
+  auto outer = variable_scope("outer", {.custom_getter = [&](const Getter& next, const VariableRequest& ctx) {
                                           calls.push_back("outer:" + ctx.name);
                                           return next(ctx);
                                         }});
-  auto inner = variable_scope("inner", {.custom_getter = [&](const Getter& next, const GetterContext& ctx) {
+  auto inner = variable_scope("inner", {.custom_getter = [&](const Getter& next, const VariableRequest& ctx) {
                                           calls.push_back("inner:" + ctx.name);
                                           seen = ctx;
-                                          GetterContext changed = ctx;
+                                          VariableRequest changed = ctx;
                                           changed.name = ctx.name + "_renamed";  // getters may edit the request
                                           return next(changed);
                                         }});
@@ -528,7 +528,7 @@ BOOST_FIXTURE_TEST_CASE(custom_getter_sees_full_request_and_chains_inner_first, 
 
 BOOST_FIXTURE_TEST_CASE(custom_getter_can_replace_the_variable, FreshGraph) {
   Variable shared = get_variable("shared", {.shape = {3}});
-  auto s = variable_scope("redirect", {.custom_getter = [&](const Getter&, const GetterContext&) { return shared; }});
+  auto s = variable_scope("redirect", {.custom_getter = [&](const Getter&, const VariableRequest&) { return shared; }});
   BOOST_TEST((get_variable("anything", {.shape = {3}}) == shared));
   BOOST_TEST(global_variables().size() == 1u);
 }
