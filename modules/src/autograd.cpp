@@ -6,7 +6,8 @@ module;
 #include <string>
 #include <unordered_map>
 #include <vector>
-module varscope;
+module varscope:autograd.impl;
+import :autograd;
 
 namespace varscope {
 

@@ -26,7 +26,8 @@ module;
 #if __has_include(<unistd.h>)
 #include <unistd.h>
 #endif
-module varscope;
+module varscope:checkpoint.impl;
+import :checkpoint;
 
 namespace varscope {
 

@@ -10,9 +10,7 @@ module;
 #include <string>
 #include <string_view>
 #include <vector>
-module varscope;
-import :errors;
-import :init;
+module varscope:data.impl;
 import :data;
 
 namespace varscope::data {

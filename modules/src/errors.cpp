@@ -6,7 +6,8 @@ module;
 #include <string_view>
 #include <tuple>
 #include <vector>
-module varscope;
+module varscope:errors.impl;
+import :errors;
 
 namespace varscope {
 

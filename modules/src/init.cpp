@@ -9,7 +9,8 @@ module;
 #include <sstream>
 #include <string>
 #include <string_view>
-module varscope;
+module varscope:init.impl;
+import :init;
 
 #pragma clang fp contract(off)
 

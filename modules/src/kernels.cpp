@@ -17,7 +17,8 @@ module;
 #include <span>
 #include <string>
 #include <string_view>
-module varscope;
+module varscope:kernels.impl;
+import :kernels;
 #include "eigen_views.hpp"
 #include "validate.hpp"
 

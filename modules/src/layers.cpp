@@ -9,7 +9,8 @@ module;
 #include <mutex>
 #include <string>
 #include <string_view>
-module varscope;
+module varscope:layers.impl;
+import :layers;
 #include "eigen_views.hpp"
 
 namespace varscope {

@@ -7,7 +7,8 @@ module;
 #include <cstdint>
 #include <string>
 #include <vector>
-module varscope;
+module varscope:loss.impl;
+import :loss;
 
 namespace varscope {
 

@@ -14,7 +14,8 @@ module;
 #include <string>
 #include <string_view>
 #include <vector>
-module varscope;
+module varscope:ops.impl;
+import :ops;
 #include "eigen_views.hpp"
 #include "validate.hpp"
 

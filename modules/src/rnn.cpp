@@ -11,7 +11,8 @@ module;
 #include <optional>
 #include <string>
 #include <vector>
-module varscope;
+module varscope:rnn.impl;
+import :rnn;
 #include "eigen_views.hpp"
 #include "validate.hpp"
 

@@ -9,7 +9,8 @@ module;
 #include <unordered_map>
 #include <utility>
 #include <vector>
-module varscope;
+module varscope:scope.impl;
+import :scope;
 
 namespace varscope::detail {
 

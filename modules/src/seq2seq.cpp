@@ -13,7 +13,8 @@ module;
 #include <string>
 #include <variant>
 #include <vector>
-module varscope;
+module varscope:seq2seq.impl;
+import :seq2seq;
 #include "validate.hpp"
 
 namespace varscope {

@@ -17,7 +17,8 @@ module;
 #include <unordered_map>
 #include <utility>
 #include <vector>
-module varscope;
+module varscope:store.impl;
+import :store;
 
 namespace varscope {
 

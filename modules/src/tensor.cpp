@@ -18,7 +18,8 @@ module;
 #include <type_traits>
 #include <variant>
 #include <vector>
-module varscope;
+module varscope:tensor.impl;
+import :tensor;
 
 namespace varscope {
 

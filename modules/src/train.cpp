@@ -9,7 +9,8 @@ module;
 #include <string>
 #include <utility>
 #include <vector>
-module varscope;
+module varscope:train.impl;
+import :train;
 
 namespace varscope {
 
