@@ -6,8 +6,7 @@ module;
 #include <string>
 #include <unordered_map>
 #include <vector>
-module varscope:autograd.impl;
-import :autograd;
+module varscope;
 
 namespace varscope {
 

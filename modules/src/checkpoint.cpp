@@ -26,8 +26,7 @@ module;
 #if __has_include(<unistd.h>)
 #include <unistd.h>
 #endif
-module varscope:checkpoint.impl;
-import :checkpoint;
+module varscope;
 
 namespace varscope {
 

@@ -9,8 +9,7 @@ module;
 #include <unordered_map>
 #include <utility>
 #include <vector>
-module varscope:context.impl;
-import :context;
+module varscope;
 
 namespace varscope {
 

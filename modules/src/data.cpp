@@ -10,7 +10,9 @@ module;
 #include <string>
 #include <string_view>
 #include <vector>
-module varscope:data.impl;
+module varscope;
+import :errors;
+import :init;
 import :data;
 
 namespace varscope::data {

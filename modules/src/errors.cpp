@@ -6,8 +6,7 @@ module;
 #include <string_view>
 #include <tuple>
 #include <vector>
-module varscope:errors.impl;
-import :errors;
+module varscope;
 
 namespace varscope {
 

@@ -9,8 +9,7 @@ module;
 #include <sstream>
 #include <string>
 #include <string_view>
-module varscope:init.impl;
-import :init;
+module varscope;
 
 #pragma clang fp contract(off)
 

@@ -17,8 +17,7 @@ module;
 #include <span>
 #include <string>
 #include <string_view>
-module varscope:kernels.impl;
-import :kernels;
+module varscope;
 #include "eigen_views.hpp"
 #include "validate.hpp"
 

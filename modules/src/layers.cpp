@@ -9,8 +9,7 @@ module;
 #include <mutex>
 #include <string>
 #include <string_view>
-module varscope:layers.impl;
-import :layers;
+module varscope;
 #include "eigen_views.hpp"
 
 namespace varscope {

@@ -7,8 +7,7 @@ module;
 #include <cstdint>
 #include <string>
 #include <vector>
-module varscope:loss.impl;
-import :loss;
+module varscope;
 
 namespace varscope {
 

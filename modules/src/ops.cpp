@@ -14,8 +14,7 @@ module;
 #include <string>
 #include <string_view>
 #include <vector>
-module varscope:ops.impl;
-import :ops;
+module varscope;
 #include "eigen_views.hpp"
 #include "validate.hpp"
 

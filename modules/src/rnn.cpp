@@ -11,8 +11,7 @@ module;
 #include <optional>
 #include <string>
 #include <vector>
-module varscope:rnn.impl;
-import :rnn;
+module varscope;
 #include "eigen_views.hpp"
 #include "validate.hpp"
 

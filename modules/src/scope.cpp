@@ -9,8 +9,7 @@ module;
 #include <unordered_map>
 #include <utility>
 #include <vector>
-module varscope:scope.impl;
-import :scope;
+module varscope;
 
 namespace varscope::detail {
 

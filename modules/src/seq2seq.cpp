@@ -13,8 +13,7 @@ module;
 #include <string>
 #include <variant>
 #include <vector>
-module varscope:seq2seq.impl;
-import :seq2seq;
+module varscope;
 #include "validate.hpp"
 
 namespace varscope {

@@ -17,8 +17,7 @@ module;
 #include <unordered_map>
 #include <utility>
 #include <vector>
-module varscope:store.impl;
-import :store;
+module varscope;
 
 namespace varscope {
 

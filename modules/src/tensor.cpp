@@ -18,8 +18,7 @@ module;
 #include <type_traits>
 #include <variant>
 #include <vector>
-module varscope:tensor.impl;
-import :tensor;
+module varscope;
 
 namespace varscope {
 

@@ -9,8 +9,7 @@ module;
 #include <string>
 #include <utility>
 #include <vector>
-module varscope:train.impl;
-import :train;
+module varscope;
 
 namespace varscope {
 
