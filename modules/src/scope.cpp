@@ -43,7 +43,6 @@ Frame& current_frame() {
     auto root = std::make_shared<ScopeData>();
     root->graph = &graph;
     frame.variable_scope = std::move(root);
-    frame.variable_scope_name.clear();
   }
   return frame;
 }
