@@ -4,6 +4,7 @@
 // training decoder on the same shared weights, weight sharing, and errors.
 #define BOOST_TEST_MODULE seq2seq
 #include "support/boost_test.hpp"
+#include "support/error_message.hpp"  // message_of<E>(f)
 
 #include <cmath>
 #include <functional>
@@ -340,21 +341,6 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_clear_errors) {
                     InvalidArgumentError);
   BOOST_CHECK_THROW(BeamSearchDecoder(m.cell, m.embedding, start, 4, m.h0, 1, &m.out), InvalidArgumentError);
   BOOST_CHECK_THROW(GreedyEmbeddingHelper(m.embedding, start, -1), InvalidArgumentError);
-}
-
-// Runs f, which must throw E; returns the message.
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    BOOST_ERROR("expected " << typeid(E).name() << ", got: " << e.what());
-    return {};
-  }
-  BOOST_ERROR("expected an exception, nothing was thrown");
-  return {};
 }
 
 // One validation helper (modules/src/validate.hpp) behind every tensor argument of
