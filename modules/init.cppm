@@ -1,5 +1,6 @@
 // varscope:init — initializers (TF's *_initializer family), the seeded random
-// generator behind them, and the eager random tensor ops (tf.random_uniform ...).
+// generator behind them, and the eager constant tensors (tf.zeros ...); the values of
+// the eager random ops (their seed comes from the default graph, in :store).
 //
 // Reproducibility contract: every value is computed with IEEE-754 +, -, *, /,
 // sqrt and frexp only (no libm transcendental functions, no FMA contraction), so
@@ -106,14 +107,20 @@ class Initializer {
 /// The seed an initializer created with an explicit `op_seed` receives.
 [[nodiscard]] std::uint64_t explicit_seed(std::uint64_t graph_seed, std::uint64_t op_seed) noexcept;
 
-// Eager tensor ops (tf.zeros / tf.ones / tf.random_uniform ...). Random ops without
-// an explicit seed draw the next op seed of the default graph.
+// Eager constant tensors (tf.zeros / tf.ones / tf.fill). The random ones
+// (random_uniform, random_normal) draw the default graph's op seed: they are in :store.
 [[nodiscard]] Tensor zeros(const Shape& shape, DType dtype = DType::float32);
 [[nodiscard]] Tensor ones(const Shape& shape, DType dtype = DType::float32);
 [[nodiscard]] Tensor fill(const Shape& shape, float value);
-[[nodiscard]] Tensor random_uniform(const Shape& shape, float minval = 0.0f, float maxval = 1.0f,
-                                    std::optional<std::uint64_t> seed = std::nullopt);
-[[nodiscard]] Tensor random_normal(const Shape& shape, float mean = 0.0f, float stddev = 1.0f,
-                                   std::optional<std::uint64_t> seed = std::nullopt);
 
 }  // namespace varscope
+
+namespace varscope::detail {
+// The values of tf.random_uniform / tf.random_normal once the op seed is known:
+// the arguments are checked first (InvalidArgumentError), then `draw_op_seed` is
+// called once. :store's random_uniform / random_normal pass the default graph's seed.
+[[nodiscard]] Tensor random_uniform_values(const Shape& shape, float minval, float maxval,
+                                           const std::function<std::uint64_t()>& draw_op_seed);
+[[nodiscard]] Tensor random_normal_values(const Shape& shape, float mean, float stddev,
+                                          const std::function<std::uint64_t()>& draw_op_seed);
+}  // namespace varscope::detail

@@ -17,6 +17,7 @@ import :errors;
 import :tensor;
 import :init;
 import :store;
+import :autograd;  // the implementation records backward functions on the tape
 import :scope;
 import :kernels;
 import :ops;

@@ -8,6 +8,7 @@ module;
 export module varscope:loss;
 import :errors;
 import :tensor;
+import :autograd;  // the implementation records backward functions on the tape
 
 export namespace varscope {
 

@@ -10,6 +10,7 @@ module;
 export module varscope:ops;
 import :errors;
 import :tensor;
+import :autograd;  // the implementation records backward functions on the tape
 import :kernels;
 
 export namespace varscope {

@@ -1,9 +1,9 @@
 // varscope:scope — variable_scope, name_scope and get_variable: the name stack,
 // reuse inheritance, default-name counters and custom getters (SPEC section 2).
 //
-// Per thread there is a stack of frames, one per `graph.as_default()`; each frame
-// holds the current variable scope, the name-scope stack and the default-name
-// counters. `variable_scope(...)` returns a guard that enters a scope for its
+// Per thread there is a stack of frames (:context), one per `graph.as_default()`;
+// each frame holds the current variable scope, the name-scope stack and the
+// default-name counters. `variable_scope(...)` returns a guard that enters a scope for its
 // lifetime:
 //
 //   auto scope = variable_scope("decoder");          // with tf.variable_scope('decoder') as scope:
@@ -21,6 +21,7 @@ export module varscope:scope;
 import :errors;
 import :tensor;
 import :init;
+import :context;
 import :store;
 
 export namespace varscope {
@@ -31,21 +32,24 @@ enum class Reuse : std::uint8_t { None, True, AutoReuse };
 /// tf.AUTO_REUSE
 inline constexpr Reuse AUTO_REUSE = Reuse::AutoReuse;
 
-/// What a getter in a custom-getter chain sees (and may modify before calling next).
-struct GetterContext {
-  std::string name;  ///< full name, e.g. "decoder/cell/gates/kernel"
-  Shape shape = Shape::unknown();
-  DType dtype = DType::float32;
-  std::optional<Initializer> initializer;
-  bool trainable = true;
-  bool local = false;
-  ReuseMode reuse = ReuseMode::False;
-};
-/// The next getter in a chain (ends in the store's get-or-create).
-using Getter = std::function<Variable(const GetterContext&)>;
+// Custom getters (TF's `custom_getter(getter, name, *args, **kwargs)`): a getter
+// receives the next getter and the VariableRequest that get_variable built (TF's
+// name and keyword arguments in one struct: name, shape, dtype, initializer,
+// trainable, ... and reuse), may change a copy of it, and usually returns
+// `next(request)`:
+//
+//   auto scope = variable_scope("s", {.custom_getter = [](const Getter& getter, const VariableRequest& request) {
+//     VariableRequest changed = request;                 // def getter(getter, name, *args, **kwargs):
+//     changed.trainable = false;                         //   kwargs['trainable'] = False
+//     return getter(changed);                            //   return getter(name, *args, **kwargs)
+//   }});
+/// The next getter in a chain (ends in the store's get-or-create, VariableStore::get_variable).
+using Getter = std::function<Variable(const VariableRequest&)>;
 /// A custom getter: receives `next` and the request, returns a variable (usually
-/// `next(context)`, possibly after changing the context or the result).
-using CustomGetter = std::function<Variable(const Getter& next, const GetterContext& context)>;
+/// `next(request)`, possibly after changing the request or the result).
+using CustomGetter = std::function<Variable(const Getter& next, const VariableRequest& request)>;
+/// The name of VariableRequest in custom getters before 0.5 (one type now).
+using GetterContext = VariableRequest;
 
 namespace detail {
 struct ScopeData;

@@ -20,10 +20,9 @@ export module varscope:store;
 import :errors;
 import :tensor;
 import :init;
+import :context;
 
 export namespace varscope {
-
-class Graph;
 
 /// Tape ids with this bit name a variable's reads (Variable::read_id); the
 /// others are per-thread ids of recorded op outputs.
@@ -53,30 +52,6 @@ struct VariableOrigin {
 
 namespace detail {
 struct VariableNode;
-
-/// Use counts of names, as TF keeps them (Graph._names_in_use, the variable-scope
-/// counts), stored so that a loop that keeps asking for `decoder`, `decoder_1`,
-/// `decoder_2`, ... does not grow: a run `B_1 .. B_{r-1}` that each have count 1
-/// is one entry (B -> r), not r - 1 entries. Counts set otherwise are explicit.
-/// Not synchronised (its owner locks).
-class NameCounts {
- public:
-  /// How often `key` was marked (0 = never).
-  [[nodiscard]] int get(const std::string& key) const;
-  void set(const std::string& key, int count);
-  void increment(const std::string& key) { set(key, get(key) + 1); }
-  /// The smallest k >= 1 with get(base + "_k") == 0.
-  [[nodiscard]] int first_free_suffix(const std::string& base) const;
-  /// Forgets every key that starts with `prefix` (TF's close_variable_subscopes).
-  void erase_prefix(std::string_view prefix);
-  /// Entries held (explicit counts + runs): what a long-running process keeps.
-  [[nodiscard]] std::size_t entries() const noexcept { return explicit_.size() + runs_.size(); }
-
- private:
-  [[nodiscard]] int run_end(const std::string& base) const;
-  std::unordered_map<std::string, int> explicit_;
-  std::unordered_map<std::string, int> runs_;  // base -> r: base_1 .. base_{r-1} count 1
-};
 }  // namespace detail
 
 /// A handle to a variable owned by a Graph. Copies share the same variable.
@@ -130,7 +105,9 @@ class Variable {
 };
 
 /// Everything get_variable needs to decide "create, return or fail" for one
-/// fully-qualified name. Built by :scope from the current variable scope.
+/// fully-qualified name. Built by :scope's get_variable from the call and the
+/// current variable scope; custom getters (:scope) receive it and may pass a
+/// changed copy on (TF's getter(name, *args, **kwargs) in one struct).
 struct VariableRequest {
   std::string name;                          ///< full key, e.g. "decoder/cell/gates/kernel"
   Shape shape = Shape::unknown();            ///< requested shape (may be partially known)
@@ -285,6 +262,14 @@ class Graph {
 /// The calling thread's default graph (a per-thread graph when none was made default).
 [[nodiscard]] Graph& get_default_graph();
 
+// Eager random ops (tf.random_uniform / tf.random_normal). Without an explicit
+// seed they draw the next op seed of the default graph (Graph::next_op_seed);
+// with one, the value depends on the graph seed and that seed only.
+[[nodiscard]] Tensor random_uniform(const Shape& shape, float minval = 0.0f, float maxval = 1.0f,
+                                    std::optional<std::uint64_t> seed = std::nullopt);
+[[nodiscard]] Tensor random_normal(const Shape& shape, float mean = 0.0f, float stddev = 1.0f,
+                                   std::optional<std::uint64_t> seed = std::nullopt);
+
 /// Shorthands for the default graph's listings (tf.global_variables() ...).
 [[nodiscard]] std::vector<Variable> global_variables(std::string_view scope = "");
 [[nodiscard]] std::vector<Variable> trainable_variables(std::string_view scope = "");
@@ -340,8 +325,4 @@ struct VariableNode {
   std::uint64_t read_id = 0;  // Variable::read_id (autograd)
   std::shared_ptr<std::atomic<std::int64_t>> readers;  // the graph's reader count (see Graph::ReadingGuard)
 };
-
-// Per-thread frame management; defined in the :scope implementation.
-void push_frame(Graph& graph);
-void pop_frame(Graph& graph);
 }  // namespace varscope::detail

@@ -1,13 +1,20 @@
 // varscope — primary module interface. `import varscope;` gives the whole
-// public API; each partition holds one concept:
+// public API; each partition holds one concept. They are listed (and exported
+// below) in dependency order: a partition's interface imports only partitions
+// above it, and its implementation unit (modules/src/<name>.cpp) uses only what
+// its interface imports, directly or transitively. tools/check-layering.py checks
+// both (CTest `layering`); an implementation never defines what a lower partition
+// declares for it.
 //   :errors  typed exceptions and "did you mean"
 //   :tensor  DType, Shape, Tensor
-//   :init    initializers, seeded RNG, eager random ops
-//   :store   Graph, Variable, VariableStore, collections, audits, frozen mode
+//   :init    initializers, seeded RNG, eager constant tensors (zeros, ones, fill)
+//   :context the calling thread's frames (default graph, variable scope, name stack), creator label
+//   :store   Graph, Variable, VariableStore, VariableRequest, collections, audits, frozen mode,
+//            get_default_graph, eager random ops (random_uniform / random_normal: the graph's op seed)
+//   :autograd GradientTape: eager reverse-mode gradients (summed over every use)
 //   :scope   variable_scope, name_scope, get_variable, custom getters
 //   :kernels matrix views and the matmul kernels (reference, small-rows, packed SIMD, BLAS), PackedWeights
 //   :ops     value ops (matmul, concat, gather, softmax, top_k, ...)
-//   :autograd GradientTape: eager reverse-mode gradients (summed over every use)
 //   :loss    sparse softmax cross-entropy, sequence_loss
 //   :train   optimizers (GradientDescent, Adam), global_step, clip_by_global_norm
 //   :layers  layer scopes, Dense / dense()
@@ -19,11 +26,12 @@ export module varscope;
 export import :errors;
 export import :tensor;
 export import :init;
+export import :context;
 export import :store;
+export import :autograd;
 export import :scope;
 export import :kernels;
 export import :ops;
-export import :autograd;
 export import :loss;
 export import :train;
 export import :layers;

@@ -493,15 +493,15 @@ BOOST_AUTO_TEST_SUITE(beyond_tf)
 
 BOOST_FIXTURE_TEST_CASE(custom_getter_sees_full_request_and_chains_inner_first, FreshGraph) {
   std::vector<std::string> calls;
-  GetterContext seen;
-  auto outer = variable_scope("outer", {.custom_getter = [&](const Getter& next, const GetterContext& ctx) {
+  VariableRequest seen;
+  auto outer = variable_scope("outer", {.custom_getter = [&](const Getter& next, const VariableRequest& ctx) {
                                           calls.push_back("outer:" + ctx.name);
                                           return next(ctx);
                                         }});
-  auto inner = variable_scope("inner", {.custom_getter = [&](const Getter& next, const GetterContext& ctx) {
+  auto inner = variable_scope("inner", {.custom_getter = [&](const Getter& next, const VariableRequest& ctx) {
                                           calls.push_back("inner:" + ctx.name);
                                           seen = ctx;
-                                          GetterContext changed = ctx;
+                                          VariableRequest changed = ctx;
                                           changed.name = ctx.name + "_renamed";  // getters may edit the request
                                           return next(changed);
                                         }});
@@ -515,9 +515,55 @@ BOOST_FIXTURE_TEST_CASE(custom_getter_sees_full_request_and_chains_inner_first, 
   BOOST_TEST((seen.reuse == ReuseMode::False));
 }
 
+// One request type: the getter sees everything the store will use (scope, creator,
+// who set the reuse mode, call site), and the store acts on the request as the getter
+// left it (a changed creator and trainable flag reach the variable and its errors).
+BOOST_FIXTURE_TEST_CASE(custom_getter_request_reaches_the_store_as_left, FreshGraph) {
+  VariableRequest seen;
+  const auto relabel = [&](const Getter& next, const VariableRequest& request) {
+    seen = request;
+    VariableRequest changed = request;
+    changed.creator = "Relabelled";
+    changed.trainable = false;
+    return next(changed);
+  };
+  auto outer = variable_scope("outer", {.reuse = Reuse::AutoReuse});
+  auto inner = variable_scope("inner", {.custom_getter = relabel});
+  const unsigned line = __LINE__ + 1;
+  auto v = get_variable("w", {.shape = {2}});
+  BOOST_TEST(seen.name == "outer/inner/w");
+  BOOST_TEST(seen.scope == "outer/inner");
+  BOOST_TEST(seen.creator == "get_variable");
+  BOOST_TEST(seen.reuse_origin == "variable_scope(\"outer\", reuse=AUTO_REUSE)");
+  BOOST_TEST(seen.where.line == line);
+  BOOST_TEST(v.origin().creator == "Relabelled");
+  BOOST_TEST(v.origin().scope == "outer/inner");
+  BOOST_TEST(!v.trainable());
+  BOOST_TEST(trainable_variables().empty());
+  // A plain Variable records the variable scope it was created in (the thread's frame keeps it).
+  Variable plain(zeros({1}), "p");
+  BOOST_TEST(plain.origin().scope == "outer/inner");
+  BOOST_TEST(plain.name() == "outer/inner/p:0");
+  {
+    auto strict = variable_scope(get_variable_scope(), {.custom_getter = [](const Getter& next, const VariableRequest& r) {
+      VariableRequest changed = r;
+      changed.reuse = ReuseMode::False;  // a getter may also tighten the reuse mode
+      changed.name = "outer/inner/w";
+      return next(changed);
+    }});
+    try {
+      (void)get_variable("again", {.shape = {2}});
+      BOOST_FAIL("expected AlreadyExistsError");
+    } catch (const AlreadyExistsError& e) {
+      const std::string message = e.what();
+      BOOST_TEST(message.find("first created: by Relabelled in scope \"outer/inner\"") != std::string::npos, message);
+    }
+  }
+}
+
 BOOST_FIXTURE_TEST_CASE(custom_getter_can_replace_the_variable, FreshGraph) {
   Variable shared = get_variable("shared", {.shape = {3}});
-  auto s = variable_scope("redirect", {.custom_getter = [&](const Getter&, const GetterContext&) { return shared; }});
+  auto s = variable_scope("redirect", {.custom_getter = [&](const Getter&, const VariableRequest&) { return shared; }});
   BOOST_TEST((get_variable("anything", {.shape = {3}}) == shared));
   BOOST_TEST(global_variables().size() == 1u);
 }

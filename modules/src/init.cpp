@@ -4,6 +4,7 @@
 module;
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -222,20 +223,22 @@ Tensor zeros(const Shape& shape, DType dtype) { return filled(shape, dtype, 0.0)
 Tensor ones(const Shape& shape, DType dtype) { return filled(shape, dtype, 1.0); }
 Tensor fill(const Shape& shape, float value) { return filled(shape, DType::float32, value); }
 
-Tensor random_uniform(const Shape& shape, float minval, float maxval, std::optional<std::uint64_t> seed) {
+namespace detail {
+
+Tensor random_uniform_values(const Shape& shape, float minval, float maxval,
+                             const std::function<std::uint64_t()>& draw_op_seed) {
   if (!(minval < maxval))
     throw InvalidArgumentError("random_uniform: minval (" + number(minval) + ") must be less than maxval (" +
                                number(maxval) + ")");
-  Graph& graph = get_default_graph();
-  const std::uint64_t s = seed ? explicit_seed(graph.seed(), *seed) : graph.next_op_seed();
-  return uniform_tensor(shape, minval, maxval, s);
+  return uniform_tensor(shape, minval, maxval, draw_op_seed());
 }
-Tensor random_normal(const Shape& shape, float mean, float stddev, std::optional<std::uint64_t> seed) {
+Tensor random_normal_values(const Shape& shape, float mean, float stddev,
+                            const std::function<std::uint64_t()>& draw_op_seed) {
   if (!(stddev >= 0.0f))
     throw InvalidArgumentError("random_normal: stddev (" + number(stddev) + ") must be >= 0");
-  Graph& graph = get_default_graph();
-  const std::uint64_t s = seed ? explicit_seed(graph.seed(), *seed) : graph.next_op_seed();
-  return normal_tensor(shape, mean, stddev, false, s);
+  return normal_tensor(shape, mean, stddev, false, draw_op_seed());
 }
+
+}  // namespace detail
 
 }  // namespace varscope

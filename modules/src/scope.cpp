@@ -1,5 +1,5 @@
-// Implementation of varscope:scope — per-thread frames (default graph, current
-// variable scope, name stack, default-name counters) and get_variable.
+// Implementation of varscope:scope — variable scopes and name scopes on the
+// calling thread's frame (:context), get_variable and the custom-getter chain.
 module;
 #include <cctype>
 #include <memory>
@@ -32,43 +32,28 @@ struct SavedScopeCounts {
 
 namespace {
 
-// One frame per `graph.as_default()` on this thread (plus the implicit root frame).
-struct Frame {
-  Graph* graph;
-  std::shared_ptr<ScopeData> current;
-  std::string name_stack;                            // "" or "outer/inner/"
-  NameCounts scope_counts;  // how often each variable scope name was opened (compact: see NameCounts)
-};
+using Frame = ThreadFrame;
 
-thread_local std::vector<Frame> frames;
-thread_local std::unique_ptr<Graph> thread_graph;
-
-Frame make_frame(Graph& graph) {
-  auto root = std::make_shared<ScopeData>();
-  root->graph = &graph;
-  return Frame{&graph, std::move(root), "", {}};
+// The calling thread's innermost frame (making the thread's root frame through
+// get_default_graph() on first use), with its root variable scope made on first need.
+Frame& current_frame() {
+  Graph& graph = get_default_graph();
+  Frame& frame = *innermost_frame();
+  if (!frame.variable_scope) {
+    auto root = std::make_shared<ScopeData>();
+    root->graph = &graph;
+    frame.variable_scope = std::move(root);
+  }
+  return frame;
 }
 
-Frame& current_frame() {
-  if (frames.empty()) {
-    if (!thread_graph) thread_graph = std::make_unique<Graph>();
-    frames.push_back(make_frame(*thread_graph));
-  }
-  return frames.back();
+// Makes `data` the frame's current variable scope (ThreadFrame keeps its name beside it).
+void set_current(Frame& frame, std::shared_ptr<ScopeData> data) {
+  frame.variable_scope_name = data->name;
+  frame.variable_scope = std::move(data);
 }
 
 }  // namespace
-
-void push_frame(Graph& graph) {
-  current_frame();  // make sure the thread's root frame sits below
-  frames.push_back(make_frame(graph));
-}
-
-void pop_frame(Graph& graph) {
-  if (frames.size() > 1 && frames.back().graph == &graph) frames.pop_back();
-}
-
-thread_local std::string creator_label;
 
 struct ScopeAccess {
   static VariableScope wrap(std::shared_ptr<ScopeData> data) { return VariableScope(std::move(data)); }
@@ -81,8 +66,8 @@ struct ScopeAccess {
   static CustomGetter chain(CustomGetter inner, CustomGetter outer) {
     if (!inner) return outer;
     if (!outer) return inner;
-    return [inner = std::move(inner), outer = std::move(outer)](const Getter& next, const GetterContext& ctx) {
-      return inner([&](const GetterContext& c) { return outer(next, c); }, ctx);
+    return [inner = std::move(inner), outer = std::move(outer)](const Getter& next, const VariableRequest& request) {
+      return inner([&](const VariableRequest& r) { return outer(next, r); }, request);
     };
   }
 
@@ -93,13 +78,13 @@ struct ScopeAccess {
   // sub-scope counters on exit instead (TF's open/close_variable_subscopes).
   static VariableScopeGuard enter(Frame& frame, std::shared_ptr<ScopeData> data, std::string name_stack,
                                   bool reentered = false) {
-    auto previous = frame.current;
+    auto previous = frame.variable_scope;
     std::string previous_stack = frame.name_stack;
     frame.scope_counts.increment(data->name);
     std::shared_ptr<SavedScopeCounts> saved;
     if (reentered) saved = std::make_shared<SavedScopeCounts>(SavedScopeCounts{frame.scope_counts});
     frame.name_stack = std::move(name_stack);
-    frame.current = data;
+    set_current(frame, data);
     return VariableScopeGuard(std::move(data), std::move(previous), std::move(previous_stack), frame.graph,
                               std::move(saved));
   }
@@ -153,7 +138,7 @@ struct ScopeAccess {
           "variable_scope: the name is empty; pass a name, a captured scope, or std::nullopt with "
           "{.default_name = \"...\"}");
     Frame& frame = current_frame();
-    auto data = child(*frame.current, std::string(name), options);
+    auto data = child(*frame.variable_scope, std::string(name), options);
     // auxiliary_name_scope=False re-enters the current name scope instead.
     const std::string stack = options.auxiliary_name_scope ? new_name_scope(frame, name) : frame.name_stack;
     data->original_name_scope = stack;
@@ -171,13 +156,13 @@ struct ScopeAccess {
                                  "_1, ...) and could never match existing variables; pass the name instead");
     Frame& frame = current_frame();
     // TF's _get_unique_variable_scope: dense, dense_1, ... per parent scope.
-    const std::string& parent = frame.current->name;
+    const std::string& parent = frame.variable_scope->name;
     const std::string base = parent.empty() ? options.default_name : parent + "/" + options.default_name;
     std::string unique = options.default_name;
     if (frame.scope_counts.get(base) > 0) unique += "_" + std::to_string(frame.scope_counts.first_free_suffix(base));
     const std::string stack =
         options.auxiliary_name_scope ? new_name_scope(frame, options.default_name) : frame.name_stack;
-    auto data = child(*frame.current, unique, options);
+    auto data = child(*frame.variable_scope, unique, options);
     data->original_name_scope = stack;
     return enter(frame, std::move(data), stack);
   }
@@ -234,58 +219,49 @@ struct ScopeAccess {
       const std::string prefix = left->name + "/";
       frame.scope_counts.erase_prefix(prefix);
     }
-    frame.current = previous;
+    set_current(frame, previous);
     frame.name_stack = previous_stack;
   }
 
   static Variable get(std::string_view name, const GetVariableOptions& options, bool local,
                       const SourceLocation& where) {
     Frame& frame = current_frame();
-    const std::shared_ptr<ScopeData> scope = frame.current;
+    const std::shared_ptr<ScopeData> scope = frame.variable_scope;
     if (name.empty()) throw InvalidArgumentError("get_variable: the name is empty");
-    GetterContext context;
-    context.name = scope->name.empty() ? std::string(name) : scope->name + "/" + std::string(name);
-    context.shape = options.shape;
-    context.initializer = options.initializer ? options.initializer : scope->initializer;
+    VariableRequest request;
+    request.name = scope->name.empty() ? std::string(name) : scope->name + "/" + std::string(name);
+    request.shape = options.shape;
+    request.initializer = options.initializer ? options.initializer : scope->initializer;
     // TF: a tensor value as initializer fixes shape and dtype (VariableScope.get_variable
     // and _get_single_variable).
-    const std::optional<DType>& value_dtype = context.initializer ? context.initializer->value_dtype() : std::nullopt;
+    const std::optional<DType>& value_dtype = request.initializer ? request.initializer->value_dtype() : std::nullopt;
     if (value_dtype) {
       if (options.shape.rank_known())
-        throw InvalidArgumentError("get_variable(\"" + context.name +
+        throw InvalidArgumentError("get_variable(\"" + request.name +
                                    "\"): If initializer is a constant, do not specify shape (got shape " +
                                    options.shape.to_string() + " next to the initializer " +
-                                   context.initializer->description() +
+                                   request.initializer->description() +
                                    "); fix: drop .shape, the variable takes the value's shape " +
-                                   context.initializer->value_shape()->to_string());
+                                   request.initializer->value_shape()->to_string());
       if (options.dtype && *options.dtype != *value_dtype)
-        throw DTypeMismatchError("get_variable(\"" + context.name + "\"): Initializer type '" +
+        throw DTypeMismatchError("get_variable(\"" + request.name + "\"): Initializer type '" +
                                  std::string(dtype_name(*value_dtype)) + "' and explicit dtype '" +
                                  std::string(dtype_name(*options.dtype)) +
                                  "' don't match; fix: drop .dtype (the value's dtype is used) or pass a " +
                                  std::string(dtype_name(*options.dtype)) + " value");
     }
-    context.dtype = options.dtype ? *options.dtype : value_dtype ? *value_dtype : scope->dtype;
-    context.trainable = options.trainable && !local;
-    context.local = local;
-    context.reuse = scope->reuse;
-    Graph* graph = frame.graph;
-    const Getter store_getter = [&](const GetterContext& c) {
-      VariableRequest request;
-      request.name = c.name;
-      request.shape = c.shape;
-      request.dtype = c.dtype;
-      request.initializer = c.initializer;
-      request.trainable = c.trainable;
-      request.local = c.local;
-      request.reuse = c.reuse;
-      request.reuse_origin = scope->reuse_origin;
-      request.scope = scope->name;
-      request.creator = creator_label.empty() ? (local ? "get_local_variable" : "get_variable") : creator_label;
-      request.where = where;
-      return graph->store().get_variable(request);
-    };
-    if (!scope->custom_getter) return store_getter(context);
+    request.dtype = options.dtype ? *options.dtype : value_dtype ? *value_dtype : scope->dtype;
+    request.trainable = options.trainable && !local;
+    request.local = local;
+    request.reuse = scope->reuse;
+    request.reuse_origin = scope->reuse_origin;
+    request.scope = scope->name;
+    const std::string& label = creator_label();
+    request.creator = label.empty() ? (local ? "get_local_variable" : "get_variable") : label;
+    request.where = where;
+    VariableStore& store = frame.graph->store();
+    const Getter store_getter = [&store](const VariableRequest& r) { return store.get_variable(r); };
+    if (!scope->custom_getter) return store.get_variable(request);
     // TF's VariableScope.get_variable runs the getters under `name_scope(None)`:
     // variable names depend only on the variable scope, and whatever a custom
     // getter names with name scopes (say a plain Variable "custom_getter/add")
@@ -294,14 +270,15 @@ struct ScopeAccess {
     struct ResetNameStack {
       std::size_t index;
       std::string saved;
-      explicit ResetNameStack(std::size_t i) : index(i), saved(std::exchange(frames[i].name_stack, std::string())) {}
+      explicit ResetNameStack(std::size_t i)
+          : index(i), saved(std::exchange(thread_frames()[i].name_stack, std::string())) {}
       ~ResetNameStack() {
-        if (index < frames.size()) frames[index].name_stack = std::move(saved);
+        if (index < thread_frames().size()) thread_frames()[index].name_stack = std::move(saved);
       }
       ResetNameStack(const ResetNameStack&) = delete;
       ResetNameStack& operator=(const ResetNameStack&) = delete;
-    } reset(frames.size() - 1);
-    return scope->custom_getter(store_getter, context);
+    } reset(thread_frames().size() - 1);
+    return scope->custom_getter(store_getter, request);
   }
 };
 
@@ -358,7 +335,7 @@ VariableScopeGuard variable_scope(std::nullopt_t, ScopeOptions options) {
   return ScopeAccess::by_default_name(options);
 }
 
-VariableScope get_variable_scope() { return ScopeAccess::wrap(detail::current_frame().current); }
+VariableScope get_variable_scope() { return ScopeAccess::wrap(detail::current_frame().variable_scope); }
 
 NameScopeGuard::~NameScopeGuard() { ScopeAccess::close_name_scope(previous_); }
 NameScopeGuard name_scope(std::string_view name) { return ScopeAccess::open_name_scope(name); }
@@ -371,9 +348,7 @@ Variable get_local_variable(std::string_view name, GetVariableOptions options, S
   return ScopeAccess::get(name, options, true, where);
 }
 
-CreatorLabel::CreatorLabel(std::string label) : previous_(std::exchange(detail::creator_label, std::move(label))) {}
-CreatorLabel::~CreatorLabel() { detail::creator_label = std::move(previous_); }
-
-Graph& get_default_graph() { return *detail::current_frame().graph; }
+CreatorLabel::CreatorLabel(std::string label) : previous_(std::exchange(detail::creator_label(), std::move(label))) {}
+CreatorLabel::~CreatorLabel() { detail::creator_label() = std::move(previous_); }
 
 }  // namespace varscope

@@ -7,7 +7,6 @@ module;
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <charconv>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -90,9 +89,10 @@ Variable::Variable(Tensor initial_value, std::string_view name, bool trainable, 
     throw FrozenStoreError("Cannot create Variable " + quoted(base) + " at " + call_site(where) +
                            ": the variable store is frozen (a FreezeGuard is active), so nothing may be created.\n"
                            "  fix: create it before freezing, or end the FreezeGuard's block first");
-  const std::string graph_name = graph.unique_name(current_name_scope() + base);
+  const detail::ThreadFrame& frame = *detail::innermost_frame();  // get_default_graph() made one
+  const std::string graph_name = graph.unique_name(frame.name_stack + base);
   *this = graph.register_variable(std::move(initial_value), graph_name, trainable, false,
-                                  {get_variable_scope().name(), "Variable", call_site(where)});
+                                  {frame.variable_scope_name, "Variable", call_site(where)});
 }
 
 std::string Variable::name() const { return node_->name + ":0"; }
@@ -331,68 +331,6 @@ std::size_t Graph::name_registry_entries() const {
   return names_in_use_.entries();
 }
 
-// ---------------------------------------------------------------- NameCounts
-
-namespace detail {
-namespace {
-// "base_k" with k a canonical positive integer (no sign, no leading zero) -> (base, k).
-std::optional<std::pair<std::string, int>> split_suffix(const std::string& key) {
-  const auto underscore = key.rfind('_');
-  if (underscore == std::string::npos || underscore == 0 || underscore + 1 >= key.size()) return std::nullopt;
-  const char* first = key.data() + underscore + 1;
-  const char* last = key.data() + key.size();
-  if (*first == '0') return std::nullopt;
-  int k = 0;
-  auto [end, ec] = std::from_chars(first, last, k);
-  if (ec != std::errc() || end != last || k < 1) return std::nullopt;
-  return std::pair{key.substr(0, underscore), k};
-}
-}  // namespace
-
-int NameCounts::run_end(const std::string& base) const {
-  auto it = runs_.find(base);
-  return it == runs_.end() ? 1 : it->second;
-}
-
-int NameCounts::get(const std::string& key) const {
-  if (auto it = explicit_.find(key); it != explicit_.end()) return it->second;
-  if (auto split = split_suffix(key)) return split->second < run_end(split->first) ? 1 : 0;
-  return 0;
-}
-
-void NameCounts::set(const std::string& key, int count) {
-  if (!explicit_.contains(key) && get(key) == count) return;
-  if (count == 1 && !explicit_.contains(key)) {
-    if (auto split = split_suffix(key); split && split->second == run_end(split->first)) {
-      // Extends the run by one; absorbs explicit count-1 entries that now continue it.
-      int end = split->second + 1;
-      for (;;) {
-        auto it = explicit_.find(split->first + "_" + std::to_string(end));
-        if (it == explicit_.end() || it->second != 1) break;
-        explicit_.erase(it);
-        ++end;
-      }
-      runs_[split->first] = end;
-      return;
-    }
-  }
-  explicit_[key] = count;
-}
-
-int NameCounts::first_free_suffix(const std::string& base) const {
-  int k = run_end(base);
-  while (get(base + "_" + std::to_string(k)) > 0) ++k;
-  return k;
-}
-
-void NameCounts::erase_prefix(std::string_view prefix) {
-  // base_k starts with a prefix ending in '/' exactly when base does ("_k" has no '/').
-  std::erase_if(explicit_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
-  std::erase_if(runs_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
-}
-
-}  // namespace detail
-
 Variable Graph::register_variable(Tensor initial_value, std::string_view graph_name, bool trainable, bool local,
                                   VariableOrigin origin) {
   auto node = std::make_shared<detail::VariableNode>();
@@ -412,8 +350,39 @@ Variable Graph::register_variable(Tensor initial_value, std::string_view graph_n
   return v;
 }
 
-DefaultGraphGuard::DefaultGraphGuard(Graph& graph) : graph_(&graph) { detail::push_frame(graph); }
+// ---------------------------------------------------------------- the default graph
+
+namespace {
+// The graph a thread uses before (and outside) any graph.as_default(): made on the
+// thread's first use of a default graph, in the root frame at the bottom of its stack.
+thread_local std::unique_ptr<Graph> thread_graph;
+}  // namespace
+
+Graph& get_default_graph() {
+  if (const detail::ThreadFrame* frame = detail::innermost_frame()) return *frame->graph;
+  thread_graph = std::make_unique<Graph>();
+  detail::push_frame(*thread_graph);
+  return *thread_graph;
+}
+
+DefaultGraphGuard::DefaultGraphGuard(Graph& graph) : graph_(&graph) {
+  (void)get_default_graph();  // the thread's root frame sits below
+  detail::push_frame(graph);
+}
 DefaultGraphGuard::~DefaultGraphGuard() { detail::pop_frame(*graph_); }
+
+Tensor random_uniform(const Shape& shape, float minval, float maxval, std::optional<std::uint64_t> seed) {
+  return detail::random_uniform_values(shape, minval, maxval, [&] {
+    Graph& graph = get_default_graph();
+    return seed ? explicit_seed(graph.seed(), *seed) : graph.next_op_seed();
+  });
+}
+Tensor random_normal(const Shape& shape, float mean, float stddev, std::optional<std::uint64_t> seed) {
+  return detail::random_normal_values(shape, mean, stddev, [&] {
+    Graph& graph = get_default_graph();
+    return seed ? explicit_seed(graph.seed(), *seed) : graph.next_op_seed();
+  });
+}
 
 std::vector<Variable> global_variables(std::string_view scope) { return get_default_graph().global_variables(scope); }
 std::vector<Variable> trainable_variables(std::string_view scope) {

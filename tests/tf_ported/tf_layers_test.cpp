@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(testFunctionalDenseInitializerFromScope) {
 BOOST_AUTO_TEST_CASE(testFunctionalDenseWithCustomGetter) {
   int called = 0;
   {
-    auto scope = variable_scope("test", {.custom_getter = [&](const Getter& getter, const GetterContext& context) {
+    auto scope = variable_scope("test", {.custom_getter = [&](const Getter& getter, const VariableRequest& context) {
                                            ++called;
                                            return getter(context);
                                          }});

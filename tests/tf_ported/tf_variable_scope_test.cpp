@@ -941,7 +941,7 @@ BOOST_FIXTURE_TEST_SUITE(VariableScopeWithCustomGetterTest, FreshGraph)
 
 BOOST_AUTO_TEST_CASE(testNoSideEffectsWithIdentityCustomGetter) {
   int called = 0;
-  const CustomGetter custom_getter = [&](const Getter& getter, const GetterContext& context) {
+  const CustomGetter custom_getter = [&](const Getter& getter, const VariableRequest& context) {
     ++called;
     return getter(context);
   };
@@ -975,7 +975,7 @@ BOOST_AUTO_TEST_CASE(testCustomGetterWithReuse) {
   // returns identity ops named "reused"/"not_reused"; a varscope getter returns
   // a Variable, so the decision it bases that on (the reuse flag it sees) is checked.
   std::vector<std::string> seen;
-  const CustomGetter custom_getter = [&](const Getter& getter, const GetterContext& context) {
+  const CustomGetter custom_getter = [&](const Getter& getter, const VariableRequest& context) {
     Variable var = getter(context);
     seen.push_back(context.reuse == ReuseMode::True ? "reused" : "not_reused");
     return var;
@@ -998,8 +998,8 @@ BOOST_AUTO_TEST_CASE(testCustomGetterWithReuse) {
 BOOST_AUTO_TEST_CASE(testGetterThatCreatesTwoVariablesAndSumsThem) {
   // The sum is returned as a (non-trainable) plain Variable holding g_0 + g_1,
   // named like TF's op under name_scope("custom_getter").
-  const CustomGetter custom_getter = [](const Getter& getter, const GetterContext& context) {
-    GetterContext c0 = context, c1 = context;
+  const CustomGetter custom_getter = [](const Getter& getter, const VariableRequest& context) {
+    VariableRequest c0 = context, c1 = context;
     c0.name = context.name + "/0";
     c1.name = context.name + "/1";
     const Variable g_0 = getter(c0);
@@ -1023,8 +1023,8 @@ BOOST_AUTO_TEST_CASE(testGetterThatCreatesTwoVariablesAndSumsThem) {
 }
 
 BOOST_AUTO_TEST_CASE(testNestedCustomGetters) {
-  const CustomGetter sum_getter = [](const Getter& getter, const GetterContext& context) {
-    GetterContext c0 = context, c1 = context;
+  const CustomGetter sum_getter = [](const Getter& getter, const VariableRequest& context) {
+    VariableRequest c0 = context, c1 = context;
     c0.name = context.name + "/sum_0";
     c1.name = context.name + "/sum_1";
     const Variable g_0 = getter(c0);
@@ -1032,8 +1032,8 @@ BOOST_AUTO_TEST_CASE(testNestedCustomGetters) {
     auto ns = name_scope("sum_getter");
     return Variable(add(g_0.value(), g_1.value()), "add", false);
   };
-  const CustomGetter prod_getter = [](const Getter& getter, const GetterContext& context) {
-    GetterContext c0 = context, c1 = context;
+  const CustomGetter prod_getter = [](const Getter& getter, const VariableRequest& context) {
+    VariableRequest c0 = context, c1 = context;
     c0.name = context.name + "/prod_0";
     c1.name = context.name + "/prod_1";
     const Variable g_0 = getter(c0);
