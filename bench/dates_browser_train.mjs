@@ -12,16 +12,10 @@
 // 200-date validation every 100 steps) timed to the same target, one thread.
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { startServer, defaultDist } from '../tools/serve-web.mjs';
+import { repo, commandLine, launchChromium } from '../tests/browser/support.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
+const opt = commandLine();
 const hidden = opt('--hidden', '64');
 const embedding = opt('--embedding', '32');
 const batch = opt('--batch', '64');
@@ -31,14 +25,9 @@ const limitMs = Number(opt('--limit-s', '600')) * 1000;
 const runs = Number(opt('--runs', '1'));
 const nativeCli = opt('--native', '');
 const distDir = path.resolve(opt('--dist', defaultDist));
-const chromiumPath = process.env.VARSCOPE_CHROMIUM || '/usr/bin/chromium';
 
-const server = await startServer({ port: 0, root: path.resolve(here, '..', 'web'), dist: distDir, quiet: true });
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const server = await startServer({ port: 0, root: path.join(repo, 'web'), dist: distDir, quiet: true });
+const browser = await launchChromium();
 const results = [];
 try {
   for (let run = 0; run < runs; ++run) {

@@ -43,13 +43,9 @@ async function runNode() {
 }
 
 async function runBrowser() {
-  const { chromium } = await import('playwright-core');
+  const { launchChromium } = await import('../tests/browser/support.mjs');  // the browser tests' flags
   const server = await startServer({ port: 0, dist: distDir, quiet: true });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const logs = [];

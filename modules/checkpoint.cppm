@@ -132,14 +132,4 @@ void write_checkpoint(const std::vector<CheckpointEntry>& entries, const std::st
 /// The checkpoint name after the prefix map and rename rules of `options`.
 [[nodiscard]] std::string remap_name(const std::string& name, const RestoreOptions& options);
 
-namespace detail {
-/// Test hook, not public API (tests/checkpoint_test.cpp injects a failed save with it).
-/// When set, save() / write_checkpoint() call it with the temp file's path after the
-/// temp file is written, flushed and closed and just before the rename; a non-zero
-/// return is taken as that errno (e.g. ENOSPC) and the save fails exactly as a failed
-/// write or rename does. nullptr (the default) clears it.
-using BeforeRenameHook = int (*)(const std::string& temp_path);
-void set_before_rename_hook(BeforeRenameHook hook) noexcept;
-}  // namespace detail
-
 }  // namespace varscope

@@ -2,14 +2,15 @@
 // the API: views over caller-owned buffers (MatrixView), products that write into
 // them and never allocate, and the weight cache of the per-step loops.
 //
-//   matmul_reference_into   the readable reference: a triple loop in double
 //   matmul_into             the dispatch: a register-blocked small-rows kernel up to
 //                           kSmallRowsThreshold rows, OpenBLAS's sgemm above (Eigen in wasm)
 //   matmul_transposed_a/b_into  sgemm with transpose flags (gradients)
 //   PackedMatrix + matmul_packed_into  a weight packed once into 16-column panels and an
 //                           AVX2/FMA (native) or SIMD128 (wasm) 6x16 kernel over it
 //   PackedWeights           the packed copy of a Variable, remade when it is assigned
-// The fast kernels are proven equal to the reference in tests/numerics_test.cpp.
+// The fast kernels are proven equal to a plain reference loop in tests/numerics_test.cpp
+// (varscope::testing::matmul_reference_into, a test hook in modules/testing.cppm,
+// defined in modules/src/kernels.cpp: not part of `import varscope;`).
 module;
 #include <cstdint>
 #include <memory>
@@ -73,10 +74,6 @@ void matmul_transposed_a_into(ConstMatrixView a, ConstMatrixView b, MatrixView o
 /// out = a @ b^T (+ out when accumulate): [M, K] @ [N, K]^T -> [M, N] (an input
 /// gradient dz W^T).
 void matmul_transposed_b_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
-/// The readable reference: a triple loop accumulating in double (for tests).
-void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
-/// Always Eigen's GEMM (for tests and benchmarks of the dispatch).
-void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out);
 /// A constant right-hand matrix b [K, N] repacked once into panels of
 /// kPackedPanelWidth columns (each panel: K rows of 16 contiguous floats, the
 /// last panel zero-padded), for matmul_packed_into. A general GEMM repacks its
@@ -106,7 +103,7 @@ class PackedMatrix {
 };
 /// out = a @ b (+ out when accumulate) with b packed: [M, K] @ [K, N] -> [M, N].
 /// An AVX2/FMA 6x16 register-blocked kernel natively, a SIMD128 one in wasm
-/// (both proven equal to matmul_reference_into in tests/numerics_test.cpp);
+/// (both proven equal to testing::matmul_reference_into in tests/numerics_test.cpp);
 /// portable loops elsewhere.
 void matmul_packed_into(ConstMatrixView a, const PackedMatrix& b, MatrixView out, bool accumulate = false);
 /// True when matmul_packed_into runs the SIMD kernel (so packing pays off).

@@ -18,6 +18,7 @@
 #include <vector>
 
 import varscope;
+import varscope.testing;  // test hooks (modules/testing.cppm)
 #include "support/checkpoint_model.hpp"
 #include "support/torch_case.hpp"
 #include "torch_roundtrip.hpp"  // generated: kTorchRoundtrip (tests/data/torch_roundtrip.json)
@@ -320,13 +321,13 @@ BOOST_AUTO_TEST_CASE(failed_save_leaves_the_previous_file_untouched) {
   BOOST_TEST(files_starting_with(path) == std::vector<std::string>{path}, tt::per_element());
   // A failure after the new file was completely written to the temp file, before the rename:
   a.graph.global_variables()[0].assign(fill({6, 3}, 7.0f));  // new contents differ from the saved file
-  detail::set_before_rename_hook(&fail_with_enospc);
+  testing::set_before_rename_hook(&fail_with_enospc);
   try {
     save(a.graph, path);
-    detail::set_before_rename_hook(nullptr);
+    testing::set_before_rename_hook(nullptr);
     BOOST_FAIL("expected CheckpointError");
   } catch (const CheckpointError& e) {
-    detail::set_before_rename_hook(nullptr);
+    testing::set_before_rename_hook(nullptr);
     const std::string m = e.what();
     BOOST_TEST(m.find(std::strerror(ENOSPC)) != std::string::npos, m);
     BOOST_TEST(m.find("the previous file, if any, is untouched") != std::string::npos, m);

@@ -20,6 +20,7 @@
 #include <vector>
 
 import varscope;
+import varscope.testing;  // test hooks (modules/testing.cppm)
 #include "numerics_golden.hpp"  // generated: kNumericsGolden
 #include "gru_tfjs_golden.hpp"  // generated: kGruTfjsGolden
 
@@ -393,8 +394,8 @@ BOOST_AUTO_TEST_CASE(fast_matmul_kernels_equal_the_reference_loop) {
       // Without accumulate the old contents are never read (NaN would leak through).
       for (auto& x : fast.data<float>()) x = std::numeric_limits<float>::quiet_NaN();
       matmul_into(av, as_matrix(b), as_matrix(fast));
-      matmul_reference_into(av, as_matrix(b), as_matrix(ref));
-      matmul_eigen_into(av, as_matrix(b), as_matrix(eig));
+      testing::matmul_reference_into(av, as_matrix(b), as_matrix(ref));
+      testing::matmul_eigen_into(av, as_matrix(b), as_matrix(eig));
       BOOST_TEST_CONTEXT("m=" << m << " n=" << n) {
         // Each result is a k-term float32 dot product: within gamma_k * S_ij of the exact
         // product P (any summation order, FMA or not). Accumulate adds onto the old values
@@ -474,7 +475,7 @@ BOOST_AUTO_TEST_CASE(packed_matmul_equals_the_reference_loop) {
         for (auto& x : fast.data<float>()) x = std::numeric_limits<float>::quiet_NaN();
         const MatrixView fv{fast.data<float>().data(), m, n, n + 2};  // strided output
         matmul_packed_into(av, packed, fv);
-        matmul_reference_into(av, as_matrix(b), as_matrix(ref));
+        testing::matmul_reference_into(av, as_matrix(b), as_matrix(ref));
         BOOST_TEST_CONTEXT("m=" << m << " n=" << n << " k=" << k) {
           // Float32 error analysis (Higham, Accuracy and Stability, 3.1): a k-term dot product
           // computed in float32 in any order, with or without FMA, is within gamma_k * S_ij of

@@ -3,6 +3,7 @@
 // counters, error kinds and their messages, custom getters, audits, frozen mode.
 #define BOOST_TEST_MODULE scope_store
 #include "support/boost_test.hpp"
+#include "support/error_message.hpp"  // message_of<E>(f)
 
 #include <algorithm>
 #include <string>
@@ -25,18 +26,6 @@ struct FreshGraph {
   Graph graph;
   DefaultGraphGuard session{graph};
 };
-
-// Message of the error `f` throws as E (fails the test when it throws nothing).
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  BOOST_FAIL("expected an exception");
-  return {};
-}
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;

@@ -4,6 +4,7 @@
 // training decoder on the same shared weights, weight sharing, and errors.
 #define BOOST_TEST_MODULE seq2seq
 #include "support/boost_test.hpp"
+#include "support/error_message.hpp"  // message_of<E>(f)
 
 #include <algorithm>
 #include <cmath>
@@ -324,21 +325,6 @@ BOOST_AUTO_TEST_CASE(min_length_and_num_hypotheses) {
     BOOST_TEST(r.hypotheses[b].size() == 2u);
     for (const auto& h : r.hypotheses[b]) BOOST_TEST(h.ids.size() >= 3u);
   }
-}
-
-// Runs f, which must throw E; returns the message.
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    BOOST_ERROR("expected " << typeid(E).name() << ", got: " << e.what());
-    return {};
-  }
-  BOOST_ERROR("expected an exception, nothing was thrown");
-  return {};
 }
 
 // BeamSearchOptions, every beam option in one struct: each out-of-range field is an

@@ -6,13 +6,16 @@
 // variables as the training decoder — improves without any copying.
 #define BOOST_TEST_MODULE train
 #include "support/boost_test.hpp"
+#include "support/error_message.hpp"  // message_of<E>(f)
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 import varscope;
@@ -244,6 +247,62 @@ BOOST_AUTO_TEST_CASE(optimizer_errors) {
   opt.minimize([&] { return linear_loss(w, floats({2}, {1.0f, 1.0f})); });
   BOOST_TEST(unused.value().data<float>()[0] == 1.0f);
   BOOST_TEST(w.value().data<float>()[0] == 0.9f);
+}
+
+// One validation helper (modules/src/validate.hpp) behind the tensor arguments of :loss,
+// apply_gradients, GradientTape::gradient's target_gradient and where: a wrong dtype is a
+// DTypeMismatchError (whatever the shape), a wrong rank or size a ShapeMismatchError, both
+// in one message format ("<who>: <what> must be <dtype> <dims>, got <dtype> <shape>[; hint]").
+BOOST_AUTO_TEST_CASE(wrong_dtypes_are_dtype_errors_and_wrong_shapes_shape_errors_in_one_format) {
+  Fresh g;
+  const Tensor logits(DType::float32, Shape{2, 3, 4});
+  const Tensor targets(DType::int32, Shape{2, 3});
+  const Tensor weights(DType::float32, Shape{2, 3});
+  auto w = Variable(Tensor(DType::float32, Shape{2, 3}), "w");
+  const auto gradient_with = [&](Tensor target_gradient) {
+    GradientTape tape;
+    const Tensor y = gather(w.value(), ints({2}, {1, 0}));  // recorded: a target with a gradient
+    (void)tape.gradient(y, {w}, std::move(target_gradient));
+  };
+  GradientDescentOptimizer opt(0.1f);
+  const Tensor mask = ints({2}, {1, 0});
+  using M = std::string;
+  const std::vector<std::pair<M, std::function<void()>>> dtype_cases = {
+      {"sequence_loss: logits must be float32 [batch_size, sequence_length, num_classes], got int32 [2, 3, 4]",
+       [&] { (void)sequence_loss(Tensor(DType::int32, Shape{2, 3, 4}), targets, weights); }},
+      {"sequence_loss: targets must be int32 [2, 3], got float32 [2, 3]; batch_size and sequence_length of the logits",
+       [&] { (void)sequence_loss(logits, Tensor(DType::float32, Shape{2, 3}), weights); }},
+      {"sequence_loss: weights must be float32 [2, 3], got int32 [2, 3]; batch_size and sequence_length of the logits",
+       [&] { (void)sequence_loss(logits, targets, Tensor(DType::int32, Shape{2, 3})); }},
+      {"sparse_softmax_cross_entropy_with_logits: logits must be float32, got int32 with shape [2, 4]",
+       [&] { (void)sparse_softmax_cross_entropy_with_logits(ints({2}, {0, 1}), Tensor(DType::int32, Shape{2, 4})); }},
+      {"sparse_softmax_cross_entropy_with_logits: labels (class ids) must be int32, got float32 with shape [2]",
+       [&] { (void)sparse_softmax_cross_entropy_with_logits(floats({2}, {0, 1}), Tensor(DType::float32, Shape{2, 4})); }},
+      {"GradientTape::gradient: target_gradient must be float32 [2, 3], got int32 [2, 3]; the shape of the target",
+       [&] { gradient_with(Tensor(DType::int32, Shape{2, 3})); }},
+      {"apply_gradients: the gradient for 'w' must be float32 [2, 3], got int32 [2, 3]; the shape of the variable",
+       [&] { opt.apply_gradients({{Tensor(DType::int32, Shape{2, 3}), w}}); }},
+      {"where: b must be float32 [2], got int32 [2]; the dtype and shape of a",
+       [&] { (void)where(mask, floats({2}, {1, 2}), ints({2}, {3, 4})); }},
+  };
+  for (const auto& [expected, call] : dtype_cases) BOOST_TEST(message_of<DTypeMismatchError>(call) == expected);
+
+  // The right dtype with a wrong rank or size: ShapeMismatchError, same format.
+  const std::vector<std::pair<M, std::function<void()>>> shape_cases = {
+      {"sequence_loss: logits must be float32 [batch_size, sequence_length, num_classes], got float32 [6, 4]",
+       [&] { (void)sequence_loss(Tensor(DType::float32, Shape{6, 4}), targets, weights); }},
+      {"sequence_loss: targets must be int32 [2, 3], got int32 [2, 4]; batch_size and sequence_length of the logits",
+       [&] { (void)sequence_loss(logits, Tensor(DType::int32, Shape{2, 4}), weights); }},
+      {"sequence_loss: weights must be float32 [2, 3], got float32 [3, 2]; batch_size and sequence_length of the logits",
+       [&] { (void)sequence_loss(logits, targets, Tensor(DType::float32, Shape{3, 2})); }},
+      {"GradientTape::gradient: target_gradient must be float32 [2, 3], got float32 [3, 2]; the shape of the target",
+       [&] { gradient_with(Tensor(DType::float32, Shape{3, 2})); }},
+      {"apply_gradients: the gradient for 'w' must be float32 [2, 3], got float32 [3]; the shape of the variable",
+       [&] { opt.apply_gradients({{floats({3}, {1, 2, 3}), w}}); }},
+      {"where: b must be float32 [2], got float32 [3]; the dtype and shape of a",
+       [&] { (void)where(mask, floats({2}, {1, 2}), floats({3}, {3, 4, 5})); }},
+  };
+  for (const auto& [expected, call] : shape_cases) BOOST_TEST(message_of<ShapeMismatchError>(call) == expected);
 }
 
 BOOST_AUTO_TEST_CASE(clip_by_global_norm_values) {

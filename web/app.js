@@ -169,28 +169,29 @@ function beamTable(rowIndex, source, hypotheses) {
   return wrap;
 }
 
+// "Both decoders hold the same variables" (the seq2seq and the dates sections): one row per
+// variable of the training decoder beside the beam-search decoder's, and the verdict.
+// `decoders` is the bindings' { trainer, generation }: [{ name, fingerprint }] each.
+function showSharedVariables(tableId, verdictId, { trainer, generation }) {
+  let allSame = trainer.length === generation.length && trainer.length > 0;
+  $(tableId).tBodies[0].replaceChildren(...trainer.map((v, i) => {
+    const g = generation[i];
+    const same = Boolean(g) && g.name === v.name && g.fingerprint === v.fingerprint;
+    allSame = allSame && same;
+    const tr = row([v.name, v.fingerprint, g ? `${g.fingerprint}` : '—', same ? 'yes' : 'NO'], true);
+    tr.lastChild.className = same ? 'ok' : 'bad';
+    return tr;
+  }));
+  $(verdictId).textContent = allSame
+    ? `True — both decoders hold the same ${trainer.length} decoder variables`
+    : 'False — the decoders hold different variables';
+  $(verdictId).className = allSame ? 'ok' : 'bad';
+}
+
 function showSeq2seq(r, params) {
   $('s2s-train').textContent = r.trainArgmax.map((ids) => `[${ids.join(' ')}]`).join(' ');
   $('s2s-beam-tables').replaceChildren(...r.hypotheses.map((hyps, b) => beamTable(b, params.sources[b], hyps)));
-  // Per-decoder variables: what each decoder's own layer objects hold.
-  const trainer = r.decoders.trainer;
-  const generation = r.decoders.generation;
-  let allSame = trainer.length === generation.length && trainer.length > 0;
-  const shared = $('s2s-shared').tBodies[0];
-  shared.replaceChildren(
-    ...trainer.map((v, i) => {
-      const g = generation[i];
-      const same = Boolean(g) && g.name === v.name && g.fingerprint === v.fingerprint;
-      allSame = allSame && same;
-      const tr = row([v.name, v.fingerprint, g ? `${g.fingerprint}` : '—', same ? 'yes' : 'NO'], true);
-      tr.lastChild.className = same ? 'ok' : 'bad';
-      return tr;
-    }),
-  );
-  $('s2s-shared-verdict').textContent = allSame
-    ? `True — both decoders hold the same ${trainer.length} decoder variables`
-    : 'False — the decoders hold different variables';
-  $('s2s-shared-verdict').className = allSame ? 'ok' : 'bad';
+  showSharedVariables('s2s-shared', 's2s-shared-verdict', r.decoders);
   const vars = $('s2s-vars').tBodies[0];
   vars.replaceChildren(...r.variables.map((v) => row([v.name, shapeText(v.shape), v.fingerprint])));
   $('s2s-var-count').textContent = String(r.variables.length);
@@ -257,21 +258,7 @@ function showDatesDecode(r) {
   $('dates-beams').tBodies[0].replaceChildren(...r.hypotheses.map((h, i) =>
     row([String(i), h.text, h.score.toFixed(5), h.logProb.toFixed(5), String(h.length)], true)));
   $('dates-unknown').textContent = r.unknown ? `characters outside the vocabulary, read as <unk>: ${r.unknown}` : '';
-  const trainer = r.decoders.trainer;
-  const generation = r.decoders.generation;
-  let allSame = trainer.length === generation.length && trainer.length > 0;
-  $('dates-shared').tBodies[0].replaceChildren(...trainer.map((v, i) => {
-    const g = generation[i];
-    const same = Boolean(g) && g.name === v.name && g.fingerprint === v.fingerprint;
-    allSame = allSame && same;
-    const tr = row([v.name, v.fingerprint, g ? g.fingerprint : '—', same ? 'yes' : 'NO'], true);
-    tr.lastChild.className = same ? 'ok' : 'bad';
-    return tr;
-  }));
-  $('dates-shared-verdict').textContent = allSame
-    ? `True — both decoders hold the same ${trainer.length} decoder variables`
-    : 'False — the decoders hold different variables';
-  $('dates-shared-verdict').className = allSame ? 'ok' : 'bad';
+  showSharedVariables('dates-shared', 'dates-shared-verdict', r.decoders);
   datesState.lastDecode = r;
   window.varscopeDemo.lastDates = r;
   datesEl().dataset.decodes = String(Number(datesEl().dataset.decodes) + 1);

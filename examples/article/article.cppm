@@ -95,3 +95,13 @@ struct Seq2SeqOutputs {
 void run_tour(std::ostream& out, std::string_view only = "");
 
 }  // namespace varscope::article
+
+// Helpers the article's blocks share across its implementation units (foundation.cpp,
+// numerics.cpp): module linkage, not exported.
+namespace varscope::article {
+
+/// The article's show_variables(): the name of every global variable, one a line
+/// (defined in foundation.cpp).
+void show_variables(std::ostream& out);
+
+}  // namespace varscope::article

@@ -15,13 +15,14 @@ import varscope;
 
 namespace varscope::article {
 
-namespace {
-
 // def show_variables():
 //     print('\n'.join([v.name for v in tf.global_variables()]))
+// (declared in article.cppm: numerics.cpp prints with it too)
 void show_variables(std::ostream& out) {
   for (const auto& v : global_variables()) out << v.name() << '\n';
 }
+
+namespace {
 
 // def show_reuse(scope):
 //     print('{}: {}'.format(scope.name, scope.reuse))

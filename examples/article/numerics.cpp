@@ -12,10 +12,6 @@ namespace {
 
 const char* py_bool(bool b) { return b ? "True" : "False"; }
 
-void show_variables(std::ostream& out) {
-  for (const auto& v : global_variables()) out << v.name() << '\n';
-}
-
 // def has_same_outputs(tensor1, tensor2, sess):
 //     sess.run(tf.global_variables_initializer())
 //     result1, result2 = sess.run([tensor1, tensor2])

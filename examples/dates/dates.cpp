@@ -242,6 +242,17 @@ std::vector<vd::DateSample> training_batch(const std::vector<vd::Date>& pool, st
   return out;
 }
 
+Batch training_step_batch(const std::vector<vd::Date>& pool, std::uint64_t seed, std::int64_t step, std::int64_t n,
+                          const vd::Vocabulary& vocab) {
+  std::vector<std::vector<std::int32_t>> src;
+  std::vector<std::string> tgt;
+  for (const auto& x : training_batch(pool, seed, step, n)) {
+    src.push_back(vocab.encode(x.source));
+    tgt.push_back(x.target);
+  }
+  return make_batch(src, tgt, vocab);
+}
+
 // ------------------------------------------------------------------ Trainer
 
 Trainer::Trainer(const Hyper& h, const vd::Vocabulary& vocab)
@@ -283,14 +294,7 @@ std::unique_ptr<Trainer> Trainer::from_checkpoint_file(const std::string& path) 
 }
 
 Trainer::StepResult Trainer::step(const std::vector<vd::Date>& pool) {
-  const auto samples = training_batch(pool, hyper_.seed, current_step(), hyper_.batch);
-  std::vector<std::vector<std::int32_t>> src;
-  std::vector<std::string> tgt;
-  for (const auto& x : samples) {
-    src.push_back(vocab_.encode(x.source));
-    tgt.push_back(x.target);
-  }
-  const Batch b = make_batch(src, tgt, vocab_);
+  const Batch b = training_step_batch(pool, hyper_.seed, current_step(), hyper_.batch, vocab_);
   auto use = model_->graph().as_default();
   auto gv = opt_->compute_gradients([&] { return sequence_loss(model_->train_logits(b), b.targets, b.weights); });
   std::vector<std::optional<Tensor>> grads;

@@ -116,6 +116,10 @@ struct Prediction {
 /// The training batch of step `step`: a function of (seed, step) only.
 [[nodiscard]] std::vector<data::DateSample> training_batch(const std::vector<data::Date>& pool, std::uint64_t seed,
                                                            std::int64_t step, std::int64_t n);
+/// That batch encoded with `vocab` and padded (make_batch): what Trainer::step trains on at
+/// global_step `step`, and what `varscope dev dump-batches` writes for the PyTorch peer.
+[[nodiscard]] Batch training_step_batch(const std::vector<data::Date>& pool, std::uint64_t seed, std::int64_t step,
+                                        std::int64_t n, const data::Vocabulary& vocab);
 
 /// A model with its Adam optimizer and global_step: from scratch, or resumed from a
 /// checkpoint holding the model AND the optimizer state (strict restore).

@@ -3,10 +3,13 @@ module;
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 module varscope;
+#include "validate.hpp"
 
 namespace varscope {
 
@@ -168,9 +171,8 @@ void GradientTape::run_backward(const Tensor& target, std::optional<Tensor> targ
   if (target_id == 0) return;  // nothing recorded leads to the target: every gradient is None
   Tensor seed;
   if (target_gradient) {
-    if (target_gradient->shape() != target.shape() || target_gradient->dtype() != DType::float32)
-      throw ShapeMismatchError("GradientTape::gradient: target_gradient is " + target_gradient->shape().to_string() +
-                               " but the target is " + target.shape().to_string() + ": they must match");
+    validate::require_tensor_of_shape("GradientTape::gradient", "target_gradient", *target_gradient, DType::float32,
+                                      target.shape(), "the shape of the target");
     seed = std::move(*target_gradient);
   } else {
     seed = Tensor(DType::float32, target.shape());

@@ -760,7 +760,8 @@ void append_entry(std::string& out, const std::string& name, const Tensor& value
   out += '}';
 }
 
-detail::BeforeRenameHook before_rename_hook = nullptr;
+// Set only by tests (varscope::testing::set_before_rename_hook, at the end of this file).
+int (*before_rename_hook)(const std::string& temp_path) = nullptr;
 
 void write_atomically(const std::string& path, const std::string& text) {
   const auto slash = path.rfind('/');
@@ -865,8 +866,6 @@ void write_checkpoint(const std::vector<CheckpointEntry>& entries, const std::st
   for (const auto& e : entries) items.emplace_back(e.name, &e.value);
   write_atomically(path, checkpoint_text(items, options));
 }
-
-void detail::set_before_rename_hook(BeforeRenameHook hook) noexcept { before_rename_hook = hook; }
 
 std::string remap_name(const std::string& name, const RestoreOptions& options) {
   std::string out = name;
@@ -975,3 +974,13 @@ std::string RestoreReport::summary() const {
 }
 
 }  // namespace varscope
+
+// The test hook declared in modules/testing.cppm (module varscope.testing). `extern "C++"`
+// attaches it to the global module: the same function that declaration names, and not
+// part of `import varscope;`.
+extern "C++" {
+namespace varscope::testing {
+using BeforeRenameHook = int (*)(const std::string& temp_path);
+void set_before_rename_hook(BeforeRenameHook hook) noexcept { before_rename_hook = hook; }
+}  // namespace varscope::testing
+}

@@ -1,5 +1,6 @@
 // Implementation of varscope:kernels — views, the matmul dispatch, the packed
-// AVX2 / SIMD128 kernel, the plain reference loop, PackedWeights.
+// AVX2 / SIMD128 kernel, PackedWeights; at the end, the test hooks of
+// modules/testing.cppm (the plain reference loop, Eigen's GEMM on its own).
 module;
 #include <Eigen/Core>
 #if defined(__AVX2__) && defined(__FMA__)
@@ -359,24 +360,6 @@ void matmul_packed_into(ConstMatrixView a, const PackedMatrix& b, MatrixView out
   }
 }
 
-void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
-  if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
-    shape_error("matmul_reference", "operand shapes do not fit");
-  for (std::int64_t i = 0; i < a.rows; ++i)
-    for (std::int64_t j = 0; j < b.cols; ++j) {
-      double sum = accumulate ? out.data[i * out.row_stride + j] : 0.0;
-      for (std::int64_t k = 0; k < a.cols; ++k)
-        sum += double(a.data[i * a.row_stride + k]) * double(b.data[k * b.row_stride + j]);
-      out.data[i * out.row_stride + j] = static_cast<float>(sum);
-    }
-}
-
-void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out) {
-  if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
-    shape_error("matmul_eigen", "operand shapes do not fit");
-  eigen(out).noalias() = eigen(a) * eigen(b);
-}
-
 void bias_add_into(MatrixView out, std::span<const float> bias) {
   if (static_cast<std::int64_t>(bias.size()) != out.cols)
     shape_error("bias_add", "bias has " + std::to_string(bias.size()) + " values for " + std::to_string(out.cols) +
@@ -464,3 +447,30 @@ void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w,
 }
 
 }  // namespace varscope
+
+// The test hooks declared in modules/testing.cppm (module varscope.testing). `extern "C++"`
+// attaches them to the global module: the same functions those declarations name, and
+// not part of `import varscope;`. The library itself never calls them.
+extern "C++" {
+namespace varscope::testing {
+
+void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
+  if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
+    shape_error("matmul_reference", "operand shapes do not fit");
+  for (std::int64_t i = 0; i < a.rows; ++i)
+    for (std::int64_t j = 0; j < b.cols; ++j) {
+      double sum = accumulate ? out.data[i * out.row_stride + j] : 0.0;
+      for (std::int64_t k = 0; k < a.cols; ++k)
+        sum += double(a.data[i * a.row_stride + k]) * double(b.data[k * b.row_stride + j]);
+      out.data[i * out.row_stride + j] = static_cast<float>(sum);
+    }
+}
+
+void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out) {
+  if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
+    shape_error("matmul_eigen", "operand shapes do not fit");
+  eigen(out).noalias() = eigen(a) * eigen(b);
+}
+
+}  // namespace varscope::testing
+}

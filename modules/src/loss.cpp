@@ -7,7 +7,10 @@ module;
 #include <cstdint>
 #include <string>
 #include <vector>
+#include <initializer_list>
+#include <string_view>
 module varscope;
+#include "validate.hpp"
 
 namespace varscope {
 
@@ -74,11 +77,8 @@ void cross_entropy_backward(float* probs, const std::int32_t* labels, const floa
 
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
   const char* op = "sparse_softmax_cross_entropy_with_logits";
-  if (logits.dtype() != DType::float32)
-    throw DTypeMismatchError(std::string(op) + ": logits must be float32, got " + std::string(dtype_name(logits.dtype())));
-  if (labels.dtype() != DType::int32)
-    throw DTypeMismatchError(std::string(op) + ": labels must be int32 class ids, got " +
-                             std::string(dtype_name(labels.dtype())));
+  validate::require_float(op, logits, "logits");
+  validate::require_int(op, labels, "labels (class ids)");
   if (logits.shape().rank() == 0)
     throw ShapeMismatchError(std::string(op) + ": Logits cannot be scalars - received shape " + logits.shape().to_string() + ".");
   if (labels.shape().rank() + 1 != logits.shape().rank())
@@ -110,19 +110,14 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
 }
 
 Tensor sequence_loss(const Tensor& logits, const Tensor& targets, const Tensor& weights, SequenceLossOptions o) {
-  if (logits.dtype() != DType::float32 || logits.shape().rank() != 3)
-    throw ShapeMismatchError("sequence_loss: Logits must be a [batch_size x sequence_length x logits] tensor (got " +
-                             std::string(dtype_name(logits.dtype())) + " " + logits.shape().to_string() + ")");
+  // A wrong dtype is a DTypeMismatchError, a wrong rank or size a ShapeMismatchError (validate.hpp).
+  validate::require_tensor("sequence_loss", "logits", logits, DType::float32,
+                           {"batch_size", "sequence_length", "num_classes"});
   const std::int64_t B = logits.shape()[0], T = logits.shape()[1], V = logits.shape()[2];
-  if (targets.dtype() != DType::int32 || targets.shape() != Shape{B, T})
-    throw ShapeMismatchError("sequence_loss: Targets must be a [batch_size x sequence_length] tensor: int32 [" +
-                             std::to_string(B) + ", " + std::to_string(T) + "] for logits " +
-                             logits.shape().to_string() + ", got " + std::string(dtype_name(targets.dtype())) + " " +
-                             targets.shape().to_string());
-  if (weights.dtype() != DType::float32 || weights.shape() != Shape{B, T})
-    throw ShapeMismatchError("sequence_loss: Weights must be a [batch_size x sequence_length] tensor: float32 [" +
-                             std::to_string(B) + ", " + std::to_string(T) + "], got " +
-                             std::string(dtype_name(weights.dtype())) + " " + weights.shape().to_string());
+  validate::require_tensor("sequence_loss", "targets", targets, DType::int32,
+                           {{B, "batch_size"}, {T, "sequence_length"}}, "batch_size and sequence_length of the logits");
+  validate::require_tensor("sequence_loss", "weights", weights, DType::float32,
+                           {{B, "batch_size"}, {T, "sequence_length"}}, "batch_size and sequence_length of the logits");
   if (o.average_across_timesteps && o.sum_over_timesteps)
     throw InvalidArgumentError(
         "sequence_loss: average_across_timesteps and sum_over_timesteps cannot be set to True at same time.");

@@ -287,8 +287,7 @@ Tensor embedding_lookup(const Tensor& params, const Tensor& ids) { return gather
 Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   require_int("where", mask, "mask");
   require_rank("where", mask, 1, "mask");
-  if (a.shape() != b.shape() || a.dtype() != b.dtype())
-    shape_error("where", "a " + a.shape().to_string() + " and b " + b.shape().to_string() + " must match");
+  validate::require_tensor_of_shape("where", "b", b, a.dtype(), a.shape(), "the dtype and shape of a");
   if (a.shape().rank() < 1 || a.shape()[0] != mask.shape()[0])
     shape_error("where", "mask " + mask.shape().to_string() + " must have one entry per row of " +
                              a.shape().to_string());

@@ -6,10 +6,13 @@ module;
 #include <limits>
 #include <optional>
 #include <span>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 module varscope;
+#include "validate.hpp"
 
 namespace varscope {
 
@@ -100,11 +103,8 @@ void Optimizer::apply_gradients(const GradsAndVars& grads_and_vars, std::optiona
   for (const auto& [g, v] : grads_and_vars) {
     all.push_back(v);
     if (!g) continue;
-    if (g->dtype() != DType::float32 || g->shape() != v.shape())
-      throw ShapeMismatchError("apply_gradients: the gradient for '" + v.op_name() + "' is " +
-                               std::string(dtype_name(g->dtype())) + " " + g->shape().to_string() +
-                               " but the variable is " + std::string(dtype_name(v.dtype())) + " " +
-                               v.shape().to_string());
+    validate::require_tensor_of_shape("apply_gradients", "the gradient for '" + v.op_name() + "'", *g, DType::float32,
+                                      v.shape(), "the shape of the variable");
     with_grad.push_back(v);
   }
   if (with_grad.empty()) throw InvalidArgumentError("No gradients provided for any variable: " + names_of(all) + ".");

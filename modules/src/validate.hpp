@@ -60,6 +60,21 @@ inline void require_tensor(std::string_view who, std::string_view what, const Te
   if (!fits) throw ShapeMismatchError(message());
 }
 
+/// The same check against a shape known only at run time (another tensor's, a variable's):
+/// DTypeMismatchError when t is not `dtype`, then ShapeMismatchError when its shape is not
+/// `shape`, in the same message format ("... must be float32 [2, 3], got int32 [2, 3]; hint").
+inline void require_tensor_of_shape(std::string_view who, std::string_view what, const Tensor& t, DType dtype,
+                                    const Shape& shape, std::string_view hint = {}) {
+  const auto message = [&] {
+    std::string m = std::string(who) + ": " + std::string(what) + " must be " + std::string(dtype_name(dtype)) + " " +
+                    shape.to_string() + ", got " + describe(t);
+    if (!hint.empty()) m += "; " + std::string(hint);
+    return m;
+  };
+  if (t.dtype() != dtype) throw DTypeMismatchError(message());
+  if (t.shape() != shape) throw ShapeMismatchError(message());
+}
+
 // ---- the value ops' and kernels' single-tensor checks (ops.cpp, kernels.cpp)
 
 [[noreturn]] inline void shape_error(const std::string& op, const std::string& detail) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Browser test of the demo's date model (issue 12) in headless Chromium (apt
-// `chromium`, npm playwright-core; no browser download), in the harness of demo.test.mjs:
+// `chromium`, npm playwright-core; no browser download), in the harness of support.mjs:
 //   node tests/browser/dates.test.mjs [--web DIR] [--dist DIR] [--artifacts DIR] [--golden FILE]
 // 1. the committed model, decoded in the page's Web Worker, gives the native CLI's
 //    hypotheses (tests/data/dates_decode_native.json: `varscope decode --json`, kept
@@ -11,36 +11,16 @@
 // Exits 1 on any failed check, listing them.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer, defaultDist } from '../../tools/serve-web.mjs';
+import { repo, chromiumPath, commandLine, defaultDist, eq, harness, openDemoPage } from './support.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
+const opt = commandLine();
 const webDir = path.resolve(opt('--web', path.join(repo, 'web')));
 const distDir = path.resolve(opt('--dist', defaultDist));
 const artifacts = path.resolve(opt('--artifacts', path.join(repo, 'build', 'wasm', 'test-artifacts')));
 const golden = JSON.parse(fs.readFileSync(opt('--golden', path.join(repo, 'tests', 'data', 'dates_decode_native.json')), 'utf8'));
-const chromiumPath = process.env.VARSCOPE_CHROMIUM || '/usr/bin/chromium';
 const TOL = 1e-5 + 5e-6;  // wasm vs native (tests/wasm/dates_decode_wasm.mjs) + toFixed(5) rounding
 
-const failures = [];
-const timings = {};
-const t0 = performance.now();
-function check(cond, what, detail = '') {
-  if (cond) console.log(`ok   ${what}`);
-  else {
-    console.log(`FAIL ${what}${detail ? `\n     ${detail}` : ''}`);
-    failures.push(what);
-  }
-  return cond;
-}
-const eq = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const { timings, check, run } = harness();
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function main() {
@@ -49,29 +29,10 @@ async function main() {
     if (!check(fs.existsSync(path.join(distDir, f)), `${distDir}/${f} exists (built by the wasm preset)`)) return;
   if (!check(fs.existsSync(chromiumPath), `Chromium at ${chromiumPath} (apt-get install chromium)`)) return;
 
-  const server = await startServer({ port: 0, root: webDir, dist: distDir, quiet: true });
-  const origin = server.url.replace(/\/$/, '');
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const pageErrors = [];
+  const { page, pageErrors, foreign, readyMs, close } = await openDemoPage({ webDir, distDir });
+  timings.pageReadyMs = readyMs;
   try {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(origin + '/') || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
-      pageErrors.push(`foreign request ${url}`);
-      return route.abort();
-    });
-    const page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
-    let t = performance.now();
-    await page.goto(server.url);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
-    timings.pageReadyMs = performance.now() - t;
+    let t;
     const attr = async (name) => page.getAttribute('#dates', name);
     const step = async () => Number(await attr('data-step'));
     check(Number(await attr('data-decodes')) >= 1, 'the default model is decoded on load');
@@ -174,24 +135,11 @@ async function main() {
       `${JSON.stringify(restored.last.hypotheses[0])}\n     vs ${JSON.stringify(savedDecode.last.hypotheses[0])}`);
     check(eq(restored.last.variables, savedDecode.last.variables), 'load: the variable fingerprints are the saved ones');
     await page.locator('#dates').screenshot({ path: path.join(artifacts, 'dates-trained.png') });
-    check(pageErrors.length === 0, 'no page errors or foreign requests', pageErrors.join('\n     '));
+    check(pageErrors.length === 0, 'no page errors', pageErrors.join('\n     '));
+    check(foreign.length === 0, 'no requests beyond the page origin', foreign.join(' '));
   } finally {
-    await browser.close();
-    await server.close();
+    await close();
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  failures.push(`exception: ${e && e.stack ? e.stack : e}`);
-  console.log(`FAIL exception: ${e && e.stack ? e.stack : e}`);
-}
-timings.totalMs = performance.now() - t0;
-console.log(`timings: ${Object.entries(timings).map(([k, v]) => `${k}=${Math.round(v)}`).join(' ')}`);
-if (failures.length) {
-  console.log(`\n${failures.length} check(s) failed:\n - ${failures.join('\n - ')}`);
-  process.exit(1);
-}
-console.log('\nall browser date-model checks passed');
-process.exit(0);
+await run(main, 'all browser date-model checks passed');

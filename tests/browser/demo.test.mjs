@@ -11,39 +11,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer, defaultDist } from '../../tools/serve-web.mjs';
+import { pathToFileURL } from 'node:url';
+import { repo, chromiumPath, commandLine, defaultDist, eq, harness, openDemoPage } from './support.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
+const opt = commandLine();
 const webDir = path.resolve(opt('--web', path.join(repo, 'web')));
 const distDir = path.resolve(opt('--dist', defaultDist));
 const artifacts = path.resolve(opt('--artifacts', path.join(repo, 'build', 'test-artifacts')));
 const nativeExe = opt('--native', '');
-const chromiumPath = process.env.VARSCOPE_CHROMIUM || '/usr/bin/chromium';
 // Native vs wasm (other compiler, SIMD and BLAS kernels): scores are float32 sums of
 // log-probabilities of magnitude <= ~64 here, whose ulp is 3.8e-6; measured max diff 3.8e-6
 // (one ulp). 1e-5 allows ~2.6 ulp. Browser vs node (the same .mjs) is compared exactly.
 const TOL = 1e-5;
 
-const failures = [];
-const t0 = performance.now();
-const timings = {};
-function check(cond, what, detail = '') {
-  if (cond) console.log(`ok   ${what}`);
-  else {
-    console.log(`FAIL ${what}${detail ? `\n     ${detail}` : ''}`);
-    failures.push(what);
-  }
-  return cond;
-}
-const eq = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const { timings, check, run } = harness();
 
 const expectedUnshared = [
   'feed_forward_x/dense_a/kernel:0', 'feed_forward_x/dense_a/bias:0',
@@ -189,32 +170,9 @@ async function main() {
       + '-DVARSCOPE_NATIVE_WEB_EXE=<native build>/varscope_web_native)');
   }
 
-  const server = await startServer({ port: 0, root: webDir, dist: distDir, quiet: true });
-  const origin = server.url.replace(/\/$/, '');
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    // playwright gives the browser a fresh temporary profile (user-data-dir) per launch.
-  });
-  const pageErrors = [];
-  const foreign = [];
+  const { page, pageErrors, foreign, readyMs, close } = await openDemoPage({ webDir, distDir });
+  timings.pageReadyMs = readyMs;
   try {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(origin + '/') || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
-      foreign.push(url);
-      return route.abort();
-    });
-    const page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
-
-    t = performance.now();
-    await page.goto(server.url);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
-    timings.pageReadyMs = performance.now() - t;
     check(await page.locator('#error').isHidden(), 'no error shown after load',
       await page.locator('#error').textContent());
     const initial = await page.evaluate(() => window.varscopeDemo.lastSeq2seq);
@@ -439,23 +397,8 @@ async function main() {
     check(pageErrors.length === 0, 'no page errors', pageErrors.join('\n     '));
     check(foreign.length === 0, 'no requests beyond the page origin', foreign.join(' '));
   } finally {
-    await browser.close();
-    await server.close();
+    await close();
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  failures.push(`exception: ${e && e.stack ? e.stack : e}`);
-  console.log(`FAIL exception: ${e && e.stack ? e.stack : e}`);
-}
-timings.totalMs = performance.now() - t0;
-console.log(`timings: ${Object.entries(timings).map(([k, v]) => `${k}=${Math.round(v)}`).join(' ')}`);
-console.log(`screenshots: ${artifacts}`);
-if (failures.length) {
-  console.log(`\n${failures.length} check(s) failed:\n - ${failures.join('\n - ')}`);
-  process.exit(1);
-}
-console.log('\nall browser demo checks passed');
-process.exit(0);
+await run(main, 'all browser demo checks passed', [`screenshots: ${artifacts}`]);

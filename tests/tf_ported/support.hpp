@@ -1,7 +1,9 @@
 // Shared by the tests ported from TensorFlow (tests/tf_ported/): a fresh default
 // graph per test (TF's test_session / ops.Graph().as_default()) and variable names
-// as TF prints them. Include after `import varscope;`.
+// as TF prints them, TF's assertAllClose. Include after `import varscope;`.
 #pragma once
+#include <cmath>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,16 @@ inline std::vector<std::string> names(const std::vector<varscope::Variable>& var
   std::vector<std::string> out;
   for (const auto& v : vars) out.push_back(v.name());
   return out;
+}
+
+/// TF's assertAllClose: same shape and |a - b| <= tol + tol * |b| elementwise (float32).
+inline bool all_close(const varscope::Tensor& a, const varscope::Tensor& b, float tol) {
+  if (a.shape() != b.shape()) return false;
+  const auto x = a.data<float>();
+  const auto y = b.data<float>();
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (std::abs(x[i] - y[i]) > tol + tol * std::abs(y[i])) return false;
+  return true;
 }
 
 }  // namespace tf_ported

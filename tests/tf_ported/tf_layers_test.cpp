@@ -28,14 +28,7 @@ Tensor inputs_of(const Shape& shape) { return random_uniform(shape, 0.f, 1.f, 1)
 
 // TF's assertAllClose (rtol = atol = 1e-6); Dense's packed kernel may sum in
 // another order than matmul, so values agree to rounding, not bit for bit.
-bool all_close(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return false;
-  const auto x = a.data<float>();
-  const auto y = b.data<float>();
-  for (std::size_t i = 0; i < x.size(); ++i)
-    if (std::abs(x[i] - y[i]) > 1e-6f + 1e-6f * std::abs(y[i])) return false;
-  return true;
-}
+bool all_close(const Tensor& a, const Tensor& b) { return tf_ported::all_close(a, b, 1e-6f); }
 
 }  // namespace
 

@@ -36,14 +36,8 @@ Tensor at_time(const Tensor& x, std::int64_t t) {
   return reshape(slice(x, {0, t, 0}, {-1, 1, -1}), Shape{x.shape()[0], x.shape()[2]});
 }
 
-bool all_close(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return false;
-  const auto x = a.data<float>();
-  const auto y = b.data<float>();
-  for (std::size_t i = 0; i < x.size(); ++i)
-    if (std::abs(x[i] - y[i]) > 1e-5f + 1e-5f * std::abs(y[i])) return false;
-  return true;
-}
+// assertAllClose with rtol = atol = 1e-5.
+bool all_close(const Tensor& a, const Tensor& b) { return tf_ported::all_close(a, b, 1e-5f); }
 
 void test_step_with_training_helper(bool use_output_layer) {
   const std::vector<std::int32_t> sequence_length{3, 4, 3, 1, 0};

@@ -13,6 +13,7 @@
 // varscope error for the case (AlreadyExistsError, NotFoundError, ...).
 #define BOOST_TEST_MODULE tf_variable_scope
 #include "support/boost_test.hpp"
+#include "support/error_message.hpp"  // message_of<E>(f)
 
 #include <algorithm>
 #include <cstdint>
@@ -46,17 +47,6 @@ std::string constant_name(const std::string& name) { return Variable(Tensor(), n
 
 // variable_scope.get_variable(name, []).name
 std::string var_name(const std::string& name) { return get_variable(name, {.shape = Shape{}}).name(); }
-
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  BOOST_FAIL("expected an exception");
-  return {};
-}
 
 VariableRequest store_request(const std::string& name, Shape shape, ReuseMode reuse) {
   VariableRequest r;

@@ -178,14 +178,7 @@ int run_dump_batches(const DumpArgs& a) {
         {"steps", a.steps}, {"target_length", kTargetLen}, {"max_decode_length", kTargetLen + 2}});
   const auto train_dates = vd::dates_of(vd::Split::train);
   for (std::int64_t s = 0; s < a.steps; ++s) {
-    const auto samples = training_batch(train_dates, a.seed, s, a.batch);  // what run_train draws at step s
-    std::vector<std::vector<std::int32_t>> src;
-    std::vector<std::string> tgt;
-    for (const auto& x : samples) {
-      src.push_back(vocab.encode(x.source));
-      tgt.push_back(x.target);
-    }
-    const Batch b = make_batch(src, tgt, vocab);
+    const Batch b = training_step_batch(train_dates, a.seed, s, a.batch, vocab);  // what run_train trains on at step s
     std::vector<float> w(b.weights.data<float>().begin(), b.weights.data<float>().end());
     emit({{"kind", "train"}, {"step", s}, {"enc", rows(b.enc)}, {"enc_len", std::vector<std::int32_t>(
           b.enc_len.data<std::int32_t>().begin(), b.enc_len.data<std::int32_t>().end())},

@@ -1,0 +1,61 @@
+# tests/check_compile_fails.cmake — a compile-fail test (cmake -P): builds TARGET in BUILD_DIR,
+# whose one source SOURCE marks with a trailing `// must not compile` each line of code that
+# must be rejected.
+# Passes only when the build FAILS and the compiler reports an error on every marked line and
+# on no other line; so a marked line compiling again, or the target failing for another reason
+# (a broken build, a typo in the probe), fails the test, with the compiler's output.
+foreach(var BUILD_DIR TARGET SOURCE)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "check_compile_fails.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+# The marked line numbers.
+file(STRINGS "${SOURCE}" source_lines)
+set(expected)
+set(number 0)
+foreach(line IN LISTS source_lines)
+  math(EXPR number "${number} + 1")
+  if(line MATCHES "^[ \t]*[^/ \t].*// must not compile")  # code, then the marker
+    list(APPEND expected ${number})
+  endif()
+endforeach()
+if(NOT expected)
+  message(FATAL_ERROR "${SOURCE} marks no line with '// must not compile'")
+endif()
+
+set(config_args)
+if(CONFIG)
+  set(config_args --config ${CONFIG})
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build "${BUILD_DIR}" --target "${TARGET}" ${config_args}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(log "${out}\n${err}")
+if(rc EQUAL 0)
+  message(FATAL_ERROR "${TARGET} compiled, but it must not: what its marked lines use is visible again\n${log}")
+endif()
+get_filename_component(source_name "${SOURCE}" NAME)
+string(REGEX MATCHALL "[^\n]*error:[^\n]*" errors "${log}")
+set(failed_lines)
+foreach(line IN LISTS errors)
+  if(line MATCHES "${source_name}:([0-9]+):[0-9]+: error:")
+    list(APPEND failed_lines ${CMAKE_MATCH_1})
+    if(NOT CMAKE_MATCH_1 IN_LIST expected)
+      message(FATAL_ERROR "${TARGET} failed for an unexpected reason (an error on an unmarked line):\n${line}\n\n${log}")
+    endif()
+  elseif(line MATCHES ": error:")
+    message(FATAL_ERROR "${TARGET} failed for an unexpected reason (an error outside ${source_name}):\n${line}\n\n${log}")
+  endif()
+endforeach()
+if(NOT failed_lines)
+  message(FATAL_ERROR "building ${TARGET} failed without a compiler error in ${source_name} (exit ${rc}):\n${log}")
+endif()
+foreach(number IN LISTS expected)
+  if(NOT number IN_LIST failed_lines)
+    math(EXPR index "${number} - 1")
+    list(GET source_lines ${index} text)
+    message(FATAL_ERROR "${source_name}:${number} compiled, but it must not (what it uses is visible again):\n"
+                        "${text}\n\n${log}")
+  endif()
+endforeach()
+list(LENGTH expected count)
+message(STATUS "${TARGET} fails to compile as it should: an error on each of its ${count} marked lines (${expected})")
