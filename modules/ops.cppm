@@ -24,6 +24,13 @@ export namespace varscope {
 [[nodiscard]] Tensor bias_add(const Tensor& x, const Tensor& bias);
 /// Elementwise product of same-shaped tensors.
 [[nodiscard]] Tensor multiply(const Tensor& a, const Tensor& b);
+/// TF's `tensor * number`: every element times `scalar`, in x's dtype
+/// (`tf.ones([n], tf.int32) * max_len`). For int32 the scalar must be a whole
+/// number in int32 range (else InvalidArgumentError naming it) and the product
+/// wraps as TF's int32 multiply does; for float32 it is rounded to float32 and
+/// the op is differentiable in x.
+[[nodiscard]] Tensor operator*(const Tensor& x, double scalar);
+[[nodiscard]] Tensor operator*(double scalar, const Tensor& x);
 [[nodiscard]] Tensor sigmoid(const Tensor& x);
 [[nodiscard]] Tensor tanh(const Tensor& x);
 [[nodiscard]] Tensor relu(const Tensor& x);

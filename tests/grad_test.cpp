@@ -128,6 +128,8 @@ BOOST_AUTO_TEST_CASE(elementwise_and_bias) {
   check_grads({a, bias}, [&] { return bias_add(a.value(), bias.value()); }, "bias_add");
   check_grads({a, b}, [&] { return multiply(a.value(), b.value()); }, "multiply");
   check_grads({a}, [&] { return multiply(a.value(), a.value()); }, "multiply (same input twice)");
+  check_grads({a}, [&] { return a.value() * -2.5; }, "tensor * scalar");
+  check_grads({a}, [&] { return 3.0 * a.value(); }, "scalar * tensor");
   check_grads({a}, [&] { return sigmoid(a.value()); }, "sigmoid");
   check_grads({a}, [&] { return tanh(a.value()); }, "tanh");
   check_grads({a}, [&] { return relu(a.value()); }, "relu");

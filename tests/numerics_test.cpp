@@ -629,6 +629,29 @@ BOOST_AUTO_TEST_CASE(gather_picks_rows_for_any_index_shape) {
   BOOST_CHECK_THROW((void)gather(f({}, {1}), i32({1}, {0})), ShapeMismatchError);
 }
 
+// TF's `tensor * number` in the tensor's dtype: tf.ones([3], tf.int32) * 7 is [7 7 7];
+// int32 wraps like TF's multiply; a fractional or out-of-range factor for int32 is refused.
+BOOST_AUTO_TEST_CASE(tensor_times_scalar_keeps_the_dtype) {
+  const auto lengths = ones({3}, DType::int32) * 7;
+  BOOST_TEST((lengths.dtype() == DType::int32));
+  BOOST_TEST((lengths.shape() == Shape{3}));
+  for (auto v : lengths.data<std::int32_t>()) BOOST_TEST(v == 7);
+  const Tensor big(Shape{2}, std::vector<std::int32_t>{0x40000000, -3});
+  const auto wrapped = big * 4;
+  BOOST_TEST(wrapped.data<std::int32_t>()[0] == 0);  // 2^32 wraps to 0
+  BOOST_TEST(wrapped.data<std::int32_t>()[1] == -12);
+  const Tensor x(Shape{2, 2}, std::vector<float>{1.0f, -2.0f, 0.5f, 3.0f});
+  const auto y = 0.5 * x;
+  const std::vector<float> expected{0.5f, -1.0f, 0.25f, 1.5f};
+  BOOST_TEST(std::vector<float>(y.data<float>().begin(), y.data<float>().end()) == expected, tt::per_element());
+  BOOST_CHECK_EXCEPTION((void)(lengths * 1.5), InvalidArgumentError, [](const InvalidArgumentError& e) {
+    return std::string(e.what()) ==
+           "multiply: scalar 1.500000 cannot multiply an int32 tensor [3]; use a whole number in int32 range, or a "
+           "float32 tensor for a fractional factor";
+  });
+  BOOST_CHECK_THROW((void)(lengths * 4294967296.0), InvalidArgumentError);
+}
+
 BOOST_AUTO_TEST_CASE(relu_clamps_negatives_only) {
   const float inf = std::numeric_limits<float>::infinity();
   const Tensor r = relu(f({2, 3}, {-2.5f, -0.0f, 0.0f, 1e-30f, 3.0f, inf}));

@@ -173,12 +173,10 @@ void seq2seq_section(std::ostream& out) {
   const std::int64_t batch_size = 2;
   Graph graph;
   auto session = graph.as_default();
-  // (no int32 `* scalar` op: the lengths are filled with max_len directly)
-  auto max_len_each = [&] { return Tensor(Shape{batch_size}, TensorStorage<std::int32_t>(static_cast<std::size_t>(batch_size), static_cast<std::int32_t>(c.max_len))); };
   auto encoder_inputs = ones({batch_size, c.max_len}, DType::int32);
-  auto encoder_inputs_length = max_len_each();
+  auto encoder_inputs_length = ones({batch_size}, DType::int32) * c.max_len;
   auto decoder_inputs = ones({batch_size, c.max_len}, DType::int32);
-  auto decoder_inputs_length = max_len_each();
+  auto decoder_inputs_length = ones({batch_size}, DType::int32) * c.max_len;
   auto embedding = Variable(random_uniform({c.vocab_size, c.embedding_dim}, -1.0f, 1.0f), "embedding");
   const auto result = seq2seq_shared_decoders(embedding, encoder_inputs, encoder_inputs_length, decoder_inputs,
                                               decoder_inputs_length, c);

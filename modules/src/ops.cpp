@@ -589,6 +589,42 @@ Tensor bias_add(const Tensor& x, const Tensor& bias) {
   return out;
 }
 
+namespace {
+
+Tensor scale_forward(const Tensor& x, double scalar) {
+  Tensor out = x;
+  if (x.dtype() == DType::float32) {
+    const auto s = static_cast<float>(scalar);
+    for (auto& v : out.data<float>()) v *= s;
+    return out;
+  }
+  if (!(std::trunc(scalar) == scalar && scalar >= std::numeric_limits<std::int32_t>::min() &&
+        scalar <= std::numeric_limits<std::int32_t>::max()))
+    throw InvalidArgumentError("multiply: scalar " + std::to_string(scalar) + " cannot multiply an int32 tensor " +
+                               x.shape().to_string() +
+                               "; use a whole number in int32 range, or a float32 tensor for a fractional factor");
+  const auto s = static_cast<std::uint32_t>(static_cast<std::int32_t>(scalar));
+  for (auto& v : out.data<std::int32_t>())  // wraps like TF's int32 multiply, without signed overflow
+    v = static_cast<std::int32_t>(static_cast<std::uint32_t>(v) * s);
+  return out;
+}
+
+}  // namespace
+
+Tensor operator*(const Tensor& x, double scalar) {
+  Tensor out = scale_forward(x, scalar);
+  out.set_tape_id(0);  // a copy of an input must not pass for it
+  if (auto* tape = GradientTape::active(); tape && x.dtype() == DType::float32) {
+    if (const auto ix = tape->id_of(x))
+      tape->record({&out}, [ix, scalar](BackwardContext& ctx) {
+        ctx.accumulate(ix, scale_forward(*ctx.output_grad(0), scalar));
+      });
+  }
+  return out;
+}
+
+Tensor operator*(double scalar, const Tensor& x) { return x * scalar; }
+
 Tensor multiply(const Tensor& a, const Tensor& b) {
   Tensor out = multiply_forward(a, b);
   out.set_tape_id(0);  // a copy of an input must not pass for it
