@@ -4,7 +4,9 @@
 // list_variables. Bad input is a CheckpointError naming the variable and the
 // problem; a failed strict restore modifies nothing.
 module;
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -77,6 +79,10 @@ struct RestoreOptions {
   /// Applied after the prefix map, in order (e.g. the TF <= 1.2 weights/biases names).
   std::vector<RenameRule> renames;
   LoadLimits limits;
+  /// How long the swap may wait for computations in flight on other threads
+  /// (dynamic_decode / dynamic_rnn); unset: as long as they take. Past it:
+  /// VariableInUseError, nothing modified.
+  std::optional<std::chrono::milliseconds> wait_timeout;
 };
 
 struct Mismatch {
@@ -104,6 +110,14 @@ struct RestoreReport {
 
 /// Restores the graph's global variables from `path`, matching by name. The file is
 /// read as a stream: peak memory is the decoded values plus a 1 MiB block.
+///
+/// Hot reload: restore is safe while other threads decode with the graph. The
+/// checkpoint is read and checked first, without blocking anyone; then every
+/// matched variable is swapped under one Graph::UpdateGuard, which waits for the
+/// decodes in flight (up to `wait_timeout`) while new decodes wait for the swap.
+/// So a dynamic_decode / dynamic_rnn sees the whole old model or the whole new one,
+/// never a mix, and a restore that fails (mismatch, bad file, timeout) changes
+/// nothing. Calling it from inside a decode on the same graph is a VariableInUseError.
 RestoreReport restore(Graph& graph, const std::string& path, const RestoreOptions& options = {});
 /// The same from checkpoint text in memory; `source` names it in errors.
 RestoreReport restore_from_string(Graph& graph, std::string_view json_text, const RestoreOptions& options = {},

@@ -7,6 +7,8 @@ module;
 #include <functional>
 #include <iosfwd>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +23,28 @@ import :errors;
 import :tensor;
 import :init;
 import :context;
+
+namespace varscope::detail {
+/// A graph's gate over its variable values: many readers or one writer; a writer
+/// waiting holds new readers back. Tracks what each thread holds, so nested holds
+/// on one thread never wait for themselves. (Graph::ReadingGuard / UpdateGuard.)
+class ValueGate {
+ public:
+  void lock_shared();
+  void unlock_shared();
+  /// false after `timeout` (readers_seen: how many were reading); VariableInUseError
+  /// when this thread is reading.
+  bool lock(std::optional<std::chrono::nanoseconds> timeout, std::int64_t* readers_seen);
+  void unlock();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::int64_t readers_ = 0;
+  std::int64_t writers_waiting_ = 0;
+  bool writing_ = false;
+};
+}  // namespace varscope::detail
 
 export namespace varscope {
 
@@ -76,10 +100,13 @@ class Variable {
   /// The current value.
   [[nodiscard]] const Tensor& value() const noexcept;
   /// Replaces the value; ShapeMismatchError / DTypeMismatchError name the variable.
+  /// Waits for computations reading the graph on other threads (Graph::ReadingGuard)
+  /// to finish; from inside one on this thread it is a VariableInUseError. Several
+  /// assigns that must land together go under one Graph::UpdateGuard.
   void assign(Tensor value) const;  // a handle: assigning through a const handle is allowed
   /// Modifies a float32 value in place (`update` receives its values) and bumps
-  /// version(): an optimizer's step without copying the variable. Same rule as
-  /// assign while a computation reads the graph (VariableInUseError).
+  /// version(): an optimizer's step without copying the variable. Waits for
+  /// computations reading the graph, as assign does.
   /// DTypeMismatchError names the variable when it is not float32.
   void update_in_place(const std::function<void(std::span<float>)>& update) const;
   /// Several variables at once (a variable and its optimizer slots): `update`
@@ -191,10 +218,18 @@ class DefaultGraphGuard {
 /// Threads: one graph may be used from many threads at once — creating and
 /// fetching variables, opening scopes, and computing (dynamic_decode,
 /// dynamic_rnn, layers) with the same shared variables. Each thread has its own
-/// default-graph stack and variable/name-scope stack. `Variable::assign` while
-/// another thread is inside dynamic_decode / dynamic_rnn on the same graph is
-/// refused with VariableInUseError (never a torn read); other plain layer calls
-/// concurrent with an assign of their own weights are the caller's to order.
+/// default-graph stack and variable/name-scope stack.
+///
+/// Changing values while computations run (hot reload): dynamic_decode and
+/// dynamic_rnn read the variables under a ReadingGuard; `Variable::assign`,
+/// `update_in_place` and `restore` write under an UpdateGuard. A write waits for
+/// the computations in flight and new computations wait for the write, so each
+/// computation sees every variable as it was before a write or after it, never a
+/// mix (a `restore` swaps all its variables under one guard). Writers go first:
+/// a stream of computations cannot starve a restore. A write from a thread that
+/// is itself inside a computation on the graph is a VariableInUseError (it would
+/// wait for itself). Plain layer calls outside dynamic_decode / dynamic_rnn take no
+/// guard: ordering them against writes of their own weights is the caller's.
 class Graph {
  public:
   /// `seed` is the graph-level seed (tf.set_random_seed); every random initial
@@ -234,8 +269,9 @@ class Graph {
   [[nodiscard]] std::size_t name_registry_entries() const;
 
   /// RAII: marks a computation that reads this graph's variables (dynamic_decode,
-  /// dynamic_rnn). While one is alive, Variable::assign on this graph fails with
-  /// VariableInUseError; an assign in progress makes the computation wait for it.
+  /// dynamic_rnn). Many may be alive at once, on any threads; a write (UpdateGuard)
+  /// waits for them, and one waiting or in progress makes a new ReadingGuard wait.
+  /// Nested guards on one thread do not wait.
   class ReadingGuard {
    public:
     explicit ReadingGuard(Graph& graph);
@@ -244,7 +280,31 @@ class Graph {
     ReadingGuard& operator=(const ReadingGuard&) = delete;
 
    private:
-    std::shared_ptr<std::atomic<std::int64_t>> readers_;
+    std::shared_ptr<detail::ValueGate> gate_;
+  };
+
+  /// RAII: this thread alone may change the graph's variable values while the
+  /// guard lives (restore holds one across all its assigns, so readers see the old
+  /// set or the new set). Waits until no computation reads the graph; `timeout`
+  /// bounds the wait: past it, VariableInUseError (saying how many computations
+  /// were reading) and nothing is held. `what` names the write in that error.
+  /// Assigns on this thread inside the guard do not wait again. From a thread
+  /// inside a ReadingGuard on this graph: VariableInUseError at once.
+  class UpdateGuard {
+   public:
+    explicit UpdateGuard(Graph& graph, std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+                         std::string_view what = "update");
+    ~UpdateGuard();
+    UpdateGuard(const UpdateGuard&) = delete;
+    UpdateGuard& operator=(const UpdateGuard&) = delete;
+
+   private:
+    friend class Variable;
+    // Every distinct gate, taken in address order (several graphs: no deadlock).
+    UpdateGuard(std::vector<std::shared_ptr<detail::ValueGate>> gates, std::optional<std::chrono::milliseconds> timeout,
+                std::string_view what);
+    void release() noexcept;
+    std::vector<std::shared_ptr<detail::ValueGate>> held_;
   };
 
  private:
@@ -254,9 +314,9 @@ class Graph {
   mutable std::mutex mutex_;  // collections_ and names_in_use_
   std::map<std::string, std::vector<Variable>, std::less<>> collections_;
   detail::NameCounts names_in_use_;
-  // >= 0: computations reading variables; -1: an assign is writing. Shared with
-  // every variable node, so an assign through a handle that outlived the graph is safe.
-  std::shared_ptr<std::atomic<std::int64_t>> readers_ = std::make_shared<std::atomic<std::int64_t>>(0);
+  // Readers and writers of the variable values (ReadingGuard / UpdateGuard). Shared
+  // with every variable node, so an assign through a handle that outlived the graph is safe.
+  std::shared_ptr<detail::ValueGate> gate_;
 };
 
 /// The calling thread's default graph (a per-thread graph when none was made default).
@@ -323,6 +383,6 @@ struct VariableNode {
   Graph* graph = nullptr;
   std::uint64_t version = 0;
   std::uint64_t read_id = 0;  // Variable::read_id (autograd)
-  std::shared_ptr<std::atomic<std::int64_t>> readers;  // the graph's reader count (see Graph::ReadingGuard)
+  std::shared_ptr<ValueGate> gate;  // the graph's readers / writer (Graph::ReadingGuard, Graph::UpdateGuard)
 };
 }  // namespace varscope::detail

@@ -1,6 +1,7 @@
 // Implementation of varscope:checkpoint. Everything is validated before
 // anything is allocated per variable or written into the graph.
 module;
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -945,7 +946,9 @@ RestoreReport restore_entries(Graph& graph, std::vector<CheckpointEntry> entries
   if (options.strict && !report.clean())
     throw CheckpointMismatchError("restore " + path + " (strict): nothing was modified.\n" + report.summary());
   if (!options.dry_run) {
+    // One swap for all: decodes in flight finish first, new ones wait (Graph::UpdateGuard).
     // Moved, not copied: the decoded values become the variables' values.
+    const Graph::UpdateGuard swap(graph, options.wait_timeout, "restore " + path);
     for (auto& [variable, value] : to_apply) variable.assign(std::move(*const_cast<Tensor*>(value)));  // checked above
     report.applied = true;
   }

@@ -511,7 +511,7 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
 
   // An empty scope re-enters the current scope object: variables go where the caller is.
   auto scope = options.scope.empty() ? variable_scope(get_variable_scope()) : variable_scope(options.scope);
-  const Graph::ReadingGuard reading(get_default_graph());  // assign() elsewhere is refused meanwhile
+  const Graph::ReadingGuard reading(get_default_graph());  // writes elsewhere wait for it (hot reload)
   cell.build(D);
   const std::int64_t P = cell.projection_size();
   // Scratch kept per thread between calls: the input projection is megabytes at

@@ -209,7 +209,7 @@ VariableScopeGuard enter_decode_scope(const DecodeOptions& options) {
 
 BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
   auto scope = enter_decode_scope(options);
-  const Graph::ReadingGuard reading(get_default_graph());  // assign() elsewhere waits / is refused
+  const Graph::ReadingGuard reading(get_default_graph());  // writes elsewhere wait for it (hot reload)
   RNNCell& cell = decoder.cell();
   const std::int64_t B = decoder.batch_size(), H = cell.state_size();
   const std::int64_t max_iter = options.maximum_iterations.value_or(std::numeric_limits<std::int64_t>::max());
@@ -689,7 +689,7 @@ BeamSearchResult finalize(const BeamState& s, const StepRecord& record, std::int
 
 BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions options) {
   auto scope = enter_decode_scope(options);
-  const Graph::ReadingGuard reading(get_default_graph());  // assign() elsewhere waits / is refused
+  const Graph::ReadingGuard reading(get_default_graph());  // writes elsewhere wait for it (hot reload)
   RNNCell& cell = decoder.cell();
   const Tensor& embedding = decoder.embedding();
   const std::int64_t V = build_for_decoding(cell, decoder.output_layer(), embedding.shape()[1]);

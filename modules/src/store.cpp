@@ -2,6 +2,8 @@
 // and the get-or-create rule with its error messages.
 module;
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <span>
 #include <algorithm>
@@ -110,26 +112,11 @@ void Variable::update_in_place(const std::vector<Variable>& variables,
                                std::string(dtype_name(v.dtype())) + ", only float32 values can be updated in place");
     values.push_back(v.node_->value.data<float>());
   }
-  // Like assign: take each graph's reader count from 0 to -1 (no computation reading).
-  std::vector<std::atomic<std::int64_t>*> held;
-  struct Release {
-    std::vector<std::atomic<std::int64_t>*>& held;
-    ~Release() {
-      for (auto* r : held) r->store(0, std::memory_order_release);
-    }
-  } release{held};
-  for (const auto& v : variables) {
-    std::atomic<std::int64_t>* readers = v.node_->readers.get();
-    if (std::find(held.begin(), held.end(), readers) != held.end()) continue;
-    std::int64_t idle = 0;
-    if (!readers->compare_exchange_strong(idle, -1, std::memory_order_acquire))
-      throw VariableInUseError("update_in_place on " + v.name() + ": " +
-                               (idle > 0 ? std::to_string(idle) + " computation(s) (dynamic_decode / dynamic_rnn)"
-                                         : std::string("another assign")) +
-                               " on another thread are reading this graph's variables right now.\n"
-                               "  fix:           update between computations (join the decoding threads first)");
-    held.push_back(readers);
-  }
+  // Like assign: one write for every graph involved (computations in flight finish first).
+  std::vector<std::shared_ptr<detail::ValueGate>> gates;
+  for (const auto& v : variables) gates.push_back(v.node_->gate);
+  const Graph::UpdateGuard writing(std::move(gates), std::nullopt,
+                                   "update_in_place on " + (variables.empty() ? std::string() : variables[0].name()));
   update(values);
   for (const auto& v : variables) ++v.node_->version;
 }
@@ -150,34 +137,145 @@ void Variable::assign(Tensor value) const {
   if (value.shape() != shape())
     throw ShapeMismatchError("assign to " + name() + ": value has shape " + value.shape().to_string() +
                              " but the variable has shape " + shape().to_string());
-  std::atomic<std::int64_t>& readers = *node_->readers;
-  std::int64_t idle = 0;
-  if (!readers.compare_exchange_strong(idle, -1, std::memory_order_acquire))
-    throw VariableInUseError("assign to " + name() + ": " +
-                             (idle > 0 ? std::to_string(idle) + " computation(s) (dynamic_decode / dynamic_rnn)"
-                                       : std::string("another assign")) +
-                             " on another thread are reading this graph's variables right now, and replacing the "
-                             "value under them would tear what they read.\n"
-                             "  fix:           assign between computations (join the decoding threads first), or "
-                             "restore into a separate Graph and switch to it");
+  const Graph::UpdateGuard writing({node_->gate}, std::nullopt, "assign to " + name());
   node_->value = std::move(value);
   node_->value.set_tape_id(node_->read_id);
   ++node_->version;
-  readers.store(0, std::memory_order_release);
 }
 
-Graph::ReadingGuard::ReadingGuard(Graph& graph) : readers_(graph.readers_) {
-  std::int64_t n = readers_->load(std::memory_order_relaxed);
-  for (;;) {
-    if (n < 0) {  // an assign is writing (a move of a tensor): wait for it
-      std::this_thread::yield();
-      n = readers_->load(std::memory_order_relaxed);
-      continue;
+// ---------------------------------------------------------------- the value gate
+
+namespace detail {
+namespace {
+// What the calling thread holds on each gate (nested reads and writes count, so a
+// thread never waits for itself).
+struct Hold {
+  const ValueGate* gate;
+  std::int64_t reads = 0;
+  std::int64_t writes = 0;
+};
+thread_local std::vector<Hold> thread_holds;
+
+Hold* hold_of(const ValueGate* gate) {
+  for (auto& h : thread_holds)
+    if (h.gate == gate) return &h;
+  return nullptr;
+}
+Hold& hold_for(const ValueGate* gate) {
+  if (Hold* h = hold_of(gate)) return *h;
+  return thread_holds.emplace_back(Hold{gate});
+}
+void drop_if_idle(const ValueGate* gate) {
+  std::erase_if(thread_holds, [&](const Hold& h) { return h.gate == gate && h.reads == 0 && h.writes == 0; });
+}
+}  // namespace
+
+void ValueGate::lock_shared() {
+  Hold& mine = hold_for(this);
+  if (mine.reads > 0 || mine.writes > 0) {  // nested on this thread: already inside
+    ++mine.reads;
+    return;
+  }
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return !writing_ && writers_waiting_ == 0; });  // writers go first
+  ++readers_;
+  ++mine.reads;
+}
+
+void ValueGate::unlock_shared() {
+  Hold& mine = hold_for(this);
+  if (--mine.reads > 0 || mine.writes > 0) return;
+  drop_if_idle(this);
+  std::lock_guard lock(mutex_);
+  if (--readers_ == 0) changed_.notify_all();
+}
+
+bool ValueGate::lock(std::optional<std::chrono::nanoseconds> timeout, std::int64_t* readers_seen) {
+  Hold& mine = hold_for(this);
+  if (mine.writes > 0) {
+    ++mine.writes;
+    return true;
+  }
+  if (mine.reads > 0) {
+    drop_if_idle(this);
+    throw VariableInUseError(
+        "this thread is inside a computation that reads this graph's variables (dynamic_decode / dynamic_rnn), "
+        "so changing them here would wait for itself.\n"
+        "  fix:           change the variables after the computation returns, or from another thread (the change "
+        "then waits for the computation to finish)");
+  }
+  std::unique_lock lock(mutex_);
+  ++writers_waiting_;
+  const auto ready = [&] { return !writing_ && readers_ == 0; };
+  bool got = true;
+  if (timeout) got = changed_.wait_for(lock, *timeout, ready);
+  else changed_.wait(lock, ready);
+  --writers_waiting_;
+  if (!got) {
+    if (readers_seen) *readers_seen = readers_;
+    changed_.notify_all();  // readers held back for this writer may go on
+    lock.unlock();
+    drop_if_idle(this);
+    return false;
+  }
+  writing_ = true;
+  ++mine.writes;
+  return true;
+}
+
+void ValueGate::unlock() {
+  Hold& mine = hold_for(this);
+  if (--mine.writes > 0) return;
+  drop_if_idle(this);
+  std::lock_guard lock(mutex_);
+  writing_ = false;
+  changed_.notify_all();
+}
+}  // namespace detail
+
+Graph::ReadingGuard::ReadingGuard(Graph& graph) : gate_(graph.gate_) { gate_->lock_shared(); }
+Graph::ReadingGuard::~ReadingGuard() { gate_->unlock_shared(); }
+
+Graph::UpdateGuard::UpdateGuard(Graph& graph, std::optional<std::chrono::milliseconds> timeout, std::string_view what)
+    : UpdateGuard(std::vector<std::shared_ptr<detail::ValueGate>>{graph.gate_}, timeout, what) {}
+
+Graph::UpdateGuard::UpdateGuard(std::vector<std::shared_ptr<detail::ValueGate>> gates,
+                                std::optional<std::chrono::milliseconds> timeout, std::string_view what) {
+  // One order for every thread (by address), so two multi-graph updates cannot deadlock.
+  std::sort(gates.begin(), gates.end());
+  gates.erase(std::unique(gates.begin(), gates.end()), gates.end());
+  const auto deadline = timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt;
+  for (auto& gate : gates) {
+    std::int64_t readers = 0;
+    bool got = false;
+    try {
+      std::optional<std::chrono::nanoseconds> left;
+      if (deadline)
+        left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::max(*deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero()));
+      got = gate->lock(left, &readers);
+    } catch (const VariableInUseError& e) {
+      release();
+      throw VariableInUseError(std::string(what) + ": " + e.what());
     }
-    if (readers_->compare_exchange_weak(n, n + 1, std::memory_order_acquire)) break;
+    if (!got) {
+      release();
+      throw VariableInUseError(std::string(what) + ": " + std::to_string(readers) +
+                               " computation(s) (dynamic_decode / dynamic_rnn) on other threads were still reading "
+                               "this graph's variables after the " + std::to_string(timeout->count()) +
+                               " ms wait; nothing was changed.\n"
+                               "  fix:           allow a longer wait, or none (wait until the computations finish)");
+    }
+    held_.push_back(std::move(gate));
   }
 }
-Graph::ReadingGuard::~ReadingGuard() { readers_->fetch_sub(1, std::memory_order_release); }
+
+void Graph::UpdateGuard::release() noexcept {
+  for (auto it = held_.rbegin(); it != held_.rend(); ++it) (*it)->unlock();
+  held_.clear();
+}
+Graph::UpdateGuard::~UpdateGuard() { release(); }
+
 
 // ---------------------------------------------------------------- VariableStore
 
@@ -281,7 +379,7 @@ Variable VariableStore::get_variable(const VariableRequest& r) {
 
 // ---------------------------------------------------------------- Graph
 
-Graph::Graph(std::uint64_t seed) : seed_(seed), store_(*this) {}
+Graph::Graph(std::uint64_t seed) : seed_(seed), store_(*this), gate_(std::make_shared<detail::ValueGate>()) {}
 Graph::~Graph() = default;
 
 std::uint64_t Graph::next_op_seed() noexcept { return explicit_seed(seed_, ++op_seed_counter_); }
@@ -343,7 +441,7 @@ Variable Graph::register_variable(Tensor initial_value, std::string_view graph_n
   node->local = local;
   node->origin = std::move(origin);
   node->graph = this;
-  node->readers = readers_;
+  node->gate = gate_;
   Variable v(std::move(node));
   add_to_collection(local ? GraphKeys::LOCAL_VARIABLES : GraphKeys::GLOBAL_VARIABLES, v);
   if (v.trainable()) add_to_collection(GraphKeys::TRAINABLE_VARIABLES, v);
