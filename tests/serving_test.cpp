@@ -23,6 +23,7 @@
 #include <exception>
 #include <malloc.h>
 #include <random>
+#include <set>
 #include <unistd.h>
 #include <vector>
 
@@ -263,7 +264,11 @@ BOOST_AUTO_TEST_CASE(restore_with_a_wait_timeout_fails_cleanly_while_decodes_run
   std::thread decoding([&] {
     const Graph::ReadingGuard reading(m.graph);
     phase = 1;
-    while (phase.load() != 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // Held until released below, or 5 s at most (so a restore that ignores its timeout
+    // makes this test fail, not hang).
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (phase.load() != 2 && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   });
   while (phase.load() != 1) std::this_thread::yield();
   const auto start = std::chrono::steady_clock::now();
@@ -275,7 +280,9 @@ BOOST_AUTO_TEST_CASE(restore_with_a_wait_timeout_fails_cleanly_while_decodes_run
                                  what.find("after the 30 ms wait; nothing was changed") != std::string::npos &&
                                  what.find("fix:") != std::string::npos;
                         });
-  BOOST_TEST((std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(30)));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  BOOST_TEST((waited >= std::chrono::milliseconds(30)));
+  BOOST_TEST((waited < std::chrono::seconds(4)));  // gave up at the timeout, not when the reader left
   BOOST_TEST(save_to_string(m.graph) == mine);  // every variable as it was
   // The gate is usable afterwards: readers were not left blocked by the abandoned write.
   { const Graph::ReadingGuard another(m.graph); }
@@ -372,7 +379,7 @@ BOOST_AUTO_TEST_CASE(hot_reload_restores_while_two_threads_decode_all_or_nothing
     (void)restore_from_string(m.graph, text_a);
   }
 
-  constexpr int kRestores = kSanitized ? 40 : 200;
+  constexpr int kRestores = kSanitized ? 60 : 1000;
   std::atomic<bool> stop = false;
   std::atomic<int> greedy_seen[2] = {0, 0}, beam_seen[2] = {0, 0}, mixed = 0, decodes = 0;
   std::atomic<int> restores_done = 0, restores_failed = 0;
@@ -433,6 +440,85 @@ BOOST_AUTO_TEST_CASE(hot_reload_restores_while_two_threads_decode_all_or_nothing
   BOOST_TEST(greedy_seen[1].load() + beam_seen[1].load() > 0);
   // The final model is checkpoint A, complete.
   BOOST_TEST(save_to_string(m.graph) == text_a);
+}
+
+BOOST_AUTO_TEST_CASE(a_training_thread_beside_decoding_threads_each_decode_sees_one_step) {
+  // One thread trains the shared decoder weights with Adam (teacher forcing,
+  // sequence_loss) while two threads decode greedily with them. apply_gradients is
+  // one write, so every decode must equal the serial decode under the weights
+  // after some whole number of steps (a snapshot the trainer saves after each step).
+  Model m(41, 24, 8, 12, 2, 2, 6);
+  constexpr int kSteps = kSanitized ? 10 : 60;
+  std::vector<std::string> snapshots{save_to_string(m.graph)};
+  std::vector<float> losses;
+  std::atomic<bool> stop = false;
+  std::thread trainer([&] {
+    auto use = m.graph.as_default();
+    const Tensor targets(Shape{m.B, m.T}, std::vector<std::int32_t>{1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1});
+    const Tensor inputs = embedding_lookup(m.embedding, targets);
+    const Tensor lengths(Shape{m.B}, std::vector<std::int32_t>{6, 4});
+    const Tensor weights(Shape{m.B, m.T}, std::vector<float>{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0});
+    AdamOptimizer opt({.learning_rate = 0.05f});
+    for (int step = 0; step < kSteps; ++step) {
+      const Tensor loss = opt.minimize([&] {
+        BasicDecoder teacher(m.cell, TrainingHelper(inputs, lengths), m.encoder_state, m.out);
+        return sequence_loss(dynamic_decode(teacher, {.scope = "decoder"}).rnn_output, targets, weights);
+      });
+      losses.push_back(loss.data<float>()[0]);
+      snapshots.push_back(save_to_string(m.graph));  // only this thread writes: a consistent copy
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    stop = true;
+  });
+  std::vector<std::vector<std::pair<int, std::vector<float>>>> seen(2);  // (salt, greedy logits)
+  std::vector<std::thread> decoders;
+  for (int t = 0; t < 2; ++t)
+    decoders.emplace_back([&, t] {
+      auto use = m.graph.as_default();
+      std::mt19937 rng(7 + t);
+      while (!stop) {
+        const int s = static_cast<int>(rng() % 3);
+        GreedyEmbeddingHelper greedy(m.embedding, m.start_tokens(s), 0);
+        BasicDecoder basic(m.cell, greedy, m.encoder_state, m.out);
+        seen[t].emplace_back(s, floats_of(dynamic_decode(basic, {.maximum_iterations = m.T}).rnn_output));
+        std::this_thread::sleep_for(std::chrono::microseconds(rng() % 300));
+      }
+    });
+  trainer.join();
+  for (auto& d : decoders) d.join();
+  BOOST_TEST(losses.back() < losses.front());  // it trained
+  // Serial decodes under every snapshot (Adam's slots are not in the first one: lenient).
+  std::vector<std::vector<std::vector<float>>> want(snapshots.size());
+  {
+    auto use = m.graph.as_default();
+    for (std::size_t k = 0; k < snapshots.size(); ++k) {
+      (void)restore_from_string(m.graph, snapshots[k], {.strict = false});
+      for (int s = 0; s < 3; ++s) {
+        GreedyEmbeddingHelper greedy(m.embedding, m.start_tokens(s), 0);
+        BasicDecoder basic(m.cell, greedy, m.encoder_state, m.out);
+        want[k].push_back(floats_of(dynamic_decode(basic, {.maximum_iterations = m.T}).rnn_output));
+      }
+    }
+  }
+  std::size_t decodes = 0, matched = 0;
+  std::set<std::size_t> steps_seen;
+  for (const auto& per_thread : seen)
+    for (const auto& [s, logits] : per_thread) {
+      ++decodes;
+      for (std::size_t k = 0; k < snapshots.size(); ++k)
+        if (want[k][s] == logits) {
+          ++matched;
+          steps_seen.insert(k);
+          break;
+        }
+    }
+  BOOST_TEST_MESSAGE("training beside decoding: " << kSteps << " Adam steps (loss " << losses.front() << " -> "
+                                                  << losses.back() << "), " << decodes << " decodes, " << matched
+                                                  << " equal to a whole-step snapshot, " << steps_seen.size()
+                                                  << " distinct steps seen");
+  BOOST_TEST(decodes > 0u);
+  BOOST_TEST(matched == decodes);
+  BOOST_TEST(steps_seen.size() >= 2u);  // the decodes really ran while the weights changed
 }
 
 BOOST_AUTO_TEST_CASE(decode_loops_do_not_grow) {

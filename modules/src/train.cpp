@@ -110,6 +110,9 @@ void Optimizer::apply_gradients(const GradsAndVars& grads_and_vars, std::optiona
   if (with_grad.empty()) throw InvalidArgumentError("No gradients provided for any variable: " + names_of(all) + ".");
   StopRecording no_tape;  // updates are never recorded
   create_slots(with_grad);
+  // One write for the whole step (Graph::UpdateGuard): a decode on another thread
+  // sees every weight before the step or every weight after it.
+  const Graph::UpdateGuard step(with_grad.front().graph(), std::nullopt, "apply_gradients");
   prepare();
   for (const auto& [g, v] : grads_and_vars)
     if (g) apply_dense(*g, v);
