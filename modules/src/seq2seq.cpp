@@ -21,6 +21,9 @@ namespace varscope {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+// TF's step log-prob of a finished beam's tokens other than end_token
+// (beam_search_decoder.py _mask_probs: `off_value=probs.dtype.min`).
+constexpr float kMaskedLogProb = std::numeric_limits<float>::lowest();
 
 std::vector<std::int32_t> int_vector(const Tensor& t) {
   const auto d = t.data<std::int32_t>();
@@ -535,9 +538,9 @@ void step_live_beams(RNNCell& cell, OptionalLayer layer, const Tensor& embedding
 
 // Step 2: the K best continuations of batch row b, best first, into `heap`
 // (TF's rules): score = (log-prob + step log-prob) / lp(length + 1); a finished
-// beam extends only with end_token, at no cost and no added length; end_token
-// scores with lp(length) and is -inf before min_length; ties go to the lower
-// index k * V + v.
+// beam extends with end_token at no cost and no added length, its other tokens
+// at float32 lowest (TF's mask, kMaskedLogProb); end_token scores with
+// lp(length) and is -inf before min_length; ties go to the lower index k * V + v.
 void select_top_k(const BeamState& s, const LiveStep& step, std::int64_t b, const BeamSearchOptions& opt,
                   std::int32_t end, std::vector<Candidate>& heap) {
   const std::int64_t K = s.beam_width, V = step.vocab;
@@ -559,15 +562,20 @@ void select_top_k(const BeamState& s, const LiveStep& step, std::int64_t b, cons
     const std::int64_t beam = b * K + k;
     const float base = s.log_probs[beam];
     if (s.finished[beam]) {
-      // A finished beam extends only with end_token, at no cost; its other
-      // candidates score -inf. Candidates arrive in index order, so everything
-      // in the heap has a lower index: a -inf candidate can only fill a heap
-      // that is not full yet, and once it is full only end_token is left to try.
-      const float end_score = base / length_penalty(opt.length_penalty, alpha, s.lengths[beam]);
+      // A finished beam extends with end_token at no cost; its other tokens get
+      // TF's masked log-prob, float32 lowest (_mask_probs' `probs.dtype.min`:
+      // finite, not -inf), so they score (base + lowest) / lp(length) — far below
+      // any real candidate, above every -inf one. They matter only when fewer than
+      // K candidates are finite (K > V). All of them share one score, so in index
+      // order the first that does not enter the heap ends the scan.
+      const float lp = length_penalty(opt.length_penalty, alpha, s.lengths[beam]);
+      consider(base / lp, k * V + end);
+      const float masked_score = (base + kMaskedLogProb) / lp;
       for (std::int64_t v = 0; v < V; ++v) {
-        if (v == end) consider(end_score, k * V + v);
-        else if (static_cast<std::int64_t>(heap.size()) < K) consider(kNegInf, k * V + v);
-        else if (v > end) break;
+        if (v == end) continue;
+        const Candidate c{masked_score, k * V + v};
+        if (static_cast<std::int64_t>(heap.size()) == K && !better(c, heap.front())) break;
+        consider(c.score, c.index);
       }
       continue;
     }
@@ -621,8 +629,9 @@ struct StepRecord {
 
 // Step 3: beam j of row b becomes selected[j]: word = index % V continues
 // parent = index / V, whose cell state, finished flag, length and
-// (unpenalised) log-prob it takes into the next_* buffers; the step's word,
-// parent and score are recorded.
+// (unpenalised) log-prob it takes into the next_* buffers (plus the word's
+// log-prob: TF's masked one, 0 or kMaskedLogProb, after a finished parent);
+// the step's word, parent and score are recorded.
 void reorder_by_parents(BeamState& s, const LiveStep& step, std::int64_t b, const std::vector<Candidate>& selected,
                         const BeamSearchOptions& opt, std::int32_t end, StepRecord& record) {
   const std::int64_t K = s.beam_width, V = step.vocab, H = s.state_size;
@@ -635,7 +644,7 @@ void reorder_by_parents(BeamState& s, const LiveStep& step, std::int64_t b, cons
     const bool was_finished = s.finished[from] != 0;
     const bool end_blocked = !was_finished && word == end && s.lengths[from] < opt.min_length;
     const std::int64_t r = step.row_of[from];
-    s.next_log_probs[to] = was_finished ? s.log_probs[from]
+    s.next_log_probs[to] = was_finished ? (word == end ? s.log_probs[from] : s.log_probs[from] + kMaskedLogProb)
                            : end_blocked ? kNegInf
                                          : s.log_probs[from] + ((lp[r * V + word] - step.row_max[r]) - step.row_lse[r]);
     s.next_finished[to] = was_finished || word == end;

@@ -478,3 +478,102 @@ BOOST_AUTO_TEST_CASE(test_step) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Not TF test cases: TF 1.15's rule for the other tokens of a finished beam, read from
+// tensorflow/contrib/seq2seq/python/ops/beam_search_decoder.py and worked out by hand.
+// _mask_probs replaces a finished beam's step log-probs by 0 for end_token and by
+// `probs.dtype.min` (float32 lowest, -3.4028235e38: finite, not -inf) for every other
+// token; total_probs = log_probs + that; those lengths do not grow
+// (lengths_to_add is 0 for finished beams); scores = total_probs / lp(length). So when
+// fewer than beam_width candidates are finite (beam_width > vocab_size, TF's
+// TestLargeBeamStep case), top_k takes a finished beam's other tokens before any -inf
+// candidate, ranked by lowest / lp(length), and the new beam carries log_prob + lowest.
+BOOST_AUTO_TEST_SUITE(TfBeamStepRules)
+
+constexpr float kLowest = std::numeric_limits<float>::lowest();
+
+// A state the decoder reaches (beam_width 4 > vocab 2, one beam finished at step 1):
+// beam 0 finished (log_prob -1.5, length 2), beam 1 live (-2.0, length 2, logits
+// [0.3, -0.2]), beams 2, 3 never live (-inf, finished, length 0); end_token 0.
+// TF: candidates (index k * V + v) 0: end of beam 0, -1.5 / lp(2); 1: beam 0's other
+// token, (-1.5 + lowest) / lp(2) = lowest / lp(2); 2: -2 + log_softmax[0] over lp(2);
+// 3: -2 + log_softmax[1] over lp(3); 4..7: -inf. top_k: 0, 2, 3, 1.
+BOOST_AUTO_TEST_CASE(finished_beam_other_tokens_are_lowest_not_minus_infinity) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const BeamStepState state{.cell_state = zeros({4, 1}),
+                            .log_probs = floats2(1, 4, {-1.5f, -2.0f, neg_inf, neg_inf}),
+                            .finished = ints2(1, 4, {1, 0, 1, 1}),
+                            .lengths = ints2(1, 4, {2, 2, 0, 0})};
+  Logits logits(1, 4, 2);
+  logits.at(0, 1, 0) = 0.3f;
+  logits.at(0, 1, 1) = -0.2f;
+  const BeamStep step = varscope::testing::beam_search_step(logits.tensor(), zeros({4, 1}), state, 0,
+                                                            {.beam_width = 4, .length_penalty_weight = 0.6f});
+  BOOST_TEST(values_of(step.output.parent_ids) == (std::vector<std::int32_t>{0, 1, 1, 0}), boost::test_tools::per_element());
+  BOOST_TEST(values_of(step.output.predicted_ids) == (std::vector<std::int32_t>{0, 0, 1, 1}), boost::test_tools::per_element());
+  BOOST_TEST(values_of(step.next_state.finished) == (std::vector<std::int32_t>{1, 1, 0, 1}), boost::test_tools::per_element());
+  BOOST_TEST(values_of(step.next_state.lengths) == (std::vector<std::int32_t>{2, 3, 3, 2}), boost::test_tools::per_element());
+  BOOST_TEST(fat(step.next_state.log_probs, 0, 0) == -1.5f);
+  check_log_prob(step, state, logits, 0, 1, 1, 0);
+  check_log_prob(step, state, logits, 0, 2, 1, 1);
+  // float32(-1.5 + lowest) == lowest: the copy of beam 0 carries TF's masked total.
+  BOOST_TEST(fat(step.next_state.log_probs, 0, 3) == kLowest);
+  const double lp2 = tf_length_penalty(2, 0.6), lp3 = tf_length_penalty(3, 0.6);
+  const double expected_scores[] = {-1.5 / lp2, (-2.0 + logits.log_softmax(0, 1, 0)) / lp2,
+                                    (-2.0 + logits.log_softmax(0, 1, 1)) / lp3, double(kLowest) / lp2};
+  for (std::int64_t j = 0; j < 4; ++j)
+    BOOST_TEST(std::abs(fat(step.output.scores, 0, j) - expected_scores[j]) <= 1e-6 * std::abs(expected_scores[j]),
+               "scores[0][" << j << "] = " << fat(step.output.scores, 0, j) << ", expected " << expected_scores[j]);
+}
+
+// The other tokens of two finished beams compete by lowest / lp(length): the longer
+// beam's (larger lp) are less negative and come first. Beams 0 (-1.5, length 2) and
+// 1 (-2.0, length 3) finished, beam 2 never live; end_token 0, vocab 2, alpha 0.6.
+// Candidates 0: -1.5 / lp(2); 1: lowest / lp(2); 2: -2 / lp(3); 3: lowest / lp(3);
+// 4, 5: -inf. top_k: 0, 2, 3.
+BOOST_AUTO_TEST_CASE(finished_beams_other_tokens_rank_by_their_length_penalty) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const BeamStepState state{.cell_state = zeros({3, 1}),
+                            .log_probs = floats2(1, 3, {-1.5f, -2.0f, neg_inf}),
+                            .finished = ints2(1, 3, {1, 1, 1}),
+                            .lengths = ints2(1, 3, {2, 3, 0})};
+  const BeamStep step = varscope::testing::beam_search_step(Logits(1, 3, 2).tensor(), zeros({3, 1}), state, 0,
+                                                            {.beam_width = 3, .length_penalty_weight = 0.6f});
+  BOOST_TEST(values_of(step.output.parent_ids) == (std::vector<std::int32_t>{0, 1, 1}), boost::test_tools::per_element());
+  BOOST_TEST(values_of(step.output.predicted_ids) == (std::vector<std::int32_t>{0, 0, 1}), boost::test_tools::per_element());
+  BOOST_TEST(values_of(step.next_state.lengths) == (std::vector<std::int32_t>{2, 3, 3}), boost::test_tools::per_element());
+  BOOST_TEST(values_of(step.next_state.finished) == (std::vector<std::int32_t>{1, 1, 1}), boost::test_tools::per_element());
+  BOOST_TEST(fat(step.next_state.log_probs, 0, 0) == -1.5f);
+  BOOST_TEST(fat(step.next_state.log_probs, 0, 1) == -2.0f);
+  BOOST_TEST(fat(step.next_state.log_probs, 0, 2) == kLowest);
+}
+
+// Through dynamic_decode: with beam_width 8 over a vocabulary of 3, slots are filled by
+// finished beams' other tokens. TF gives those copies log_prob + lowest, so the
+// hypotheses that look real (score and log_prob above -1e30) are distinct token
+// sequences; a copy carrying its parent's log_prob would show up as a duplicate.
+BOOST_AUTO_TEST_CASE(copies_of_finished_beams_never_pass_for_real_hypotheses) {
+  FreshGraph fresh;
+  constexpr std::int64_t V = 3, D = 3, H = 5, K = 8, B = 2;
+  constexpr std::int32_t end_token = 1;
+  const Tensor embedding = random_normal({V, D}, 0.0f, 1.5f, 5);
+  GRUCell cell(H);
+  Dense out(V, {.kernel_initializer = random_normal_initializer(0.0f, 2.0f, 9)});
+  BeamSearchDecoder decoder(cell, embedding, ints({B}, {0, 0}), end_token, tile_batch(random_normal({B, H}, 0.f, 1.f, 3), K),
+                            {.beam_width = K, .length_penalty_weight = 0.6f}, out);
+  const BeamSearchResult r = dynamic_decode(decoder, {.maximum_iterations = 6});
+  int real = 0;
+  for (std::int64_t b = 0; b < B; ++b) {
+    std::vector<std::vector<std::int32_t>> seen;
+    for (const Hypothesis& h : r.hypotheses[static_cast<std::size_t>(b)]) {
+      BOOST_TEST(((h.score > -1e30f) == (h.log_prob > -1e30f)), "score " << h.score << " log_prob " << h.log_prob);
+      if (h.score <= -1e30f) continue;
+      ++real;
+      BOOST_TEST(std::count(seen.begin(), seen.end(), h.ids) == 0, "batch " << b << ": a duplicate hypothesis");
+      seen.push_back(h.ids);
+    }
+  }
+  BOOST_TEST(real > 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
