@@ -289,6 +289,39 @@ void check_log_prob(const BeamStep& step, const BeamStepState& state, const Logi
 
 }  // namespace
 
+namespace {
+
+// TF's beam_search_decoder.gather_tree_from_array(t, parent_ids, sequence_length) (the
+// Python wrapper TF's decoder uses to reorder per-beam arrays, e.g. attention history),
+// line for line over varscope's gather_tree, batch major ([B, T, K] where TF is time
+// major): gather_tree over beam ids (step_ids[b, t, k] = k, end_token = beam_width + 1,
+// max_sequence_lengths = max over beams of sequence_length), beam k's own steps past
+// sequence_length[b][k] keep beam k (sequence_mask / where), then
+// out[b, t, k] = t[b, t, sorted_beam_ids[b, t, k]] (gather_nd).
+std::vector<std::int32_t> gather_tree_from_array(const std::vector<std::int32_t>& array, const Tensor& parent_ids,
+                                                 const std::vector<std::vector<std::int32_t>>& sequence_length) {
+  const std::int64_t B = parent_ids.shape()[0], T = parent_ids.shape()[1], K = parent_ids.shape()[2];
+  std::vector<std::int32_t> beam_ids(static_cast<std::size_t>(B * T * K));
+  for (std::size_t i = 0; i < beam_ids.size(); ++i) beam_ids[i] = static_cast<std::int32_t>(i % K);
+  std::vector<std::int32_t> max_sequence_lengths;
+  for (const auto& lengths : sequence_length) max_sequence_lengths.push_back(*std::max_element(lengths.begin(), lengths.end()));
+  const Tensor sorted_beam_ids =
+      gather_tree(Tensor(Shape{B, T, K}, beam_ids), parent_ids, Tensor(Shape{B}, max_sequence_lengths),
+                  static_cast<std::int32_t>(K + 1));
+  std::vector<std::int32_t> ordered(array.size());
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = 0; t < T; ++t)
+      for (std::int64_t k = 0; k < K; ++k) {
+        const auto i = static_cast<std::size_t>((b * T + t) * K + k);
+        const bool in_bound = t < sequence_length[static_cast<std::size_t>(b)][static_cast<std::size_t>(k)];
+        const std::int32_t beam = in_bound ? sorted_beam_ids.data<std::int32_t>()[i] : static_cast<std::int32_t>(k);
+        ordered[i] = array[static_cast<std::size_t>((b * T + t) * K + beam)];
+      }
+  return ordered;
+}
+
+}  // namespace
+
 // class TestGatherTree: "Tests the gather_tree function."
 BOOST_AUTO_TEST_SUITE(TestGatherTree)
 
@@ -305,6 +338,50 @@ BOOST_AUTO_TEST_CASE(test_gather_tree) {
   const Tensor res = gather_tree(predicted_ids, parent_ids, max_sequence_lengths, /*end_token=*/11);
   BOOST_TEST(res.shape() == (Shape{2, 3, 3}));
   BOOST_TEST(values_of(res) == expected_result, boost::test_tools::per_element());
+}
+
+// _test_gather_tree_from_array(depth_ndims=0, merged_batch_beam=False). TF's arrays
+// are written (batch, time, beam) and transposed to time major: used as written.
+// Batch 0's parents at time 3 are -1: past its longest beam (3), never read.
+BOOST_AUTO_TEST_CASE(test_gather_tree_from_array_scalar) {
+  const std::vector<std::int32_t> array{1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0,  //
+                                        2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0};
+  const Tensor parent_ids = ints({2, 4, 3}, {0, 0, 0, 0, 1, 1, 2, 1, 2, -1, -1, -1,  //
+                                             0, 0, 0, 1, 1, 0, 2, 0, 1, 0, 1, 0});
+  const std::vector<std::int32_t> expected_array{2, 2, 2, 6, 5, 6, 7, 8, 9, 0, 0, 0,  //
+                                                 2, 3, 2, 7, 5, 7, 8, 9, 8, 11, 12, 0};
+  const std::vector<std::vector<std::int32_t>> sequence_length{{3, 3, 3}, {4, 4, 3}};
+  BOOST_TEST(gather_tree_from_array(array, parent_ids, sequence_length) == expected_array,
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(test_gather_tree_from_array_complex_trajectory) {
+  // Max. time = 7, batch = 1, beam = 5. TF's arrays are [time][batch = 1][beam]: with one
+  // batch row that is also the batch-major layout.
+  const std::vector<std::int32_t> array{25, 12, 114, 89, 97,  //
+                                        9,  91, 64,  11, 162,  //
+                                        34, 34, 34,  34, 34,  //
+                                        2,  4,  2,   2,  4,  //
+                                        2,  3,  6,   2,  2,  //
+                                        2,  2,  2,   3,  2,  //
+                                        2,  2,  2,   2,  2};
+  const Tensor parent_ids = ints({1, 7, 5}, {0, 0, 0, 0, 0,  //
+                                             0, 0, 0, 0, 0,  //
+                                             0, 1, 2, 3, 4,  //
+                                             0, 0, 1, 2, 1,  //
+                                             0, 1, 1, 2, 3,  //
+                                             0, 1, 3, 1, 2,  //
+                                             0, 1, 2, 3, 4});
+  const std::vector<std::int32_t> expected_array{25, 25, 25, 25, 25,  //
+                                                 9,  9,  91, 9,  9,  //
+                                                 34, 34, 34, 34, 34,  //
+                                                 2,  4,  2,  4,  4,  //
+                                                 2,  3,  6,  3,  6,  //
+                                                 2,  2,  2,  3,  2,  //
+                                                 2,  2,  2,  2,  2};
+  const std::vector<std::vector<std::int32_t>> sequence_length{{4, 6, 4, 7, 6}};
+  BOOST_TEST(gather_tree_from_array(array, parent_ids, sequence_length) == expected_array,
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
