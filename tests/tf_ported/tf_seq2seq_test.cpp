@@ -556,6 +556,34 @@ BOOST_AUTO_TEST_CASE(test_step) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// class BeamSearchDecoderTest: _testDynamicDecodeRNN(time_major=False,
+// has_attention=False), a smoke test of shapes. TF's LSTMCell(cell_depth) is a
+// GRUCell here; `cell.zero_state(batch_size * beam_width)` as TF's initial state.
+BOOST_FIXTURE_TEST_SUITE(BeamSearchDecoderTest, FreshGraph)
+
+BOOST_AUTO_TEST_CASE(testDynamicDecodeRNNBatchMajorNoAttention) {
+  const std::vector<std::int32_t> decoder_sequence_length{2, 0, 1, 2, 3};
+  const std::int64_t batch_size = 5, cell_depth = 9, vocab_size = 20, embedding_dim = 50, beam_width = 3;
+  const std::int32_t end_token = vocab_size - 1, start_token = 0;
+  const std::int64_t max_out = *std::max_element(decoder_sequence_length.begin(), decoder_sequence_length.end());
+  Dense output_layer(vocab_size, {.use_bias = true});
+  const Tensor embedding = random_normal({vocab_size, embedding_dim}, 0.f, 1.f, 13);
+  GRUCell cell(cell_depth);
+  const Tensor cell_state = cell.zero_state(batch_size * beam_width);
+  BeamSearchDecoder bsd(cell, embedding, Tensor(Shape{batch_size}, std::vector<std::int32_t>(batch_size, start_token)),
+                        end_token, cell_state, beam_width, output_layer, /*length_penalty_weight=*/0.0f);
+  const BeamSearchResult final_outputs = dynamic_decode(bsd, {.maximum_iterations = max_out});
+  const auto lengths = final_outputs.lengths.data<std::int32_t>();
+  BOOST_TEST(final_outputs.lengths.shape() == (Shape{batch_size, beam_width}));  // final_sequence_lengths
+  const std::int64_t max_sequence_length = *std::max_element(lengths.begin(), lengths.end());
+  // A smoke test
+  BOOST_TEST(final_outputs.scores.shape() == (Shape{batch_size, max_sequence_length, beam_width}));
+  BOOST_TEST(final_outputs.predicted_ids.shape() == (Shape{batch_size, max_sequence_length, beam_width}));
+  BOOST_TEST(max_sequence_length <= max_out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 // Not TF test cases: TF 1.15's rule for the other tokens of a finished beam, read from
 // tensorflow/contrib/seq2seq/python/ops/beam_search_decoder.py and worked out by hand.
 // _mask_probs replaces a finished beam's step log-probs by 0 for end_token and by
