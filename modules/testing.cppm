@@ -1,10 +1,12 @@
 // varscope.testing — test hooks into the library, kept out of `import varscope;`.
 // A separate named module (target varscope_testing, built with the tests, never
-// installed): tests/numerics_test.cpp and tests/checkpoint_test.cpp `import varscope.testing;`.
+// installed): tests/numerics_test.cpp, tests/checkpoint_test.cpp and
+// tests/tf_ported/tf_seq2seq_test.cpp `import varscope.testing;`.
 //
 // The declarations are `extern "C++"`, i.e. attached to the global module, so they
 // name the same functions the library defines in its implementation units (also
-// inside `extern "C++"`: modules/src/kernels.cpp, modules/src/checkpoint.cpp) without
+// inside `extern "C++"`: modules/src/kernels.cpp, modules/src/checkpoint.cpp,
+// modules/src/seq2seq.cpp) without
 // `varscope` exporting them. tests/CMakeLists.txt's hooks_not_exported test checks that
 // `import varscope;` alone does not see them.
 module;
