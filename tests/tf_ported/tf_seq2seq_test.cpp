@@ -551,6 +551,12 @@ BOOST_AUTO_TEST_CASE(test_step) {
       BOOST_TEST(fat(next_state_.log_probs, b, k) > neg_inf);  // (log_probs[:, :-3] > -inf).all()
       BOOST_TEST(iat(next_state_.lengths, b, k) > 0);          // (lengths[:, :-3] > 0).all()
     }
+    // Not asserted by TF's test: the last 3 beams are the -inf candidates of lowest
+    // index (nn_ops.top_k puts equal values lower index first): beam 1's tokens 0, 1, 2.
+    for (std::int64_t k = beam_width - 3; k < beam_width; ++k) {
+      BOOST_TEST(iat(outputs_.parent_ids, b, k) == 1);
+      BOOST_TEST(iat(outputs_.predicted_ids, b, k) == k - (beam_width - 3));
+    }
   }
 }
 
