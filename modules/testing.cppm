@@ -1,18 +1,24 @@
 // varscope.testing — test hooks into the library, kept out of `import varscope;`.
 // A separate named module (target varscope_testing, built with the tests, never
-// installed): tests/numerics_test.cpp and tests/checkpoint_test.cpp `import varscope.testing;`.
+// installed): tests/numerics_test.cpp, tests/checkpoint_test.cpp and
+// tests/tf_ported/tf_seq2seq_test.cpp `import varscope.testing;`.
 //
 // The declarations are `extern "C++"`, i.e. attached to the global module, so they
 // name the same functions the library defines in its implementation units (also
-// inside `extern "C++"`: modules/src/kernels.cpp, modules/src/checkpoint.cpp) without
+// inside `extern "C++"`: modules/src/kernels.cpp, modules/src/checkpoint.cpp,
+// modules/src/seq2seq.cpp) without
 // `varscope` exporting them. tests/CMakeLists.txt's hooks_not_exported test checks that
 // `import varscope;` alone does not see them.
 module;
+#include <cstdint>
 #include <string>
 export module varscope.testing;
 import varscope;
 
 export extern "C++" {
+// BeamStepState, BeamStepOutput, BeamStep: shared with modules/src/seq2seq.cpp.
+#include "src/beam_step_hook.hpp"
+
 namespace varscope::testing {
 
 /// The readable reference product: a triple loop accumulating in double.
@@ -29,6 +35,18 @@ void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out);
 using BeforeRenameHook = int (*)(const std::string& temp_path);
 /// Installs `hook` process-wide; nullptr (the default) clears it.
 void set_before_rename_hook(BeforeRenameHook hook) noexcept;
+
+/// One step of dynamic_decode(BeamSearchDecoder) on given logits: TF's internal
+/// `_beam_search_step(time, logits, next_cell_state, beam_state, batch_size,
+/// beam_width, end_token, length_penalty_weight)`, which TF's beam_search_decoder_test.py
+/// calls directly (tests/tf_ported/tf_seq2seq_test.cpp ports those tests with it).
+/// logits float32 [B, K, V] (K = options.beam_width; only unfinished beams' rows are
+/// read, as the decoder computes logits for those only); next_cell_state float32
+/// [B * K, H], the cell's new state of every beam. Runs the decoder's own candidate
+/// selection and reordering (modules/src/seq2seq.cpp: select_top_k, reorder_by_parents),
+/// options' length penalty and min_length included.
+BeamStep beam_search_step(const Tensor& logits, const Tensor& next_cell_state, const BeamStepState& beam_state,
+                          std::int32_t end_token, const BeamSearchOptions& options);
 
 }  // namespace varscope::testing
 }

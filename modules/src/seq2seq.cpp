@@ -21,6 +21,9 @@ namespace varscope {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+// TF's step log-prob of a finished beam's tokens other than end_token
+// (beam_search_decoder.py _mask_probs: `off_value=probs.dtype.min`).
+constexpr float kMaskedLogProb = std::numeric_limits<float>::lowest();
 
 std::vector<std::int32_t> int_vector(const Tensor& t) {
   const auto d = t.data<std::int32_t>();
@@ -498,15 +501,20 @@ struct LiveStep {
   }
 };
 
+// The unfinished beams of `s`, in index order, and each beam's row of step.logits.
+void collect_live(const BeamState& s, LiveStep& step) {
+  step.live.clear();
+  for (std::int64_t i = 0; i < s.beams(); ++i) {
+    step.row_of[i] = s.finished[i] ? -1 : static_cast<std::int64_t>(step.live.size());
+    if (!s.finished[i]) step.live.push_back(i);
+  }
+}
+
 // Step 1: the cell, the output layer and the log-softmax offsets for every
 // unfinished beam of `s`; finished beams keep their state in cell_next.
 void step_live_beams(RNNCell& cell, OptionalLayer layer, const Tensor& embedding, BeamState& s, LiveStep& step) {
   const std::int64_t N = s.beams(), H = s.state_size;
-  step.live.clear();
-  for (std::int64_t i = 0; i < N; ++i) {
-    step.row_of[i] = s.finished[i] ? -1 : static_cast<std::int64_t>(step.live.size());
-    if (!s.finished[i]) step.live.push_back(i);
-  }
+  collect_live(s, step);
   const auto n_live = static_cast<std::int64_t>(step.live.size());
   if (n_live == N) {  // row_of is the identity
     cell_and_layer_step(cell, layer, embedding, s.ids.data(), step.inputs, step.projection, s.cell_state,
@@ -530,9 +538,9 @@ void step_live_beams(RNNCell& cell, OptionalLayer layer, const Tensor& embedding
 
 // Step 2: the K best continuations of batch row b, best first, into `heap`
 // (TF's rules): score = (log-prob + step log-prob) / lp(length + 1); a finished
-// beam extends only with end_token, at no cost and no added length; end_token
-// scores with lp(length) and is -inf before min_length; ties go to the lower
-// index k * V + v.
+// beam extends with end_token at no cost and no added length, its other tokens
+// at float32 lowest (TF's mask, kMaskedLogProb); end_token scores with
+// lp(length) and is -inf before min_length; ties go to the lower index k * V + v.
 void select_top_k(const BeamState& s, const LiveStep& step, std::int64_t b, const BeamSearchOptions& opt,
                   std::int32_t end, std::vector<Candidate>& heap) {
   const std::int64_t K = s.beam_width, V = step.vocab;
@@ -554,15 +562,20 @@ void select_top_k(const BeamState& s, const LiveStep& step, std::int64_t b, cons
     const std::int64_t beam = b * K + k;
     const float base = s.log_probs[beam];
     if (s.finished[beam]) {
-      // A finished beam extends only with end_token, at no cost; its other
-      // candidates score -inf. Candidates arrive in index order, so everything
-      // in the heap has a lower index: a -inf candidate can only fill a heap
-      // that is not full yet, and once it is full only end_token is left to try.
-      const float end_score = base / length_penalty(opt.length_penalty, alpha, s.lengths[beam]);
+      // A finished beam extends with end_token at no cost; its other tokens get
+      // TF's masked log-prob, float32 lowest (_mask_probs' `probs.dtype.min`:
+      // finite, not -inf), so they score (base + lowest) / lp(length) — far below
+      // any real candidate, above every -inf one. They matter only when fewer than
+      // K candidates are finite (K > V). All of them share one score, so in index
+      // order the first that does not enter the heap ends the scan.
+      const float lp = length_penalty(opt.length_penalty, alpha, s.lengths[beam]);
+      consider(base / lp, k * V + end);
+      const float masked_score = (base + kMaskedLogProb) / lp;
       for (std::int64_t v = 0; v < V; ++v) {
-        if (v == end) consider(end_score, k * V + v);
-        else if (static_cast<std::int64_t>(heap.size()) < K) consider(kNegInf, k * V + v);
-        else if (v > end) break;
+        if (v == end) continue;
+        const Candidate c{masked_score, k * V + v};
+        if (static_cast<std::int64_t>(heap.size()) == K && !better(c, heap.front())) break;
+        consider(c.score, c.index);
       }
       continue;
     }
@@ -616,8 +629,9 @@ struct StepRecord {
 
 // Step 3: beam j of row b becomes selected[j]: word = index % V continues
 // parent = index / V, whose cell state, finished flag, length and
-// (unpenalised) log-prob it takes into the next_* buffers; the step's word,
-// parent and score are recorded.
+// (unpenalised) log-prob it takes into the next_* buffers (plus the word's
+// log-prob: TF's masked one, 0 or kMaskedLogProb, after a finished parent);
+// the step's word, parent and score are recorded.
 void reorder_by_parents(BeamState& s, const LiveStep& step, std::int64_t b, const std::vector<Candidate>& selected,
                         const BeamSearchOptions& opt, std::int32_t end, StepRecord& record) {
   const std::int64_t K = s.beam_width, V = step.vocab, H = s.state_size;
@@ -630,7 +644,7 @@ void reorder_by_parents(BeamState& s, const LiveStep& step, std::int64_t b, cons
     const bool was_finished = s.finished[from] != 0;
     const bool end_blocked = !was_finished && word == end && s.lengths[from] < opt.min_length;
     const std::int64_t r = step.row_of[from];
-    s.next_log_probs[to] = was_finished ? s.log_probs[from]
+    s.next_log_probs[to] = was_finished ? (word == end ? s.log_probs[from] : s.log_probs[from] + kMaskedLogProb)
                            : end_blocked ? kNegInf
                                          : s.log_probs[from] + ((lp[r * V + word] - step.row_max[r]) - step.row_lse[r]);
     s.next_finished[to] = was_finished || word == end;
@@ -725,3 +739,78 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
 }
 
 }  // namespace varscope
+
+// The test hook declared in modules/testing.cppm (module varscope.testing): one step of
+// the loop above on given logits, TF's _beam_search_step(time, logits, next_cell_state,
+// beam_state, batch_size, beam_width, end_token, length_penalty_weight). It runs the
+// loop's own collect_live / log_softmax_offsets / select_top_k / reorder_by_parents /
+// advance on a BeamState built from `beam_state`; only the cell is replaced by the
+// given logits (read for the live beams, as step_live_beams computes them) and the
+// given next_cell_state (TF's: the cell's new state of every beam). `extern "C++"`
+// attaches it to the global module: not part of `import varscope;`.
+extern "C++" {
+#include "beam_step_hook.hpp"
+namespace varscope::testing {
+
+BeamStep beam_search_step(const Tensor& logits, const Tensor& next_cell_state, const BeamStepState& beam_state,
+                          std::int32_t end_token, const BeamSearchOptions& options) {
+  const char* who = "testing::beam_search_step";
+  validate::require_tensor(who, "logits", logits, DType::float32, {"batch", "beam_width", "vocab"});
+  const std::int64_t B = logits.shape()[0], K = logits.shape()[1], V = logits.shape()[2], N = B * K;
+  if (K != options.beam_width)
+    throw InvalidArgumentError(std::string(who) + ": logits have " + std::to_string(K) +
+                               " beams, options.beam_width is " + std::to_string(options.beam_width));
+  validate::require_tensor(who, "next_cell_state", next_cell_state, DType::float32, {N, "state"});
+  const std::int64_t H = next_cell_state.shape()[1];
+  validate::require_tensor(who, "cell_state", beam_state.cell_state, DType::float32, {N, H});
+  validate::require_tensor(who, "log_probs", beam_state.log_probs, DType::float32, {B, K});
+  validate::require_tensor(who, "finished", beam_state.finished, DType::int32, {B, K});
+  validate::require_tensor(who, "lengths", beam_state.lengths, DType::int32, {B, K});
+  require_end_token(who, end_token, V);
+
+  BeamState s;
+  s.batch = B;
+  s.beam_width = K;
+  s.state_size = H;
+  s.cell_state = beam_state.cell_state;
+  s.next_cell_state = Tensor(DType::float32, Shape{N, H});
+  const auto log_probs = beam_state.log_probs.data<float>();
+  s.log_probs.assign(log_probs.begin(), log_probs.end());
+  s.next_log_probs.resize(static_cast<std::size_t>(N));
+  for (const std::int32_t f : beam_state.finished.data<std::int32_t>()) s.finished.push_back(f != 0 ? 1 : 0);
+  s.next_finished.resize(static_cast<std::size_t>(N));
+  s.lengths = int_vector(beam_state.lengths);
+  s.next_lengths.resize(static_cast<std::size_t>(N));
+  s.ids.resize(static_cast<std::size_t>(N));
+
+  LiveStep step(N, 1, 1, H, V);
+  collect_live(s, step);
+  const auto n_live = static_cast<std::int64_t>(step.live.size());
+  for (std::int64_t j = 0; j < n_live; ++j)
+    std::memcpy(step.logits.data<float>().data() + j * V, logits.data<float>().data() + step.live[j] * V,
+                sizeof(float) * V);
+  log_softmax_offsets(step.logits.data<float>().data(), n_live, V, step.row_max.data(), step.row_lse.data());
+  std::memcpy(step.cell_next.data<float>().data(), next_cell_state.data<float>().data(), sizeof(float) * N * H);
+
+  StepRecord record;
+  std::vector<Candidate> selected;
+  for (std::int64_t b = 0; b < B; ++b) {
+    select_top_k(s, step, b, options, end_token, selected);
+    reorder_by_parents(s, step, b, selected, options, end_token, record);
+  }
+  s.advance();
+
+  const Shape bk{B, K};
+  BeamStep result;
+  result.output.scores = Tensor(bk, TensorStorage<float>(record.scores.begin(), record.scores.end()));
+  result.output.predicted_ids = Tensor(bk, TensorStorage<std::int32_t>(record.words.begin(), record.words.end()));
+  result.output.parent_ids = Tensor(bk, TensorStorage<std::int32_t>(record.parents.begin(), record.parents.end()));
+  result.next_state.cell_state = std::move(s.cell_state);
+  result.next_state.log_probs = Tensor(bk, TensorStorage<float>(s.log_probs.begin(), s.log_probs.end()));
+  result.next_state.finished = Tensor(bk, TensorStorage<std::int32_t>(s.finished.begin(), s.finished.end()));
+  result.next_state.lengths = Tensor(bk, TensorStorage<std::int32_t>(s.lengths.begin(), s.lengths.end()));
+  return result;
+}
+
+}  // namespace varscope::testing
+}

@@ -13,5 +13,7 @@ int main() {
   varscope::testing::matmul_reference_into(a, a, out);  // must not compile (the hooks' home, not visible here)
   varscope::testing::matmul_eigen_into(a, a, out);      // must not compile
   varscope::testing::set_before_rename_hook(nullptr);   // must not compile
+  varscope::testing::BeamStepState state;               // must not compile (the beam-step hook's types)
+  (void)varscope::testing::beam_search_step;            // must not compile
   return 0;
 }

@@ -54,6 +54,15 @@ BOOST_AUTO_TEST_CASE(testDenseProperties) {
   BOOST_TEST(auto2.scope().name() == "dense_1");
 }
 
+BOOST_AUTO_TEST_CASE(testVariableInput) {
+  // A variable as the layer's input: TF converts it to its value; varscope reads it
+  // with Variable::value() (an eager tensor, recorded as a read of the variable).
+  const Variable v = get_variable("X", {.shape = {1, 1}, .initializer = zeros_initializer()});
+  const Tensor x = Dense(1)(v.value());
+  BOOST_TEST(x.shape() == (Shape{1, 1}));
+  BOOST_TEST(x.data<float>()[0] == 0.0f);  // assertAllEqual(x, [[0.0]])
+}
+
 BOOST_AUTO_TEST_CASE(testCall) {
   Dense dense(2, {.activation = Activation::relu, .name = "my_dense"});
   (void)dense(inputs_of({5, 2}));
@@ -66,6 +75,31 @@ BOOST_AUTO_TEST_CASE(testCall) {
   BOOST_TEST(get_default_graph().get_collection(GraphKeys::TRAINABLE_VARIABLES).size() == 2u);
   BOOST_TEST(dense.kernel().name() == "my_dense/kernel:0");
   BOOST_TEST(dense.bias()->name() == "my_dense/bias:0");
+}
+
+// Dense on a rank-3 input: TF 1.15's Dense.call uses
+// standard_ops.tensordot(inputs, kernel, [[rank - 1], [0]]) (then bias_add, activation).
+BOOST_AUTO_TEST_CASE(testCallTensorDot) {
+  Dense dense(2, {.activation = Activation::relu, .name = "my_dense"});
+  const Tensor inputs = inputs_of({5, 4, 3});
+  const Tensor outputs = dense(inputs);
+  BOOST_TEST(outputs.shape() == (Shape{5, 4, 2}));  // assertListEqual([5, 4, 2], ...)
+  // Beyond TF's shape check, the values of the tensordot: out[i, j, u] =
+  // relu(sum_c x[i, j, c] kernel[c, u] + bias[u]), in double. |float32 - exact| <=
+  // gamma_3 * sum_c |x kernel| + u |bias| (a 3-term dot product, one bias add).
+  const auto x = inputs.data<float>(), y = outputs.data<float>();
+  const auto k = dense.kernel().value().data<float>(), bias = dense.bias()->value().data<float>();
+  const double u = 0x1p-24, gamma3 = 3 * u / (1 - 3 * u);
+  for (std::size_t row = 0; row < 5 * 4; ++row)
+    for (std::size_t unit = 0; unit < 2; ++unit) {
+      double sum = bias[unit], magnitude = std::abs(double(bias[unit])) * u;
+      for (std::size_t c = 0; c < 3; ++c) {
+        sum += double(x[row * 3 + c]) * double(k[c * 2 + unit]);
+        magnitude += gamma3 * std::abs(double(x[row * 3 + c]) * double(k[c * 2 + unit]));
+      }
+      BOOST_TEST(std::abs(double(y[row * 2 + unit]) - std::max(sum, 0.0)) <= magnitude,
+                 "outputs[" << row / 4 << ", " << row % 4 << ", " << unit << "]");
+    }
 }
 
 BOOST_AUTO_TEST_CASE(testNoBias) {

@@ -1,6 +1,8 @@
 // Ports of TensorFlow 1.15's RNN tests:
 //   tensorflow/contrib/rnn/python/kernel_tests/core_rnn_cell_test.py (RNNCellTest.testGRUCell)
 //   tensorflow/python/kernel_tests/rnn_cell_test.py (RNNTest, GRUTest)
+//   tensorflow/python/kernel_tests/rnn_test.py (RNNTest: testInvalidDtype,
+//     testBatchSizeFromInput, testCellsBuild's GRUCell lines; suite RnnTestPy)
 // Case names are TF's method names; skipped cases and reasons are in
 // tests/tf_ported/README.md.
 #define BOOST_TEST_MODULE tf_rnn
@@ -9,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -178,22 +181,27 @@ BOOST_AUTO_TEST_CASE(testDynamic) {
 BOOST_AUTO_TEST_CASE(testDynamicScope) {
   const std::int64_t time_steps = 8, num_units = 3, input_size = 5, batch_size = 2;
   const Tensor sequence_length(Shape{batch_size}, std::vector<std::int32_t>{5, 2});
-  auto factory = [&](const std::string& scope) {
+  // factory(scope): dynamic_rnn(..., scope=scope); scope=None is dynamic_rnn's
+  // default, i.e. DynamicRNNOptions::scope left as it is.
+  auto factory = [&](const std::optional<std::string>& scope) {
     const Tensor concat_inputs = random_normal({batch_size, time_steps, input_size}, 0.f, 1.f, 7);
     GRUCell cell(num_units);
-    return dynamic_rnn(cell, concat_inputs, {.sequence_length = sequence_length, .scope = scope});
+    DynamicRNNOptions options{.sequence_length = sequence_length};
+    if (scope) options.scope = *scope;
+    return dynamic_rnn(cell, concat_inputs, options);
   };
-  auto test_scope = [&](const std::string& prefix, bool use_outer_scope) {
+  auto test_scope = [&](const std::optional<std::string>& prefix, bool use_outer_scope) {
     Graph graph;
     auto use = graph.as_default();
     if (use_outer_scope) {
-      auto scope = variable_scope(prefix);
+      auto scope = variable_scope(*prefix);
       (void)factory("");  // scope=scope: the current scope object
     } else {
-      (void)factory(prefix.empty() ? "rnn" : prefix);
+      (void)factory(prefix);
     }
+    // check that all the variables names starts with the proper scope.
     const auto all_vars = names(global_variables());
-    const std::string expected = (prefix.empty() ? std::string("rnn") : prefix) + "/";
+    const std::string expected = prefix.value_or("rnn") + "/";  // prefix = prefix or "rnn"
     const auto scope_vars =
         std::count_if(all_vars.begin(), all_vars.end(), [&](const std::string& n) { return n.starts_with(expected); });
     BOOST_TEST(all_vars.size() == 4u);
@@ -201,7 +209,65 @@ BOOST_AUTO_TEST_CASE(testDynamicScope) {
   };
   test_scope("prefix", true);
   test_scope("prefix", false);
-  test_scope("", false);  // prefix=None: TF's default scope "rnn"
+  test_scope(std::nullopt, false);  // prefix=None: dynamic_rnn's default scope, "rnn"
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// tensorflow/python/kernel_tests/rnn_test.py, class RNNTest (a second RNNTest in TF; the
+// suite is named after the file here, as rnn_cell_test.py's RNNTest is above).
+BOOST_FIXTURE_TEST_SUITE(RnnTestPy, FreshGraph)
+
+BOOST_AUTO_TEST_CASE(testInvalidDtype) {
+  // inputs = placeholder(int32, shape=(3, 4, 5)); of TF's cells (BasicRNNCell, GRUCell,
+  // BasicLSTMCell, LSTMCell) varscope has GRUCell. TF builds it with dtype=int32 and
+  // dynamic_rnn raises ValueError "RNN cell only supports floating"; a varscope cell has
+  // no dtype= (cells are float32), and dynamic_rnn refuses the int32 inputs with a
+  // DTypeMismatchError before the cell creates anything.
+  const Tensor inputs = Tensor(DType::int32, Shape{3, 4, 5});
+  GRUCell cell(2);
+  try {
+    (void)dynamic_rnn(cell, inputs);
+    BOOST_FAIL("expected DTypeMismatchError");
+  } catch (const DTypeMismatchError& e) {
+    BOOST_TEST(std::string(e.what()).find("inputs must be float32") != std::string::npos, e.what());
+  }
+  BOOST_TEST(!cell.built());
+  BOOST_TEST(global_variables().empty());
+}
+
+BOOST_AUTO_TEST_CASE(testBatchSizeFromInput) {
+  Plus1RNNCell cell;
+  // With static batch size (the "without static batch size" half uses placeholders of
+  // unknown batch: eager tensors always have one).
+  const Tensor inputs = zeros({3, 4, 5});
+  const Tensor initial_state = zeros({3, 5});
+  // - Without initial_state
+  RNNResult r = dynamic_rnn(cell, inputs);
+  BOOST_TEST(r.outputs.shape()[0] == 3);
+  BOOST_TEST(r.final_state.shape()[0] == 3);
+  // - With initial_state
+  r = dynamic_rnn(cell, inputs, {.initial_state = initial_state});
+  BOOST_TEST(r.outputs.shape()[0] == 3);
+  BOOST_TEST(r.final_state.shape()[0] == 3);
+}
+
+// _assert_cell_builds(cell_class, dtype, batch_size, in_size, out_size): build the cell
+// for (batch_size, in_size), call it on zeros from its initial state, and the output is
+// [batch_size, out_size].
+void assert_cell_builds(std::int64_t batch_size, std::int64_t in_size, std::int64_t out_size) {
+  GRUCell cell(out_size);
+  cell.build(in_size);  // cell.build(TensorShape((batch_size, in_size)))
+  const Tensor state_output = cell.zero_state(batch_size);  // get_initial_state(batch_size=...)
+  const Tensor cell_output = cell(zeros({batch_size, in_size}), state_output);
+  BOOST_TEST(cell_output.shape() == (Shape{batch_size, out_size}));
+}
+
+BOOST_AUTO_TEST_CASE(testCellsBuild) {
+  // TF's GRUCell lines: _assert_cell_builds(GRUCell, f32, 5, 7, 3) and the same with
+  // f64 (no float64 in varscope, D3: the f32 line only). BasicRNNCell, BasicLSTMCell
+  // and LSTMCell do not exist in varscope.
+  assert_cell_builds(5, 7, 3);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

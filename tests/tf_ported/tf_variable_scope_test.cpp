@@ -798,23 +798,6 @@ BOOST_AUTO_TEST_CASE(testSignatureGetVarVsGetLocalVar) {
   BOOST_TEST((std::is_same_v<decltype(&get_variable), decltype(&get_local_variable)>));
 }
 
-BOOST_AUTO_TEST_CASE(testGetVarWithDevice) {
-  // The device function is TF-only; what it records (op name and dtype of each
-  // variable) is checked directly. dtypes.int64 -> int32.
-  Graph g;
-  auto use = g.as_default();
-  const Variable x = get_variable("x", {.shape = {100, 200}});
-  std::vector<std::int32_t> arange(73);
-  for (std::int32_t i = 0; i < 73; ++i) arange[static_cast<std::size_t>(i)] = i;
-  const Variable y = get_variable("y", {.dtype = DType::int32, .initializer = Tensor(Shape{73}, arange)});
-  BOOST_TEST(x.op_name() == "x");
-  BOOST_TEST((x.dtype() == DType::float32));
-  BOOST_TEST(y.op_name() == "y");
-  BOOST_TEST((y.dtype() == DType::int32));
-  BOOST_TEST(y.shape() == Shape{73});
-  BOOST_TEST(y.value().data<std::int32_t>()[72] == 72);
-}
-
 BOOST_AUTO_TEST_CASE(testGetCollection) {
   (void)get_variable("testGetCollection_a", {.shape = Shape{}});
   (void)get_variable("testGetCollection_b", {.shape = Shape{}, .trainable = false});
