@@ -10,6 +10,7 @@
 // `varscope` exporting them. tests/CMakeLists.txt's hooks_not_exported test checks that
 // `import varscope;` alone does not see them.
 module;
+#include <cstddef>
 #include <cstdint>
 #include <string>
 export module varscope.testing;
@@ -35,6 +36,11 @@ void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out);
 using BeforeRenameHook = int (*)(const std::string& temp_path);
 /// Installs `hook` process-wide; nullptr (the default) clears it.
 void set_before_rename_hook(BeforeRenameHook hook) noexcept;
+
+/// Bytes the checkpoint reader reads from a file at a time (1 MiB by default; 0
+/// restores it); returns the previous value. Process-wide, for readers created
+/// afterwards. The fuzzer and checkpoint_stream_test put refills at every offset with it.
+std::size_t set_checkpoint_read_block_bytes(std::size_t bytes) noexcept;
 
 /// One step of dynamic_decode(BeamSearchDecoder) on given logits: TF's internal
 /// `_beam_search_step(time, logits, next_cell_state, beam_state, batch_size,

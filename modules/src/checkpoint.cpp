@@ -1,6 +1,7 @@
 // Implementation of varscope:checkpoint. Everything is validated before
 // anything is allocated per variable or written into the graph.
 module;
+#include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -79,13 +80,16 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoint I/O assumes
 }
 
 constexpr std::size_t kBlock = std::size_t{1} << 20;
+// Bytes per read from a file: kBlock, smaller only under test (varscope::testing::
+// set_checkpoint_read_block_bytes), so tests and the fuzzer can put refills anywhere.
+std::atomic<std::size_t> read_block_bytes{kBlock};
 constexpr int kMaxDepth = 256;  // nesting allowed in metadata (the stack is the limit otherwise)
 
 // A byte source: text in memory, or a file read one block at a time.
 class Input {
  public:
   explicit Input(std::string_view text) : base_(text.data()), cur_(text.data()), end_(text.data() + text.size()) {}
-  Input(std::FILE* file, std::string source) : file_(file), source_(std::move(source)), buffer_(kBlock) {
+  Input(std::FILE* file, std::string source) : file_(file), source_(std::move(source)), buffer_(read_block_bytes.load(std::memory_order_relaxed)) {
     base_ = cur_ = end_ = buffer_.data();
   }
   /// The next byte, or -1 at the end.
@@ -978,12 +982,15 @@ std::string RestoreReport::summary() const {
 
 }  // namespace varscope
 
-// The test hook declared in modules/testing.cppm (module varscope.testing). `extern "C++"`
+// The test hooks declared in modules/testing.cppm (module varscope.testing). `extern "C++"`
 // attaches it to the global module: the same function that declaration names, and not
 // part of `import varscope;`.
 extern "C++" {
 namespace varscope::testing {
 using BeforeRenameHook = int (*)(const std::string& temp_path);
 void set_before_rename_hook(BeforeRenameHook hook) noexcept { before_rename_hook = hook; }
+std::size_t set_checkpoint_read_block_bytes(std::size_t bytes) noexcept {
+  return varscope::read_block_bytes.exchange(bytes == 0 ? varscope::kBlock : bytes);
+}
 }  // namespace varscope::testing
 }
