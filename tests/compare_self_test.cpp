@@ -5,6 +5,7 @@
 // test and on the side of the reference, and must report a failure:
 //   compare::within            grad_test's finite-difference check
 //   compare::worst_relative    numerics_test check_close, grad_test's golden checks, torch_case
+//   compare::worst_relative_to_scale  grad_test / train_test against tf_gru_golden.json
 //   compare::max_abs_error     numerics_test's in-place kernel check
 //   compare::error_over_bound  numerics_test's matmul kernel checks
 //   compare::nan_max           grad_test's sharing checks, torch_case::run
@@ -89,6 +90,18 @@ BOOST_AUTO_TEST_CASE(worst_relative_is_nan_or_inf) {
   }
   BOOST_TEST(std::isnan(compare::worst_relative(with(kNaNf), good())));
   BOOST_TEST(fails_any_bound(compare::worst_relative(t(good()), Tensor(Shape{3, 2}, good()))));  // shape
+}
+
+BOOST_AUTO_TEST_CASE(worst_relative_to_scale_is_nan_or_inf) {
+  BOOST_TEST(compare::worst_relative_to_scale(t(good()), t(good())) == 0.0);
+  for (const float bad : kBad) {
+    BOOST_TEST(fails_any_bound(compare::worst_relative_to_scale(t(with(bad)), t(good()))), "got " << bad);
+    BOOST_TEST(fails_any_bound(compare::worst_relative_to_scale(t(good()), t(with(bad)))), "want " << bad);
+  }
+  const Tensor zeros(DType::float32, Shape{2, 3});
+  BOOST_TEST(compare::worst_relative_to_scale(zeros, zeros) == 0.0);
+  BOOST_TEST(fails_any_bound(compare::worst_relative_to_scale(t(with(kNaNf)), zeros)));
+  BOOST_TEST(fails_any_bound(compare::worst_relative_to_scale(t(good()), zeros)));  // any error vs all-zero
 }
 
 BOOST_AUTO_TEST_CASE(max_abs_error_is_nan_or_inf) {

@@ -59,6 +59,20 @@ inline double worst_relative(const varscope::Tensor& got, const varscope::Tensor
   return worst_relative(got.data<float>(), want.data<float>());
 }
 
+/// Largest |got_i - want_i| / max_j |want_j|: the error relative to the tensor's scale
+/// (for gradients, whose entries can all be << 1, where max(1, |want|) would make the
+/// check absolute and loose). NaN if any pair involves a NaN, +inf for an infinity,
+/// differing shapes, or any error against an all-zero reference.
+inline double worst_relative_to_scale(const varscope::Tensor& got, const varscope::Tensor& want) {
+  if (got.shape() != want.shape()) return kInf;
+  double scale = 0.0;
+  for (const float w : want.data<float>()) scale = nan_max(scale, std::abs(double(w)));
+  const double err = max_abs_error(got.data<float>(), want.data<float>());
+  if (std::isnan(err) || std::isnan(scale) || std::isinf(scale)) return kNaN;
+  if (scale == 0.0) return err == 0.0 ? 0.0 : kInf;
+  return err / scale;
+}
+
 /// The exact product P = a b (in double: exact to ~1e-16 relative, i.e. exactly for a
 /// float32 comparison) and S_ij = sum_l |a_il b_lj|, the scale of the float32 dot-product
 /// error bound |fl(P_ij) - P_ij| <= gamma_k S_ij.
