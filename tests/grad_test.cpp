@@ -383,10 +383,9 @@ BOOST_AUTO_TEST_CASE(pytorch_autograd_golden) {
 // Tolerances. Forward values: kGruBound = 1e-6 relative (absolute below 1), derived in
 // numerics_test (dot products of length <= D + H + 1 = 8 here, gamma_8 = 4.8e-7, sigmoid /
 // tanh slopes <= 1, T = 5 steps of a convex state update; measured 1.8e-7). Gradients:
-// 2e-5 relative to
-// the tensor's scale max |g| (the number of the PyTorch golden above, which divides by
-// max(1, |g|) instead; the gradients here are as small as 1e-2, so dividing by their own
-// scale is the tighter check): each entry is a sum over the B*T <= 20 (step, row) pairs
+// 2e-5 relative to the tensor's scale max |g| (the number of the PyTorch golden above,
+// which divides by max(1, |g|) instead; the gradients here are as small as 1e-2, so
+// dividing by their own scale is the tighter check): each entry is a sum over the B*T <= 20 (step, row) pairs
 // of products of backward factors that are themselves dot products of length <= 3H = 15
 // along a chain of <= 9 steps (seq2seq: encoder 5 + decoder 4, softmax over V = 9);
 // gamma_k with k ~ 20 + 9 * 15 ~ 160 gives ~1e-5 of the sum of |terms| as a worst case.

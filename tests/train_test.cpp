@@ -8,6 +8,8 @@
 #include "support/boost_test.hpp"
 #include "support/error_message.hpp"  // message_of<E>(f)
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +22,8 @@
 
 import varscope;
 import varscope.article;
+#include "support/compare.hpp"
+#include "tf_gru_golden.hpp"  // generated: kTfGruGolden (tests/data/tf_gru_golden.json)
 
 using namespace varscope;
 
@@ -177,6 +181,112 @@ BOOST_AUTO_TEST_CASE(adam_matches_the_tf_kernel_in_float64) {
   // Step 1 moves each weight by ~lr * sign(g) (the "epsilon hat" formulation): checked through the
   // reference above; here the zero-gradient entry of w2 never moved.
   BOOST_TEST(w2.value().data<float>()[3] == 0.4f);
+}
+
+// Adam with gradients that change every step: the article's Seq2Seq training graph (GRUCell
+// encoder and training decoder, bias-free Dense, sequence_loss; the same graph grad_test
+// checks the gradients of) minimised for 6 steps against tools/gen-tf-gru-golden.py: float64
+// TF math, float64 PyTorch autograd gradients at each step's float64 weights, float64
+// ApplyAdam (training_ops.cc). After every step every variable, its `<var>/Adam` (m) and
+// `<var>/Adam_1` (v) — looked up by those names in the graph — and beta1/beta2_power are
+// compared. The gradients change by ~100% over the 6 steps (the generator asserts > 5%), so
+// a stale gradient, an m/v slot mix-up or a wrong bias correction shows; the linear loss
+// above has a constant gradient and cannot show them.
+//
+// Tolerances (per tensor, NaN / inf fail):
+//   var:  |got - want| <= 1e-5 absolute. Each step moves a weight by lr_t m / (sqrt(v) + eps) with
+//         |m / sqrt(v)| <= ~3 and lr = 0.01; the float32 gradients' relative error (<= 3.6e-7 of their
+//         scale, grad_test tf_gru_golden) changes that by ~1e-8 per step, and each step rounds the
+//         weight once (u |w| <= 1.2e-7 for |w| <= 2): <= ~1e-6 after 6 steps. Measured: 3.0e-7.
+//   m, v: |got - want| <= 1e-5 x max |want| (the tensor's scale: m ~ 1e-3, v ~ 1e-6, so no absolute
+//         bound fits both). At step 1 m = (1 - beta1) g and v = (1 - beta2) g^2 carry the gradient's
+//         relative error (measured 3.7e-7 / 6.0e-7); later the float32 weights drift from the float64
+//         ones by the 3e-7 above and the gradients at the drifted weights differ by |dg/dw| x 3e-7,
+//         which the averages accumulate: measured 2.2e-6 (m) and 1.9e-6 (v) at step 6, growing
+//         by < 1e-6 per step. 1e-5 leaves 4.5x.
+// A stale gradient (step t applying step t-1's), m and v swapped or a wrong bias correction moves a
+// weight by O(lr) = 1e-3..1e-2 and a slot by O(its scale).
+BOOST_AUTO_TEST_CASE(adam_on_the_article_seq2seq_matches_float64_apply_adam_every_step) {
+  const auto golden = nlohmann::json::parse(kTfGruGolden);
+  const auto& c = golden.at("seq2seq");
+  const auto& adam = golden.at("seq2seq_adam");
+  auto tensor_of = [](const nlohmann::json& j) {
+    return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<float>>());
+  };
+  auto ints_of = [](const nlohmann::json& j) {
+    return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<std::int32_t>>());
+  };
+  Fresh g;
+  article::Seq2SeqConfig config;
+  config.vocab_size = c.at("sizes").at("V");
+  config.embedding_dim = c.at("sizes").at("E");
+  config.hidden_dim = c.at("sizes").at("H");
+  const Tensor enc = ints_of(c.at("encoder_inputs")), enc_len = ints_of(c.at("encoder_inputs_length"));
+  const Tensor dec = ints_of(c.at("decoder_inputs")), dec_len = ints_of(c.at("decoder_inputs_length"));
+  const Tensor targets = ints_of(c.at("targets"));
+  const std::int64_t B = dec.shape()[0], T = dec.shape()[1];
+  Tensor weights(DType::float32, Shape{B, T});
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = 0; t < dec_len.data<std::int32_t>()[b]; ++t) weights.data<float>()[b * T + t] = 1.0f;
+  auto embedding = Variable(tensor_of(c.at("params").at("embedding")), "embedding");
+  auto loss_fn = [&] {
+    auto scope = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
+    return sequence_loss(article::seq2seq_train_outputs(embedding, enc, enc_len, dec, dec_len, config), targets,
+                         weights);
+  };
+  (void)loss_fn();  // builds the variables; then the generator's initial values by name
+  const auto names = c.at("names").get<std::vector<std::string>>();
+  const auto vars = trainable_variables();
+  BOOST_REQUIRE_EQUAL(vars.size(), names.size());
+  for (std::size_t i = 0; i < vars.size(); ++i) {
+    BOOST_REQUIRE_EQUAL(vars[i].op_name(), names[i]);
+    vars[i].assign(tensor_of(c.at("params").at(names[i])));
+  }
+  const float lr = adam.at("learning_rate").get<float>();
+  BOOST_REQUIRE(adam.at("beta1").get<float>() == 0.9f);  // AdamOptimizer's defaults
+  BOOST_REQUIRE(adam.at("beta2").get<float>() == 0.999f);
+  BOOST_REQUIRE(adam.at("epsilon").get<float>() == 1e-8f);
+  AdamOptimizer opt({.learning_rate = lr});
+  auto global_step = get_or_create_global_step();
+  auto by_name = [](const std::string& name) {
+    for (const auto& v : global_variables())
+      if (v.op_name() == name) return std::optional<Variable>(v);
+    return std::optional<Variable>();
+  };
+  constexpr double kAdamVarTol = 1e-5, kAdamSlotTol = 1e-5;
+  BOOST_REQUIRE_GE(adam.at("steps").size(), 5u);
+  for (const auto& step : adam.at("steps")) {
+    const int t = step.at("step").get<int>();
+    const Tensor loss = opt.minimize(loss_fn, global_step);
+    BOOST_TEST_CONTEXT("step " << t) {
+      BOOST_TEST(compare::within(loss.data<float>()[0], step.at("loss").get<double>(), 0.0, 1e-6),
+                 "loss " << loss.data<float>()[0] << " vs " << step.at("loss").get<double>());
+      double worst_var = 0, worst_m = 0, worst_v = 0;
+      for (const auto& name : names) {
+        const auto v = by_name(name), m = by_name(name + "/Adam"), v2 = by_name(name + "/Adam_1");
+        BOOST_TEST_REQUIRE((v && m && v2), name << ": variable or slot missing");
+        BOOST_TEST(m->op_name() == opt.get_slot(*v, "m")->op_name());
+        BOOST_TEST(v2->op_name() == opt.get_slot(*v, "v")->op_name());
+        const Tensor want_var = tensor_of(step.at("var").at(name));
+        const double e_var = compare::max_abs_error(v->value().data<float>(), want_var.data<float>());
+        const double e_m = compare::worst_relative_to_scale(m->value(), tensor_of(step.at("m").at(name)));
+        const double e_v = compare::worst_relative_to_scale(v2->value(), tensor_of(step.at("v").at(name)));
+        BOOST_TEST(e_var <= kAdamVarTol, name << ": max |var - float64 ApplyAdam| = " << e_var);
+        BOOST_TEST(e_m <= kAdamSlotTol, name << "/Adam (m): worst error / scale = " << e_m);
+        BOOST_TEST(e_v <= kAdamSlotTol, name << "/Adam_1 (v): worst error / scale = " << e_v);
+        worst_var = compare::nan_max(worst_var, e_var);
+        worst_m = compare::nan_max(worst_m, e_m);
+        worst_v = compare::nan_max(worst_v, e_v);
+      }
+      BOOST_TEST(compare::within(opt.beta1_power()->value().data<float>()[0], step.at("beta1_power").get<double>(),
+                                 0.0, 1e-6));
+      BOOST_TEST(compare::within(opt.beta2_power()->value().data<float>()[0], step.at("beta2_power").get<double>(),
+                                 0.0, 1e-6));
+      BOOST_TEST(global_step.value().data<std::int32_t>()[0] == t);
+      BOOST_TEST_MESSAGE("step " << t << ": worst |var - ref| " << worst_var << ", m error / scale " << worst_m
+                                 << ", v error / scale " << worst_v);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(slot_and_non_slot_names) {
