@@ -24,7 +24,8 @@ computed in float64 and written rounded to float32 (shortest repr that round-tri
                     d loss / d every variable. tests/grad_test.cpp.
   seq2seq_adam      The same loss minimised by TF 1.x AdamOptimizer (ApplyAdam) for 6 steps:
                     after every step every variable, its slots `<var>/Adam` (m) and
-                    `<var>/Adam_1` (v), beta1_power, beta2_power. tests/train_test.cpp.
+                    `<var>/Adam_1` (v), beta1_power, beta2_power (float32 variables in TF, so
+                    their products are rounded to float32 here too). tests/train_test.cpp.
 
 Self-checks before writing (the script exits non-zero if one fails):
   * gru_cell_call / dynamic_rnn reproduce TF's own literal test values (rnn_cell_test.py
@@ -370,7 +371,10 @@ def seq2seq_adam(p):
     var = {n: t64(p[n]) for n in NAMES}
     m = {n: torch.zeros_like(var[n]) for n in NAMES}
     v = {n: torch.zeros_like(var[n]) for n in NAMES}
-    beta1_power, beta2_power = BETA1, BETA2  # adam.py _create_slots: initial_value = beta1 / beta2
+    # adam.py _create_slots: non-slot variables with initial_value beta1 / beta2, float32 like the
+    # variables; _finish: beta1_power.assign(beta1_power * beta1_t), a float32 product. Kept as float32
+    # here, because 1 - beta2_power cancels: one float32 ulp of beta2_power is 3e-5 of 1 - beta2^1.
+    beta1_power, beta2_power = np.float32(BETA1), np.float32(BETA2)
     steps, first_grads, grad_change, min_ratio = [], None, 0.0, np.inf
     for step in range(1, ADAM_STEPS + 1):
         w = {n: var[n].clone().requires_grad_(True) for n in NAMES}
@@ -392,10 +396,10 @@ def seq2seq_adam(p):
                                                      first_grads[n].abs().max()) for n in NAMES
                                                if float(first_grads[n].abs().max()) > 0))
         for n in NAMES:
-            var[n], m[n], v[n] = apply_adam(var[n], m[n], v[n], beta1_power, beta2_power, LR, BETA1, BETA2, EPSILON,
-                                            grads[n])
-        beta1_power *= BETA1
-        beta2_power *= BETA2
+            var[n], m[n], v[n] = apply_adam(var[n], m[n], v[n], float(beta1_power), float(beta2_power), LR, BETA1,
+                                            BETA2, EPSILON, grads[n])
+        beta1_power = np.float32(beta1_power * np.float32(BETA1))  # float32 * float32 -> float32
+        beta2_power = np.float32(beta2_power * np.float32(BETA2))
         steps.append({
             "step": step,
             "loss": scalar(loss),  # the loss minimize() returns: before this step's update
