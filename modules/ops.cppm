@@ -70,7 +70,11 @@ struct TopK {
 [[nodiscard]] Tensor tile_batch(const Tensor& x, std::int64_t multiplier);
 /// Same values, new shape with the same element count (one dim may be -1).
 [[nodiscard]] Tensor reshape(const Tensor& x, const Shape& shape);
-/// Largest |a - b| over same-shaped float tensors.
+/// Largest |a - b| over same-shaped float tensors. A comparison must not let a
+/// non-finite value pass: NaN on either side at any position gives NaN (so
+/// `max_abs_diff(a, b) <= tol` is false), an infinity facing a different value gives
+/// +inf; the same infinity on both sides counts as equal (0), as bitwise_equal says
+/// (e.g. the -inf scores of dead beam hypotheses).
 [[nodiscard]] float max_abs_diff(const Tensor& a, const Tensor& b);
 
 }  // namespace varscope

@@ -23,9 +23,11 @@
 #include <vector>
 
 #include "grad_golden.hpp"  // generated: kGradGolden (tests/data/grad_golden.json)
+#include "tf_gru_golden.hpp"  // generated: kTfGruGolden (tests/data/tf_gru_golden.json)
 
 import varscope;
 import varscope.article;
+#include "support/compare.hpp"
 
 using namespace varscope;
 
@@ -86,7 +88,8 @@ std::vector<std::optional<Tensor>> check_grads(const std::vector<Variable>& vars
       vars[i].assign(original);
       const double numeric = (lp - lm) / (2.0 * kEps);
       const double analytic = grads[i] ? grads[i]->data<float>()[j] : 0.0;
-      if (std::fabs(analytic - numeric) > kAbsTol + kRelTol * std::fabs(numeric)) {
+      // !within: a NaN or an infinity on either side fails (compare.hpp).
+      if (!compare::within(analytic, numeric, kAbsTol, kRelTol)) {
         BOOST_ERROR(what << ": d/d " << vars[i].op_name() << "[" << j << "] analytic " << analytic << " vs numeric "
                          << numeric);
         return grads;  // one report per check is enough
@@ -365,13 +368,160 @@ BOOST_AUTO_TEST_CASE(pytorch_autograd_golden) {
   for (std::size_t i = 0; i < vars.size(); ++i) {
     BOOST_REQUIRE(grads[i]);
     BOOST_REQUIRE(grads[i]->shape() == expected[i].shape());
-    float worst = 0.0f;
-    for (std::int64_t j = 0; j < expected[i].size(); ++j)
-      worst = std::max(worst, std::fabs(grads[i]->data<float>()[j] - expected[i].data<float>()[j]) /
-                                  (1.0f + std::fabs(expected[i].data<float>()[j])));
-    BOOST_TEST(worst <= 2e-5f, vars[i].op_name() << ": worst |varscope - torch| / (1 + |torch|) = " << worst);
+    // NaN / inf in the gradient: worst is NaN / inf and fails (compare.hpp).
+    const double worst = compare::worst_relative(*grads[i], expected[i]);
+    BOOST_TEST(worst <= 2e-5, vars[i].op_name() << ": worst |varscope - torch| / max(1, |torch|) = " << worst);
   }
 }
+
+// ---------------------------------------------------------------- TF-layout GRUCell vs float64 TF math
+// Golden data: tools/gen-tf-gru-golden.py, float64 code transcribed from TF 1.15's
+// GRUCell.call / dynamic_rnn / contrib.seq2seq (TrainingHelper, BasicDecoder,
+// dynamic_decode, sequence_loss), gradients by float64 PyTorch autograd; the generator
+// checks its GRU against TF's literal test values and TensorFlow.js first.
+//
+// Tolerances. Forward values: kGruBound = 1e-6 relative (absolute below 1), derived in
+// numerics_test (dot products of length <= D + H + 1 = 8 here, gamma_8 = 4.8e-7, sigmoid /
+// tanh slopes <= 1, T = 5 steps of a convex state update; measured 1.8e-7). Gradients:
+// 2e-5 relative to the tensor's scale max |g| (the number of the PyTorch golden above,
+// which divides by max(1, |g|) instead; the gradients here are as small as 1e-2, so
+// dividing by their own scale is the tighter check): each entry is a sum over the B*T <= 20 (step, row) pairs
+// of products of backward factors that are themselves dot products of length <= 3H = 15
+// along a chain of <= 9 steps (seq2seq: encoder 5 + decoder 4, softmax over V = 9);
+// gamma_k with k ~ 20 + 9 * 15 ~ 160 gives ~1e-5 of the sum of |terms| as a worst case.
+// Measured worst (--log_level=message): 1.4e-6 (d gates/bias of the asymmetric case,
+// where the saturated gates make each entry a sum of cancelling terms), <= 3.6e-7
+// elsewhere. A swapped [r|u], a wrong derivative or transpose is off by > 1e-2 (the
+// generator asserts that the swap moves the outputs by > 0.1).
+namespace {
+
+constexpr double kGruForwardBound = 1e-6;
+constexpr double kGruGradBound = 2e-5;
+
+const nlohmann::json& tf_gru_golden_json() {
+  static const nlohmann::json j = nlohmann::json::parse(kTfGruGolden);
+  return j;
+}
+
+Tensor golden_tensor(const nlohmann::json& j) {
+  return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<float>>());
+}
+Tensor golden_ints(const nlohmann::json& j) {
+  return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<std::int32_t>>());
+}
+
+// Forward values: |varscope - golden| / max(1, |golden|). Gradients: relative to the
+// tensor's scale, max |golden| (the seq2seq gradients are ~1e-2, where max(1, |g|) would
+// make 2e-5 a loose absolute bound). NaN / inf fail (compare.hpp).
+void check_golden(const std::optional<Tensor>& got, const nlohmann::json& want, const std::string& what, double bound,
+                  bool to_scale) {
+  BOOST_TEST_REQUIRE(got.has_value(), what << ": no gradient");
+  const double worst = to_scale ? compare::worst_relative_to_scale(*got, golden_tensor(want))
+                                : compare::worst_relative(*got, golden_tensor(want));
+  BOOST_TEST_MESSAGE(what << ": worst relative error " << worst << " (bound " << bound << ")");
+  BOOST_TEST(worst <= bound, what << ": worst relative error " << worst << " > " << bound);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(tf_gru_golden)
+
+// TF's literal testGRUCell has all-0.5 kernels and equal gate biases, so r == u and a
+// cell reading the gate columns as [u | r] passes it. Here the gate biases are +4 (r)
+// and -4 (u) with random kernels: r ~ 0.98, u ~ 0.02, every unit different. Outputs,
+// final state and d L / d (every variable, the inputs, the initial state) for
+// L = sum(R_out * outputs) + sum(R_state * final_state), ragged lengths [5, 3, 0, 1].
+BOOST_AUTO_TEST_CASE(asymmetric_gate_biases_forward_and_gradients) {
+  const auto& c = tf_gru_golden_json().at("asymmetric_cell");
+  Fresh g;
+  const std::int64_t H = c.at("sizes").at("H");
+  auto x = var("inputs", golden_tensor(c.at("inputs")));
+  auto h0 = var("initial_state", golden_tensor(c.at("initial_state")));
+  const Tensor lengths = golden_ints(c.at("sequence_length"));
+  const Tensor r_out = golden_tensor(c.at("r_outputs")), r_state = golden_tensor(c.at("r_state"));
+  GRUCell cell(H, "cell");
+  auto run = [&] {
+    return dynamic_rnn(cell, x.value(), {.sequence_length = lengths, .initial_state = h0.value(), .scope = "rnn"});
+  };
+  (void)run();  // builds rnn/cell/{gates,candidate}/{kernel,bias}; then TF's values by name
+  const std::vector<std::string> names = {"gates/kernel", "gates/bias", "candidate/kernel", "candidate/bias"};
+  const auto cv = cell.variables();
+  BOOST_REQUIRE_EQUAL(cv.size(), names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    BOOST_REQUIRE_EQUAL(cv[i].op_name(), "rnn/cell/" + names[i]);
+    cv[i].assign(golden_tensor(c.at("params").at(names[i])));
+  }
+  std::vector<Variable> vars = cv;
+  vars.push_back(x);
+  vars.push_back(h0);
+  std::vector<std::optional<Tensor>> grads;
+  RNNResult result;
+  Tensor loss;
+  {
+    GradientTape tape;
+    result = run();
+    loss = add(reduce_sum(reshape(multiply(result.outputs, r_out), Shape{-1}), 0),
+               reduce_sum(reshape(multiply(result.final_state, r_state), Shape{-1}), 0));
+    grads = tape.gradient(loss, vars);
+  }
+  check_golden(result.outputs, c.at("outputs"), "outputs", kGruForwardBound, false);
+  check_golden(result.final_state, c.at("final_state"), "final_state", kGruForwardBound, false);
+  BOOST_TEST(compare::within(loss.data<float>()[0], c.at("loss").get<double>(), 0.0, kGruGradBound),
+             "loss " << loss.data<float>()[0] << " vs " << c.at("loss").get<double>());
+  for (std::size_t i = 0; i < names.size(); ++i)
+    check_golden(grads[i], c.at("grads").at(names[i]), "d/d " + names[i], kGruGradBound, true);
+  check_golden(grads[4], c.at("grads").at("inputs"), "d/d inputs", kGruGradBound, true);
+  check_golden(grads[5], c.at("grads").at("initial_state"), "d/d initial_state", kGruGradBound, true);
+}
+
+// The TF-layout cell as the article (and `varscope train` on the dates task) trains it:
+// the article's Seq2Seq training graph (article::seq2seq_train_outputs: shared embedding,
+// GRUCell encoder under dynamic_rnn(scope='encoder') over ragged lengths, TrainingHelper +
+// BasicDecoder with a bias-free Dense, dynamic_decode(scope='decoder')) + sequence_loss
+// weighted 1 on each row's valid steps: the loss and d loss / d every trainable variable
+// against float64 PyTorch autograd of TF's math, at the 2e-5 of the nn.GRU golden above
+// (the TF-layout cell had finite differences at 2e-3 only).
+BOOST_AUTO_TEST_CASE(article_seq2seq_gradients_match_float64_tf_math) {
+  const auto& c = tf_gru_golden_json().at("seq2seq");
+  Fresh g;
+  article::Seq2SeqConfig config;
+  config.vocab_size = c.at("sizes").at("V");
+  config.embedding_dim = c.at("sizes").at("E");
+  config.hidden_dim = c.at("sizes").at("H");
+  const Tensor enc = golden_ints(c.at("encoder_inputs")), enc_len = golden_ints(c.at("encoder_inputs_length"));
+  const Tensor dec = golden_ints(c.at("decoder_inputs")), dec_len = golden_ints(c.at("decoder_inputs_length"));
+  const Tensor targets = golden_ints(c.at("targets"));
+  const std::int64_t B = dec.shape()[0], T = dec.shape()[1];
+  Tensor weights(DType::float32, Shape{B, T});
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = 0; t < dec_len.data<std::int32_t>()[b]; ++t) weights.data<float>()[b * T + t] = 1.0f;
+  auto embedding = var("embedding", golden_tensor(c.at("params").at("embedding")));
+  auto loss_fn = [&] {
+    auto scope = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
+    return sequence_loss(article::seq2seq_train_outputs(embedding, enc, enc_len, dec, dec_len, config), targets,
+                         weights);
+  };
+  (void)loss_fn();  // builds encoder/... and decoder/decoder/...; then every variable gets TF's value by name
+  const auto vars = trainable_variables();
+  std::vector<std::string> got_names;
+  for (const auto& v : vars) got_names.push_back(v.op_name());
+  BOOST_TEST(got_names == c.at("names").get<std::vector<std::string>>(), boost::test_tools::per_element());
+  for (const auto& v : vars) v.assign(golden_tensor(c.at("params").at(v.op_name())));
+  std::vector<std::optional<Tensor>> grads;
+  Tensor loss;
+  {
+    GradientTape tape;
+    loss = loss_fn();
+    grads = tape.gradient(loss, vars);
+  }
+  BOOST_TEST(compare::within(loss.data<float>()[0], c.at("loss").get<double>(), 0.0, kGruGradBound),
+             "loss " << loss.data<float>()[0] << " vs " << c.at("loss").get<double>());
+  for (std::size_t i = 0; i < vars.size(); ++i)
+    check_golden(grads[i], c.at("grads").at(vars[i].op_name()), "d loss / d " + vars[i].op_name(), kGruGradBound,
+                 true);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(sharing)
 
@@ -442,9 +592,9 @@ BOOST_AUTO_TEST_CASE(shared_feed_forward_is_the_sum_of_unshared_copies) {
     const auto s = g_shared[i]->data<float>();
     const auto a = g_unshared[i]->data<float>();
     const auto b = g_unshared[i + 4]->data<float>();
-    float worst = 0.0f;
-    for (std::size_t j = 0; j < s.size(); ++j) worst = std::max(worst, std::fabs(s[j] - (a[j] + b[j])));
-    BOOST_TEST(worst <= 1e-5f, shared[i].op_name() << ": |shared - (x + y)| = " << worst);
+    double worst = 0.0;
+    for (std::size_t j = 0; j < s.size(); ++j) worst = compare::nan_max(worst, std::fabs(s[j] - (a[j] + b[j])));
+    BOOST_TEST(worst <= 1e-5, shared[i].op_name() << ": |shared - (x + y)| = " << worst);
     // And each use really contributes (the sum is not just one of them).
     float diff = 0.0f;
     for (std::size_t j = 0; j < s.size(); ++j) diff = std::max(diff, std::fabs(s[j] - a[j]));
@@ -591,13 +741,14 @@ BOOST_AUTO_TEST_CASE(embedding_shared_by_encoder_and_decoder) {
     gd = both[1];
   }
   BOOST_REQUIRE(gs && ge && gd);
-  float worst = 0.0f, enc_part = 0.0f, dec_part = 0.0f;
+  double worst = 0.0;
+  float enc_part = 0.0f, dec_part = 0.0f;
   for (std::int64_t i = 0; i < V * E; ++i) {
-    worst = std::max(worst, std::fabs(gs->data<float>()[i] - (ge->data<float>()[i] + gd->data<float>()[i])));
+    worst = compare::nan_max(worst, std::fabs(gs->data<float>()[i] - (ge->data<float>()[i] + gd->data<float>()[i])));
     enc_part = std::max(enc_part, std::fabs(ge->data<float>()[i]));
     dec_part = std::max(dec_part, std::fabs(gd->data<float>()[i]));
   }
-  BOOST_TEST(worst <= 1e-6f);
+  BOOST_TEST(worst <= 1e-6);
   BOOST_TEST(enc_part > 1e-4f);  // both uses contribute
   BOOST_TEST(dec_part > 1e-4f);
   // Row 2 (EOS) is never an input: no gradient; row 3 is used by both.

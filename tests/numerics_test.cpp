@@ -21,6 +21,7 @@
 
 import varscope;
 import varscope.testing;  // test hooks (modules/testing.cppm)
+#include "support/compare.hpp"
 #include "numerics_golden.hpp"  // generated: kNumericsGolden
 #include "gru_tfjs_golden.hpp"  // generated: kGruTfjsGolden
 
@@ -59,47 +60,20 @@ constexpr double gamma_k(double k) { return k * kU / (1 - k * kU); }
 // bias or mask is off by > 1e-2.
 constexpr double kGruBound = 1e-6;
 
-// The exact product P = a b (in double: exact to ~1e-16 relative, i.e. exactly for a
-// float32 comparison) and S_ij = sum_l |a_il b_lj|, the scale of the float32 dot-product
-// error bound |fl(P_ij) - P_ij| <= gamma_k S_ij.
-struct ExactProduct {
-  std::vector<double> P, S;
-};
-ExactProduct exact_product(ConstMatrixView a, ConstMatrixView b) {
-  ExactProduct e{std::vector<double>(static_cast<std::size_t>(a.rows * b.cols), 0.0),
-                 std::vector<double>(static_cast<std::size_t>(a.rows * b.cols), 0.0)};
-  for (std::int64_t i = 0; i < a.rows; ++i)
-    for (std::int64_t l = 0; l < a.cols; ++l)
-      for (std::int64_t j = 0; j < b.cols; ++j) {
-        const double p = double(a.data[i * a.row_stride + l]) * b.data[l * b.row_stride + j];
-        e.P[i * b.cols + j] += p;
-        e.S[i * b.cols + j] += std::abs(p);
-      }
-  return e;
-}
-
-// Largest |got_ij - scale * P_ij| / (factor * S_ij) over a [rows, cols] view: <= 1 means within the bound.
-double error_over_bound(ConstMatrixView got, const ExactProduct& e, double scale, double factor) {
-  double worst = 0;
-  for (std::int64_t i = 0; i < got.rows; ++i)
-    for (std::int64_t j = 0; j < got.cols; ++j) {
-      const double err = std::abs(double(got.data[i * got.row_stride + j]) - scale * e.P[i * got.cols + j]);
-      const double bound = factor * e.S[i * got.cols + j];
-      worst = std::max(worst, bound > 0 ? err / bound : (err > 0 ? 1e300 : 0.0));
-    }
-  return worst;
-}
+// ExactProduct / exact_product / error_over_bound: tests/support/compare.hpp (NaN-safe).
+using compare::error_over_bound;
+using compare::exact_product;
+using compare::ExactProduct;
 
 // Worst |got - want| / max(1, |want|) (relative, absolute near 0); checked against `bound`.
 // The measured worst is logged (--log_level=message) so bounds can be re-derived.
+// A NaN or an infinity on either side makes `worst` NaN / inf, so the check fails
+// (compare::worst_relative; tests/compare_self_test.cpp).
 double check_close(const Tensor& got, const Tensor& want, const std::string& what, double bound) {
   double worst = 0;
   BOOST_TEST_CONTEXT(what) {
     BOOST_TEST_REQUIRE(got.shape() == want.shape());
-    const auto g = got.data<float>();
-    const auto w = want.data<float>();
-    for (std::size_t i = 0; i < g.size(); ++i)
-      worst = std::max(worst, std::abs(double(g[i]) - w[i]) / std::max(1.0, std::abs(double(w[i]))));
+    worst = compare::worst_relative(got, want);
     BOOST_TEST_MESSAGE(what << ": worst relative error " << worst << " (bound " << bound << ")");
     BOOST_TEST(worst <= bound);
   }
@@ -683,9 +657,7 @@ BOOST_AUTO_TEST_CASE(in_place_kernels_equal_the_value_ops) {
              tt::per_element());
   // The fast sigmoid / tanh may differ from the value ops by rounding only: a few ulp of 1.
   const auto close = [](const std::vector<float>& a, const std::vector<float>& b) {
-    float worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-    return worst <= 4 * 0x1p-24f;
+    return compare::max_abs_error(a, b) <= 4 * 0x1p-24;  // NaN / inf: false
   };
   BOOST_TEST(close(on_view([](MatrixView v) { sigmoid_into(v); }), values(sigmoid(x))));
   BOOST_TEST(close(on_view([](MatrixView v) { tanh_into(v); }), values(tanh(x))));

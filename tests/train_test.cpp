@@ -8,6 +8,8 @@
 #include "support/boost_test.hpp"
 #include "support/error_message.hpp"  // message_of<E>(f)
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +22,8 @@
 
 import varscope;
 import varscope.article;
+#include "support/compare.hpp"
+#include "tf_gru_golden.hpp"  // generated: kTfGruGolden (tests/data/tf_gru_golden.json)
 
 using namespace varscope;
 
@@ -177,6 +181,202 @@ BOOST_AUTO_TEST_CASE(adam_matches_the_tf_kernel_in_float64) {
   // Step 1 moves each weight by ~lr * sign(g) (the "epsilon hat" formulation): checked through the
   // reference above; here the zero-gradient entry of w2 never moved.
   BOOST_TEST(w2.value().data<float>()[3] == 0.4f);
+}
+
+// Adam with gradients that change every step, oracle in the test: the quadratic loss
+// L = sum(a * (w - c)^2) has the closed-form gradient g = 2 a (w - c), which changes with
+// every update (and changes sign as w overshoots c: lr 0.2 against |w - c| <= 1.5), so the
+// float64 loop below, written from TF 1.x's ApplyAdam like the one above, needs no model.
+// Every step checks both variables, `<var>/Adam` and `<var>/Adam_1` (by name) and the beta
+// powers. Bounds: the float32 loss and gradient are a few roundings of O(1) values
+// (relative ~1e-7); Adam's step normalises the gradient (m / sqrt(v)), so each step adds
+// ~lr * 1e-7 = 2e-8 plus one rounding of w (u |w| <= 1.2e-7): w within 1e-6 absolute
+// (measured <= 1.8e-7 over the 8 steps); m and v within 5e-6 of their tensor's scale
+// (measured <= 4.8e-7: as w nears c the scale of m shrinks while its rounding stays).
+// The beta powers are float32 products in the reference, as in TF (see the next test).
+// A stale gradient or an m/v mix-up is off by O(lr) = 0.2 on w.
+BOOST_AUTO_TEST_CASE(adam_on_a_quadratic_loss_matches_the_tf_kernel_every_step) {
+  Fresh g;
+  auto w1 = Variable(floats({3}, {1.0f, -2.0f, 0.5f}), "w1");
+  auto w2 = Variable(floats({2, 2}, {0.1f, 0.2f, -0.3f, 0.4f}), "w2");
+  const std::vector<float> a = {0.5f, 2.0f, 1.0f, 3.0f, 0.25f, 1.5f, 0.75f};
+  const std::vector<float> c = {0.3f, -1.0f, 1.5f, -0.2f, 1.0f, 0.0f, -0.6f};
+  const Tensor a1 = floats({3}, {a[0], a[1], a[2]}), a2 = floats({2, 2}, {a[3], a[4], a[5], a[6]});
+  const Tensor neg_c1 = floats({3}, {-c[0], -c[1], -c[2]}), neg_c2 = floats({2, 2}, {-c[3], -c[4], -c[5], -c[6]});
+  auto quadratic = [](const Variable& w, const Tensor& neg_c, const Tensor& scale) {
+    const Tensor d = add(w.value(), neg_c);
+    return reduce_sum(reshape(multiply(multiply(d, d), scale), Shape{-1}), 0);
+  };
+  const double lr = 0.2f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;  // as the float32 kernel receives them
+  // TF's beta1_power / beta2_power are float32 variables multiplied in float32 (adam.py _finish);
+  // the reference keeps them so, because 1 - beta2_power cancels: one float32 ulp of beta2_power
+  // is 3e-5 of 1 - beta2^1, which would move w by ~1e-6 per step at lr 0.2.
+  float beta1_power = 0.9f, beta2_power = 0.999f;
+  AdamOptimizer opt({.learning_rate = 0.2f});
+  auto step = get_or_create_global_step();
+  std::vector<double> w(7), m(7, 0.0), v(7, 0.0);
+  for (int i = 0; i < 3; ++i) w[i] = w1.value().data<float>()[i];
+  for (int i = 0; i < 4; ++i) w[3 + i] = w2.value().data<float>()[i];
+  bool sign_changed = false;
+  std::vector<double> first_grad;
+  for (int t = 1; t <= 8; ++t) {
+    opt.minimize([&] { return add(quadratic(w1, neg_c1, a1), quadratic(w2, neg_c2, a2)); }, step);
+    const double alpha = lr * std::sqrt(1.0 - double(beta2_power)) / (1.0 - double(beta1_power));
+    beta1_power *= 0.9f;
+    beta2_power *= 0.999f;
+    std::vector<double> grad(7);
+    for (int i = 0; i < 7; ++i) grad[i] = 2.0 * a[i] * (w[i] - c[i]);  // at the weights before this step
+    if (t == 1) first_grad = grad;
+    for (int i = 0; i < 7; ++i) {
+      sign_changed = sign_changed || grad[i] * first_grad[i] < 0;
+      m[i] += (grad[i] - m[i]) * (1.0 - b1);
+      v[i] += (grad[i] * grad[i] - v[i]) * (1.0 - b2);
+      w[i] -= alpha * m[i] / (std::sqrt(v[i]) + eps);
+    }
+    BOOST_TEST_CONTEXT("step " << t) {
+      double worst_w = 0, worst_m = 0, worst_v = 0;
+      const std::pair<const Variable*, int> parts[] = {{&w1, 0}, {&w2, 3}};
+      for (const auto& [var, offset] : parts) {
+        const std::string name = var->op_name();
+        std::optional<Variable> sm, sv;
+        for (const auto& gv : global_variables()) {
+          if (gv.op_name() == name + "/Adam") sm = gv;
+          if (gv.op_name() == name + "/Adam_1") sv = gv;
+        }
+        BOOST_TEST_REQUIRE((sm && sv), name << ": slots missing");
+        const auto n = static_cast<int>(var->value().size());
+        double m_scale = 0, v_scale = 0;
+        for (int i = 0; i < n; ++i) {
+          m_scale = std::max(m_scale, std::abs(m[offset + i]));
+          v_scale = std::max(v_scale, std::abs(v[offset + i]));
+        }
+        for (int i = 0; i < n; ++i) {
+          const double ew = std::abs(var->value().data<float>()[i] - w[offset + i]);
+          const double em = std::abs(sm->value().data<float>()[i] - m[offset + i]) / m_scale;
+          const double ev = std::abs(sv->value().data<float>()[i] - v[offset + i]) / v_scale;
+          BOOST_TEST(ew <= 1e-6, name << "[" << i << "] " << var->value().data<float>()[i] << " vs " << w[offset + i]);
+          BOOST_TEST(em <= 5e-6, name << "/Adam[" << i << "] " << sm->value().data<float>()[i] << " vs " << m[offset + i]);
+          BOOST_TEST(ev <= 5e-6, name << "/Adam_1[" << i << "] " << sv->value().data<float>()[i] << " vs " << v[offset + i]);
+          worst_w = compare::nan_max(worst_w, ew);
+          worst_m = compare::nan_max(worst_m, em);
+          worst_v = compare::nan_max(worst_v, ev);
+        }
+      }
+      BOOST_TEST(compare::within(opt.beta1_power()->value().data<float>()[0], std::pow(b1, t + 1), 0.0, 1e-6));
+      BOOST_TEST(compare::within(opt.beta2_power()->value().data<float>()[0], std::pow(b2, t + 1), 0.0, 1e-6));
+      BOOST_TEST_MESSAGE("quadratic step " << t << ": worst |w - ref| " << worst_w << ", m " << worst_m << ", v "
+                                           << worst_v << " (relative to scale)");
+    }
+  }
+  BOOST_TEST(sign_changed);  // the gradient really changed, not just its size
+}
+
+// Adam with gradients that change every step: the article's Seq2Seq training graph (GRUCell
+// encoder and training decoder, bias-free Dense, sequence_loss; the same graph grad_test
+// checks the gradients of) minimised for 6 steps against tools/gen-tf-gru-golden.py: float64
+// TF math, float64 PyTorch autograd gradients at each step's float64 weights, float64
+// ApplyAdam (training_ops.cc). After every step every variable, its `<var>/Adam` (m) and
+// `<var>/Adam_1` (v) — looked up by those names in the graph — and beta1/beta2_power are
+// compared. The gradients change by ~100% over the 6 steps (the generator asserts > 5%), so
+// a stale gradient, an m/v slot mix-up or a wrong bias correction shows; the linear loss
+// above has a constant gradient and cannot show them.
+//
+// The reference keeps TF's beta1_power / beta2_power as float32 products (they are float32
+// variables in TF), because 1 - beta2^t cancels: exact powers would differ from any float32
+// implementation by ~3e-5 of the bias correction, i.e. ~1e-7 of a weight per step here.
+// Tolerances (per tensor, NaN / inf fail):
+//   var:  |got - want| <= 1e-6 absolute. Each step moves a weight by lr_t m / (sqrt(v) + eps) with
+//         |m / sqrt(v)| <= ~3 and lr = 0.01; the float32 gradients' relative error (<= 3.6e-7 of their
+//         scale, grad_test tf_gru_golden) changes that by ~1e-8 per step, and each step rounds the
+//         weight once (u |w| <= 1.2e-7 for |w| <= 2). Measured: 1.2e-7 (one rounding) at every step.
+//   m, v: |got - want| <= 5e-6 x max |want| (the tensor's scale: m ~ 1e-3, v ~ 1e-6, so no absolute
+//         bound fits both). m and v are exponential averages of the float32 gradients and their
+//         squares, so they carry the gradients' relative error (~3.6e-7, doubled for g^2) plus the
+//         gradients' change from the weights' rounding. Measured: <= 3.7e-7 (m), 6.0e-7 (v), not
+//         growing over the 6 steps.
+// A stale gradient (step t applying step t-1's), m and v swapped or a wrong bias correction moves a
+// weight by O(lr) = 1e-3..1e-2 and a slot by O(its scale).
+BOOST_AUTO_TEST_CASE(adam_on_the_article_seq2seq_matches_float64_apply_adam_every_step) {
+  const auto golden = nlohmann::json::parse(kTfGruGolden);
+  const auto& c = golden.at("seq2seq");
+  const auto& adam = golden.at("seq2seq_adam");
+  auto tensor_of = [](const nlohmann::json& j) {
+    return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<float>>());
+  };
+  auto ints_of = [](const nlohmann::json& j) {
+    return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<std::int32_t>>());
+  };
+  Fresh g;
+  article::Seq2SeqConfig config;
+  config.vocab_size = c.at("sizes").at("V");
+  config.embedding_dim = c.at("sizes").at("E");
+  config.hidden_dim = c.at("sizes").at("H");
+  const Tensor enc = ints_of(c.at("encoder_inputs")), enc_len = ints_of(c.at("encoder_inputs_length"));
+  const Tensor dec = ints_of(c.at("decoder_inputs")), dec_len = ints_of(c.at("decoder_inputs_length"));
+  const Tensor targets = ints_of(c.at("targets"));
+  const std::int64_t B = dec.shape()[0], T = dec.shape()[1];
+  Tensor weights(DType::float32, Shape{B, T});
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = 0; t < dec_len.data<std::int32_t>()[b]; ++t) weights.data<float>()[b * T + t] = 1.0f;
+  auto embedding = Variable(tensor_of(c.at("params").at("embedding")), "embedding");
+  auto loss_fn = [&] {
+    auto scope = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
+    return sequence_loss(article::seq2seq_train_outputs(embedding, enc, enc_len, dec, dec_len, config), targets,
+                         weights);
+  };
+  (void)loss_fn();  // builds the variables; then the generator's initial values by name
+  const auto names = c.at("names").get<std::vector<std::string>>();
+  const auto vars = trainable_variables();
+  BOOST_REQUIRE_EQUAL(vars.size(), names.size());
+  for (std::size_t i = 0; i < vars.size(); ++i) {
+    BOOST_REQUIRE_EQUAL(vars[i].op_name(), names[i]);
+    vars[i].assign(tensor_of(c.at("params").at(names[i])));
+  }
+  const float lr = adam.at("learning_rate").get<float>();
+  BOOST_REQUIRE(adam.at("beta1").get<float>() == 0.9f);  // AdamOptimizer's defaults
+  BOOST_REQUIRE(adam.at("beta2").get<float>() == 0.999f);
+  BOOST_REQUIRE(adam.at("epsilon").get<float>() == 1e-8f);
+  AdamOptimizer opt({.learning_rate = lr});
+  auto global_step = get_or_create_global_step();
+  auto by_name = [](const std::string& name) {
+    for (const auto& v : global_variables())
+      if (v.op_name() == name) return std::optional<Variable>(v);
+    return std::optional<Variable>();
+  };
+  constexpr double kAdamVarTol = 1e-6, kAdamSlotTol = 5e-6;
+  BOOST_REQUIRE_GE(adam.at("steps").size(), 5u);
+  for (const auto& step : adam.at("steps")) {
+    const int t = step.at("step").get<int>();
+    const Tensor loss = opt.minimize(loss_fn, global_step);
+    BOOST_TEST_CONTEXT("step " << t) {
+      BOOST_TEST(compare::within(loss.data<float>()[0], step.at("loss").get<double>(), 0.0, 1e-6),
+                 "loss " << loss.data<float>()[0] << " vs " << step.at("loss").get<double>());
+      double worst_var = 0, worst_m = 0, worst_v = 0;
+      for (const auto& name : names) {
+        const auto v = by_name(name), m = by_name(name + "/Adam"), v2 = by_name(name + "/Adam_1");
+        BOOST_TEST_REQUIRE((v && m && v2), name << ": variable or slot missing");
+        BOOST_TEST(m->op_name() == opt.get_slot(*v, "m")->op_name());
+        BOOST_TEST(v2->op_name() == opt.get_slot(*v, "v")->op_name());
+        const Tensor want_var = tensor_of(step.at("var").at(name));
+        const double e_var = compare::max_abs_error(v->value().data<float>(), want_var.data<float>());
+        const double e_m = compare::worst_relative_to_scale(m->value(), tensor_of(step.at("m").at(name)));
+        const double e_v = compare::worst_relative_to_scale(v2->value(), tensor_of(step.at("v").at(name)));
+        BOOST_TEST(e_var <= kAdamVarTol, name << ": max |var - float64 ApplyAdam| = " << e_var);
+        BOOST_TEST(e_m <= kAdamSlotTol, name << "/Adam (m): worst error / scale = " << e_m);
+        BOOST_TEST(e_v <= kAdamSlotTol, name << "/Adam_1 (v): worst error / scale = " << e_v);
+        worst_var = compare::nan_max(worst_var, e_var);
+        worst_m = compare::nan_max(worst_m, e_m);
+        worst_v = compare::nan_max(worst_v, e_v);
+      }
+      BOOST_TEST(compare::within(opt.beta1_power()->value().data<float>()[0], step.at("beta1_power").get<double>(),
+                                 0.0, 1e-6));
+      BOOST_TEST(compare::within(opt.beta2_power()->value().data<float>()[0], step.at("beta2_power").get<double>(),
+                                 0.0, 1e-6));
+      BOOST_TEST(global_step.value().data<std::int32_t>()[0] == t);
+      BOOST_TEST_MESSAGE("step " << t << ": worst |var - ref| " << worst_var << ", m error / scale " << worst_m
+                                 << ", v error / scale " << worst_v);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(slot_and_non_slot_names) {

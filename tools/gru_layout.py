@@ -109,6 +109,11 @@ def keras_gru(keras, x_seq, h, length):
     return outputs, h
 
 
+def nan_max(*xs):
+    """max() that keeps a NaN (Python's max(0.0, nan) is 0.0), so `worst < tol` fails on one."""
+    return math.nan if any(math.isnan(x) for x in xs) else max(xs)
+
+
 def keras_check(golden):
     worst = 0.0
     for case in golden["gru_tf"]:
@@ -130,9 +135,9 @@ def keras_check(golden):
             o, hN = keras_gru(keras, seq, h0[b * H:(b + 1) * H], lengths[b])
             for t in range(T):
                 for j in range(H):
-                    worst = max(worst, abs(o[t][j] - out[(b * T + t) * H + j]))
+                    worst = nan_max(worst, abs(o[t][j] - out[(b * T + t) * H + j]))
             for j in range(H):
-                worst = max(worst, abs(hN[j] - fin[b * H + j]))
+                worst = nan_max(worst, abs(hN[j] - fin[b * H + j]))
     ok = worst < 1e-5
     print(f"gru_layout keras-check: {'ok' if ok else 'MISMATCH'} (max abs diff {worst:.3g} over {len(golden['gru_tf'])} cases)")
     return 0 if ok else 1

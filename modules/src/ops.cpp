@@ -477,10 +477,18 @@ float max_abs_diff(const Tensor& a, const Tensor& b) {
   require_float("max_abs_diff", b, "b");
   if (a.shape() != b.shape())
     shape_error("max_abs_diff", "shapes differ: " + a.shape().to_string() + " vs " + b.shape().to_string());
+  // Never hides a non-finite value (std::max(worst, NaN) would keep worst): a NaN on
+  // either side gives NaN, an infinity facing any other value +inf; the same infinity
+  // on both sides is equal (tests/compare_self_test.cpp).
   float worst = 0.0f;
   const auto x = a.data<float>();
   const auto y = b.data<float>();
-  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (x[i] == y[i]) continue;  // equal values, identical infinities included
+    const float d = std::abs(x[i] - y[i]);
+    if (std::isnan(d)) return std::numeric_limits<float>::quiet_NaN();
+    worst = std::max(worst, d);
+  }
   return worst;
 }
 

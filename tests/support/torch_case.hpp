@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/compare.hpp"
+
 namespace torch_case {
 
 inline varscope::Tensor tensor(const nlohmann::json& j, bool ints) {
@@ -21,13 +23,10 @@ inline varscope::Tensor tensor(const nlohmann::json& j, bool ints) {
   return varscope::Tensor(shape, j.at("data").get<std::vector<float>>());
 }
 
+// |got - want| / max(1, |want|), worst over the tensor: NaN / +inf when either side
+// holds one (compare.hpp), so `worst < 1e-6` fails on a NaN logit or state.
 inline double worst_relative(const varscope::Tensor& got, const varscope::Tensor& want) {
-  if (got.shape() != want.shape()) return INFINITY;
-  double worst = 0;
-  for (std::int64_t i = 0; i < got.size(); ++i)
-    worst = std::max(worst, std::abs(double(got.data<float>()[i]) - want.data<float>()[i]) /
-                                std::max(1.0, std::abs(double(want.data<float>()[i]))));
-  return worst;
+  return compare::worst_relative(got, want);
 }
 
 // Returns the worst relative error; throws varscope errors on a bad checkpoint.
@@ -50,8 +49,8 @@ inline double run(const std::string& case_json, const std::string& scratch_path)
   const RestoreReport report = restore(graph, scratch_path);  // strict: every name must match
   std::remove(scratch_path.c_str());
   const auto [logits, state] = forward();
-  return std::max(worst_relative(logits, tensor(c.at("logits"), false)),
-                  worst_relative(state, tensor(c.at("final_state"), false)));
+  return compare::nan_max(worst_relative(logits, tensor(c.at("logits"), false)),
+                          worst_relative(state, tensor(c.at("final_state"), false)));
 }
 
 }  // namespace torch_case

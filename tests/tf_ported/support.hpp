@@ -23,12 +23,17 @@ inline std::vector<std::string> names(const std::vector<varscope::Variable>& var
 }
 
 /// TF's assertAllClose: same shape and |a - b| <= tol + tol * |b| elementwise (float32).
+/// A NaN or an infinity on either side is never close (tests/compare_self_test.cpp):
+/// `!(err <= bound)` fails on NaN, and the explicit finiteness test on inf, where the
+/// relative bound tol * |b| is itself inf. (numpy's allclose calls equal infinities
+/// close; no ported case compares infinities.)
 inline bool all_close(const varscope::Tensor& a, const varscope::Tensor& b, float tol) {
   if (a.shape() != b.shape()) return false;
   const auto x = a.data<float>();
   const auto y = b.data<float>();
   for (std::size_t i = 0; i < x.size(); ++i)
-    if (std::abs(x[i] - y[i]) > tol + tol * std::abs(y[i])) return false;
+    if (!std::isfinite(x[i]) || !std::isfinite(y[i]) || !(std::abs(x[i] - y[i]) <= tol + tol * std::abs(y[i])))
+      return false;
   return true;
 }
 
