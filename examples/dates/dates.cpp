@@ -309,11 +309,20 @@ std::int64_t Trainer::current_step() {
   return static_cast<std::int64_t>(global_step_->value().data<std::int32_t>()[0]);
 }
 
+void Trainer::build_if_untrained() {
+  if (current_step() > 0) return;  // a step built the model and the optimizer's slots
+  model_->build(vocab_);
+  auto use = model_->graph().as_default();
+  opt_->create_state(trainable_variables());
+}
+
 std::string Trainer::save_to_string() {
+  build_if_untrained();
   return varscope::save_to_string(model_->graph(), {.metadata_json = metadata_json(hyper_, vocab_)});
 }
 
 void Trainer::save(const std::string& path) {
+  build_if_untrained();
   varscope::save(model_->graph(), path, {.metadata_json = metadata_json(hyper_, vocab_)});
 }
 

@@ -140,6 +140,8 @@ class Trainer {
   StepResult step(const std::vector<data::Date>& pool);
   [[nodiscard]] std::int64_t current_step();
   /// The checkpoint text (model + optimizer state + global_step, with metadata).
+  /// Before the first step the model and its Adam slots are created first, so a
+  /// step-0 checkpoint (`varscope train --steps 0`: the untrained model) loads and resumes.
   [[nodiscard]] std::string save_to_string();
   /// Writes it to `path` atomically.
   void save(const std::string& path);
@@ -150,6 +152,7 @@ class Trainer {
 
  private:
   void resume(const std::string& text, bool from_file, const std::string& source);
+  void build_if_untrained();
   Hyper hyper_;
   data::Vocabulary vocab_;
   std::unique_ptr<Model> model_;
