@@ -28,6 +28,7 @@
 import varscope;
 import varscope.article;
 #include "support/compare.hpp"
+#include "support/tf_gru_seq2seq_case.hpp"
 
 using namespace varscope;
 
@@ -484,34 +485,17 @@ BOOST_AUTO_TEST_CASE(asymmetric_gate_biases_forward_and_gradients) {
 BOOST_AUTO_TEST_CASE(article_seq2seq_gradients_match_float64_tf_math) {
   const auto& c = tf_gru_golden_json().at("seq2seq");
   Fresh g;
-  article::Seq2SeqConfig config;
-  config.vocab_size = c.at("sizes").at("V");
-  config.embedding_dim = c.at("sizes").at("E");
-  config.hidden_dim = c.at("sizes").at("H");
-  const Tensor enc = golden_ints(c.at("encoder_inputs")), enc_len = golden_ints(c.at("encoder_inputs_length"));
-  const Tensor dec = golden_ints(c.at("decoder_inputs")), dec_len = golden_ints(c.at("decoder_inputs_length"));
-  const Tensor targets = golden_ints(c.at("targets"));
-  const std::int64_t B = dec.shape()[0], T = dec.shape()[1];
-  Tensor weights(DType::float32, Shape{B, T});
-  for (std::int64_t b = 0; b < B; ++b)
-    for (std::int64_t t = 0; t < dec_len.data<std::int32_t>()[b]; ++t) weights.data<float>()[b * T + t] = 1.0f;
-  auto embedding = var("embedding", golden_tensor(c.at("params").at("embedding")));
-  auto loss_fn = [&] {
-    auto scope = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
-    return sequence_loss(article::seq2seq_train_outputs(embedding, enc, enc_len, dec, dec_len, config), targets,
-                         weights);
-  };
-  (void)loss_fn();  // builds encoder/... and decoder/decoder/...; then every variable gets TF's value by name
-  const auto vars = trainable_variables();
+  const tf_gru_case::Seq2SeqCase seq2seq(c);
+  // Builds encoder/... and decoder/decoder/...; then every variable gets TF's value by name.
+  const auto vars = seq2seq.build_with_tf_values();
   std::vector<std::string> got_names;
   for (const auto& v : vars) got_names.push_back(v.op_name());
-  BOOST_TEST(got_names == c.at("names").get<std::vector<std::string>>(), boost::test_tools::per_element());
-  for (const auto& v : vars) v.assign(golden_tensor(c.at("params").at(v.op_name())));
+  BOOST_TEST(got_names == seq2seq.names, boost::test_tools::per_element());
   std::vector<std::optional<Tensor>> grads;
   Tensor loss;
   {
     GradientTape tape;
-    loss = loss_fn();
+    loss = seq2seq.loss();
     grads = tape.gradient(loss, vars);
   }
   BOOST_TEST(compare::within(loss.data<float>()[0], c.at("loss").get<double>(), 0.0, kGruGradBound),

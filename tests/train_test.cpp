@@ -23,6 +23,7 @@
 import varscope;
 import varscope.article;
 #include "support/compare.hpp"
+#include "support/tf_gru_seq2seq_case.hpp"
 #include "tf_gru_golden.hpp"  // generated: kTfGruGolden (tests/data/tf_gru_golden.json)
 
 using namespace varscope;
@@ -300,38 +301,15 @@ BOOST_AUTO_TEST_CASE(adam_on_the_article_seq2seq_matches_float64_apply_adam_ever
   const auto golden = nlohmann::json::parse(kTfGruGolden);
   const auto& c = golden.at("seq2seq");
   const auto& adam = golden.at("seq2seq_adam");
-  auto tensor_of = [](const nlohmann::json& j) {
-    return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<float>>());
-  };
-  auto ints_of = [](const nlohmann::json& j) {
-    return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<std::int32_t>>());
-  };
+  auto tensor_of = tf_gru_case::floats;
   Fresh g;
-  article::Seq2SeqConfig config;
-  config.vocab_size = c.at("sizes").at("V");
-  config.embedding_dim = c.at("sizes").at("E");
-  config.hidden_dim = c.at("sizes").at("H");
-  const Tensor enc = ints_of(c.at("encoder_inputs")), enc_len = ints_of(c.at("encoder_inputs_length"));
-  const Tensor dec = ints_of(c.at("decoder_inputs")), dec_len = ints_of(c.at("decoder_inputs_length"));
-  const Tensor targets = ints_of(c.at("targets"));
-  const std::int64_t B = dec.shape()[0], T = dec.shape()[1];
-  Tensor weights(DType::float32, Shape{B, T});
-  for (std::int64_t b = 0; b < B; ++b)
-    for (std::int64_t t = 0; t < dec_len.data<std::int32_t>()[b]; ++t) weights.data<float>()[b * T + t] = 1.0f;
-  auto embedding = Variable(tensor_of(c.at("params").at("embedding")), "embedding");
-  auto loss_fn = [&] {
-    auto scope = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
-    return sequence_loss(article::seq2seq_train_outputs(embedding, enc, enc_len, dec, dec_len, config), targets,
-                         weights);
-  };
-  (void)loss_fn();  // builds the variables; then the generator's initial values by name
-  const auto names = c.at("names").get<std::vector<std::string>>();
-  const auto vars = trainable_variables();
+  const tf_gru_case::Seq2SeqCase seq2seq(c);
+  auto loss_fn = [&] { return seq2seq.loss(); };
+  // Builds the variables, with the generator's initial values by name.
+  const auto& names = seq2seq.names;
+  const auto vars = seq2seq.build_with_tf_values();
   BOOST_REQUIRE_EQUAL(vars.size(), names.size());
-  for (std::size_t i = 0; i < vars.size(); ++i) {
-    BOOST_REQUIRE_EQUAL(vars[i].op_name(), names[i]);
-    vars[i].assign(tensor_of(c.at("params").at(names[i])));
-  }
+  for (std::size_t i = 0; i < vars.size(); ++i) BOOST_REQUIRE_EQUAL(vars[i].op_name(), names[i]);
   const float lr = adam.at("learning_rate").get<float>();
   BOOST_REQUIRE(adam.at("beta1").get<float>() == 0.9f);  // AdamOptimizer's defaults
   BOOST_REQUIRE(adam.at("beta2").get<float>() == 0.999f);
