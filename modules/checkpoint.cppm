@@ -123,21 +123,52 @@ RestoreReport restore(Graph& graph, const std::string& path, const RestoreOption
 RestoreReport restore_from_string(Graph& graph, std::string_view json_text, const RestoreOptions& options = {},
                                   const std::string& source = "(in memory)");
 
-/// One entry of list_variables.
+/// One entry of a checkpoint (list_variables, read_checkpoint, write_checkpoint).
 struct CheckpointEntry {
   std::string name;
   DType dtype = DType::float32;
   Shape shape;
   Tensor value;  ///< empty (scalar 0) unless read_checkpoint was asked for values
+
+  CheckpointEntry() = default;
+  /// An entry holding `value` (its dtype and shape), to write with write_checkpoint:
+  /// `entries.emplace_back("decoder/dense/kernel", kernel.value());`
+  CheckpointEntry(std::string name_, Tensor value_)
+      : name(std::move(name_)), dtype(value_.dtype()), shape(value_.shape()), value(std::move(value_)) {}
+};
+
+/// A checkpoint's entries: a std::vector<CheckpointEntry> (iterate, index, size,
+/// pass to write_checkpoint as before) that also finds an entry by name:
+///
+///   auto ckpt = read_checkpoint("model.json");
+///   const Tensor& kernel = ckpt.at("decoder/dense/kernel").value;
+///
+/// Names are looked up as written in the file (no ":0"); lookups scan the entries.
+class Checkpoint : public std::vector<CheckpointEntry> {
+ public:
+  using std::vector<CheckpointEntry>::vector;
+  using std::vector<CheckpointEntry>::at;  // by index, as for any vector
+  Checkpoint() = default;
+  Checkpoint(std::vector<CheckpointEntry> entries) : std::vector<CheckpointEntry>(std::move(entries)) {}
+
+  /// The entry named `name`; NotFoundError naming it, with "did you mean" (near
+  /// names in this checkpoint) when there is none.
+  [[nodiscard]] const CheckpointEntry& at(std::string_view name) const;
+  [[nodiscard]] CheckpointEntry& at(std::string_view name);
+  /// The entry named `name`, or nullptr.
+  [[nodiscard]] const CheckpointEntry* find(std::string_view name) const noexcept;
+  [[nodiscard]] CheckpointEntry* find(std::string_view name) noexcept;
+  [[nodiscard]] bool contains(std::string_view name) const noexcept { return find(name) != nullptr; }
 };
 
 /// tf.train.list_variables: names (sorted), dtypes and shapes, values not decoded.
-[[nodiscard]] std::vector<CheckpointEntry> list_variables(const std::string& path, const LoadLimits& limits = {});
+[[nodiscard]] Checkpoint list_variables(const std::string& path, const LoadLimits& limits = {});
 /// Every entry with its decoded value, in file order; validates everything.
-[[nodiscard]] std::vector<CheckpointEntry> read_checkpoint(const std::string& path, const LoadLimits& limits = {});
+/// `read_checkpoint(path).at("decoder/dense/kernel").value` reads one variable.
+[[nodiscard]] Checkpoint read_checkpoint(const std::string& path, const LoadLimits& limits = {});
 /// Same, from JSON text already in memory (`source` names it in errors).
-[[nodiscard]] std::vector<CheckpointEntry> parse_checkpoint(const std::string& json_text, const std::string& source,
-                                                            bool decode_values, const LoadLimits& limits = {});
+[[nodiscard]] Checkpoint parse_checkpoint(const std::string& json_text, const std::string& source,
+                                          bool decode_values, const LoadLimits& limits = {});
 /// The metadata object of a checkpoint as JSON text ("{}" when absent).
 [[nodiscard]] std::string checkpoint_metadata(const std::string& path);
 /// Writes entries (with values) as a checkpoint, atomically like save().

@@ -374,6 +374,22 @@ class VariableAudit {
 }  // namespace varscope
 
 namespace varscope::detail {
+/// True on this thread while an optimizer (compute_gradients / minimize) runs the
+/// caller's loss function: an AlreadyExistsError then names the usual cause (layer
+/// objects constructed inside the loss function) and its fix. Set by OptimizerLossScope.
+bool& in_optimizer_loss_fn() noexcept;
+/// Sets in_optimizer_loss_fn() for its lifetime (restores the previous value).
+class OptimizerLossScope {
+ public:
+  OptimizerLossScope() noexcept : previous_(in_optimizer_loss_fn()) { in_optimizer_loss_fn() = true; }
+  ~OptimizerLossScope() { in_optimizer_loss_fn() = previous_; }
+  OptimizerLossScope(const OptimizerLossScope&) = delete;
+  OptimizerLossScope& operator=(const OptimizerLossScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
 struct VariableNode {
   std::string name;  // graph-unique name, without ":0"
   Tensor value;

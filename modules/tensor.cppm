@@ -147,6 +147,16 @@ class Tensor {
     return std::get<TensorStorage<T>>(storage_);
   }
 
+  /// The value of a one-element tensor (any shape of size 1: [], [1], [1, 1]) as T,
+  /// like PyTorch's `loss.item()`: `float loss_value = loss.item<float>();`.
+  /// InvalidArgumentError naming the shape when the tensor holds 0 or several values
+  /// (read them with data<T>()); DTypeMismatchError when T is not its dtype.
+  template <class T>
+  [[nodiscard]] T item() const {
+    check_single_element();
+    return data<T>()[0];
+  }
+
   /// Autograd identity (see :autograd): 0 = not recorded by a GradientTape,
   /// otherwise the id of the tape entry that produced this value. Copied with
   /// the tensor (a copy is the same value); ignored by bitwise_equal. Tapes only
@@ -163,6 +173,7 @@ class Tensor {
   struct UninitializedTag {};
   Tensor(DType dtype, const Shape& shape, UninitializedTag);
   void check_dtype(DType wanted) const;
+  void check_single_element() const;
 
   DType dtype_;
   Shape shape_;

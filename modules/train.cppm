@@ -6,6 +6,11 @@
 //   AdamOptimizer opt;                                   // lr 0.001, beta1 0.9, beta2 0.999, eps 1e-8
 //   auto step = get_or_create_global_step();
 //   Tensor loss = opt.minimize([&] { return sequence_loss(model(x), y, w); }, step);
+//   float value = loss.item<float>();
+//
+// Layers are built once, outside the loss function (a model struct holds them):
+// constructed inside it, they would create their variables again on step 2, an
+// AlreadyExistsError whose fix says so.
 //
 // Optimizer state (slots `<var>/Adam`, `<var>/Adam_1`, `beta1_power`,
 // `beta2_power`) lives in the graph like any variable (so checkpoints carry it),
@@ -48,6 +53,20 @@ struct ClippedGradients {
 };
 [[nodiscard]] ClippedGradients clip_by_global_norm(const std::vector<std::optional<Tensor>>& t_list, float clip_norm);
 
+/// clip_by_global_norm over what compute_gradients returns, so clipping is one line
+/// between compute_gradients and apply_gradients:
+///
+///   auto [grads, norm] = clip_by_global_norm(opt.compute_gradients(loss_fn), 5.0f);
+///   opt.apply_gradients(grads, step);
+///
+/// The gradients are clipped together exactly as the overload above does (nullopt
+/// entries pass through), each still paired with its variable, in the same order.
+struct ClippedGradsAndVars {
+  GradsAndVars grads_and_vars;
+  float global_norm = 0.0f;
+};
+[[nodiscard]] ClippedGradsAndVars clip_by_global_norm(const GradsAndVars& grads_and_vars, float clip_norm);
+
 /// The optimizer base (tf.train.Optimizer).
 class Optimizer {
  public:
@@ -69,7 +88,7 @@ class Optimizer {
   /// increments `global_step` (if given) once. Entries without a gradient are
   /// skipped; none at all is InvalidArgumentError "No gradients provided for any variable: ...".
   void apply_gradients(const GradsAndVars& grads_and_vars, std::optional<Variable> global_step = std::nullopt);
-  /// compute_gradients + apply_gradients; returns the loss value.
+  /// compute_gradients + apply_gradients; returns the loss value (`.item<float>()` for a scalar loss).
   Tensor minimize(const std::function<Tensor()>& loss_fn, std::optional<Variable> global_step = std::nullopt,
                   std::optional<std::vector<Variable>> var_list = std::nullopt);
   /// Creates the optimizer's state for `var_list` now (apply_gradients does it

@@ -835,17 +835,48 @@ bool rule_matches(const std::string& pattern, const std::string& name, std::stri
 
 // ---------------------------------------------------------------- public API
 
-std::vector<CheckpointEntry> parse_checkpoint(const std::string& json_text, const std::string& source,
-                                              bool decode_values, const LoadLimits& limits) {
+const CheckpointEntry* Checkpoint::find(std::string_view name) const noexcept {
+  for (const auto& e : *this)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+CheckpointEntry* Checkpoint::find(std::string_view name) noexcept {
+  return const_cast<CheckpointEntry*>(std::as_const(*this).find(name));
+}
+
+const CheckpointEntry& Checkpoint::at(std::string_view name) const {
+  if (const auto* e = find(name)) return *e;
+  std::vector<std::string> names;
+  names.reserve(size());
+  for (const auto& e : *this) names.push_back(e.name);
+  std::string message = "Checkpoint::at: no variable named '" + std::string(name) + "' in the checkpoint (" +
+                        std::to_string(size()) + " entries)";
+  if (const auto near = closest_names(name, names); !near.empty()) {
+    message += "\n  did you mean:  ";
+    for (std::size_t i = 0; i < near.size(); ++i) message += (i ? ", '" : "'") + near[i] + "'";
+    message += "?";
+  }
+  message += "\n  fix:           use a name as the checkpoint lists it (without \":0\"; `varscope ckpt ls FILE` "
+             "lists them), or check contains(name) / find(name) first";
+  throw NotFoundError(message);
+}
+
+CheckpointEntry& Checkpoint::at(std::string_view name) {
+  return const_cast<CheckpointEntry&>(std::as_const(*this).at(name));
+}
+
+Checkpoint parse_checkpoint(const std::string& json_text, const std::string& source, bool decode_values,
+                            const LoadLimits& limits) {
   Input in(json_text);
   return Reader(in, source, decode_values, limits).read().entries;
 }
 
-std::vector<CheckpointEntry> read_checkpoint(const std::string& path, const LoadLimits& limits) {
+Checkpoint read_checkpoint(const std::string& path, const LoadLimits& limits) {
   return read_stream(path, true, limits).entries;
 }
 
-std::vector<CheckpointEntry> list_variables(const std::string& path, const LoadLimits& limits) {
+Checkpoint list_variables(const std::string& path, const LoadLimits& limits) {
   auto entries = read_stream(path, false, limits).entries;
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return entries;

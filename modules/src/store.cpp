@@ -308,6 +308,11 @@ void VariableStore::record(const std::string& name, bool created) {
   for (auto* sink : audit_sinks_) sink->push_back({name, created});
 }
 
+bool& detail::in_optimizer_loss_fn() noexcept {
+  thread_local bool inside = false;
+  return inside;
+}
+
 std::string VariableStore::suggestions_for(std::string_view name) const {
   const auto near = closest_names(name, order_);
   if (near.empty()) return "";
@@ -321,13 +326,22 @@ Variable VariableStore::get_variable(const VariableRequest& r) {
   std::lock_guard lock(mutex_);
   if (auto it = by_name_.find(r.name); it != by_name_.end()) {
     const Variable& found = it->second;
-    if (r.reuse == ReuseMode::False)
+    if (r.reuse == ReuseMode::False) {
+      std::string fix =
+          detail::in_optimizer_loss_fn()
+              ? "  did you mean:  to reuse the layers built on the first step? This happened inside the loss "
+                "function of an optimizer (minimize / compute_gradients), which runs it again on every step: a "
+                "layer object constructed inside it creates its variables again.\n"
+                "  fix:           construct the layer objects once, outside the loss function (hold them in a model "
+                "struct built before the training loop), and only call them inside it; see README, Training\n"
+              : "";
       throw AlreadyExistsError(
           "Variable " + r.name + " already exists, disallowed: reuse is False, so " + r.creator +
           " may only create new variables.\n" + requested_line(r) + reuse_line(r) + "  first created: " +
-          describe(found) + "\n" +
+          describe(found) + "\n" + fix +
           "  fix:           to share it, open the scope with reuse=True or reuse=AUTO_REUSE (or call "
           "scope.reuse_variables() first); to get a separate variable, use another name or scope");
+    }
     if (!r.shape.compatible_with(found.shape()))
       throw ShapeMismatchError("Trying to share variable " + r.name + ", but the requested shape " +
                                r.shape.to_string() + " does not match its shape " + found.shape().to_string() +

@@ -250,6 +250,14 @@ void Tensor::check_dtype(DType wanted) const {
                              std::string(dtype_name(dtype_)) + " values (shape " + shape_.to_string() + ")");
 }
 
+void Tensor::check_single_element() const {
+  if (size_ != 1)
+    throw InvalidArgumentError("Tensor::item: the tensor has shape " + shape_.to_string() + " (" +
+                               std::to_string(size_) +
+                               " values), but item() reads a single element; read several values with "
+                               "data<T>(), or reduce them to one first (e.g. reduce_sum)");
+}
+
 bool Tensor::bitwise_equal(const Tensor& other) const noexcept {
   if (dtype_ != other.dtype_ || shape_ != other.shape_) return false;
   return std::visit(

@@ -76,6 +76,19 @@ ClippedGradients clip_by_global_norm(const std::vector<std::optional<Tensor>>& t
   return out;
 }
 
+ClippedGradsAndVars clip_by_global_norm(const GradsAndVars& grads_and_vars, float clip_norm) {
+  std::vector<std::optional<Tensor>> grads;
+  grads.reserve(grads_and_vars.size());
+  for (const auto& [g, v] : grads_and_vars) grads.push_back(g);
+  auto clipped = clip_by_global_norm(grads, clip_norm);
+  ClippedGradsAndVars out;
+  out.global_norm = clipped.global_norm;
+  out.grads_and_vars.reserve(grads_and_vars.size());
+  for (std::size_t i = 0; i < grads_and_vars.size(); ++i)
+    out.grads_and_vars.emplace_back(std::move(clipped.clipped[i]), grads_and_vars[i].second);
+  return out;
+}
+
 // ---------------------------------------------------------------- Optimizer
 
 Optimizer::Optimizer(std::string name) : name_(std::move(name)) {
@@ -85,7 +98,10 @@ Optimizer::Optimizer(std::string name) : name_(std::move(name)) {
 GradsAndVars Optimizer::compute_gradients(const std::function<Tensor()>& loss_fn,
                                           std::optional<std::vector<Variable>> var_list) {
   GradientTape tape;
-  Tensor loss = loss_fn();
+  Tensor loss = [&] {
+    const detail::OptimizerLossScope inside_loss_fn;  // names the fix in an AlreadyExistsError
+    return loss_fn();
+  }();
   std::vector<Variable> vars = var_list ? std::move(*var_list) : trainable_variables();
   if (vars.empty()) throw InvalidArgumentError("No variables to optimize.");
   auto grads = tape.gradient(loss, vars);

@@ -1,0 +1,30 @@
+# tests/check_readme_snippet.cmake — the readme_training_snippet test (cmake -P): README.md's
+# code block between `<!-- snippet: FILE -->` and `<!-- end snippet -->` must be FILE, byte
+# for byte (inside a ```cpp fence), so the training loop users read is the program the
+# training_example test compiles and runs. Fix a failure by pasting FILE into the block.
+foreach(var README SNIPPET NAME)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "check_readme_snippet.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+file(READ "${README}" readme)
+file(READ "${SNIPPET}" source)
+set(begin "<!-- snippet: ${NAME} -->\n```cpp\n")
+set(end "```\n<!-- end snippet -->")
+string(FIND "${readme}" "${begin}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "readme_snippet: ${README} has no block starting with\n${begin}")
+endif()
+string(LENGTH "${begin}" begin_length)
+math(EXPR from "${at} + ${begin_length}")
+string(SUBSTRING "${readme}" ${from} -1 rest)
+string(FIND "${rest}" "${end}" stop)
+if(stop EQUAL -1)
+  message(FATAL_ERROR "readme_snippet: the block for ${NAME} in ${README} has no closing ${end}")
+endif()
+string(SUBSTRING "${rest}" 0 ${stop} block)
+if(NOT block STREQUAL source)
+  message(FATAL_ERROR "readme_snippet: README.md's block for ${NAME} differs from ${SNIPPET}; "
+                      "paste the file into the block (README shows the program the training_example test runs)")
+endif()
+message(STATUS "readme_snippet: README.md shows ${NAME} exactly")
