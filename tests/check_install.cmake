@@ -1,6 +1,8 @@
 # tests/check_install.cmake — the install_consumer test (cmake -P): installs the build tree
 # into a fresh prefix, then configures, builds and runs examples/consumer against that prefix
-# only (no package registry, no build tree), and runs the installed CLI. Any failing step
+# only (no package registry, no build tree) twice — CMake's default GNU extensions and
+# CMAKE_CXX_EXTENSIONS OFF — checks that importers disagreeing on extensions stop the
+# configure with varscope's message, and runs the installed CLI. Any failing step
 # fails the test with the step's output. Variables come from tests/CMakeLists.txt.
 foreach(var BUILD_DIR PREFIX CONSUMER_SOURCE CONSUMER_BUILD GENERATOR CXX_COMPILER EXPECTED_VERSION)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
@@ -16,7 +18,7 @@ function(run what)
   set(last_output "${out}" PARENT_SCOPE)
 endfunction()
 
-# A fresh prefix and consumer build every run.
+# A fresh prefix and consumer builds every run.
 file(REMOVE_RECURSE "${PREFIX}" "${CONSUMER_BUILD}")
 
 set(config_args)
@@ -27,41 +29,96 @@ run("cmake --install" ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${PREF
 message(STATUS "installed into ${PREFIX}")
 
 # The consumer sees only the prefix: the package registries (which could point at a build
-# tree) are off, and CMAKE_PREFIX_PATH is the prefix alone.
-set(configure ${CMAKE_COMMAND} -S "${CONSUMER_SOURCE}" -B "${CONSUMER_BUILD}" -G "${GENERATOR}"
-    "-DCMAKE_PREFIX_PATH=${PREFIX}"
-    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
-    "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
-    "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}")
-if(MAKE_PROGRAM)
-  list(APPEND configure "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
-endif()
-if(CXX_SCAN_DEPS)
-  list(APPEND configure "-DCMAKE_CXX_COMPILER_CLANG_SCAN_DEPS=${CXX_SCAN_DEPS}")
-endif()
-if(BUILD_TYPE)
-  list(APPEND configure "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
-endif()
-run("configuring examples/consumer" ${configure})
-string(REGEX MATCH "varscope ([0-9.]+) from ([^\n]*)" found "${last_output}")
-if(NOT found)
-  message(FATAL_ERROR "install_consumer: the consumer's configure did not report the varscope it found:\n${last_output}")
-endif()
-set(found_version "${CMAKE_MATCH_1}")
-set(found_dir "${CMAKE_MATCH_2}")
-file(REAL_PATH "${PREFIX}" real_prefix)
-file(REAL_PATH "${found_dir}" real_found)
-string(FIND "${real_found}/" "${real_prefix}/" at)
-if(NOT at EQUAL 0)
-  message(FATAL_ERROR "install_consumer: the consumer found varscope in ${found_dir}, not in the prefix ${PREFIX}")
-endif()
-if(NOT found_version STREQUAL EXPECTED_VERSION)
-  message(FATAL_ERROR "install_consumer: installed version ${found_version}, the build says ${EXPECTED_VERSION}")
-endif()
+# tree) are off, and CMAKE_PREFIX_PATH is the prefix alone. It is built twice: with CMake's
+# default GNU extensions (-std=gnu++20, what `set(CMAKE_CXX_STANDARD 20)` alone gives) and
+# with CMAKE_CXX_EXTENSIONS OFF (-std=c++20, as varscope itself is built): the package
+# config makes the module interfaces' BMI follow the importer (cmake/varscopeConfig.cmake.in).
+function(consumer_configure source build)
+  set(configure ${CMAKE_COMMAND} -S "${source}" -B "${build}" -G "${GENERATOR}"
+      "-DCMAKE_PREFIX_PATH=${PREFIX}"
+      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
+      "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
+      "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}" ${ARGN})
+  if(MAKE_PROGRAM)
+    list(APPEND configure "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+  endif()
+  if(CXX_SCAN_DEPS)
+    list(APPEND configure "-DCMAKE_CXX_COMPILER_CLANG_SCAN_DEPS=${CXX_SCAN_DEPS}")
+  endif()
+  if(BUILD_TYPE)
+    list(APPEND configure "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
+  endif()
+  execute_process(COMMAND ${configure} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(configure_rc "${rc}" PARENT_SCOPE)
+  set(configure_output "${out}\n${err}" PARENT_SCOPE)
+endfunction()
 
-run("building examples/consumer" ${CMAKE_COMMAND} --build "${CONSUMER_BUILD}")
-run("running the consumer" "${CONSUMER_BUILD}/consumer")
-message(STATUS "consumer output:\n${last_output}")
+foreach(extensions DEFAULT OFF)
+  set(build "${CONSUMER_BUILD}/extensions-${extensions}")
+  set(extra)
+  set(std "-std=gnu\\+\\+20")
+  if(extensions STREQUAL "OFF")
+    set(extra -DCMAKE_CXX_EXTENSIONS=OFF)
+    set(std "-std=c\\+\\+20")
+  endif()
+  consumer_configure("${CONSUMER_SOURCE}" "${build}" ${extra})
+  if(NOT configure_rc EQUAL 0)
+    message(FATAL_ERROR "install_consumer: configuring examples/consumer (extensions ${extensions}) failed "
+                        "(exit ${configure_rc})\n${configure_output}")
+  endif()
+  string(REGEX MATCH "varscope ([0-9.]+) from ([^\n]*)" found "${configure_output}")
+  if(NOT found)
+    message(FATAL_ERROR "install_consumer: the consumer's configure did not report the varscope it found:\n${configure_output}")
+  endif()
+  set(found_version "${CMAKE_MATCH_1}")
+  set(found_dir "${CMAKE_MATCH_2}")
+  file(REAL_PATH "${PREFIX}" real_prefix)
+  file(REAL_PATH "${found_dir}" real_found)
+  string(FIND "${real_found}/" "${real_prefix}/" at)
+  if(NOT at EQUAL 0)
+    message(FATAL_ERROR "install_consumer: the consumer found varscope in ${found_dir}, not in the prefix ${PREFIX}")
+  endif()
+  if(NOT found_version STREQUAL EXPECTED_VERSION)
+    message(FATAL_ERROR "install_consumer: installed version ${found_version}, the build says ${EXPECTED_VERSION}")
+  endif()
+  # Proof the variant is what it says: every compile line (the consumer's and the synthesized
+  # BMI's) uses the same -std.
+  set(stds "(not checked: no build.ninja)")
+  if(EXISTS "${build}/build.ninja")
+    file(READ "${build}/build.ninja" ninja)
+    string(REGEX MATCHALL "-std=[a-z+0-9]+" stds "${ninja}")
+    list(REMOVE_DUPLICATES stds)
+  endif()
+  if(EXISTS "${build}/build.ninja" AND NOT stds MATCHES "^${std}$")
+    message(FATAL_ERROR "install_consumer: extensions ${extensions}: expected every compile with ${std}, got ${stds}")
+  endif()
+  run("building examples/consumer (extensions ${extensions})" ${CMAKE_COMMAND} --build "${build}")
+  run("running the consumer (extensions ${extensions})" "${build}/consumer")
+  message(STATUS "consumer output (extensions ${extensions}, ${stds}):\n${last_output}")
+endforeach()
+
+# Two importers that disagree on extensions cannot share the module interfaces: the
+# configure stops with varscope's message naming the fix (configure only, nothing built).
+set(mixed "${CONSUMER_BUILD}/mixed-source")
+file(MAKE_DIRECTORY "${mixed}")
+file(WRITE "${mixed}/CMakeLists.txt" [=[
+cmake_minimum_required(VERSION 3.28...4.3)
+project(mixed LANGUAGES CXX)
+set(CMAKE_CXX_STANDARD 20)
+find_package(varscope REQUIRED)
+add_executable(gnu main.cpp)
+target_link_libraries(gnu PRIVATE varscope::varscope)
+add_executable(strict main.cpp)
+set_target_properties(strict PROPERTIES CXX_EXTENSIONS OFF)
+target_link_libraries(strict PRIVATE varscope::varscope)
+]=])
+file(WRITE "${mixed}/main.cpp" "import varscope;\nint main() {}\n")
+consumer_configure("${mixed}" "${CONSUMER_BUILD}/mixed")
+if(configure_rc EQUAL 0 OR NOT configure_output MATCHES "disagree on GNU[ \n]+extensions")
+  message(FATAL_ERROR "install_consumer: importers with different CXX_EXTENSIONS should stop the configure "
+                      "with varscope's message; got exit ${configure_rc}:\n${configure_output}")
+endif()
+message(STATUS "mixed extensions stop the configure, as they should")
 
 # The installed CLI and data.
 run("installed varscope tour --list" "${PREFIX}/bin/varscope" tour --list)
