@@ -494,7 +494,7 @@ BOOST_AUTO_TEST_CASE(clip_by_global_norm_values) {
   BOOST_TEST(same.clipped[0]->data<float>()[0] == 0.3f);
   const auto inf = clip_by_global_norm({floats({2}, {INFINITY, 1.0f})}, 1.0f);
   BOOST_TEST(std::isnan(inf.clipped[0]->data<float>()[1]));  // TF 1.14+: a non-finite norm gives NaN everywhere
-  BOOST_CHECK_THROW((void)clip_by_global_norm({}, 0.0f), InvalidArgumentError);
+  BOOST_CHECK_THROW((void)clip_by_global_norm(std::vector<std::optional<Tensor>>{}, 0.0f), InvalidArgumentError);
 }
 
 // A small sequence model trained with Adam: embedding -> GRU (dynamic_rnn) -> Dense -> sequence_loss.
