@@ -13,7 +13,7 @@ struct Model {  // the layers, built once, outside the loss function
   Variable embedding = get_variable("embedding", {.shape = {kVocab, 8}});
   GRUCell cell{32, "encoder"};
   Dense logits{kVocab, {.name = "logits"}};
-  Model() { cell.build(8), logits.build(32); }  // every variable now, as TF's Layer.build
+  Model() { cell.build(8); logits.build(32); }  // every variable now, as TF's Layer.build
   Tensor operator()(const Tensor& ids) {
     return logits(dynamic_rnn(cell, embedding_lookup(embedding.value(), ids)).outputs);
   }
