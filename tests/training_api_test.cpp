@@ -143,6 +143,22 @@ BOOST_AUTO_TEST_CASE(step_two_names_the_fix) {
   BOOST_TEST(!has(outside, "loss function"), outside);
 }
 
+BOOST_AUTO_TEST_CASE(an_unnamed_layer_gets_new_variables_every_step) {
+  // What README warns about: no error, but step 2 trains fresh variables.
+  Fresh f;
+  const Tensor x(Shape{2, 3}, std::vector<float>(6, 1.0f));
+  GradientDescentOptimizer opt(0.1f);
+  auto loss_fn = [&] {
+    Dense out(1);
+    return reduce_sum(reshape(out(x), Shape{-1}), 0);
+  };
+  (void)opt.minimize(loss_fn);
+  (void)opt.minimize(loss_fn);
+  BOOST_TEST(names(trainable_variables()) ==
+                 (std::vector<std::string>{"dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"}),
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(a_model_struct_trains) {
   Fresh f;
   struct Model {
