@@ -80,7 +80,11 @@ class Dense {
   Tensor operator()(const Tensor& inputs);
   /// Fast path for [N, in] rows into a caller-owned [N, units] view; the layer must be built.
   void apply_into(ConstMatrixView inputs, MatrixView out) const;
-  /// Creates the variables for `input_dim` inputs (normally done by the first call).
+  /// TF's Layer.build: creates the variables for `input_dim` inputs now, under the
+  /// current variable scope (`<scope>/<name or dense>/kernel`, `.../bias`), without a
+  /// forward pass, e.g. before restore() or an optimizer's create_state(). Later calls
+  /// use them wherever they run, creating nothing. Done by the first call otherwise.
+  /// Again with another input_dim: ShapeMismatchError.
   void build(std::int64_t input_dim);
 
   [[nodiscard]] bool built() const noexcept { return scope_.built(); }

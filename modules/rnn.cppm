@@ -42,8 +42,10 @@ class RNNCell {
   virtual ~RNNCell() = default;
   [[nodiscard]] virtual std::int64_t state_size() const = 0;
   [[nodiscard]] virtual std::int64_t output_size() const = 0;
-  /// Creates the variables for `input_dim` inputs in the current variable scope
-  /// (first call only; later calls check the input size).
+  /// TF's Layer.build: creates the variables for `input_dim` inputs in the current
+  /// variable scope, without a forward pass (e.g. before restore() or an optimizer's
+  /// create_state()); dynamic_rnn / decoders then use them wherever they run. First
+  /// call only; later calls check the input size (ShapeMismatchError).
   virtual void build(std::int64_t input_dim) = 0;
   [[nodiscard]] virtual bool built() const = 0;
   /// Width of the input half computed by project_inputs.

@@ -65,7 +65,7 @@ void LayerScope::build_once(std::string_view creator, const std::function<void()
 
 const VariableScope& LayerScope::scope() const {
   if (!scope_)
-    throw InvalidArgumentError("layer '" + base_name() + "' has no scope yet: it is chosen at the first call");
+    throw InvalidArgumentError("layer '" + base_name() + "' has no scope yet: it is chosen by build() or the first call");
   return *scope_;
 }
 
