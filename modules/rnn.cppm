@@ -212,7 +212,10 @@ namespace varscope::detail {
 /// the cell there and the state's gradient passes through unchanged (TF's
 /// _SelectGrad). `projection` [B*T, P] (row b*T + t) and `states`
 /// [(steps + 1) * B, H] (state before step t at rows t*B ...) are the forward's.
-void record_recurrence(GradientTape& tape, const RNNCell& cell, const Tensor& inputs, const Tensor& initial_state,
+/// `inputs` [B, T, D] is the value the projection was made from; `tracked_inputs`
+/// is the tensor whose gradient receives dx (the same tensor, or the [B, D] input
+/// of a single cell call); `initial_state` is absent when the loop started from zeros.
+void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor& inputs, OpInput initial_state,
                        Tensor projection, Tensor states, std::vector<std::int64_t> active_length,
                        std::int64_t steps, Tensor& outputs, Tensor& final_state);
 }  // namespace varscope::detail

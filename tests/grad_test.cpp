@@ -763,6 +763,67 @@ BOOST_AUTO_TEST_CASE(no_tape_records_nothing_and_unconnected_is_none) {
   BOOST_CHECK_THROW((void)tape.gradient(y, {a}), InvalidArgumentError);  // not persistent
 }
 
+// Every op's output is untracked unless the op records it (record_op resets it), so an
+// op applied to a COPY of a tracked value (a variable read keeps its read id) never
+// returns that value's id: without a tape the output is untracked, under a tape it is
+// the op's own entry (or untracked for where / tile_batch, which have no gradient here).
+BOOST_AUTO_TEST_CASE(every_op_output_is_untracked_unless_recorded) {
+  Fresh g;
+  auto v = var("x", pattern({2, 3}, 70));
+  const Tensor ones(Shape{3}, std::vector<float>{1.0f, 1.0f, 1.0f});
+  const Tensor ones23(Shape{2, 3}, std::vector<float>(6, 1.0f));
+  Dense dense_layer(3, {.use_bias = true, .name = "tape_dense"});
+  struct Case {
+    const char* name;
+    std::function<Tensor(const Tensor&)> op;
+    bool differentiable = true;
+  };
+  const std::vector<Case> cases = {
+      {"matmul", [](const Tensor& x) { return matmul(x, x, false, true); }},
+      {"add", [](const Tensor& x) { return add(x, x); }},
+      {"bias_add", [&](const Tensor& x) { return bias_add(x, ones); }},
+      {"x * 1.0", [](const Tensor& x) { return x * 1.0; }},
+      {"multiply", [&](const Tensor& x) { return multiply(x, ones23); }},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
+      {"tanh", [](const Tensor& x) { return tanh(x); }},
+      {"relu", [](const Tensor& x) { return relu(x); }},
+      {"concat of one part", [](const Tensor& x) { return concat({x}, 0); }},
+      {"slice of everything", [](const Tensor& x) { return slice(x, {0, 0}, {2, 3}); }},
+      {"gather of every row", [](const Tensor& x) { return gather(x, ints({2}, {0, 1})); }},
+      {"reduce_sum", [](const Tensor& x) { return reduce_sum(x, 0); }},
+      {"softmax", [](const Tensor& x) { return softmax(x); }},
+      {"log_softmax", [](const Tensor& x) { return log_softmax(x); }},
+      {"reshape to its own shape", [](const Tensor& x) { return reshape(x, Shape{2, 3}); }},
+      {"Dense", [&](const Tensor& x) { return dense_layer(x); }},
+      {"sparse_softmax_cross_entropy_with_logits",
+       [](const Tensor& x) { return sparse_softmax_cross_entropy_with_logits(ints({2}, {0, 2}), x); }},
+      {"sequence_loss",
+       [](const Tensor& x) {
+         return sequence_loss(reshape(x, Shape{1, 2, 3}), ints({1, 2}, {1, 2}), Tensor(Shape{1, 2}, std::vector<float>{1, 1}));
+       }},
+      {"where", [](const Tensor& x) { return where(ints({2}, {1, 0}), x, x); }, false},
+      {"tile_batch by 1", [](const Tensor& x) { return tile_batch(x, 1); }, false},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT("op " << c.name) {
+      const Tensor read = v.value();  // a copy that still carries the variable's read id
+      BOOST_TEST(read.tape_id() == v.read_id());
+      BOOST_TEST(c.op(read).tape_id() == 0u);  // no tape: untracked
+      GradientTape tape;
+      const Tensor copy = v.value();
+      const Tensor y = c.op(copy);
+      BOOST_TEST(y.tape_id() != v.read_id());
+      if (c.differentiable) {
+        BOOST_TEST(y.tape_id() != 0u);  // recorded
+        BOOST_TEST(tape.entries() >= 1u);
+      } else {
+        BOOST_TEST(y.tape_id() == 0u);
+        BOOST_TEST(tape.entries() == 0u);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(nested_tapes_are_refused_and_stop_recording_pauses) {
   Fresh g;
   auto a = var("a", pattern({2}, 62));

@@ -10,7 +10,12 @@ comment lists too. The check fails (exit 1, one line per finding) when:
      modules/src/) names a namespace-scope entity (function, class, alias, constant)
      that only partitions outside :x's own imports, direct or transitive, declare
      (e.g. init.cpp calling get_default_graph(), which :store declares);
-  5. an implementation unit imports (`import :y;`) a partition :x's interface does not see.
+  5. an implementation unit imports (`import :y;`) a partition :x's interface does not see;
+  6. tape discipline: a tensor's tape id is set by hand (`set_tape_id(`) anywhere but the
+     tape itself (autograd.cppm's record_op family, src/autograd.cpp) and variable reads
+     (src/store.cpp), or `TapeAccess::` is used outside autograd.cppm / src/autograd.cpp.
+     Ops record through record_op, which resets their outputs; a hand-set id elsewhere is
+     how a copy of an input ends up passing for it (a silently wrong gradient).
 Implementation units are `module varscope;` and see every partition, so the compiler does
 not catch an upward call; rules 4 and 5 do. (Internal partitions, `module varscope:x.impl;
 import :x;`, would let the compiler enforce it; clang 19 crashes compiling them here.)
@@ -250,6 +255,23 @@ def check(modules: Path) -> list[str]:
                     problems.append(f"{where}: the implementation of :{part} uses `{name}` from :{upper[name]}, "
                                     f"which :{part} does not import ({' -> '.join(order)}); move it below "
                                     f":{part} or the code that needs it up")
+
+    # 6. Tape discipline.
+    tape_files = {"autograd.cppm", "src/autograd.cpp"}
+    id_files = tape_files | {"src/store.cpp", "tensor.cppm"}  # tensor.cppm declares set_tape_id
+    sources = sorted(modules.glob("*.cppm")) + sorted((modules / "src").glob("*.cpp")) + \
+        sorted((modules / "src").glob("*.hpp"))
+    for path in sources:
+        rel = path.relative_to(modules).as_posix()
+        text = strip_code(path.read_text())
+        for lineno, line in enumerate(text.split("\n"), 1):
+            if "set_tape_id(" in line and rel not in id_files:
+                problems.append(f"{path}:{lineno}: sets a tape id by hand; record the op with record_op / "
+                                "record_in_place (they reset and assign ids), or wrap a non-differentiable "
+                                "output in untracked()")
+            if "TapeAccess::" in line and rel not in tape_files:
+                problems.append(f"{path}:{lineno}: uses detail::TapeAccess outside :autograd; record through "
+                                "record_op / record_in_place / will_record")
     return problems
 
 
@@ -263,6 +285,10 @@ def self_test(modules: Path) -> int:
         ("tensor.cppm", None, "tensor.cppm", ":store"),
         ("src/tensor.cpp", "import :store;", "tensor.cpp", "imports :store"),
         ("store.cppm", "\n// planted: void f(); defined in the :scope implementation\n", "store.cppm", "implementation of :scope"),
+        ("src/ops.cpp", "\nnamespace varscope { void planted(Tensor& t) { t.set_tape_id(0); } }\n",
+         "ops.cpp", "tape id by hand"),
+        ("src/loss.cpp", "\nnamespace varscope { void planted() { (void)detail::TapeAccess::track; } }\n",
+         "loss.cpp", "TapeAccess"),
     ]
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:

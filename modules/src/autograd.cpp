@@ -4,6 +4,7 @@ module;
 #include <cstdint>
 #include <optional>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -48,6 +49,9 @@ Tensor BackwardContext::take_output_grad(std::size_t i) {
 }
 
 Tensor& BackwardContext::grad(std::uint64_t id, const Shape& shape) {
+  if (id == 0)
+    throw InvalidArgumentError("GradientTape: an op's backward asked for the gradient of an untracked input "
+                               "(check BackwardContext::input_tracked first)");
   auto [it, inserted] = tape_->grads_.try_emplace(id, DType::float32, shape);
   if (!inserted && it->second.shape() != shape)
     throw ShapeMismatchError("GradientTape: gradient of shape " + shape.to_string() + " requested for a value of shape " +
@@ -56,6 +60,9 @@ Tensor& BackwardContext::grad(std::uint64_t id, const Shape& shape) {
 }
 
 Tensor& BackwardContext::grad(std::uint64_t id, const Shape& shape, bool& fresh) {
+  if (id == 0)
+    throw InvalidArgumentError("GradientTape: an op's backward asked for the gradient of an untracked input "
+                               "(check BackwardContext::input_tracked first)");
   auto it = tape_->grads_.find(id);
   fresh = it == tape_->grads_.end();
   if (fresh) return tape_->grads_.emplace(id, Tensor::uninitialized(DType::float32, shape)).first->second;
@@ -64,6 +71,13 @@ Tensor& BackwardContext::grad(std::uint64_t id, const Shape& shape, bool& fresh)
                              it->second.shape().to_string());
   return it->second;
 }
+
+Tensor& BackwardContext::input_grad(std::size_t i, const Shape& shape) { return grad((*inputs_)[i], shape); }
+Tensor& BackwardContext::input_grad(std::size_t i, const Shape& shape, bool& fresh) {
+  return grad((*inputs_)[i], shape, fresh);
+}
+void BackwardContext::accumulate_input(std::size_t i, const Tensor& g) { accumulate((*inputs_)[i], g); }
+void BackwardContext::accumulate_input(std::size_t i, Tensor&& g) { accumulate((*inputs_)[i], std::move(g)); }
 
 void BackwardContext::accumulate(std::uint64_t id, const Tensor& g) {
   if (id == 0) return;
@@ -145,15 +159,36 @@ std::uint64_t GradientTape::variable_id(const Variable& variable) {
   return variable.read_id();
 }
 
-void GradientTape::record(std::initializer_list<Tensor*> outputs, Backward backward) {
-  Entry e;
+// ---------------------------------------------------------------- record_op's door
+
+namespace detail {
+TrackedInputs TapeAccess::track(GradientTape& tape, std::span<const OpInput> inputs) {
+  TrackedInputs tracked;
+  tracked.ids_.reserve(inputs.size());
+  for (const OpInput& in : inputs)
+    tracked.ids_.push_back(in.tensor_     ? tape.id_of(*in.tensor_)
+                           : in.variable_ ? tape.variable_id(*in.variable_)
+                                          : 0);
+  return tracked;
+}
+
+void TapeAccess::append(GradientTape& tape, std::span<Tensor* const> outputs, TrackedInputs&& inputs,
+                        GradientTape::Backward&& backward) {
+  GradientTape::Entry e;
   e.outputs.reserve(outputs.size());
   for (Tensor* out : outputs) {
-    out->set_tape_id(fresh_id());
+    out->set_tape_id(tape.fresh_id());
     e.outputs.push_back(out->tape_id());
   }
+  e.inputs = std::move(inputs.ids_);
   e.backward = std::move(backward);
-  entries_.push_back(std::move(e));
+  tape.entries_.push_back(std::move(e));
+}
+}  // namespace detail
+
+bool will_record(std::span<const OpInput> inputs) {
+  GradientTape* tape = GradientTape::active();
+  return tape && detail::TapeAccess::track(*tape, inputs).any();
 }
 
 void GradientTape::run_backward(const Tensor& target, std::optional<Tensor> target_gradient,
@@ -188,6 +223,7 @@ void GradientTape::run_backward(const Tensor& target, std::optional<Tensor> targ
     const bool any = std::any_of(e.outputs.begin(), e.outputs.end(), [&](std::uint64_t id) { return grads_.contains(id); });
     if (!any) continue;
     ctx.outputs_ = &e.outputs;
+    ctx.inputs_ = &e.inputs;
     e.backward(ctx);
     for (auto id : e.outputs)  // consumed: frees memory as we go (unless asked for)
       if (std::find(keep.begin(), keep.end(), id) == keep.end()) grads_.erase(id);

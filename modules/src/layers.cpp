@@ -121,46 +121,43 @@ Tensor Dense::operator()(const Tensor& inputs) {
   dims.back() = units_;
   Tensor out = Tensor::uninitialized(DType::float32, Shape(dims));
   if (out.size() > 0) apply_into(as_matrix(inputs), as_matrix(out));
-  if (auto* tape = GradientTape::active()) {
-    // One fused entry: z = x @ kernel + bias, y = activation(z).
-    const auto ix = tape->id_of(inputs), ik = tape->variable_id(*kernel_);
-    const auto ib = bias_ ? tape->variable_id(*bias_) : 0;
-    if (ix || ik || ib)
-      // The output is kept only when the activation's derivative needs it.
-      tape->record({&out}, [ix, ik, ib, x = inputs, y = options_.activation == Activation::linear ? Tensor() : out,
-                            kernel = *kernel_, act = options_.activation, units = units_](BackwardContext& ctx) {
-        const Tensor& dy = *ctx.output_grad(0);
-        if (dy.size() == 0) return;
-        Tensor scaled;  // dz = dy * activation'(z); for a linear layer dz is dy itself (no copy)
-        if (act != Activation::linear) {
-          scaled = dy;
-          auto Z = eigen(as_matrix(scaled));
-          const auto Y = eigen(as_matrix(y)).array();
-          switch (act) {
-            case Activation::linear: break;
-            case Activation::tanh: Z.array() *= 1.0f - Y.square(); break;
-            case Activation::sigmoid: Z.array() *= Y * (1.0f - Y); break;
-            case Activation::relu: Z.array() *= (Y > 0.0f).cast<float>(); break;
-          }
+  // One fused entry: z = x @ kernel + bias, y = activation(z). Inputs: 0 x, 1 kernel, 2 bias (absent without one).
+  return record_op(std::move(out), {inputs, *kernel_, bias_ ? OpInput(*bias_) : OpInput()},
+                   [&](const TrackedInputs&, const Tensor& y_out) {
+    // The output is kept only when the activation's derivative needs it.
+    return [x = inputs, y = options_.activation == Activation::linear ? Tensor() : y_out, kernel = *kernel_,
+            act = options_.activation, units = units_](BackwardContext& ctx) {
+      const Tensor& dy = *ctx.output_grad(0);
+      if (dy.size() == 0) return;
+      Tensor scaled;  // dz = dy * activation'(z); for a linear layer dz is dy itself (no copy)
+      if (act != Activation::linear) {
+        scaled = dy;
+        auto Z = eigen(as_matrix(scaled));
+        const auto Y = eigen(as_matrix(y)).array();
+        switch (act) {
+          case Activation::linear: break;
+          case Activation::tanh: Z.array() *= 1.0f - Y.square(); break;
+          case Activation::sigmoid: Z.array() *= Y * (1.0f - Y); break;
+          case Activation::relu: Z.array() *= (Y > 0.0f).cast<float>(); break;
         }
-        const ConstMatrixView z = as_matrix(act == Activation::linear ? dy : scaled);
-        const ConstMatrixView xm = as_matrix(x);
-        if (ik) {
-          bool fresh = false;
-          Tensor& dk = ctx.grad(ik, kernel.shape(), fresh);
-          matmul_transposed_a_into(xm, z, as_matrix(dk), /*accumulate=*/!fresh);  // dK (+)= x^T dz
-        }
-        if (ib)
-          Eigen::Map<Eigen::RowVectorXf>(ctx.grad(ib, Shape{units}).data<float>().data(), units) +=
-              eigen(z).colwise().sum();
-        if (ix) {
-          Tensor dx = Tensor::uninitialized(DType::float32, x.shape());
-          matmul_transposed_b_into(z, as_matrix(kernel.value()), as_matrix(dx));  // dx = dz K^T
-          ctx.accumulate(ix, std::move(dx));
-        }
-      });
-  }
-  return out;
+      }
+      const ConstMatrixView z = as_matrix(act == Activation::linear ? dy : scaled);
+      const ConstMatrixView xm = as_matrix(x);
+      if (ctx.input_tracked(1)) {
+        bool fresh = false;
+        Tensor& dk = ctx.input_grad(1, kernel.shape(), fresh);
+        matmul_transposed_a_into(xm, z, as_matrix(dk), /*accumulate=*/!fresh);  // dK (+)= x^T dz
+      }
+      if (ctx.input_tracked(2))
+        Eigen::Map<Eigen::RowVectorXf>(ctx.input_grad(2, Shape{units}).data<float>().data(), units) +=
+            eigen(z).colwise().sum();
+      if (ctx.input_tracked(0)) {
+        Tensor dx = Tensor::uninitialized(DType::float32, x.shape());
+        matmul_transposed_b_into(z, as_matrix(kernel.value()), as_matrix(dx));  // dx = dz K^T
+        ctx.accumulate_input(0, std::move(dx));
+      }
+    };
+  });
 }
 
 Tensor dense(const Tensor& inputs, std::int64_t units, DenseOptions options) {

@@ -94,19 +94,18 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
   const std::int64_t v = logits.shape()[logits.shape().rank() - 1];
   const std::int64_t n = labels.size();
   if (v == 0 && n > 0) throw InvalidArgumentError(std::string(op) + ": logits have 0 classes");
-  GradientTape* tape = GradientTape::active();
-  const auto il = tape ? tape->id_of(logits) : 0;
-  Tensor probs = il ? Tensor::uninitialized(DType::float32, logits.shape()) : Tensor();
+  const bool recorded = will_record({logits});  // the backward needs the softmax: keep it only then
+  Tensor probs = recorded ? Tensor::uninitialized(DType::float32, logits.shape()) : Tensor();
   auto ce = cross_entropy_rows(logits.data<float>().data(), labels.data<std::int32_t>().data(), n, v, labels.shape(),
-                               il ? probs.data<float>().data() : nullptr);
+                               recorded ? probs.data<float>().data() : nullptr);
   Tensor out(labels.shape(), TensorStorage<float>(ce.begin(), ce.end()));
-  if (il)
-    tape->record({&out}, [il, labels, probs = std::move(probs), n, v](BackwardContext& ctx) mutable {
+  return record_op(std::move(out), {logits}, [&](const TrackedInputs&, const Tensor&) {
+    return [labels, probs = std::move(probs), n, v](BackwardContext& ctx) mutable {
       cross_entropy_backward(probs.data<float>().data(), labels.data<std::int32_t>().data(),
                              ctx.output_grad(0)->data<float>().data(), n, v);
-      ctx.accumulate(il, std::move(probs));
-    });
-  return out;
+      ctx.accumulate_input(0, std::move(probs));
+    };
+  });
 }
 
 Tensor sequence_loss(const Tensor& logits, const Tensor& targets, const Tensor& weights, SequenceLossOptions o) {
@@ -135,11 +134,10 @@ Tensor sequence_loss(const Tensor& logits, const Tensor& targets, const Tensor& 
   const auto slot = [over_t, over_b, T](std::int64_t b, std::int64_t t) -> std::int64_t {
     return over_t && over_b ? 0 : over_t ? b : over_b ? t : b * T + t;
   };
-  GradientTape* tape = GradientTape::active();
-  const auto il = tape ? tape->id_of(logits) : 0;
-  Tensor probs = il ? Tensor::uninitialized(DType::float32, logits.shape()) : Tensor();
+  const bool recorded = will_record({logits});  // the backward needs the softmax: keep it only then
+  Tensor probs = recorded ? Tensor::uninitialized(DType::float32, logits.shape()) : Tensor();
   const auto ce = cross_entropy_rows(logits.data<float>().data(), targets.data<std::int32_t>().data(), B * T, V,
-                                     targets.shape(), il ? probs.data<float>().data() : nullptr);
+                                     targets.shape(), recorded ? probs.data<float>().data() : nullptr);
   const auto w = weights.data<float>();
   Tensor out(DType::float32, out_shape);
   const auto n_out = static_cast<std::size_t>(out.size());
@@ -159,9 +157,8 @@ Tensor sequence_loss(const Tensor& logits, const Tensor& targets, const Tensor& 
     out.data<float>()[k] = avg || sum ? static_cast<float>(num[k] * (avg ? 1.0 / (den[k] + 1e-12) : den[k] == 0.0 ? 0.0 : 1.0 / den[k]))
                                       : static_cast<float>(num[k]);
   }
-  if (il)
-    tape->record({&out}, [il, probs = std::move(probs), targets, weights, inv = std::move(inv), slot, B, T,
-                          V](BackwardContext& ctx) mutable {
+  return record_op(std::move(out), {logits}, [&](const TrackedInputs&, const Tensor&) {
+    return [probs = std::move(probs), targets, weights, inv = std::move(inv), slot, B, T, V](BackwardContext& ctx) mutable {
       const auto g = ctx.output_grad(0)->data<float>();
       const auto w = weights.data<float>();
       std::vector<float> scale(static_cast<std::size_t>(B * T));
@@ -171,9 +168,9 @@ Tensor sequence_loss(const Tensor& logits, const Tensor& targets, const Tensor& 
           scale[b * T + t] = g[k] * inv[k] * w[b * T + t];
         }
       cross_entropy_backward(probs.data<float>().data(), targets.data<std::int32_t>().data(), scale.data(), B * T, V);
-      ctx.accumulate(il, std::move(probs));
-    });
-  return out;
+      ctx.accumulate_input(0, std::move(probs));
+    };
+  });
 }
 
 }  // namespace varscope

@@ -291,8 +291,7 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   if (a.shape().rank() < 1 || a.shape()[0] != mask.shape()[0])
     shape_error("where", "mask " + mask.shape().to_string() + " must have one entry per row of " +
                              a.shape().to_string());
-  Tensor out = b;
-  out.set_tape_id(0);  // not differentiable here: a copy must not pass for b
+  Tensor out = untracked(b);  // not differentiable here: a copy must not pass for b
   const std::int64_t rows = mask.shape()[0];
   const std::int64_t row = rows == 0 ? 0 : a.size() / rows;
   const auto m = mask.data<std::int32_t>();
@@ -532,69 +531,50 @@ Tensor scale_elementwise(const Tensor& g, const Tensor& y, float (*f)(float g, f
 
 // Records a one-input elementwise op whose derivative is a function of the output.
 Tensor unary_from_output(Tensor out, const Tensor& x, float (*f)(float g, float y)) {
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    if (const auto ix = tape->id_of(x)) {
-      Tensor y = out;
-      tape->record({&out}, [ix, y = std::move(y), f](BackwardContext& ctx) {
-        ctx.accumulate(ix, scale_elementwise(*ctx.output_grad(0), y, f));
-      });
-    }
-  }
-  return out;
+  return record_op(std::move(out), {x}, [f](const TrackedInputs&, const Tensor& y) {
+    return [y, f](BackwardContext& ctx) { ctx.accumulate_input(0, scale_elementwise(*ctx.output_grad(0), y, f)); };
+  });
 }
 
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
-  Tensor out = matmul_forward(a, b, transpose_a, transpose_b);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    const auto ia = tape->id_of(a), ib = tape->id_of(b);
-    if (ia || ib)
-      tape->record({&out}, [ia, ib, av = ib ? a : Tensor(), bv = ia ? b : Tensor(), ta = transpose_a,
-                            tb = transpose_b](BackwardContext& ctx) {
-        const Tensor& g = *ctx.output_grad(0);
-        // out = op(a) @ op(b): da = g @ op(b)^T (transposed back when ta), db = op(a)^T @ g (likewise).
-        if (ia) ctx.accumulate(ia, !ta ? matmul_forward(g, bv, false, !tb) : matmul_forward(bv, g, tb, true));
-        if (ib) ctx.accumulate(ib, !tb ? matmul_forward(av, g, !ta, false) : matmul_forward(g, av, true, ta));
-      });
-  }
-  return out;
+  return record_op(matmul_forward(a, b, transpose_a, transpose_b), {a, b},
+                   [&](const TrackedInputs& in, const Tensor&) {
+                     return [av = in[1] ? a : Tensor(), bv = in[0] ? b : Tensor(), ta = transpose_a,
+                             tb = transpose_b](BackwardContext& ctx) {
+                       const Tensor& g = *ctx.output_grad(0);
+                       // out = op(a) @ op(b): da = g @ op(b)^T (transposed back when ta), db = op(a)^T @ g (likewise).
+                       if (ctx.input_tracked(0))
+                         ctx.accumulate_input(0, !ta ? matmul_forward(g, bv, false, !tb) : matmul_forward(bv, g, tb, true));
+                       if (ctx.input_tracked(1))
+                         ctx.accumulate_input(1, !tb ? matmul_forward(av, g, !ta, false) : matmul_forward(g, av, true, ta));
+                     };
+                   });
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape()) return add_forward(a, b);  // the bias case: bias_add records it
-  Tensor out = add_forward(a, b);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    const auto ia = tape->id_of(a), ib = tape->id_of(b);
-    if (ia || ib)
-      tape->record({&out}, [ia, ib](BackwardContext& ctx) {
-        ctx.accumulate(ia, *ctx.output_grad(0));
-        ctx.accumulate(ib, *ctx.output_grad(0));
-      });
-  }
-  return out;
+  return record_op(add_forward(a, b), {a, b}, [](const TrackedInputs&, const Tensor&) {
+    return [](BackwardContext& ctx) {
+      ctx.accumulate_input(0, *ctx.output_grad(0));
+      ctx.accumulate_input(1, *ctx.output_grad(0));
+    };
+  });
 }
 
 Tensor bias_add(const Tensor& x, const Tensor& bias) {
-  Tensor out = bias_add_forward(x, bias);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    const auto ix = tape->id_of(x), ib = tape->id_of(bias);
-    if (ix || ib)
-      tape->record({&out}, [ix, ib, n = bias.shape()[0]](BackwardContext& ctx) {
-        if (ib) {
-          const Tensor& g = *ctx.output_grad(0);
-          Tensor& db = ctx.grad(ib, Shape{n});
-          if (g.size() > 0)
-            Eigen::Map<Eigen::RowVectorXf>(db.data<float>().data(), n) += eigen(as_matrix(g)).colwise().sum();
-        }
-        if (ix) ctx.accumulate(ix, ctx.take_output_grad(0));  // the same gradient flows to x: no copy
-      });
-  }
-  return out;
+  return record_op(bias_add_forward(x, bias), {x, bias}, [n = bias.shape()[0]](const TrackedInputs&, const Tensor&) {
+    return [n](BackwardContext& ctx) {
+      if (ctx.input_tracked(1)) {
+        const Tensor& g = *ctx.output_grad(0);
+        Tensor& db = ctx.input_grad(1, Shape{n});
+        if (g.size() > 0)
+          Eigen::Map<Eigen::RowVectorXf>(db.data<float>().data(), n) += eigen(as_matrix(g)).colwise().sum();
+      }
+      if (ctx.input_tracked(0)) ctx.accumulate_input(0, ctx.take_output_grad(0));  // the same gradient flows to x: no copy
+    };
+  });
 }
 
 namespace {
@@ -620,32 +600,22 @@ Tensor scale_forward(const Tensor& x, double scalar) {
 }  // namespace
 
 Tensor operator*(const Tensor& x, double scalar) {
-  Tensor out = scale_forward(x, scalar);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active(); tape && x.dtype() == DType::float32) {
-    if (const auto ix = tape->id_of(x))
-      tape->record({&out}, [ix, scalar](BackwardContext& ctx) {
-        ctx.accumulate(ix, scale_forward(*ctx.output_grad(0), scalar));
-      });
-  }
-  return out;
+  // An int32 x is never tracked (id_of gives float32 values only).
+  return record_op(scale_forward(x, scalar), {x}, [scalar](const TrackedInputs&, const Tensor&) {
+    return [scalar](BackwardContext& ctx) { ctx.accumulate_input(0, scale_forward(*ctx.output_grad(0), scalar)); };
+  });
 }
 
 Tensor operator*(double scalar, const Tensor& x) { return x * scalar; }
 
 Tensor multiply(const Tensor& a, const Tensor& b) {
-  Tensor out = multiply_forward(a, b);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    const auto ia = tape->id_of(a), ib = tape->id_of(b);
-    if (ia || ib)
-      tape->record({&out}, [ia, ib, av = ib ? a : Tensor(), bv = ia ? b : Tensor()](BackwardContext& ctx) {
-        const Tensor& g = *ctx.output_grad(0);
-        if (ia) ctx.accumulate(ia, multiply_forward(g, bv));
-        if (ib) ctx.accumulate(ib, multiply_forward(g, av));
-      });
-  }
-  return out;
+  return record_op(multiply_forward(a, b), {a, b}, [&](const TrackedInputs& in, const Tensor&) {
+    return [av = in[1] ? a : Tensor(), bv = in[0] ? b : Tensor()](BackwardContext& ctx) {
+      const Tensor& g = *ctx.output_grad(0);
+      if (ctx.input_tracked(0)) ctx.accumulate_input(0, multiply_forward(g, bv));
+      if (ctx.input_tracked(1)) ctx.accumulate_input(1, multiply_forward(g, av));
+    };
+  });
 }
 
 Tensor sigmoid(const Tensor& x) {
@@ -660,132 +630,100 @@ Tensor relu(const Tensor& x) {
 
 Tensor concat(const std::vector<Tensor>& parts, int axis) {
   Tensor out = concat_forward(parts, axis);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    std::vector<std::uint64_t> ids;
-    bool any = false;
-    for (const auto& p : parts) {
-      ids.push_back(tape->id_of(p));
-      any = any || ids.back() != 0;
-    }
-    if (any) {
-      const std::size_t ax = normalize_axis("concat", axis, out.shape().rank());
-      std::vector<Shape> shapes;
-      for (const auto& p : parts) shapes.push_back(p.shape());
-      tape->record({&out}, [ids = std::move(ids), shapes = std::move(shapes), ax](BackwardContext& ctx) {
-        const Tensor& g = *ctx.output_grad(0);
-        std::int64_t offset = 0;
-        for (std::size_t p = 0; p < ids.size(); ++p) {
-          if (ids[p]) {
-            std::vector<std::int64_t> begin(g.shape().rank(), 0);
-            begin[ax] = offset;
-            ctx.accumulate(ids[p], slice_forward(g, begin, shapes[p].dims()));
-          }
-          offset += shapes[p][ax];
+  const std::vector<OpInput> inputs(parts.begin(), parts.end());
+  Tensor* outs[] = {&out};
+  record_op(outs, inputs, [&](const TrackedInputs&) {
+    const std::size_t ax = normalize_axis("concat", axis, out.shape().rank());
+    std::vector<Shape> shapes;
+    for (const auto& p : parts) shapes.push_back(p.shape());
+    return [shapes = std::move(shapes), ax](BackwardContext& ctx) {
+      const Tensor& g = *ctx.output_grad(0);
+      std::int64_t offset = 0;
+      for (std::size_t p = 0; p < shapes.size(); ++p) {
+        if (ctx.input_tracked(p)) {
+          std::vector<std::int64_t> begin(g.shape().rank(), 0);
+          begin[ax] = offset;
+          ctx.accumulate_input(p, slice_forward(g, begin, shapes[p].dims()));
         }
-      });
-    }
-  }
+        offset += shapes[p][ax];
+      }
+    };
+  });
   return out;
 }
 
 Tensor slice(const Tensor& x, const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& size) {
-  Tensor out = slice_forward(x, begin, size);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    if (const auto ix = tape->id_of(x))
-      tape->record({&out}, [ix, begin, shape = x.shape()](BackwardContext& ctx) {
-        scatter_region(ctx.grad(ix, shape), *ctx.output_grad(0), begin);
-      });
-  }
-  return out;
+  return record_op(slice_forward(x, begin, size), {x}, [&](const TrackedInputs&, const Tensor&) {
+    return [begin, shape = x.shape()](BackwardContext& ctx) {
+      scatter_region(ctx.input_grad(0, shape), *ctx.output_grad(0), begin);
+    };
+  });
 }
 
 Tensor gather(const Tensor& params, const Tensor& indices) {
-  Tensor out = gather_forward(params, indices);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    if (const auto ip = tape->id_of(params))
-      // Dense accumulation: rows of repeated ids are summed (what TF's IndexedSlices
-      // become once densified or deduplicated by the optimizer).
-      tape->record({&out}, [ip, indices, shape = params.shape()](BackwardContext& ctx) {
-        const Tensor& g = *ctx.output_grad(0);
-        Tensor& dp = ctx.grad(ip, shape);
-        const std::int64_t row = shape[0] == 0 ? 0 : dp.size() / shape[0];
-        const auto ids = indices.data<std::int32_t>();
-        const float* src = g.data<float>().data();
-        float* dst = dp.data<float>().data();
-        for (std::size_t i = 0; i < ids.size(); ++i)
-          for (std::int64_t c = 0; c < row; ++c) dst[ids[i] * row + c] += src[static_cast<std::int64_t>(i) * row + c];
-      });
-  }
-  return out;
+  return record_op(gather_forward(params, indices), {params}, [&](const TrackedInputs&, const Tensor&) {
+    // Dense accumulation: rows of repeated ids are summed (what TF's IndexedSlices
+    // become once densified or deduplicated by the optimizer).
+    return [indices, shape = params.shape()](BackwardContext& ctx) {
+      const Tensor& g = *ctx.output_grad(0);
+      Tensor& dp = ctx.input_grad(0, shape);
+      const std::int64_t row = shape[0] == 0 ? 0 : dp.size() / shape[0];
+      const auto ids = indices.data<std::int32_t>();
+      const float* src = g.data<float>().data();
+      float* dst = dp.data<float>().data();
+      for (std::size_t i = 0; i < ids.size(); ++i)
+        for (std::int64_t c = 0; c < row; ++c) dst[ids[i] * row + c] += src[static_cast<std::int64_t>(i) * row + c];
+    };
+  });
 }
 
 Tensor reduce_sum(const Tensor& x, int axis) {
-  Tensor out = reduce_sum_forward(x, axis);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    if (const auto ix = tape->id_of(x)) {
-      const AxisSplit s = around(x.shape(), normalize_axis("reduce_sum", axis, x.shape().rank()));
-      tape->record({&out}, [ix, s, shape = x.shape()](BackwardContext& ctx) {
-        const auto g = ctx.output_grad(0)->data<float>();
-        auto d = ctx.grad(ix, shape).data<float>();
-        for (std::int64_t a = 0; a < s.outer; ++a)
-          for (std::int64_t k = 0; k < s.dim; ++k)
-            for (std::int64_t c = 0; c < s.inner; ++c) d[(a * s.dim + k) * s.inner + c] += g[a * s.inner + c];
-      });
-    }
-  }
-  return out;
+  return record_op(reduce_sum_forward(x, axis), {x}, [&](const TrackedInputs&, const Tensor&) {
+    const AxisSplit s = around(x.shape(), normalize_axis("reduce_sum", axis, x.shape().rank()));
+    return [s, shape = x.shape()](BackwardContext& ctx) {
+      const auto g = ctx.output_grad(0)->data<float>();
+      auto d = ctx.input_grad(0, shape).data<float>();
+      for (std::int64_t a = 0; a < s.outer; ++a)
+        for (std::int64_t k = 0; k < s.dim; ++k)
+          for (std::int64_t c = 0; c < s.inner; ++c) d[(a * s.dim + k) * s.inner + c] += g[a * s.inner + c];
+    };
+  });
 }
 
 Tensor softmax(const Tensor& logits) {
-  Tensor out = softmax_forward(logits);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    if (const auto ix = tape->id_of(logits))
-      tape->record({&out}, [ix, y = out](BackwardContext& ctx) {
-        // dx = y * (g - sum(g * y)) per row
-        Tensor& d = ctx.grad(ix, y.shape());
-        if (y.size() == 0) return;
-        const auto ey = eigen(as_matrix(y)).array();
-        const auto eg = eigen(as_matrix(*ctx.output_grad(0))).array();
-        const Eigen::ArrayXf dot = (eg * ey).rowwise().sum();
-        eigen(as_matrix(d)).array() += ey * (eg.colwise() - dot);
-      });
-  }
-  return out;
+  return record_op(softmax_forward(logits), {logits}, [](const TrackedInputs&, const Tensor& y) {
+    return [y](BackwardContext& ctx) {
+      // dx = y * (g - sum(g * y)) per row
+      Tensor& d = ctx.input_grad(0, y.shape());
+      if (y.size() == 0) return;
+      const auto ey = eigen(as_matrix(y)).array();
+      const auto eg = eigen(as_matrix(*ctx.output_grad(0))).array();
+      const Eigen::ArrayXf dot = (eg * ey).rowwise().sum();
+      eigen(as_matrix(d)).array() += ey * (eg.colwise() - dot);
+    };
+  });
 }
 
 Tensor log_softmax(const Tensor& logits) {
-  Tensor out = log_softmax_forward(logits);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    if (const auto ix = tape->id_of(logits))
-      tape->record({&out}, [ix, y = out](BackwardContext& ctx) {
-        // dx = g - softmax(x) * sum(g) per row, softmax(x) = exp(y)
-        Tensor& d = ctx.grad(ix, y.shape());
-        if (y.size() == 0) return;
-        const auto ey = eigen(as_matrix(y)).array();
-        const auto eg = eigen(as_matrix(*ctx.output_grad(0))).array();
-        const Eigen::ArrayXf sum = eg.rowwise().sum();
-        eigen(as_matrix(d)).array() += eg - ey.exp().colwise() * sum;
-      });
-  }
-  return out;
+  return record_op(log_softmax_forward(logits), {logits}, [](const TrackedInputs&, const Tensor& y) {
+    return [y](BackwardContext& ctx) {
+      // dx = g - softmax(x) * sum(g) per row, softmax(x) = exp(y)
+      Tensor& d = ctx.input_grad(0, y.shape());
+      if (y.size() == 0) return;
+      const auto ey = eigen(as_matrix(y)).array();
+      const auto eg = eigen(as_matrix(*ctx.output_grad(0))).array();
+      const Eigen::ArrayXf sum = eg.rowwise().sum();
+      eigen(as_matrix(d)).array() += eg - ey.exp().colwise() * sum;
+    };
+  });
 }
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
-  Tensor out = reshape_forward(x, shape);
-  out.set_tape_id(0);  // a copy of an input must not pass for it
-  if (auto* tape = GradientTape::active()) {
-    if (const auto ix = tape->id_of(x))
-      tape->record({&out}, [ix, shape = x.shape()](BackwardContext& ctx) {
-        ctx.accumulate(ix, reshape_forward(*ctx.output_grad(0), shape));
-      });
-  }
-  return out;
+  return record_op(reshape_forward(x, shape), {x}, [&](const TrackedInputs&, const Tensor&) {
+    return [shape = x.shape()](BackwardContext& ctx) {
+      ctx.accumulate_input(0, reshape_forward(*ctx.output_grad(0), shape));
+    };
+  });
 }
 
 }  // namespace varscope

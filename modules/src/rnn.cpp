@@ -52,18 +52,15 @@ Tensor RNNCell::operator()(const Tensor& inputs, const Tensor& state) {
   Tensor out(DType::float32, state.shape());
   Workspace workspace;
   step(as_matrix(projection), as_matrix(state), as_matrix(out), workspace);
-  if (auto* tape = GradientTape::active()) {
+  if (GradientTape::active()) {
     // One step is a recurrence of length 1: x [B, 1, D], states = [h; h'].
     const std::int64_t B = inputs.shape()[0], H = state_size();
     Tensor x(Shape{B, 1, inputs.shape()[1]}, TensorStorage<float>(inputs.data<float>().begin(), inputs.data<float>().end()));
-    x.set_tape_id(tape->id_of(inputs));
-    Tensor h = state;
-    h.set_tape_id(tape->id_of(state));
     Tensor states(DType::float32, Shape{2 * B, H});
     std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin());
     std::copy_n(out.data<float>().begin(), B * H, states.data<float>().begin() + B * H);
     Tensor unused_outputs(DType::float32, Shape{B, 1, H});
-    detail::record_recurrence(*tape, *this, x, h, std::move(projection), std::move(states),
+    detail::record_recurrence(*this, inputs, x, state, std::move(projection), std::move(states),
                               std::vector<std::int64_t>(static_cast<std::size_t>(B), 1), 1, unused_outputs, out);
   }
   return out;
@@ -394,24 +391,20 @@ std::shared_ptr<const RNNCell> ResetAfterGRUCell::clone() const { return std::ma
 // ---------------------------------------------------------------- recurrence backward (BPTT)
 
 namespace detail {
-void record_recurrence(GradientTape& tape, const RNNCell& cell, const Tensor& inputs, const Tensor& initial_state,
+void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor& inputs, OpInput initial_state,
                        Tensor projection, Tensor states, std::vector<std::int64_t> active_length, std::int64_t steps,
                        Tensor& outputs, Tensor& final_state) {
-  const auto ix = tape.id_of(inputs);
-  const auto ih = initial_state.dtype() == DType::float32 && initial_state.shape().rank() == 2 ? tape.id_of(initial_state) : 0;
+  // Inputs: 0 the inputs, 1 the initial state, 2 + i the cell's i-th gradient variable.
   const auto vars = cell.gradient_variables();
-  std::vector<std::uint64_t> weight_ids;
+  std::vector<OpInput> op_inputs{tracked_inputs, initial_state};
+  op_inputs.insert(op_inputs.end(), vars.begin(), vars.end());
+  Tensor* outs[] = {&outputs, &final_state};
+  record_op(outs, op_inputs, [&](const TrackedInputs&) {
   std::vector<Shape> weight_shapes;
-  bool any = ix != 0 || ih != 0;
-  for (const auto& v : vars) {
-    weight_ids.push_back(tape.variable_id(v));
-    weight_shapes.push_back(v.shape());
-    any = any || weight_ids.back() != 0;
-  }
-  if (!any) return;
-  tape.record({&outputs, &final_state}, [cell = cell.clone(), x = inputs, ix, ih, weight_ids, weight_shapes,
-                                         projection = std::move(projection), states = std::move(states),
-                                         active = std::move(active_length), steps](BackwardContext& ctx) {
+  for (const auto& v : vars) weight_shapes.push_back(v.shape());
+  return [cell = cell.clone(), x = inputs, weight_shapes = std::move(weight_shapes), projection = std::move(projection),
+          states = std::move(states), active = std::move(active_length), steps](BackwardContext& ctx) {
+    const bool ix = ctx.input_tracked(0), ih = ctx.input_tracked(1);
     const Tensor* gout = ctx.output_grad(0);
     const Tensor* gfin = ctx.output_grad(1);
     const std::int64_t B = x.shape()[0], T = x.shape()[1], D = x.shape()[2];
@@ -477,11 +470,12 @@ void record_recurrence(GradientTape& tape, const RNNCell& cell, const Tensor& in
       Tensor dx(DType::float32, x.shape());
       cell->project_inputs_backward(ConstMatrixView(x.data<float>().data(), B * T, D, D), as_matrix(dproj),
                                     ix ? MatrixView{dx.data<float>().data(), B * T, D, D} : MatrixView{}, grads);
-      if (ix) ctx.accumulate(ix, std::move(dx));
+      if (ix) ctx.accumulate_input(0, std::move(dx));
     }
-    if (ih) ctx.accumulate(ih, std::move(dh));
+    if (ih) ctx.accumulate_input(1, std::move(dh));
     for (std::size_t i = 0; i < grads.size(); ++i)
-      if (weight_ids[i]) ctx.accumulate(weight_ids[i], std::move(grads[i]));
+      if (ctx.input_tracked(2 + i)) ctx.accumulate_input(2 + i, std::move(grads[i]));
+  };
   });
 }
 }  // namespace detail
@@ -504,8 +498,8 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
       length[b] = l;
     }
   }
-  Tensor state = options.initial_state ? *options.initial_state : Tensor(DType::float32, Shape{B, H});
-  state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
+  // The loop overwrites this copy: it must not pass for the initial state.
+  Tensor state = untracked(options.initial_state ? *options.initial_state : Tensor(DType::float32, Shape{B, H}));
   validate::require_tensor("dynamic_rnn", "initial_state", state, DType::float32, {B, H},
                            "batch of the inputs, state size of the cell");
 
@@ -566,7 +560,7 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
   if (tape) {
     std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin() + steps * B * H);
     Tensor saved_projection(Shape{B * T, P}, TensorStorage<float>(projection, projection + B * T * P));
-    detail::record_recurrence(*tape, cell, inputs, options.initial_state ? *options.initial_state : Tensor(),
+    detail::record_recurrence(cell, inputs, inputs, options.initial_state ? OpInput(*options.initial_state) : OpInput(),
                               std::move(saved_projection), std::move(states), length, steps, outputs, state);
   }
   return {std::move(outputs), std::move(state)};

@@ -219,8 +219,7 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
 
   std::vector<std::uint8_t> finished(static_cast<std::size_t>(B));
   std::vector<std::int32_t> lengths(static_cast<std::size_t>(B), 0);
-  Tensor state = decoder.initial_state();
-  state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
+  Tensor state = untracked(decoder.initial_state());  // the loop overwrites this copy: it must not pass for the initial state
   Tensor next(DType::float32, Shape{B, H});
   Workspace workspace;
 
@@ -272,7 +271,7 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
       std::vector<std::int64_t> active(static_cast<std::size_t>(B), steps);
       if (options.impute_finished)
         for (std::int64_t b = 0; b < B; ++b) active[b] = std::min<std::int64_t>(len[b], steps);
-      detail::record_recurrence(*tape, cell, inputs, decoder.initial_state(), std::move(projection), std::move(states),
+      detail::record_recurrence(cell, inputs, inputs, decoder.initial_state(), std::move(projection), std::move(states),
                                 std::move(active), steps, cell_outputs, state);
     }
     Tensor logits = decoder.output_layer() ? decoder.output_layer()->get()(cell_outputs) : cell_outputs;
@@ -284,16 +283,16 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
         sample_id.data<std::int32_t>()[i] = 0;
         any_zeroed = true;
       }
-    if (tape && any_zeroed) {
+    if (any_zeroed)
       // The imputed rows are constants: their gradient stops here.
-      if (const auto il = tape->id_of(logits))
-        tape->record({&logits}, [il, emitted_zero, V](BackwardContext& ctx) {
+      record_in_place(logits, [&] {
+        return [emitted_zero, V](BackwardContext& ctx) {
           Tensor g = ctx.take_output_grad(0);
           for (std::size_t i = 0; i < emitted_zero.size(); ++i)
             if (emitted_zero[i]) std::fill_n(g.data<float>().data() + static_cast<std::int64_t>(i) * V, V, 0.0f);
-          ctx.accumulate(il, std::move(g));
-        });
-    }
+          ctx.accumulate_input(0, std::move(g));
+        };
+      });
     return {std::move(logits), std::move(sample_id), std::move(state),
             Tensor(Shape{B}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()))};
   }
@@ -450,8 +449,7 @@ BeamState initial_beam_state(const BeamSearchDecoder& decoder) {
   s.state_size = decoder.cell().state_size();
   const auto N = static_cast<std::size_t>(s.beams());
   const std::int64_t K = s.beam_width;
-  s.cell_state = decoder.initial_state();
-  s.cell_state.set_tape_id(0);  // the loop overwrites this copy: it must not pass for the initial state
+  s.cell_state = untracked(decoder.initial_state());  // the loop overwrites this copy: it must not pass for the initial state
   s.next_cell_state = Tensor(DType::float32, Shape{s.beams(), s.state_size});
   s.log_probs.assign(N, kNegInf);
   s.next_log_probs.resize(N);
