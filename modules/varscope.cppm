@@ -15,6 +15,8 @@
 //   :scope   variable_scope, name_scope, get_variable, custom getters
 //   :kernels matrix views and the matmul kernels (reference, small-rows, packed SIMD, BLAS), PackedWeights
 //   :ops     value ops (matmul, concat, gather, softmax, top_k, ...)
+//   :nest    TF's nest: State / StateSize (a tensor or tuples), LSTMStateTuple, CellOutput,
+//            flatten / map_structure / zero_state / tile_batch, the packed [B, S] state layout
 //   :loss    sparse softmax cross-entropy, sequence_loss
 //   :train   optimizers (GradientDescent, Adam), global_step, clip_by_global_norm
 //   :layers  layer scopes, Dense / dense()
@@ -32,6 +34,7 @@ export import :autograd;
 export import :scope;
 export import :kernels;
 export import :ops;
+export import :nest;
 export import :loss;
 export import :train;
 export import :layers;
