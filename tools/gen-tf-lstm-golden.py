@@ -61,8 +61,15 @@ Self-checks before writing (the script exits non-zero if one fails):
     instead of [x, h], changes the outputs by > 0.1. On lstm_peephole: swapping w_f_diag and
     w_i_diag, or feeding the o-peephole the previous c instead of the new one, changes them by
     > 0.01 (1000x a float32 tolerance); on residual_multi, dropping the residual term by > 0.1.
-  * In lstm_peephole_clip_proj, cell_clip and proj_clip each clip some but not all entries of the
-    valid steps.
+  * In lstm_peephole_clip_proj, cell_clip (0.375) and proj_clip (0.09375) each clip some but not
+    all entries of the valid steps (22% / 41%), none within 1e-3 of a bound; the recorded outputs
+    sit within +-proj_clip with exactly that fraction on it, final c within +-cell_clip for rows
+    that ran, and dropping either clip moves the outputs (by 0.05 / 0.10).
+  * Copy-through: outputs are exactly 0 past each length and non-zero before it; the length-0
+    row's final state equals its initial state. The bw outputs of bidirectional_lstm equal a
+    row-by-row run of the bw cell over the valid tokens last to first.
+  (Checked by hand that the checks bite: forget_bias on i, no copy-through of the state, no
+  cell_clip, no proj_clip, no reverse of the bw outputs, no zeroing of outputs: each fails.)
   * Building the document twice gives identical bytes.
 """
 import json
@@ -582,7 +589,7 @@ def lstm_group(rng, use_peepholes, num_proj, cell_clip, proj_clip):
               forget_bias=FORGET_BIAS)
     trace = {}
 
-    def forward(w, x, s, control=None):
+    def forward(w, x, s, control=None, **override):
         p = {k[len(pre):]: v for k, v in w.items()}
 
         def call(a, st):
@@ -594,7 +601,7 @@ def lstm_group(rng, use_peepholes, num_proj, cell_clip, proj_clip):
                 m_raw, _ = lstm_call(a, st, p, **dict(kw, proj_clip=None))
                 trace.setdefault("c", []).append(c_raw.detach())
                 trace.setdefault("m", []).append(m_raw.detach())
-            return lstm_call(a, st, p, control=control, **kw)
+            return lstm_call(a, st, p, control=control, **dict(kw, **override))
         trace.clear()
         o, f = dynamic_rnn(call, x, torch.tensor(LENGTHS), s)
         return {"outputs": o}, f
@@ -636,7 +643,28 @@ def lstm_group(rng, use_peepholes, num_proj, cell_clip, proj_clip):
             assert margin > 1e-3, (key, margin)   # no entry near a clip boundary (ties / float32 flips)
             info["%s clipped fraction" % ("cell_clip" if key == "c" else "proj_clip")] = frac
             info["%s margin" % ("cell_clip" if key == "c" else "proj_clip")] = margin
+        # ... and the clips act on the recorded data: every valid output within +-proj_clip and the
+        # clipped fraction sitting exactly on it; every final c of a row that ran within +-cell_clip;
+        # dropping either clip moves the outputs.
+        out, final_c = outs["outputs"].detach(), case_final_c(outs, leaves, names, forward)
+        ran = torch.tensor(LENGTHS) > 0
+        if proj_clip is not None:
+            vals = out.transpose(0, 1)[valid].abs()
+            assert float(vals.max()) == proj_clip, float(vals.max())
+            assert float((vals == proj_clip).double().mean()) == info["proj_clip clipped fraction"]
+            info["drop proj_clip"] = maxdiff(forward(w, x, s, proj_clip=None)[0]["outputs"], out)
+            assert info["drop proj_clip"] > 1e-2, info
+        if cell_clip is not None:
+            assert float(final_c[ran].abs().max()) <= cell_clip
+            info["drop cell_clip"] = maxdiff(forward(w, x, s, cell_clip=None)[0]["outputs"], out)
+            assert info["drop cell_clip"] > 1e-3, info
     return case, info
+
+
+def case_final_c(outs, leaves, names, forward):
+    w = dict(zip(names, leaves[:len(names)]))
+    x, s = leaves[len(names)], (leaves[len(names) + 1], leaves[len(names) + 2])
+    return forward(w, x, s)[1][0].detach()
 
 
 def multi_lstm(rng, residual):
