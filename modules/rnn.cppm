@@ -3,7 +3,7 @@
 //
 // A cell splits its step in two halves so callers can batch the input half:
 //   project_inputs(x [N, D]) -> [N, projection_size()]   (one big matmul for all steps)
-//   step(projection [B, P], state [B, H]) -> new state [B, H]
+//   step(projection [B, P], packed state [B, S]) -> new state [B, S], output [B, O]
 // dynamic_rnn projects every time step at once when the inputs are known up
 // front (encoders, teacher forcing). Steps write into caller buffers and use a
 // Workspace sized once, so per-step loops do not allocate.
@@ -11,6 +11,7 @@ module;
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 export module varscope:rnn;
@@ -21,6 +22,7 @@ import :store;
 import :scope;
 import :kernels;
 import :ops;
+import :nest;
 import :layers;
 import :autograd;
 
@@ -31,17 +33,49 @@ class Workspace {
  public:
   /// A buffer of at least `count` floats (slot 0..7); valid until the next call for that slot.
   float* buffer(std::size_t slot, std::size_t count);
+  /// A separate workspace for sub-cell `i` of a composite cell (MultiRNNCell's layers),
+  /// created on first use and kept.
+  Workspace& child(std::size_t i);
 
  private:
   std::vector<TensorStorage<float>> slots_;  // 64-byte aligned
+  std::vector<std::unique_ptr<Workspace>> children_;
 };
 
-/// What every recurrent cell provides (TF's RNNCell).
+/// One step of a cell for B rows, on the loops' packed state: every state leaf side
+/// by side in nest::flatten order, [B, S] with S = flat_size(state_size()) (TF's
+/// state_is_tuple=False layout: [c, h] for an LSTM).
+struct StepArgs {
+  ConstMatrixView projection;  ///< [B, P]: project_inputs of the step's inputs
+  ConstMatrixView state;       ///< [B, S] the state the step starts from
+  MatrixView state_out;        ///< [B, S] the new state; must not alias `state`
+  MatrixView output;           ///< [B, O] the step's output; may be a strided time step of [B, T, O]
+  MatrixView saved;            ///< [B, F] what the backward needs that states can't give (F = forward_saved_size());
+                               ///< data == nullptr when nothing is recorded
+};
+
+/// The backward of one step (see RNNCell's three phases).
+struct StepBackwardArgs {
+  MatrixView activations;       ///< [B, A]; may be overwritten with what recurrent_weights_backward reads
+  ConstMatrixView state;        ///< [B, S] the step's input state
+  ConstMatrixView saved;        ///< [B, F]
+  ConstMatrixView d_state_out;  ///< [B, S] gradient of the step's new state
+  ConstMatrixView d_output;     ///< [B, O] gradient of the step's output; data == nullptr: none flows
+  MatrixView d_projection;      ///< [B, P] written
+  MatrixView d_state;           ///< [B, S] written: gradient of the input state
+};
+
+/// What every recurrent cell provides (TF's RNNCell). A cell's state may be
+/// structured (TF's nest: an LSTMStateTuple, a tuple per layer); its output is
+/// separate from its state (output_size vs state_size), as in TF.
 class RNNCell {
  public:
   virtual ~RNNCell() = default;
-  [[nodiscard]] virtual std::int64_t state_size() const = 0;
+  /// TF's state_size: an int for a GRU, LSTMStateTuple(c, h) sizes for an LSTM, ...
+  [[nodiscard]] virtual StateSize state_size() const = 0;
   [[nodiscard]] virtual std::int64_t output_size() const = 0;
+  /// S, the width of the packed state: the sum of state_size()'s leaves.
+  [[nodiscard]] std::int64_t flat_state_size() const;
   /// TF's Layer.build: creates the variables for `input_dim` inputs in the current
   /// variable scope, without a forward pass (e.g. before restore() or an optimizer's
   /// create_state()); dynamic_rnn / decoders then use them wherever they run. First
@@ -52,10 +86,10 @@ class RNNCell {
   [[nodiscard]] virtual std::int64_t projection_size() const = 0;
   /// out [N, projection_size()] = the input-dependent half of the step for N rows of x [N, D].
   virtual void project_inputs(ConstMatrixView x, MatrixView out) const = 0;
-  /// state_out [B, H] = the step from projected inputs [B, P] and state [B, H].
-  /// state_out must not alias state. The output of a GRU equals its new state.
-  virtual void step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
-                    Workspace& workspace) const = 0;
+  /// Columns per row of StepArgs::saved (F); 0 for the base cells.
+  [[nodiscard]] virtual std::int64_t forward_saved_size() const { return 0; }
+  /// One step: state_out and output from the projected inputs and the packed state.
+  virtual void step(const StepArgs& args, Workspace& workspace) const = 0;
 
   // ---- backward (reverse mode; see :autograd). A cell without them cannot be trained:
   // the defaults throw InvalidArgumentError naming the missing piece.
@@ -67,19 +101,18 @@ class RNNCell {
   //                          from the saved states and projections (large products)
   //   step_backward          per step, in reverse: the sequential part only
   //   recurrent_weights_backward  all steps at once: the recurrent weights' gradient
-  // Row i of states [N, H], projection / d_projection [N, P] and activations
-  // [N, A] always belong to the same (step, batch row), time-major.
+  // Row i of states [N, S], saved [N, F], projection / d_projection [N, P] and
+  // activations [N, A] always belong to the same (step, batch row), time-major.
 
   /// Columns per row of the activations (A).
   [[nodiscard]] virtual std::int64_t backward_activation_size() const;
-  /// activations [N, A] from the states [N, H] each step started from and the
-  /// steps' projected inputs [N, P].
-  virtual void backward_activations(ConstMatrixView states, ConstMatrixView projection, MatrixView activations) const;
-  /// Backward of step(): from d_state_out [B, H] and the step's activations
-  /// writes d_projection [B, P] and d_state [B, H]; may overwrite its
-  /// activations with what recurrent_weights_backward reads.
-  virtual void step_backward(MatrixView activations, ConstMatrixView state, ConstMatrixView d_state_out,
-                             MatrixView d_projection, MatrixView d_state, Workspace& workspace) const;
+  /// activations [N, A] from the states [N, S] each step started from, what the steps
+  /// saved [N, F] and the steps' projected inputs [N, P].
+  virtual void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
+                                    MatrixView activations) const;
+  /// Backward of step(): from d_state_out and d_output (their sum, for a GRU, whose
+  /// output is its state) and the step's activations, writes d_projection and d_state.
+  virtual void step_backward(const StepBackwardArgs& args, Workspace& workspace) const;
   /// ADDS the recurrent weights' gradients of all steps into `grads` (one per
   /// gradient_variables(), zero-initialised by the caller).
   virtual void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection,
@@ -92,11 +125,12 @@ class RNNCell {
   /// caller's cell object is gone (the article builds cells as locals).
   [[nodiscard]] virtual std::shared_ptr<const RNNCell> clone() const;
 
-  /// One step on tensors: inputs [B, D], state [B, H] -> new state [B, H] (builds on first use).
-  /// Recorded by an active GradientTape.
-  Tensor operator()(const Tensor& inputs, const Tensor& state);
-  /// A zero state [batch, state_size()].
-  [[nodiscard]] Tensor zero_state(std::int64_t batch) const;
+  /// TF's `output, new_state = cell(inputs, state)`: inputs [B, D], a state of the
+  /// structure of state_size() with [B, size] leaves (builds on first use).
+  /// `auto [output, state] = cell(x, h);`. Recorded by an active GradientTape.
+  CellOutput operator()(const Tensor& inputs, const State& state);
+  /// TF's zero_state(batch_size): zeros [batch, size] in the structure of state_size().
+  [[nodiscard]] State zero_state(std::int64_t batch) const;
 };
 
 /// tf.nn.rnn_cell.GRUCell (TF layout): <scope>/gates/kernel [D+H, 2H],
@@ -110,19 +144,19 @@ class GRUCell : public RNNCell {
                    std::optional<Initializer> kernel_initializer = std::nullopt,
                    std::optional<Initializer> bias_initializer = std::nullopt);
 
-  [[nodiscard]] std::int64_t state_size() const override { return units_; }
+  [[nodiscard]] StateSize state_size() const override { return units_; }
   [[nodiscard]] std::int64_t output_size() const override { return units_; }
   void build(std::int64_t input_dim) override;
   [[nodiscard]] bool built() const override { return scope_.built(); }
   [[nodiscard]] std::int64_t projection_size() const override { return 3 * units_; }
   void project_inputs(ConstMatrixView x, MatrixView out) const override;
-  void step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
-            Workspace& workspace) const override;
+  /// Writes the new state and, when args.output.data is set, the same values as the output.
+  void step(const StepArgs& args, Workspace& workspace) const override;
   [[nodiscard]] std::vector<Variable> gradient_variables() const override { return variables(); }
   [[nodiscard]] std::int64_t backward_activation_size() const override;
-  void backward_activations(ConstMatrixView states, ConstMatrixView projection, MatrixView activations) const override;
-  void step_backward(MatrixView activations, ConstMatrixView state, ConstMatrixView d_state_out,
-                     MatrixView d_projection, MatrixView d_state, Workspace& workspace) const override;
+  void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
+                            MatrixView activations) const override;
+  void step_backward(const StepBackwardArgs& args, Workspace& workspace) const override;
   void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection, ConstMatrixView activations,
                                   std::vector<Tensor>& grads) const override;
   void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
@@ -155,19 +189,19 @@ class ResetAfterGRUCell : public RNNCell {
  public:
   explicit ResetAfterGRUCell(std::int64_t num_units, std::string name = "");
 
-  [[nodiscard]] std::int64_t state_size() const override { return units_; }
+  [[nodiscard]] StateSize state_size() const override { return units_; }
   [[nodiscard]] std::int64_t output_size() const override { return units_; }
   void build(std::int64_t input_dim) override;
   [[nodiscard]] bool built() const override { return scope_.built(); }
   [[nodiscard]] std::int64_t projection_size() const override { return 3 * units_; }
   void project_inputs(ConstMatrixView x, MatrixView out) const override;
-  void step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
-            Workspace& workspace) const override;
+  /// Writes the new state and, when args.output.data is set, the same values as the output.
+  void step(const StepArgs& args, Workspace& workspace) const override;
   [[nodiscard]] std::vector<Variable> gradient_variables() const override { return variables(); }
   [[nodiscard]] std::int64_t backward_activation_size() const override;
-  void backward_activations(ConstMatrixView states, ConstMatrixView projection, MatrixView activations) const override;
-  void step_backward(MatrixView activations, ConstMatrixView state, ConstMatrixView d_state_out,
-                     MatrixView d_projection, MatrixView d_state, Workspace& workspace) const override;
+  void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
+                            MatrixView activations) const override;
+  void step_backward(const StepBackwardArgs& args, Workspace& workspace) const override;
   void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection, ConstMatrixView activations,
                                   std::vector<Tensor>& grads) const override;
   void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
@@ -188,15 +222,15 @@ class ResetAfterGRUCell : public RNNCell {
 struct DynamicRNNOptions {
   /// int32 [B]; lengths in [0, T]. Empty: every sequence has length T.
   std::optional<Tensor> sequence_length;
-  /// [B, H]; default zeros.
-  std::optional<Tensor> initial_state;
+  /// The cell's state structure with [B, size] leaves (a tensor [B, H] for a GRU); default zeros.
+  std::optional<State> initial_state;
   /// Variable scope for the cell (tf.nn.dynamic_rnn's scope, default "rnn"); "" = the current scope.
   std::string scope = "rnn";
 };
 
 struct RNNResult {
-  Tensor outputs;      ///< [B, T, H]; rows past a sequence's length are zero
-  Tensor final_state;  ///< [B, H]; the state at step len-1 (the initial state when len is 0)
+  Tensor outputs;     ///< [B, T, output_size]; rows past a sequence's length are zero
+  State final_state;  ///< the state at step len-1 (the initial state when len is 0), every leaf copied through
 };
 
 /// tf.nn.dynamic_rnn over inputs [B, T, D] (batch major).
@@ -205,17 +239,60 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
 }  // namespace varscope
 
 namespace varscope::detail {
-/// Records one backward entry for a recurrence run by dynamic_rnn or the
-/// training decoder (BPTT): `outputs` [B, T_out, H] and `final_state` [B, H]
-/// get ids. Row b is active at step t when t < active_length[b]: an inactive
-/// step emitted a zero output and copied the state, so no gradient flows into
-/// the cell there and the state's gradient passes through unchanged (TF's
-/// _SelectGrad). `projection` [B*T, P] (row b*T + t) and `states`
-/// [(steps + 1) * B, H] (state before step t at rows t*B ...) are the forward's.
-/// `inputs` [B, T, D] is the value the projection was made from; `tracked_inputs`
-/// is the tensor whose gradient receives dx (the same tensor, or the [B, D] input
-/// of a single cell call); `initial_state` is absent when the loop started from zeros.
-void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor& inputs, OpInput initial_state,
-                       Tensor projection, Tensor states, std::vector<std::int64_t> active_length,
-                       std::int64_t steps, Tensor& outputs, Tensor& final_state);
+/// The one recurrence loop, for dynamic_rnn and the teacher-forced decoder: `steps`
+/// steps over B rows. Row b steps while t < active[b]; after that its output row is
+/// zero and its packed state row is copied through (every leaf: TF's rule).
+struct Recurrence {
+  const RNNCell& cell;
+  std::int64_t batch = 0, time = 0, steps = 0;  ///< B, T of the projection; the loop length (<= T)
+  std::span<const std::int64_t> active;
+  const float* projection = nullptr;  ///< [B*T, P]: step t of row b is row b*T + t
+};
+/// Caller-owned buffers, sized once per call.
+struct RecurrenceBuffers {
+  float* state = nullptr;  ///< [B, S]: the initial packed state on entry
+  float* next = nullptr;   ///< [B, S] scratch
+  std::int64_t state_size = 0;
+  float* outputs = nullptr;  ///< [B, outputs_time, O]; rows t < steps are written
+  std::int64_t outputs_time = 0, output_size = 0;
+  float* saved_states = nullptr;  ///< [(steps + 1) * B, S] (the state before each step, then the final one) or null
+  float* saved = nullptr;         ///< [steps * B, F] or null
+  std::int64_t saved_size = 0;
+};
+/// Runs the loop; returns the buffer (state or next) that holds the final packed state.
+float* run_recurrence(const Recurrence& r, const RecurrenceBuffers& io, Workspace& workspace);
+
+/// The loops' per-thread scratch (the input projection, the step workspace): kept
+/// between calls on a thread; a nested call (a cell that runs a loop in its step)
+/// gets its own.
+class RecurrenceScratch {
+ public:
+  RecurrenceScratch();
+  ~RecurrenceScratch();
+  RecurrenceScratch(const RecurrenceScratch&) = delete;
+  RecurrenceScratch& operator=(const RecurrenceScratch&) = delete;
+  [[nodiscard]] Workspace& projection() noexcept { return *projection_; }
+  [[nodiscard]] Workspace& steps() noexcept { return *steps_; }
+
+ private:
+  bool* flag_ = nullptr;
+  Workspace* projection_ = nullptr;
+  Workspace* steps_ = nullptr;
+  std::unique_ptr<Workspace[]> own_;
+};
+
+/// Records one backward entry for a recurrence run by run_recurrence (BPTT):
+/// `outputs` [B, T_out, O] (or [B, O] for a single cell call) and every leaf of
+/// `final_state` get ids. Row b is active at step t when t < active_length[b]: an
+/// inactive step emitted a zero output and copied the state, so no gradient flows
+/// into the cell there and the state's gradient passes through unchanged (TF's
+/// _SelectGrad). `projection` [B*T, P] (row b*T + t), `states` [(steps + 1) * B, S]
+/// (packed state before step t at rows t*B ...) and `saved` [steps * B, F] are the
+/// forward's. `inputs` [B, T, D] is the value the projection was made from;
+/// `tracked_inputs` is the tensor whose gradient receives dx (the same tensor, or
+/// the [B, D] input of a single cell call); `initial_state` is null when the loop
+/// started from zeros.
+void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor& inputs, const State* initial_state,
+                       Tensor projection, Tensor states, Tensor saved, std::vector<std::int64_t> active_length,
+                       std::int64_t steps, Tensor& outputs, State& final_state);
 }  // namespace varscope::detail

@@ -27,6 +27,7 @@ import :scope;
 import :kernels;
 import :ops;
 import :layers;
+import :nest;
 import :rnn;
 
 export namespace varscope {
@@ -74,18 +75,21 @@ using OptionalLayer = std::optional<std::reference_wrapper<Dense>>;
 /// can serve several decoders.
 class BasicDecoder {
  public:
-  BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, OptionalLayer output_layer = std::nullopt);
+  /// `initial_state` has the cell's state structure (a tensor [B, H] for a GRU, an
+  /// LSTMStateTuple, a tuple per layer), every leaf [B, size].
+  BasicDecoder(RNNCell& cell, Helper helper, State initial_state, OptionalLayer output_layer = std::nullopt);
   [[nodiscard]] RNNCell& cell() const noexcept { return *cell_; }
   [[nodiscard]] const Helper& helper() const noexcept { return helper_; }
-  [[nodiscard]] const Tensor& initial_state() const noexcept { return initial_state_; }
+  [[nodiscard]] const State& initial_state() const noexcept { return initial_state_; }
   [[nodiscard]] OptionalLayer output_layer() const noexcept { return output_layer_; }
-  [[nodiscard]] std::int64_t batch_size() const noexcept { return initial_state_.shape()[0]; }
+  [[nodiscard]] std::int64_t batch_size() const noexcept { return batch_; }
 
  private:
   RNNCell* cell_;
   Helper helper_;
-  Tensor initial_state_;
+  State initial_state_;
   OptionalLayer output_layer_;
+  std::int64_t batch_ = 0;
 };
 
 /// How a beam's score is normalised by its length.
@@ -113,25 +117,26 @@ struct BeamSearchOptions {
 };
 
 /// tf.contrib.seq2seq.BeamSearchDecoder (TF 1.6+ semantics) plus options TF lacks.
-/// initial_state must be tiled: [batch * beam_width, H] (see tile_batch).
+/// initial_state must be tiled: every leaf [batch * beam_width, size] (see tile_batch).
+/// Each step every state leaf is reordered by the beams' parents (TF's gather).
 class BeamSearchDecoder {
  public:
   /// TF's constructor, argument for argument:
   /// `BeamSearchDecoder(cell, embedding, start_tokens, end_token, initial_state,
   ///                    beam_width, output_layer, length_penalty_weight)`.
   BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
-                    Tensor initial_state, std::int64_t beam_width, OptionalLayer output_layer = std::nullopt,
+                    State initial_state, std::int64_t beam_width, OptionalLayer output_layer = std::nullopt,
                     float length_penalty_weight = 0.0f);
   /// Every beam option in one struct:
   /// `BeamSearchDecoder(cell, embedding, start, end, tiled, {.beam_width = 4, .num_hypotheses = 2}, layer)`.
   BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
-                    Tensor initial_state, BeamSearchOptions options, OptionalLayer output_layer = std::nullopt);
+                    State initial_state, BeamSearchOptions options, OptionalLayer output_layer = std::nullopt);
 
   [[nodiscard]] RNNCell& cell() const noexcept { return *cell_; }
   [[nodiscard]] const Tensor& embedding() const noexcept { return embedding_; }
   [[nodiscard]] const Tensor& start_tokens() const noexcept { return start_tokens_; }
   [[nodiscard]] std::int32_t end_token() const noexcept { return end_token_; }
-  [[nodiscard]] const Tensor& initial_state() const noexcept { return initial_state_; }
+  [[nodiscard]] const State& initial_state() const noexcept { return initial_state_; }
   [[nodiscard]] std::int64_t beam_width() const noexcept { return options_.beam_width; }
   [[nodiscard]] std::int64_t batch_size() const noexcept { return start_tokens_.shape()[0]; }
   [[nodiscard]] OptionalLayer output_layer() const noexcept { return output_layer_; }
@@ -142,7 +147,7 @@ class BeamSearchDecoder {
   Tensor embedding_;
   Tensor start_tokens_;
   std::int32_t end_token_;
-  Tensor initial_state_;
+  State initial_state_;
   OptionalLayer output_layer_;
   BeamSearchOptions options_;
 };
@@ -163,7 +168,7 @@ struct DecodeOptions {
 struct BasicDecodeResult {
   Tensor rnn_output;   ///< [B, T, V] logits (or cell outputs without an output layer)
   Tensor sample_id;    ///< [B, T] int32
-  Tensor final_state;  ///< [B, H]
+  State final_state;   ///< the cell's state structure, [B, size] leaves
   Tensor lengths;      ///< [B] int32; counts the step that finished the row
 };
 

@@ -70,7 +70,7 @@ struct Model {
   Tensor h0 = random_normal({3, 16});
   Model() {
     auto scope = variable_scope("decoder");
-    (void)out(cell(random_normal({1, 8}), cell.zero_state(1)));
+    (void)out(cell(random_normal({1, 8}), cell.zero_state(1)).output);
   }
 };
 

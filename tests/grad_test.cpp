@@ -236,7 +236,8 @@ BOOST_AUTO_TEST_CASE(gru_cell_step_tf_layout) {
   cell.variables()[1].assign(pattern({10}, 17));  // non-trivial gate biases
   auto vars = cell.variables();
   vars.insert(vars.begin(), {x, h});
-  check_grads(vars, [&] { return cell(x.value(), h.value()); }, "GRUCell step");
+  check_grads(vars, [&] { return concat({cell(x.value(), h.value()).output, cell(x.value(), h.value()).state}, 1); },
+              "GRUCell step (output and new state)");
 }
 
 BOOST_AUTO_TEST_CASE(reset_after_gru_cell_step) {
@@ -247,7 +248,8 @@ BOOST_AUTO_TEST_CASE(reset_after_gru_cell_step) {
   (void)cell(x.value(), h.value());
   auto vars = cell.variables();
   vars.insert(vars.begin(), {x, h});
-  check_grads(vars, [&] { return cell(x.value(), h.value()); }, "ResetAfterGRUCell step");
+  check_grads(vars, [&] { return concat({cell(x.value(), h.value()).output, cell(x.value(), h.value()).state}, 1); },
+              "ResetAfterGRUCell step (output and new state)");
 }
 
 // outputs and final state as one tensor, so both receive an upstream gradient.
@@ -662,8 +664,9 @@ BOOST_AUTO_TEST_CASE(cell_shared_across_time_steps) {
     std::vector<Tensor> outs;
     for (std::int64_t t = 0; t < T; ++t) {
       Tensor x_t = reshape(slice(x, {0, t, 0}, {B, 1, D}), Shape{B, D});
-      h = (*steps[t])(x_t, h);
-      outs.push_back(reshape(h, Shape{B, 1, H}));
+      auto [output, state] = (*steps[t])(x_t, h);
+      outs.push_back(reshape(output, Shape{B, 1, H}));
+      h = state;
       for (const auto& v : steps[t]->variables()) all.push_back(v);
     }
     gu = tape.gradient(concat(outs, 1), all, r);

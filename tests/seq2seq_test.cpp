@@ -39,7 +39,7 @@ struct TinyModel {
 
   TinyModel() {
     auto scope = variable_scope("decoder");
-    (void)out(cell(random_normal({1, D}), cell.zero_state(1)));  // build the shared variables once
+    (void)out(cell(random_normal({1, D}), cell.zero_state(1)).output);  // build the shared variables once
     // Make the output distribution peaky enough that the best path is not the greedy one sometimes.
     out.kernel().assign(random_normal({H, V}, 0.0f, 2.0f));
   }
@@ -47,8 +47,8 @@ struct TinyModel {
   // log p(token | state) and the next state, by the plain Tensor API.
   std::pair<Tensor, Tensor> step(std::int32_t token, const Tensor& state) {
     const Tensor x = embedding_lookup(embedding, ints({1}, {token}));
-    Tensor next = cell(x, state);
-    return {log_softmax(out(next)), next};
+    auto [output, next] = cell(x, state);
+    return {log_softmax(out(output)), next};
   }
 };
 
@@ -408,7 +408,7 @@ BOOST_AUTO_TEST_CASE(without_an_output_layer_the_cell_outputs_are_the_logits) {
   const Tensor h0 = random_normal({2, V});
   {
     auto scope = variable_scope("decoder");
-    (void)identity(cell(random_normal({1, D}), cell.zero_state(1)));
+    (void)identity(cell(random_normal({1, D}), cell.zero_state(1)).output);
   }
   std::vector<float> eye(static_cast<std::size_t>(V * V), 0.0f);
   for (std::int64_t i = 0; i < V; ++i) eye[static_cast<std::size_t>(i * V + i)] = 1.0f;

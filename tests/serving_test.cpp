@@ -72,7 +72,7 @@ struct Model {
     embedding = random_uniform({V, E}, -1.0f, 1.0f);
     encoder_state = random_normal({B, H});
     auto scope = variable_scope("decoder");
-    (void)out(cell(random_normal({1, E}), cell.zero_state(1)));  // builds decoder/cell/... and decoder/out/...
+    (void)out(cell(random_normal({1, E}), cell.zero_state(1)).output);  // builds decoder/cell/... and decoder/out/...
   }
 
   Tensor start_tokens(std::int32_t salt) const {

@@ -10,10 +10,12 @@ module;
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 module varscope;
 #include "eigen_views.hpp"
 #include "validate.hpp"
+#include "state_checks.hpp"
 
 namespace varscope {
 
@@ -24,13 +26,27 @@ Eigen::Map<const Eigen::RowVectorXf> row_vector(const Variable& v) {
   return Eigen::Map<const Eigen::RowVectorXf>(d.data(), static_cast<Eigen::Index>(d.size()));
 }
 // Rows [begin, begin + count) of a rank-2 variable.
-void check_step_shapes(const char* cell, std::int64_t units, std::int64_t projection, ConstMatrixView p,
-                       ConstMatrixView h, MatrixView out) {
-  if (p.cols != projection || h.cols != units || out.cols != units || p.rows != h.rows || out.rows != h.rows)
+void check_step_shapes(const char* cell, std::int64_t units, std::int64_t projection, const StepArgs& a) {
+  const ConstMatrixView p = a.projection, h = a.state;
+  const MatrixView out = a.state_out;
+  const bool output_fits = !a.output.data || (a.output.cols == units && a.output.rows == h.rows);
+  if (p.cols != projection || h.cols != units || out.cols != units || p.rows != h.rows || out.rows != h.rows ||
+      !output_fits)
     throw ShapeMismatchError(std::string(cell) + " step: projection [" + std::to_string(p.rows) + ", " +
                              std::to_string(p.cols) + "], state [" + std::to_string(h.rows) + ", " +
-                             std::to_string(h.cols) + "], output [" + std::to_string(out.rows) + ", " +
-                             std::to_string(out.cols) + "] do not fit " + std::to_string(units) + " units");
+                             std::to_string(h.cols) + "], new state [" + std::to_string(out.rows) + ", " +
+                             std::to_string(out.cols) + "], output [" + std::to_string(a.output.rows) + ", " +
+                             std::to_string(a.output.cols) + "] do not fit " + std::to_string(units) + " units");
+}
+
+// The gradient reaching a GRU's new state: d_state_out + d_output (its output IS its
+// new state), into workspace slot `slot` when an output gradient flows.
+ConstMatrixView state_and_output_grad(const StepBackwardArgs& a, Workspace& workspace, std::size_t slot) {
+  if (!a.d_output.data) return a.d_state_out;
+  const std::int64_t B = a.d_state_out.rows, H = a.d_state_out.cols;
+  Map sum(workspace.buffer(slot, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
+  sum = eigen(a.d_state_out) + eigen(a.d_output);
+  return ConstMatrixView(sum.data(), B, H, H);
 }
 }  // namespace
 
@@ -40,30 +56,44 @@ float* Workspace::buffer(std::size_t slot, std::size_t count) {
   return slots_[slot].data();
 }
 
+Workspace& Workspace::child(std::size_t i) {
+  if (children_.size() <= i) children_.resize(i + 1);
+  if (!children_[i]) children_[i] = std::make_unique<Workspace>();
+  return *children_[i];
+}
+
+
 // ---------------------------------------------------------------- RNNCell
 
-Tensor RNNCell::operator()(const Tensor& inputs, const Tensor& state) {
+CellOutput RNNCell::operator()(const Tensor& inputs, const State& state) {
   validate::require_tensor("RNNCell", "inputs", inputs, DType::float32, {"batch", "depth"});
-  validate::require_tensor("RNNCell", "state", state, DType::float32, {inputs.shape()[0], state_size()},
-                           "batch of the inputs, state size of the cell");
+  const std::int64_t B = inputs.shape()[0];
+  const StateSize size = state_size();
+  detail::require_state("RNNCell", "state", state, size, B, "batch of the inputs, state size of the cell");
   build(inputs.shape()[1]);
-  Tensor projection(DType::float32, Shape{inputs.shape()[0], projection_size()});
+  const std::int64_t S = flat_size(size), O = output_size(), F = forward_saved_size();
+  Tensor projection(DType::float32, Shape{B, projection_size()});
   project_inputs(as_matrix(inputs), as_matrix(projection));
-  Tensor out(DType::float32, state.shape());
+  // One step is a recurrence of length 1 over the packed state: states = [h; h'].
+  Tensor states(DType::float32, Shape{2 * B, S});
+  pack_state(state, size, MatrixView{states.data<float>().data(), B, S, S}, "RNNCell: state");
+  Tensor output(DType::float32, Shape{B, O});
+  const bool recorded = GradientTape::active() != nullptr;
+  Tensor saved = recorded && F > 0 ? Tensor(DType::float32, Shape{B, F}) : Tensor();
   Workspace workspace;
-  step(as_matrix(projection), as_matrix(state), as_matrix(out), workspace);
-  if (GradientTape::active()) {
-    // One step is a recurrence of length 1: x [B, 1, D], states = [h; h'].
-    const std::int64_t B = inputs.shape()[0], H = state_size();
+  step({.projection = as_matrix(std::as_const(projection)),
+        .state = ConstMatrixView(states.data<float>().data(), B, S, S),
+        .state_out = MatrixView{states.data<float>().data() + B * S, B, S, S},
+        .output = as_matrix(output),
+        .saved = recorded && F > 0 ? as_matrix(saved) : MatrixView{}},
+       workspace);
+  State new_state = unpack_state(ConstMatrixView(states.data<float>().data() + B * S, B, S, S), size);
+  if (recorded) {
     Tensor x(Shape{B, 1, inputs.shape()[1]}, TensorStorage<float>(inputs.data<float>().begin(), inputs.data<float>().end()));
-    Tensor states(DType::float32, Shape{2 * B, H});
-    std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin());
-    std::copy_n(out.data<float>().begin(), B * H, states.data<float>().begin() + B * H);
-    Tensor unused_outputs(DType::float32, Shape{B, 1, H});
-    detail::record_recurrence(*this, inputs, x, state, std::move(projection), std::move(states),
-                              std::vector<std::int64_t>(static_cast<std::size_t>(B), 1), 1, unused_outputs, out);
+    detail::record_recurrence(*this, inputs, x, &state, std::move(projection), std::move(states), std::move(saved),
+                              std::vector<std::int64_t>(static_cast<std::size_t>(B), 1), 1, output, new_state);
   }
-  return out;
+  return {std::move(output), std::move(new_state)};
 }
 
 std::vector<Variable> RNNCell::gradient_variables() const {
@@ -75,10 +105,10 @@ std::int64_t RNNCell::backward_activation_size() const {
   (void)gradient_variables();
   return 0;
 }
-void RNNCell::backward_activations(ConstMatrixView, ConstMatrixView, MatrixView) const { (void)gradient_variables(); }
-void RNNCell::step_backward(MatrixView, ConstMatrixView, ConstMatrixView, MatrixView, MatrixView, Workspace&) const {
+void RNNCell::backward_activations(ConstMatrixView, ConstMatrixView, ConstMatrixView, MatrixView) const {
   (void)gradient_variables();
 }
+void RNNCell::step_backward(const StepBackwardArgs&, Workspace&) const { (void)gradient_variables(); }
 void RNNCell::recurrent_weights_backward(ConstMatrixView, ConstMatrixView, ConstMatrixView,
                                          std::vector<Tensor>&) const {
   (void)gradient_variables();
@@ -91,7 +121,8 @@ std::shared_ptr<const RNNCell> RNNCell::clone() const {
   return nullptr;
 }
 
-Tensor RNNCell::zero_state(std::int64_t batch) const { return Tensor(DType::float32, Shape{batch, state_size()}); }
+State RNNCell::zero_state(std::int64_t batch) const { return varscope::zero_state(state_size(), batch); }
+std::int64_t RNNCell::flat_state_size() const { return flat_size(state_size()); }
 
 // ---------------------------------------------------------------- GRUCell (TF layout)
 
@@ -148,11 +179,12 @@ void GRUCell::project_inputs(ConstMatrixView x, MatrixView out) const {
   cand.rowwise() += row_vector(*candidate_bias_);
 }
 
-void GRUCell::step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
-                   Workspace& workspace) const {
+void GRUCell::step(const StepArgs& args, Workspace& workspace) const {
+  const ConstMatrixView projection = args.projection, state = args.state;
+  const MatrixView state_out = args.state_out;
   const std::int64_t H = units_;
   const std::int64_t B = state.rows;
-  check_step_shapes("GRUCell", H, 3 * H, projection, state, state_out);
+  check_step_shapes("GRUCell", H, 3 * H, args);
   const auto p = eigen(projection);
   const auto h = eigen(state);
   Map g(workspace.buffer(0, static_cast<std::size_t>(B * 2 * H)), B, 2 * H, Eigen::OuterStride<>(2 * H));
@@ -170,6 +202,7 @@ void GRUCell::step(ConstMatrixView projection, ConstMatrixView state, MatrixView
   // h' = u*h + (1-u)*c  ==  c + u*(h - c)
   const auto u = g.rightCols(H).array();
   out = (out.array() + u * (h.array() - out.array())).matrix();
+  if (args.output.data) eigen(args.output) = out;  // the output of a GRU is its new state
 }
 
 // Backward of the TF-layout step (d = d_state_out):
@@ -180,7 +213,8 @@ void GRUCell::step(ConstMatrixView projection, ConstMatrixView state, MatrixView
 // Activations of the backward pass, per (step, row): [r, u | c | r*h] (4H).
 std::int64_t GRUCell::backward_activation_size() const { return 4 * units_; }
 
-void GRUCell::backward_activations(ConstMatrixView states, ConstMatrixView projection, MatrixView activations) const {
+void GRUCell::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView,
+                                   MatrixView activations) const {
   const std::int64_t H = units_, D = input_dim_;
   const float* gk = gates_kernel_->value().data<float>().data();
   const float* ck = candidate_kernel_->value().data<float>().data();
@@ -198,11 +232,12 @@ void GRUCell::backward_activations(ConstMatrixView states, ConstMatrixView proje
   c = (c + p.rightCols(H)).array().tanh().matrix();
 }
 
-void GRUCell::step_backward(MatrixView activations, ConstMatrixView state, ConstMatrixView d_state_out,
-                            MatrixView d_projection, MatrixView d_state, Workspace& workspace) const {
+void GRUCell::step_backward(const StepBackwardArgs& args, Workspace& workspace) const {
+  const MatrixView activations = args.activations, d_projection = args.d_projection, d_state = args.d_state;
+  const ConstMatrixView state = args.state;
   const std::int64_t H = units_, B = state.rows, D = input_dim_;
   const auto h = eigen(state);
-  const auto d = eigen(d_state_out).array();
+  const auto d = eigen(state_and_output_grad(args, workspace, 4)).array();
   const MapConst Gh(gates_kernel_->value().data<float>().data() + D * 2 * H, H, 2 * H, Eigen::OuterStride<>(2 * H));
   const MapConst Ch(candidate_kernel_->value().data<float>().data() + D * H, H, H, Eigen::OuterStride<>(H));
   const auto a = eigen(activations);
@@ -296,11 +331,12 @@ void ResetAfterGRUCell::project_inputs(ConstMatrixView x, MatrixView out) const 
   eigen(out).rowwise() += row_vector(*bias_ih_);
 }
 
-void ResetAfterGRUCell::step(ConstMatrixView projection, ConstMatrixView state, MatrixView state_out,
-                             Workspace& workspace) const {
+void ResetAfterGRUCell::step(const StepArgs& args, Workspace& workspace) const {
+  const ConstMatrixView projection = args.projection, state = args.state;
+  const MatrixView state_out = args.state_out;
   const std::int64_t H = units_;
   const std::int64_t B = state.rows;
-  check_step_shapes("ResetAfterGRUCell", H, 3 * H, projection, state, state_out);
+  check_step_shapes("ResetAfterGRUCell", H, 3 * H, args);
   const auto p = eigen(projection);
   const auto h = eigen(state);
   Map gh(workspace.buffer(0, static_cast<std::size_t>(B * 3 * H)), B, 3 * H, Eigen::OuterStride<>(3 * H));
@@ -313,6 +349,7 @@ void ResetAfterGRUCell::step(ConstMatrixView projection, ConstMatrixView state, 
   out = (p.rightCols(H).array() + rz.leftCols(H).array() * gh.rightCols(H).array()).tanh().matrix();
   // h' = (1-z)*n + z*h == n + z*(h - n)
   out = (out.array() + rz.rightCols(H).array() * (h.array() - out.array())).matrix();
+  if (args.output.data) eigen(args.output) = out;  // the output of a GRU is its new state
 }
 
 // Backward of the reset-after step (d = d_state_out), gh = h @ W_hh^T + b_hh:
@@ -324,7 +361,7 @@ void ResetAfterGRUCell::step(ConstMatrixView projection, ConstMatrixView state, 
 // step_backward) | r, z | n | gh_n] (7H).
 std::int64_t ResetAfterGRUCell::backward_activation_size() const { return 7 * units_; }
 
-void ResetAfterGRUCell::backward_activations(ConstMatrixView states, ConstMatrixView projection,
+void ResetAfterGRUCell::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView,
                                              MatrixView activations) const {
   const std::int64_t H = units_;
   const auto p = eigen(projection);
@@ -340,11 +377,12 @@ void ResetAfterGRUCell::backward_activations(ConstMatrixView states, ConstMatrix
   n = (p.rightCols(H).array() + rz.leftCols(H).array() * ghn.array()).tanh().matrix();
 }
 
-void ResetAfterGRUCell::step_backward(MatrixView activations, ConstMatrixView state, ConstMatrixView d_state_out,
-                                      MatrixView d_projection, MatrixView d_state, Workspace&) const {
+void ResetAfterGRUCell::step_backward(const StepBackwardArgs& args, Workspace& workspace) const {
+  const MatrixView activations = args.activations, d_projection = args.d_projection, d_state = args.d_state;
+  const ConstMatrixView state = args.state;
   const std::int64_t H = units_;
   const auto h = eigen(state);
-  const auto d = eigen(d_state_out).array();
+  const auto d = eigen(state_and_output_grad(args, workspace, 4)).array();
   const MapConst Whh(weight_hh_->value().data<float>().data(), 3 * H, H, Eigen::OuterStride<>(H));
   auto a = eigen(activations);
   auto dgh = a.leftCols(3 * H);  // kept for recurrent_weights_backward
@@ -388,94 +426,186 @@ void ResetAfterGRUCell::project_inputs_backward(ConstMatrixView x, ConstMatrixVi
 
 std::shared_ptr<const RNNCell> ResetAfterGRUCell::clone() const { return std::make_shared<ResetAfterGRUCell>(*this); }
 
-// ---------------------------------------------------------------- recurrence backward (BPTT)
+// ---------------------------------------------------------------- the recurrence loop
 
 namespace detail {
-void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor& inputs, OpInput initial_state,
-                       Tensor projection, Tensor states, std::vector<std::int64_t> active_length, std::int64_t steps,
-                       Tensor& outputs, Tensor& final_state) {
-  // Inputs: 0 the inputs, 1 the initial state, 2 + i the cell's i-th gradient variable.
+
+float* run_recurrence(const Recurrence& r, const RecurrenceBuffers& io, Workspace& workspace) {
+  const std::int64_t B = r.batch, T = r.time, P = r.cell.projection_size();
+  const std::int64_t S = io.state_size, O = io.output_size, F = io.saved_size;
+  float* state = io.state;
+  float* next = io.next;
+  for (std::int64_t t = 0; t < r.steps; ++t) {
+    if (io.saved_states) std::memcpy(io.saved_states + t * B * S, state, sizeof(float) * B * S);
+    float* out_t = io.outputs + t * O;
+    r.cell.step({.projection = ConstMatrixView(r.projection + t * P, B, P, T * P),
+                 .state = ConstMatrixView(state, B, S, S),
+                 .state_out = MatrixView{next, B, S, S},
+                 .output = MatrixView{out_t, B, O, io.outputs_time * O},
+                 .saved = io.saved ? MatrixView{io.saved + t * B * F, B, F, F} : MatrixView{}},
+                workspace);
+    for (std::int64_t b = 0; b < B; ++b)
+      if (t >= r.active[static_cast<std::size_t>(b)]) {  // finished: output zero, every state leaf copied through
+        std::fill_n(out_t + b * io.outputs_time * O, O, 0.0f);
+        std::memcpy(next + b * S, state + b * S, sizeof(float) * S);
+      }
+    std::swap(state, next);
+  }
+  if (io.saved_states) std::memcpy(io.saved_states + r.steps * B * S, state, sizeof(float) * B * S);
+  return state;
+}
+
+RecurrenceScratch::RecurrenceScratch() {
+  // Scratch kept per thread between calls: the input projection is megabytes at
+  // real sizes ([B*T, 3H]), and fresh memory costs a page fault per 4 KiB on first
+  // touch (perf: ~28% of a medium-shape decoder GRU). A nested call (a custom cell
+  // that runs dynamic_rnn inside its step) gets its own scratch.
+  thread_local Workspace cached_projection, cached_steps;
+  thread_local bool in_use = false;
+  if (!in_use) {
+    in_use = true;
+    flag_ = &in_use;
+    projection_ = &cached_projection;
+    steps_ = &cached_steps;
+  } else {
+    own_ = std::make_unique<Workspace[]>(2);
+    projection_ = &own_[0];
+    steps_ = &own_[1];
+  }
+}
+RecurrenceScratch::~RecurrenceScratch() {
+  if (flag_) *flag_ = false;
+}
+
+// ---------------------------------------------------------------- recurrence backward (BPTT)
+
+void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor& inputs, const State* initial_state,
+                       Tensor projection, Tensor states, Tensor saved, std::vector<std::int64_t> active_length,
+                       std::int64_t steps, Tensor& outputs, State& final_state) {
+  // Inputs: 0 the inputs, 1 + i leaf i of the initial state, 1 + L + j the cell's j-th gradient variable.
+  // Outputs: 0 the outputs, 1 + i leaf i of the final state.
+  const StateSize size = cell.state_size();
+  const auto leaf_sizes = nest::flatten(size);
+  const std::size_t L = leaf_sizes.size();
   const auto vars = cell.gradient_variables();
-  std::vector<OpInput> op_inputs{tracked_inputs, initial_state};
+  std::vector<OpInput> op_inputs{tracked_inputs};
+  if (initial_state)
+    for (const Tensor* leaf : nest::flatten(*initial_state)) op_inputs.emplace_back(*leaf);
+  else
+    op_inputs.resize(1 + L);  // absent: the loop started from zeros
   op_inputs.insert(op_inputs.end(), vars.begin(), vars.end());
-  Tensor* outs[] = {&outputs, &final_state};
+  std::vector<Tensor*> outs{&outputs};
+  for (Tensor* leaf : nest::flatten(final_state)) outs.push_back(leaf);
   record_op(outs, op_inputs, [&](const TrackedInputs&) {
-  std::vector<Shape> weight_shapes;
-  for (const auto& v : vars) weight_shapes.push_back(v.shape());
-  return [cell = cell.clone(), x = inputs, weight_shapes = std::move(weight_shapes), projection = std::move(projection),
-          states = std::move(states), active = std::move(active_length), steps](BackwardContext& ctx) {
-    const bool ix = ctx.input_tracked(0), ih = ctx.input_tracked(1);
-    const Tensor* gout = ctx.output_grad(0);
-    const Tensor* gfin = ctx.output_grad(1);
-    const std::int64_t B = x.shape()[0], T = x.shape()[1], D = x.shape()[2];
-    const std::int64_t H = cell->state_size(), P = cell->projection_size();
-    const std::int64_t To = gout ? gout->shape()[1] : 0;
-    Tensor dh = gfin ? *gfin : Tensor(DType::float32, Shape{B, H});
-    Tensor dh_in(DType::float32, Shape{B, H}), dh_prev(DType::float32, Shape{B, H});
-    // Per step, time-major (row t*B + b, like `states`): d_projection and what the
-    // cell saves, so the recurrent weights' gradient is one product over all steps.
-    const std::int64_t A = cell->backward_activation_size(), N = steps * B;
-    Tensor dproj_steps = Tensor::uninitialized(DType::float32, Shape{N, P});
-    Tensor acts = Tensor::uninitialized(DType::float32, Shape{N, A});
-    // The forward activations of every step at once (large products instead of a
-    // recomputation per step): the projection reordered time-major first, into
-    // dproj_steps, which the loop overwrites afterwards.
-    for (std::int64_t t = 0; t < steps; ++t)
-      for (std::int64_t b = 0; b < B; ++b)
-        std::memcpy(dproj_steps.data<float>().data() + (t * B + b) * P,
-                    projection.data<float>().data() + (b * T + t) * P, sizeof(float) * P);
-    if (N > 0)
-      cell->backward_activations(ConstMatrixView(states.data<float>().data(), N, H, H), as_matrix(dproj_steps),
-                                 as_matrix(acts));
-    std::vector<Tensor> grads;
-    for (const auto& s : weight_shapes) grads.emplace_back(DType::float32, s);
-    Workspace workspace;
-    float* dhv = dh.data<float>().data();
-    float* din = dh_in.data<float>().data();
-    const float* dprev = dh_prev.data<float>().data();
-    for (std::int64_t t = steps; t-- > 0;) {
-      for (std::int64_t b = 0; b < B; ++b) {
-        float* row = din + b * H;
-        if (t < active[static_cast<std::size_t>(b)]) {
-          std::memcpy(row, dhv + b * H, sizeof(float) * H);
-          if (gout && t < To) {
-            const float* go = gout->data<float>().data() + (b * To + t) * H;
-            for (std::int64_t k = 0; k < H; ++k) row[k] += go[k];
-          }
-        } else {
-          std::fill_n(row, H, 0.0f);  // past the row's length: nothing flows (d_projection rows come out 0)
+    std::vector<Shape> weight_shapes;
+    for (const auto& v : vars) weight_shapes.push_back(v.shape());
+    std::vector<std::int64_t> widths;
+    for (const std::int64_t* w : leaf_sizes) widths.push_back(*w);
+    return [cell = cell.clone(), x = inputs, weight_shapes = std::move(weight_shapes), widths = std::move(widths),
+            projection = std::move(projection), states = std::move(states), saved = std::move(saved),
+            active = std::move(active_length), steps,
+            outputs_time = outputs.shape().rank() == 3 ? outputs.shape()[1] : 1](BackwardContext& ctx) {
+      const std::size_t L = widths.size();
+      const Tensor* gout = ctx.output_grad(0);
+      const std::int64_t B = x.shape()[0], T = x.shape()[1], D = x.shape()[2];
+      const std::int64_t P = cell->projection_size(), O = cell->output_size(), F = cell->forward_saved_size();
+      std::int64_t S = 0;
+      for (auto w : widths) S += w;
+      // The final state's gradient, packed [B, S] (zeros where none flowed into a leaf).
+      Tensor dh(DType::float32, Shape{B, S});
+      {
+        std::int64_t offset = 0;
+        for (std::size_t i = 0; i < L; ++i) {
+          if (const Tensor* g = ctx.output_grad(1 + i))
+            for (std::int64_t b = 0; b < B; ++b)
+              std::memcpy(dh.data<float>().data() + b * S + offset, g->data<float>().data() + b * widths[i],
+                          sizeof(float) * widths[i]);
+          offset += widths[i];
         }
       }
-      cell->step_backward(MatrixView{acts.data<float>().data() + t * B * A, B, A, A},
-                          ConstMatrixView(states.data<float>().data() + t * B * H, B, H, H), as_matrix(dh_in),
-                          MatrixView{dproj_steps.data<float>().data() + t * B * P, B, P, P}, as_matrix(dh_prev),
-                          workspace);
-      for (std::int64_t b = 0; b < B; ++b)
-        if (t < active[static_cast<std::size_t>(b)]) std::memcpy(dhv + b * H, dprev + b * H, sizeof(float) * H);
-    }
-    if (N > 0)
-      cell->recurrent_weights_backward(ConstMatrixView(states.data<float>().data(), N, H, H), as_matrix(dproj_steps),
-                                       as_matrix(acts), grads);
-    // The input half pairs rows with x [B*T, D] (row b*T + t): reorder, zeros past `steps`.
-    Tensor dproj = Tensor::uninitialized(DType::float32, Shape{B * T, P});
-    for (std::int64_t b = 0; b < B; ++b)
-      for (std::int64_t t = 0; t < T; ++t) {
-        float* dst = dproj.data<float>().data() + (b * T + t) * P;
-        if (t < steps)
-          std::memcpy(dst, dproj_steps.data<float>().data() + (t * B + b) * P, sizeof(float) * P);
-        else
-          std::fill_n(dst, P, 0.0f);
+      Tensor d_state_out(DType::float32, Shape{B, S}), dh_prev(DType::float32, Shape{B, S});
+      Tensor d_output = gout ? Tensor(DType::float32, Shape{B, O}) : Tensor();
+      // Per step, time-major (row t*B + b, like `states`): d_projection and what the
+      // cell saves, so the recurrent weights' gradient is one product over all steps.
+      const std::int64_t A = cell->backward_activation_size(), N = steps * B;
+      Tensor dproj_steps = Tensor::uninitialized(DType::float32, Shape{N, P});
+      Tensor acts = Tensor::uninitialized(DType::float32, Shape{N, A});
+      // The forward activations of every step at once (large products instead of a
+      // recomputation per step): the projection reordered time-major first, into
+      // dproj_steps, which the loop overwrites afterwards.
+      for (std::int64_t t = 0; t < steps; ++t)
+        for (std::int64_t b = 0; b < B; ++b)
+          std::memcpy(dproj_steps.data<float>().data() + (t * B + b) * P,
+                      projection.data<float>().data() + (b * T + t) * P, sizeof(float) * P);
+      const float* saved_data = F > 0 ? saved.data<float>().data() : nullptr;
+      if (N > 0)
+        cell->backward_activations(ConstMatrixView(states.data<float>().data(), N, S, S), as_matrix(dproj_steps),
+                                   ConstMatrixView(saved_data, N, F, F), as_matrix(acts));
+      std::vector<Tensor> grads;
+      for (const auto& shape : weight_shapes) grads.emplace_back(DType::float32, shape);
+      Workspace workspace;
+      float* dhv = dh.data<float>().data();
+      float* dso = d_state_out.data<float>().data();
+      float* dout = gout ? d_output.data<float>().data() : nullptr;
+      const float* dprev = dh_prev.data<float>().data();
+      for (std::int64_t t = steps; t-- > 0;) {
+        for (std::int64_t b = 0; b < B; ++b) {
+          if (t < active[static_cast<std::size_t>(b)]) {
+            std::memcpy(dso + b * S, dhv + b * S, sizeof(float) * S);
+            if (dout) std::memcpy(dout + b * O, gout->data<float>().data() + (b * outputs_time + t) * O, sizeof(float) * O);
+          } else {  // past the row's length: nothing flows (d_projection rows come out 0)
+            std::fill_n(dso + b * S, S, 0.0f);
+            if (dout) std::fill_n(dout + b * O, O, 0.0f);
+          }
+        }
+        cell->step_backward({.activations = MatrixView{acts.data<float>().data() + t * B * A, B, A, A},
+                             .state = ConstMatrixView(states.data<float>().data() + t * B * S, B, S, S),
+                             .saved = ConstMatrixView(saved_data ? saved_data + t * B * F : nullptr, B, F, F),
+                             .d_state_out = as_matrix(std::as_const(d_state_out)),
+                             .d_output = dout ? as_matrix(std::as_const(d_output)) : ConstMatrixView(),
+                             .d_projection = MatrixView{dproj_steps.data<float>().data() + t * B * P, B, P, P},
+                             .d_state = as_matrix(dh_prev)},
+                            workspace);
+        for (std::int64_t b = 0; b < B; ++b)  // inactive rows pass their gradient through unchanged
+          if (t < active[static_cast<std::size_t>(b)]) std::memcpy(dhv + b * S, dprev + b * S, sizeof(float) * S);
       }
-    if (B * T > 0) {
-      Tensor dx(DType::float32, x.shape());
-      cell->project_inputs_backward(ConstMatrixView(x.data<float>().data(), B * T, D, D), as_matrix(dproj),
-                                    ix ? MatrixView{dx.data<float>().data(), B * T, D, D} : MatrixView{}, grads);
-      if (ix) ctx.accumulate_input(0, std::move(dx));
-    }
-    if (ih) ctx.accumulate_input(1, std::move(dh));
-    for (std::size_t i = 0; i < grads.size(); ++i)
-      if (ctx.input_tracked(2 + i)) ctx.accumulate_input(2 + i, std::move(grads[i]));
-  };
+      if (N > 0)
+        cell->recurrent_weights_backward(ConstMatrixView(states.data<float>().data(), N, S, S), as_matrix(dproj_steps),
+                                         as_matrix(acts), grads);
+      // The input half pairs rows with x [B*T, D] (row b*T + t): reorder, zeros past `steps`.
+      Tensor dproj = Tensor::uninitialized(DType::float32, Shape{B * T, P});
+      for (std::int64_t b = 0; b < B; ++b)
+        for (std::int64_t t = 0; t < T; ++t) {
+          float* dst = dproj.data<float>().data() + (b * T + t) * P;
+          if (t < steps)
+            std::memcpy(dst, dproj_steps.data<float>().data() + (t * B + b) * P, sizeof(float) * P);
+          else
+            std::fill_n(dst, P, 0.0f);
+        }
+      if (B * T > 0) {
+        const bool ix = ctx.input_tracked(0);
+        Tensor dx(DType::float32, x.shape());
+        cell->project_inputs_backward(ConstMatrixView(x.data<float>().data(), B * T, D, D), as_matrix(dproj),
+                                      ix ? MatrixView{dx.data<float>().data(), B * T, D, D} : MatrixView{}, grads);
+        if (ix) ctx.accumulate_input(0, std::move(dx));
+      }
+      if (L == 1) {
+        if (ctx.input_tracked(1)) ctx.accumulate_input(1, std::move(dh));  // [B, S] is the one leaf: no copy
+      } else {
+        std::int64_t offset = 0;
+        for (std::size_t i = 0; i < L; ++i) {
+          if (ctx.input_tracked(1 + i)) {
+            Tensor leaf(DType::float32, Shape{B, widths[i]});
+            for (std::int64_t b = 0; b < B; ++b)
+              std::memcpy(leaf.data<float>().data() + b * widths[i], dhv + b * S + offset, sizeof(float) * widths[i]);
+            ctx.accumulate_input(1 + i, std::move(leaf));
+          }
+          offset += widths[i];
+        }
+      }
+      for (std::size_t j = 0; j < grads.size(); ++j)
+        if (ctx.input_tracked(1 + L + j)) ctx.accumulate_input(1 + L + j, std::move(grads[j]));
+    };
   });
 }
 }  // namespace detail
@@ -485,7 +615,6 @@ void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor
 RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions options) {
   validate::require_tensor("dynamic_rnn", "inputs", inputs, DType::float32, {"batch", "time", "depth"});
   const std::int64_t B = inputs.shape()[0], T = inputs.shape()[1], D = inputs.shape()[2];
-  const std::int64_t H = cell.state_size();
   std::vector<std::int64_t> length(static_cast<std::size_t>(B), T);
   if (options.sequence_length) {
     const Tensor& lens = *options.sequence_length;
@@ -498,72 +627,52 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
       length[b] = l;
     }
   }
-  // The loop overwrites this copy: it must not pass for the initial state.
-  Tensor state = untracked(options.initial_state ? *options.initial_state : Tensor(DType::float32, Shape{B, H}));
-  validate::require_tensor("dynamic_rnn", "initial_state", state, DType::float32, {B, H},
-                           "batch of the inputs, state size of the cell");
+  const StateSize size = cell.state_size();
+  if (options.initial_state)
+    detail::require_state("dynamic_rnn", "initial_state", *options.initial_state, size, B,
+                          "batch of the inputs, state size of the cell");
+  const std::int64_t S = flat_size(size);
 
   // An empty scope re-enters the current scope object: variables go where the caller is.
   auto scope = options.scope.empty() ? variable_scope(get_variable_scope()) : variable_scope(options.scope);
   const Graph::ReadingGuard reading(get_default_graph());  // writes elsewhere wait for it (hot reload)
   cell.build(D);
-  const std::int64_t P = cell.projection_size();
-  // Scratch kept per thread between calls: the input projection is megabytes at
-  // real sizes ([B*T, 3H]), and fresh memory costs a page fault per 4 KiB on first
-  // touch (perf: ~28% of a medium-shape decoder GRU). A nested call (a custom cell
-  // that runs dynamic_rnn inside its step) gets its own scratch.
-  thread_local Workspace cached_projection, cached_steps;
-  thread_local bool scratch_in_use = false;
-  Workspace own_projection, own_steps;
-  const bool use_cached = !scratch_in_use;
-  Workspace& projection_space = use_cached ? cached_projection : own_projection;
-  Workspace& workspace = use_cached ? cached_steps : own_steps;
-  struct InUse {
-    bool& flag;
-    bool active;
-    ~InUse() {
-      if (active) flag = false;
-    }
-  } in_use{scratch_in_use, use_cached};
-  scratch_in_use = true;
+  const std::int64_t P = cell.projection_size(), O = cell.output_size(), F = cell.forward_saved_size();
+  detail::RecurrenceScratch scratch;
 
   // Input half of every step at once: [B*T, D] @ ... -> [B*T, P]; step t of row b is row b*T + t.
-  float* projection = projection_space.buffer(0, static_cast<std::size_t>(B * T * P));
+  float* projection = scratch.projection().buffer(0, static_cast<std::size_t>(B * T * P));
   if (B * T > 0)
     cell.project_inputs(ConstMatrixView(inputs.data<float>().data(), B * T, D, D), MatrixView{projection, B * T, P, P});
+  // The packed state [B, S] and its successor; the initial state (or zeros) goes in once.
+  float* state = scratch.projection().buffer(1, static_cast<std::size_t>(2 * B * S));
+  if (options.initial_state)
+    pack_state(*options.initial_state, size, MatrixView{state, B, S, S}, "dynamic_rnn: initial_state");
+  else
+    std::fill_n(state, B * S, 0.0f);
 
   // Every output row is written below: the step's output, or zeros past a sequence's length.
-  Tensor outputs = Tensor::uninitialized(DType::float32, Shape{B, T, H});
-  Tensor next = Tensor::uninitialized(DType::float32, Shape{B, H});
+  Tensor outputs = Tensor::uninitialized(DType::float32, Shape{B, T, O});
   const std::int64_t steps = B == 0 ? 0 : *std::max_element(length.begin(), length.end());
-  // Under a GradientTape: keep every step's input state for the backward pass.
-  GradientTape* tape = GradientTape::active();
-  Tensor states = tape ? Tensor::uninitialized(DType::float32, Shape{(steps + 1) * B, H}) : Tensor();
-  for (std::int64_t t = 0; t < steps; ++t) {
-    if (tape) std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin() + t * B * H);
-    const ConstMatrixView p_t(projection + t * P, B, P, T * P);
-    cell.step(p_t, as_matrix(state), as_matrix(next), workspace);
-    auto out_t = eigen(time_step(outputs, t));
-    auto n = eigen(as_matrix(next));
-    const auto s = eigen(as_matrix(static_cast<const Tensor&>(state)));
-    for (std::int64_t b = 0; b < B; ++b) {
-      if (t < length[b]) {
-        out_t.row(b) = n.row(b);
-      } else {
-        out_t.row(b).setZero();  // finished: output zero, state copied through
-        n.row(b) = s.row(b);
-      }
-    }
-    std::swap(state, next);
-  }
+  // Under a GradientTape: keep every step's input state (and what the cell saves) for the backward pass.
+  const bool recorded = GradientTape::active() != nullptr;
+  Tensor states = recorded ? Tensor::uninitialized(DType::float32, Shape{(steps + 1) * B, S}) : Tensor();
+  Tensor saved = recorded && F > 0 ? Tensor::uninitialized(DType::float32, Shape{steps * B, F}) : Tensor();
+  const float* final_packed = detail::run_recurrence(
+      {.cell = cell, .batch = B, .time = T, .steps = steps, .active = length, .projection = projection},
+      {.state = state, .next = state + B * S, .state_size = S, .outputs = outputs.data<float>().data(),
+       .outputs_time = T, .output_size = O, .saved_states = recorded ? states.data<float>().data() : nullptr,
+       .saved = recorded && F > 0 ? saved.data<float>().data() : nullptr, .saved_size = F},
+      scratch.steps());
   for (std::int64_t t = steps; t < T; ++t) eigen(time_step(outputs, t)).setZero();  // no sequence reaches t
-  if (tape) {
-    std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin() + steps * B * H);
+  State final_state = unpack_state(ConstMatrixView(final_packed, B, S, S), size);
+  if (recorded) {
     Tensor saved_projection(Shape{B * T, P}, TensorStorage<float>(projection, projection + B * T * P));
-    detail::record_recurrence(cell, inputs, inputs, options.initial_state ? OpInput(*options.initial_state) : OpInput(),
-                              std::move(saved_projection), std::move(states), length, steps, outputs, state);
+    detail::record_recurrence(cell, inputs, inputs, options.initial_state ? &*options.initial_state : nullptr,
+                              std::move(saved_projection), std::move(states), std::move(saved), length, steps, outputs,
+                              final_state);
   }
-  return {std::move(outputs), std::move(state)};
+  return {std::move(outputs), std::move(final_state)};
 }
 
 }  // namespace varscope

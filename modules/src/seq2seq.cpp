@@ -11,10 +11,12 @@ module;
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 module varscope;
 #include "validate.hpp"
+#include "state_checks.hpp"
 
 namespace varscope {
 
@@ -72,31 +74,27 @@ void log_softmax_offsets(const float* data, std::int64_t rows, std::int64_t cols
   }
 }
 
-// One decoder step for n rows fed token `ids`: embedding -> cell -> output layer.
-// Writes the new state into `next` and the logits (the cell output without a
-// layer) into `logits`; all buffers are caller-owned and reused.
 // The first n rows of a [rows, cols] buffer.
 MatrixView first_rows(Tensor& t, std::int64_t n) {
   const MatrixView all = as_matrix(t);
   return {all.data, n, all.cols, all.row_stride};
 }
 
-void cell_and_layer_step(RNNCell& cell, OptionalLayer layer, const Tensor& embedding, const std::int32_t* ids,
-                         std::int64_t n, Tensor& inputs, Tensor& projection, Tensor& state, Tensor& next,
-                         Tensor& logits, Workspace& workspace) {
+// One decoder step for n rows fed token `ids`: embedding -> cell -> output layer.
+// Writes the new packed state into `next` [n, S], the cell output into `output`
+// [n, O] and the logits into `logits` [n, V]; without a layer the cell writes its
+// output straight into `logits` (O == V). All buffers are caller-owned and reused.
+void decode_step(const RNNCell& cell, OptionalLayer layer, const Tensor& embedding, const std::int32_t* ids,
+                 std::int64_t n, Tensor& inputs, Tensor& projection, Tensor& state, Tensor& next, Tensor& output,
+                 Tensor& logits, Workspace& workspace) {
   embed_into(embedding, ids, n, inputs.data<float>().data());
   cell.project_inputs(first_rows(inputs, n), first_rows(projection, n));
-  cell.step(first_rows(projection, n), first_rows(state, n), first_rows(next, n), workspace);
-  if (layer)
-    layer->get().apply_into(first_rows(next, n), first_rows(logits, n));
-  else
-    std::memcpy(logits.data<float>().data(), next.data<float>().data(), sizeof(float) * n * next.shape()[1]);
-}
-void cell_and_layer_step(RNNCell& cell, OptionalLayer layer, const Tensor& embedding, const std::int32_t* ids,
-                         Tensor& inputs, Tensor& projection, Tensor& state, Tensor& next, Tensor& logits,
-                         Workspace& workspace) {
-  cell_and_layer_step(cell, layer, embedding, ids, state.shape()[0], inputs, projection, state, next, logits,
-                      workspace);
+  cell.step({.projection = first_rows(projection, n),
+             .state = first_rows(state, n),
+             .state_out = first_rows(next, n),
+             .output = layer ? first_rows(output, n) : first_rows(logits, n)},
+            workspace);
+  if (layer) layer->get().apply_into(first_rows(output, n), first_rows(logits, n));
 }
 
 // Shared setup of both decoders: enter the scope, build the cell and the layer.
@@ -136,9 +134,9 @@ GreedyEmbeddingHelper::GreedyEmbeddingHelper(Tensor embedding, Tensor start_toke
   require_end_token("GreedyEmbeddingHelper", end_token_, embedding_.shape()[0]);
 }
 
-BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, OptionalLayer output_layer)
+BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, State initial_state, OptionalLayer output_layer)
     : cell_(&cell), helper_(std::move(helper)), initial_state_(std::move(initial_state)), output_layer_(output_layer) {
-  const std::int64_t batch = std::visit(
+  batch_ = std::visit(
       [](const auto& h) -> std::int64_t {
         if constexpr (std::is_same_v<std::decay_t<decltype(h)>, TrainingHelper>)
           return h.inputs().shape()[0];
@@ -146,19 +144,19 @@ BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, Tensor initial_state, O
           return h.start_tokens().shape()[0];
       },
       helper_);
-  validate::require_tensor("BasicDecoder", "initial_state", initial_state_, DType::float32,
-                           {batch, cell.state_size()}, "batch of the helper, state size of the cell");
+  detail::require_state("BasicDecoder", "initial_state", initial_state_, cell.state_size(), batch_,
+                        "batch of the helper, state size of the cell");
 }
 
 BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
-                                     Tensor initial_state, std::int64_t beam_width, OptionalLayer output_layer,
+                                     State initial_state, std::int64_t beam_width, OptionalLayer output_layer,
                                      float length_penalty_weight)
     : BeamSearchDecoder(cell, std::move(embedding), std::move(start_tokens), end_token, std::move(initial_state),
                         BeamSearchOptions{.beam_width = beam_width, .length_penalty_weight = length_penalty_weight},
                         output_layer) {}
 
 BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
-                                     Tensor initial_state, BeamSearchOptions options, OptionalLayer output_layer)
+                                     State initial_state, BeamSearchOptions options, OptionalLayer output_layer)
     : cell_(&cell),
       embedding_(std::move(embedding)),
       start_tokens_(std::move(start_tokens)),
@@ -173,11 +171,13 @@ BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor sta
   require_tokens("BeamSearchDecoder", start_tokens_, embedding_.shape()[0], "start_tokens");
   require_end_token("BeamSearchDecoder", end_token_, embedding_.shape()[0]);
   const std::int64_t batch = start_tokens_.shape()[0];
-  validate::require_tensor("BeamSearchDecoder", "initial_state", initial_state_, DType::float32,
-                           {"batch * beam_width", cell.state_size()}, "state size of the cell");
-  if (initial_state_.shape()[0] != batch * beam_width) {
+  detail::require_state("BeamSearchDecoder", "initial_state", initial_state_, cell.state_size(), "batch * beam_width",
+                        "state size of the cell");
+  // Every leaf must be tiled (TF gathers each by the beams' parents).
+  const auto leaves = nest::flatten(initial_state_);
+  if (const std::int64_t rows = leaves[0]->shape()[0]; rows != batch * beam_width) {
     std::string fix = "tile it with tile_batch(state, " + std::to_string(beam_width) + ")";
-    throw ShapeMismatchError("BeamSearchDecoder: initial_state has " + std::to_string(initial_state_.shape()[0]) +
+    throw ShapeMismatchError("BeamSearchDecoder: initial_state has " + std::to_string(rows) +
                              " rows but batch " + std::to_string(batch) + " x beam_width " +
                              std::to_string(beam_width) + " = " + std::to_string(batch * beam_width) +
                              " are needed: " + fix);
@@ -214,73 +214,68 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
   auto scope = enter_decode_scope(options);
   const Graph::ReadingGuard reading(get_default_graph());  // writes elsewhere wait for it (hot reload)
   RNNCell& cell = decoder.cell();
-  const std::int64_t B = decoder.batch_size(), H = cell.state_size();
+  const StateSize size = cell.state_size();
+  const std::int64_t B = decoder.batch_size(), S = flat_size(size);
   const std::int64_t max_iter = options.maximum_iterations.value_or(std::numeric_limits<std::int64_t>::max());
 
   std::vector<std::uint8_t> finished(static_cast<std::size_t>(B));
   std::vector<std::int32_t> lengths(static_cast<std::size_t>(B), 0);
-  Tensor state = untracked(decoder.initial_state());  // the loop overwrites this copy: it must not pass for the initial state
-  Tensor next(DType::float32, Shape{B, H});
-  Workspace workspace;
 
   if (const auto* training = std::get_if<TrainingHelper>(&decoder.helper())) {
     // Teacher forcing: every step's input is known, so the input half of the cell
-    // runs for all steps at once and the output layer once over all outputs.
+    // runs for all steps at once (the recurrence loop dynamic_rnn runs) and the
+    // output layer once over all outputs.
     const Tensor& inputs = training->inputs();
     const std::int64_t T = inputs.shape()[1], D = inputs.shape()[2];
     const std::int64_t V = build_for_decoding(cell, decoder.output_layer(), D);
+    const std::int64_t P = cell.projection_size(), O = cell.output_size(), F = cell.forward_saved_size();
     const auto& len = training->lengths();
-    for (std::int64_t b = 0; b < B; ++b) finished[b] = len[b] == 0;
-    const std::int64_t P = cell.projection_size();
-    Tensor projection(DType::float32, Shape{B * T, P});
+    detail::RecurrenceScratch scratch;
+    float* projection = scratch.projection().buffer(0, static_cast<std::size_t>(B * T * P));
     if (B * T > 0)
-      cell.project_inputs(ConstMatrixView(inputs.data<float>().data(), B * T, D, D), as_matrix(projection));
-    // The loop length: until every row is finished (or maximum_iterations).
+      cell.project_inputs(ConstMatrixView(inputs.data<float>().data(), B * T, D, D), MatrixView{projection, B * T, P, P});
+    float* state = scratch.projection().buffer(1, static_cast<std::size_t>(2 * B * S));
+    pack_state(decoder.initial_state(), size, MatrixView{state, B, S, S}, "BasicDecoder: initial_state");
+    // The loop length: until every row is finished (or maximum_iterations). A row is
+    // finished from step len[b] on; with impute_finished it then emits zeros and keeps
+    // its state (active = min(len, steps)); without it every row steps to the end and
+    // emits, like TF's loop (active = steps).
     std::int64_t steps = 0;
     for (std::int64_t b = 0; b < B; ++b) steps = std::max<std::int64_t>(steps, len[b]);
     steps = std::min(steps, max_iter);
-    Tensor cell_outputs(DType::float32, Shape{B, steps, H});
-    std::vector<std::uint8_t> emitted_zero(static_cast<std::size_t>(B * steps), 0);
-    // Under a GradientTape: keep every step's input state for the backward pass.
-    GradientTape* tape = GradientTape::active();
-    Tensor states = tape ? Tensor::uninitialized(DType::float32, Shape{(steps + 1) * B, H}) : Tensor();
-    for (std::int64_t t = 0; t < steps; ++t) {
-      if (tape) std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin() + t * B * H);
-      const ConstMatrixView p_t(projection.data<float>().data() + t * P, B, P, T * P);
-      cell.step(p_t, as_matrix(state), as_matrix(next), workspace);
-      float* out = cell_outputs.data<float>().data();
-      for (std::int64_t b = 0; b < B; ++b) {
-        float* row = out + (b * steps + t) * H;
-        const float* n = next.data<float>().data() + b * H;
-        if (options.impute_finished && finished[b]) {
-          emitted_zero[b * steps + t] = 1;
-          std::memcpy(next.data<float>().data() + b * H, state.data<float>().data() + b * H, sizeof(float) * H);
-        } else {
-          std::memcpy(row, n, sizeof(float) * H);
-        }
-        if (!finished[b]) lengths[b] = static_cast<std::int32_t>(t + 1);
-        finished[b] = finished[b] || t + 1 >= len[b] || t + 1 >= max_iter;
-      }
-      std::swap(state, next);
+    std::vector<std::int64_t> active(static_cast<std::size_t>(B), steps);
+    for (std::int64_t b = 0; b < B; ++b) {
+      lengths[b] = static_cast<std::int32_t>(std::min<std::int64_t>(len[b], steps));
+      if (options.impute_finished) active[b] = lengths[b];
     }
-    if (tape) {
-      // The recurrence is one BPTT entry. A row is stepped while t < its length,
-      // or (without impute_finished) at every step: finished rows keep running
-      // and emitting, like TF's loop.
-      std::copy_n(state.data<float>().begin(), B * H, states.data<float>().begin() + steps * B * H);
-      std::vector<std::int64_t> active(static_cast<std::size_t>(B), steps);
-      if (options.impute_finished)
-        for (std::int64_t b = 0; b < B; ++b) active[b] = std::min<std::int64_t>(len[b], steps);
-      detail::record_recurrence(cell, inputs, inputs, decoder.initial_state(), std::move(projection), std::move(states),
-                                std::move(active), steps, cell_outputs, state);
+    Tensor cell_outputs(DType::float32, Shape{B, steps, O});
+    // Under a GradientTape: keep every step's input state for the backward pass.
+    const bool recorded = GradientTape::active() != nullptr;
+    Tensor states = recorded ? Tensor::uninitialized(DType::float32, Shape{(steps + 1) * B, S}) : Tensor();
+    Tensor saved = recorded && F > 0 ? Tensor::uninitialized(DType::float32, Shape{steps * B, F}) : Tensor();
+    const float* final_packed = detail::run_recurrence(
+        {.cell = cell, .batch = B, .time = T, .steps = steps, .active = active, .projection = projection},
+        {.state = state, .next = state + B * S, .state_size = S, .outputs = cell_outputs.data<float>().data(),
+         .outputs_time = steps, .output_size = O, .saved_states = recorded ? states.data<float>().data() : nullptr,
+         .saved = recorded && F > 0 ? saved.data<float>().data() : nullptr, .saved_size = F},
+        scratch.steps());
+    State final_state = unpack_state(ConstMatrixView(final_packed, B, S, S), size);
+    if (recorded) {
+      // The recurrence is one BPTT entry.
+      Tensor saved_projection(Shape{B * T, P}, TensorStorage<float>(projection, projection + B * T * P));
+      detail::record_recurrence(cell, inputs, inputs, &decoder.initial_state(), std::move(saved_projection),
+                                std::move(states), std::move(saved), active, steps, cell_outputs, final_state);
     }
     Tensor logits = decoder.output_layer() ? decoder.output_layer()->get()(cell_outputs) : cell_outputs;
     Tensor sample_id = steps > 0 ? argmax(logits, -1) : Tensor(DType::int32, Shape{B, 0});
+    // Rows past a finished row's length (impute_finished) emitted zeros: logits and ids 0.
+    std::vector<std::uint8_t> emitted_zero(static_cast<std::size_t>(B * steps), 0);
     bool any_zeroed = false;
-    for (std::int64_t i = 0; i < B * steps; ++i)
-      if (emitted_zero[i]) {
-        std::fill_n(logits.data<float>().data() + i * V, V, 0.0f);
-        sample_id.data<std::int32_t>()[i] = 0;
+    for (std::int64_t b = 0; b < B; ++b)
+      for (std::int64_t t = active[b]; t < steps; ++t) {
+        emitted_zero[b * steps + t] = 1;
+        std::fill_n(logits.data<float>().data() + (b * steps + t) * V, V, 0.0f);
+        sample_id.data<std::int32_t>()[b * steps + t] = 0;
         any_zeroed = true;
       }
     if (any_zeroed)
@@ -293,7 +288,7 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
           ctx.accumulate_input(0, std::move(g));
         };
       });
-    return {std::move(logits), std::move(sample_id), std::move(state),
+    return {std::move(logits), std::move(sample_id), std::move(final_state),
             Tensor(Shape{B}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()))};
   }
 
@@ -306,10 +301,14 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
     throw ShapeMismatchError("dynamic_decode: the decoder emits " + std::to_string(V) +
                              " logits per step but the embedding has only " + std::to_string(embedding.shape()[0]) +
                              " rows to feed them back");
-  const std::int64_t P = cell.projection_size();
+  const std::int64_t P = cell.projection_size(), O = cell.output_size();
   Tensor inputs(DType::float32, Shape{B, D});
   Tensor projection(DType::float32, Shape{B, P});
+  Tensor state(DType::float32, Shape{B, S}), next(DType::float32, Shape{B, S});
+  pack_state(decoder.initial_state(), size, as_matrix(state), "BasicDecoder: initial_state");
+  Tensor output(DType::float32, Shape{B, decoder.output_layer() ? O : 0});
   Tensor logits_t(DType::float32, Shape{B, V});
+  Workspace workspace;
   std::vector<std::int32_t> ids = int_vector(greedy.start_tokens());
   std::vector<float> all_logits;
   std::vector<std::int32_t> all_ids;
@@ -320,13 +319,13 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
   std::int64_t t = 0;
   auto all_finished = [&] { return std::all_of(finished.begin(), finished.end(), [](auto f) { return f != 0; }); };
   while (!all_finished() && t < max_iter) {
-    cell_and_layer_step(cell, decoder.output_layer(), embedding, ids.data(), inputs, projection, state, next,
-                        logits_t, workspace);
+    decode_step(cell, decoder.output_layer(), embedding, ids.data(), B, inputs, projection, state, next, output,
+                logits_t, workspace);
     for (std::int64_t b = 0; b < B; ++b) {
       const float* row = logits_t.data<float>().data() + b * V;
       const auto best = static_cast<std::int32_t>(std::max_element(row, row + V) - row);
       const bool zero = options.impute_finished && finished[b];
-      if (zero) std::memcpy(next.data<float>().data() + b * H, state.data<float>().data() + b * H, sizeof(float) * H);
+      if (zero) std::memcpy(next.data<float>().data() + b * S, state.data<float>().data() + b * S, sizeof(float) * S);
       for (std::int64_t v = 0; v < V; ++v) all_logits.push_back(zero ? 0.0f : row[v]);
       all_ids.push_back(zero ? 0 : best);
       if (!finished[b]) lengths[b] = static_cast<std::int32_t>(t + 1);
@@ -345,7 +344,7 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
                   sizeof(float) * V);
       sample_id.data<std::int32_t>()[b * t + s] = all_ids[s * B + b];
     }
-  return {std::move(rnn_output), std::move(sample_id), std::move(state),
+  return {std::move(rnn_output), std::move(sample_id), unpack_state(as_matrix(std::as_const(state)), size),
           Tensor(Shape{B}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()))};
 }
 
@@ -416,8 +415,8 @@ bool better(const Candidate& a, const Candidate& b) {
 // b * K + k. reorder_by_parents writes the next step's values into the next_*
 // buffers; advance() swaps them in. Sized once; nothing is allocated per step.
 struct BeamState {
-  std::int64_t batch = 0, beam_width = 0, state_size = 0;
-  Tensor cell_state;                  // [B * K, H]
+  std::int64_t batch = 0, beam_width = 0, state_size = 0;  // state_size: S, the packed width
+  Tensor cell_state;                  // [B * K, S]: every state leaf side by side (nest::flatten order)
   std::vector<float> log_probs;       // sum of token log-probabilities (unpenalised); -inf: never live
   std::vector<std::uint8_t> finished; // emitted end_token (or never live)
   std::vector<std::int32_t> lengths;  // decoded steps, counting the end-token step
@@ -446,10 +445,12 @@ BeamState initial_beam_state(const BeamSearchDecoder& decoder) {
   BeamState s;
   s.batch = decoder.batch_size();
   s.beam_width = decoder.beam_width();
-  s.state_size = decoder.cell().state_size();
+  const StateSize size = decoder.cell().state_size();
+  s.state_size = flat_size(size);
   const auto N = static_cast<std::size_t>(s.beams());
   const std::int64_t K = s.beam_width;
-  s.cell_state = untracked(decoder.initial_state());  // the loop overwrites this copy: it must not pass for the initial state
+  s.cell_state = Tensor(DType::float32, Shape{s.beams(), s.state_size});
+  pack_state(decoder.initial_state(), size, as_matrix(s.cell_state), "BeamSearchDecoder: initial_state");
   s.next_cell_state = Tensor(DType::float32, Shape{s.beams(), s.state_size});
   s.log_probs.assign(N, kNegInf);
   s.next_log_probs.resize(N);
@@ -474,20 +475,22 @@ struct LiveStep {
   std::vector<std::int64_t> live;    // unfinished beams, in index order
   std::vector<std::int64_t> row_of;  // beam -> its row of `logits` (-1: finished)
   std::vector<std::int32_t> live_ids;
-  Tensor inputs, projection, logits;  // [B*K, D], [B*K, P], [B*K, V]; the first live.size() rows are used
+  Tensor inputs, projection, output, logits;  // [B*K, D], [B*K, P], [B*K, O], [B*K, V]; the first live.size() rows are used
   // log_softmax(logits[r])[v] == (logits[r][v] - row_max[r]) - row_lse[r], computed where it is read.
   std::vector<float> row_max, row_lse;
-  Tensor live_state, live_next;  // [B*K, H] scratch for a partly finished batch
-  Tensor cell_next;              // [B*K, H]: live beams' new state, finished beams' old one
+  Tensor live_state, live_next;  // [B*K, S] scratch for a partly finished batch
+  Tensor cell_next;              // [B*K, S]: live beams' new state, finished beams' old one
   Workspace workspace;
   std::int64_t vocab = 0;
 
+  // output_size 0: the cell writes its output into `logits` (no output layer).
   LiveStep(std::int64_t beams, std::int64_t depth, std::int64_t projection_size, std::int64_t state_size,
-           std::int64_t vocab_size)
+           std::int64_t output_size, std::int64_t vocab_size)
       : row_of(static_cast<std::size_t>(beams), -1),
         live_ids(static_cast<std::size_t>(beams)),
         inputs(DType::float32, Shape{beams, depth}),
         projection(DType::float32, Shape{beams, projection_size}),
+        output(DType::float32, Shape{beams, output_size}),
         logits(DType::float32, Shape{beams, vocab_size}),
         row_max(static_cast<std::size_t>(beams)),
         row_lse(static_cast<std::size_t>(beams)),
@@ -510,21 +513,21 @@ void collect_live(const BeamState& s, LiveStep& step) {
 
 // Step 1: the cell, the output layer and the log-softmax offsets for every
 // unfinished beam of `s`; finished beams keep their state in cell_next.
-void step_live_beams(RNNCell& cell, OptionalLayer layer, const Tensor& embedding, BeamState& s, LiveStep& step) {
+void step_live_beams(const RNNCell& cell, OptionalLayer layer, const Tensor& embedding, BeamState& s, LiveStep& step) {
   const std::int64_t N = s.beams(), H = s.state_size;
   collect_live(s, step);
   const auto n_live = static_cast<std::int64_t>(step.live.size());
   if (n_live == N) {  // row_of is the identity
-    cell_and_layer_step(cell, layer, embedding, s.ids.data(), step.inputs, step.projection, s.cell_state,
-                        step.cell_next, step.logits, step.workspace);
+    decode_step(cell, layer, embedding, s.ids.data(), N, step.inputs, step.projection, s.cell_state, step.cell_next,
+                step.output, step.logits, step.workspace);
   } else {
     float* ls = step.live_state.data<float>().data();
     for (std::int64_t j = 0; j < n_live; ++j) {
       step.live_ids[j] = s.ids[step.live[j]];
       std::memcpy(ls + j * H, s.cell_state.data<float>().data() + step.live[j] * H, sizeof(float) * H);
     }
-    cell_and_layer_step(cell, layer, embedding, step.live_ids.data(), n_live, step.inputs, step.projection,
-                        step.live_state, step.live_next, step.logits, step.workspace);
+    decode_step(cell, layer, embedding, step.live_ids.data(), n_live, step.inputs, step.projection, step.live_state,
+                step.live_next, step.output, step.logits, step.workspace);
     // Finished beams keep their state; live ones take the new one.
     std::memcpy(step.cell_next.data<float>().data(), s.cell_state.data<float>().data(), sizeof(float) * N * H);
     for (std::int64_t j = 0; j < n_live; ++j)
@@ -714,7 +717,8 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
   const std::int64_t max_iter = options.maximum_iterations.value_or(std::numeric_limits<std::int64_t>::max());
 
   BeamState beams = initial_beam_state(decoder);
-  LiveStep step(beams.beams(), embedding.shape()[1], cell.projection_size(), beams.state_size, V);
+  LiveStep step(beams.beams(), embedding.shape()[1], cell.projection_size(), beams.state_size,
+                decoder.output_layer() ? cell.output_size() : 0, V);
   StepRecord record;
   if (options.maximum_iterations) {
     const auto capacity = static_cast<std::size_t>(*options.maximum_iterations * beams.beams());
@@ -781,7 +785,7 @@ BeamStep beam_search_step(const Tensor& logits, const Tensor& next_cell_state, c
   s.next_lengths.resize(static_cast<std::size_t>(N));
   s.ids.resize(static_cast<std::size_t>(N));
 
-  LiveStep step(N, 1, 1, H, V);
+  LiveStep step(N, 1, 1, H, 0, V);
   collect_live(s, step);
   const auto n_live = static_cast<std::int64_t>(step.live.size());
   for (std::int64_t j = 0; j < n_live; ++j)

@@ -25,13 +25,12 @@ namespace {
 using tf_ported::FreshGraph;
 using tf_ported::names;
 
-// TF's Plus1RNNCell returns (input + 1, state + 1). A varscope cell's output is
-// its new state, so this cell keeps TF's state rule (state + 1, input ignored):
-// what testDynamicCalculation asserts about sequence_length (outputs zero past
-// a row's length, the final state frozen at step length - 1) is unchanged.
+// TF's Plus1RNNCell (rnn_test.py): output = input + 1, new state = state + 1. Its
+// output is not its state, so testDynamicCalculation checks both rules: outputs
+// (input + 1) zero past a row's length, the state frozen at step length - 1.
 class Plus1RNNCell : public RNNCell {
  public:
-  [[nodiscard]] std::int64_t state_size() const override { return 5; }
+  [[nodiscard]] StateSize state_size() const override { return 5; }
   [[nodiscard]] std::int64_t output_size() const override { return 5; }
   void build(std::int64_t input_dim) override { input_dim_ = input_dim; }
   [[nodiscard]] bool built() const override { return input_dim_ >= 0; }
@@ -40,10 +39,12 @@ class Plus1RNNCell : public RNNCell {
     for (std::int64_t r = 0; r < out.rows; ++r)
       for (std::int64_t c = 0; c < out.cols; ++c) out.data[r * out.row_stride + c] = x.data[r * x.row_stride + c];
   }
-  void step(ConstMatrixView, ConstMatrixView state, MatrixView state_out, Workspace&) const override {
-    for (std::int64_t r = 0; r < state.rows; ++r)
-      for (std::int64_t c = 0; c < state.cols; ++c)
-        state_out.data[r * state_out.row_stride + c] = state.data[r * state.row_stride + c] + 1.f;
+  void step(const StepArgs& a, Workspace&) const override {
+    for (std::int64_t r = 0; r < a.state.rows; ++r)
+      for (std::int64_t c = 0; c < a.state.cols; ++c) {
+        a.state_out.data[r * a.state_out.row_stride + c] = a.state.data[r * a.state.row_stride + c] + 1.f;
+        a.output.data[r * a.output.row_stride + c] = a.projection.data[r * a.projection.row_stride + c] + 1.f;
+      }
   }
 
  private:
@@ -67,8 +68,9 @@ BOOST_AUTO_TEST_CASE(testGRUCell) {
     const Tensor x(Shape{1, 2}, std::vector<float>{1.f, 1.f});
     const Tensor m(Shape{1, 2}, std::vector<float>{0.1f, 0.1f});
     GRUCell cell(2);
-    const Tensor g = cell(x, m);
+    const auto [g, new_m] = cell(x, m);
     BOOST_TEST(g.shape() == (Shape{1, 2}));
+    BOOST_TEST(g.bitwise_equal(new_m));  // a GRU's output is its new state
     // Smoke test (TF's assertAllClose: rtol = atol = 1e-6)
     for (float v : g.data<float>()) BOOST_TEST(std::abs(v - 0.175991f) <= 1e-6f + 1e-6f * 0.175991f);
     BOOST_TEST(names(global_variables()) ==
@@ -80,7 +82,7 @@ BOOST_AUTO_TEST_CASE(testGRUCell) {
   const Tensor x(Shape{1, 3}, std::vector<float>{1.f, 1.f, 1.f});  // Test GRUCell with input_size != num_units.
   const Tensor m(Shape{1, 2}, std::vector<float>{0.1f, 0.1f});
   GRUCell cell(2);
-  const Tensor g = cell(x, m);
+  const Tensor g = cell(x, m).output;
   for (float v : g.data<float>()) BOOST_TEST(std::abs(v - 0.156736f) <= 1e-6f + 1e-6f * 0.156736f);
   BOOST_TEST(cell.variables()[0].shape() == (Shape{5, 4}));  // [input + units, 2 * units]
 }
@@ -112,12 +114,12 @@ BOOST_AUTO_TEST_CASE(testDynamicCalculation) {
   }
   BOOST_TEST(result.outputs.shape() == (Shape{batch_size, max_length, input_size}));
   for (std::int64_t j = 0; j < input_size; ++j) {
-    // outputs are fully calculated for t = 0, 1
+    // outputs are fully calculated for t = 0, 1 (input + 1)
     for (std::int64_t t = 0; t < 2; ++t)
-      for (std::int64_t b = 0; b < 2; ++b) BOOST_TEST(at(result.outputs, b, t, j) == static_cast<float>(t + 1));
+      for (std::int64_t b = 0; b < 2; ++b) BOOST_TEST(at(result.outputs, b, t, j) == at(inputs, b, t, j) + 1.f);
     // outputs at t = 2 are zero for entry 0, calculated for entry 1
     BOOST_TEST(at(result.outputs, 0, 2, j) == 0.f);
-    BOOST_TEST(at(result.outputs, 1, 2, j) == 3.f);
+    BOOST_TEST(at(result.outputs, 1, 2, j) == at(inputs, 1, 2, j) + 1.f);
     // outputs at t = 3+ are zero
     for (std::int64_t t = 3; t < max_length; ++t)
       for (std::int64_t b = 0; b < 2; ++b) BOOST_TEST(at(result.outputs, b, t, j) == 0.f);
@@ -125,7 +127,7 @@ BOOST_AUTO_TEST_CASE(testDynamicCalculation) {
   // the final states are:
   //  entry 0: the values from the calculation at t=1
   //  entry 1: the values from the calculation at t=2
-  const auto state = result.final_state.data<float>();
+  const auto state = result.final_state.leaf().data<float>();
   for (std::int64_t j = 0; j < input_size; ++j) {
     BOOST_TEST(state[static_cast<std::size_t>(j)] == 1.f * (1 + 1));
     BOOST_TEST(state[static_cast<std::size_t>(input_size + j)] == 1.f * (2 + 1));
@@ -151,8 +153,8 @@ BOOST_AUTO_TEST_CASE(testDynamic) {
     result = dynamic_rnn(cell, input_values, {.sequence_length = Tensor(Shape{batch_size}, lengths)});
   }
   BOOST_TEST(result.outputs.shape() == (Shape{batch_size, time_steps, num_units}));
-  BOOST_TEST(result.final_state.shape() == (Shape{batch_size, num_units}));
-  const auto state = result.final_state.data<float>();
+  BOOST_TEST(result.final_state.leaf().shape() == (Shape{batch_size, num_units}));
+  const auto state = result.final_state.leaf().data<float>();
   for (std::int64_t b = 0; b < batch_size; ++b) {
     const std::int64_t len = lengths[static_cast<std::size_t>(b)];
     for (std::int64_t t = len; t < time_steps; ++t)
@@ -245,11 +247,11 @@ BOOST_AUTO_TEST_CASE(testBatchSizeFromInput) {
   // - Without initial_state
   RNNResult r = dynamic_rnn(cell, inputs);
   BOOST_TEST(r.outputs.shape()[0] == 3);
-  BOOST_TEST(r.final_state.shape()[0] == 3);
+  BOOST_TEST(r.final_state.leaf().shape()[0] == 3);
   // - With initial_state
   r = dynamic_rnn(cell, inputs, {.initial_state = initial_state});
   BOOST_TEST(r.outputs.shape()[0] == 3);
-  BOOST_TEST(r.final_state.shape()[0] == 3);
+  BOOST_TEST(r.final_state.leaf().shape()[0] == 3);
 }
 
 // _assert_cell_builds(cell_class, dtype, batch_size, in_size, out_size): build the cell
@@ -258,8 +260,8 @@ BOOST_AUTO_TEST_CASE(testBatchSizeFromInput) {
 void assert_cell_builds(std::int64_t batch_size, std::int64_t in_size, std::int64_t out_size) {
   GRUCell cell(out_size);
   cell.build(in_size);  // cell.build(TensorShape((batch_size, in_size)))
-  const Tensor state_output = cell.zero_state(batch_size);  // get_initial_state(batch_size=...)
-  const Tensor cell_output = cell(zeros({batch_size, in_size}), state_output);
+  const State state_output = cell.zero_state(batch_size);  // get_initial_state(batch_size=...)
+  const Tensor cell_output = cell(zeros({batch_size, in_size}), state_output).output;
   BOOST_TEST(cell_output.shape() == (Shape{batch_size, out_size}));
 }
 

@@ -64,7 +64,7 @@ void test_step_with_training_helper(bool use_output_layer) {
   BOOST_TEST(step.rnn_output.shape() == (Shape{batch_size, 1, expected_output_depth}));
   BOOST_TEST(step.sample_id.shape() == (Shape{batch_size, 1}));
   BOOST_TEST((step.sample_id.dtype() == DType::int32));
-  BOOST_TEST(step.final_state.shape() == (Shape{batch_size, cell_depth}));
+  BOOST_TEST(step.final_state.leaf().shape() == (Shape{batch_size, cell_depth}));
   if (use_output_layer) {
     // The output layer was accessed
     BOOST_TEST(output_layer.scope().global_variables().size() == 1u);
@@ -73,7 +73,7 @@ void test_step_with_training_helper(bool use_output_layer) {
   BOOST_TEST(values_of(argmax(rnn_output, -1)) == values_of(reshape(step.sample_id, Shape{batch_size})),
              boost::test_tools::per_element());
   // What the step computed: the cell on inputs[:, 0] from the zero state, then the layer.
-  Tensor expected = cell(at_time(inputs, 0), cell.zero_state(batch_size));
+  Tensor expected = cell(at_time(inputs, 0), cell.zero_state(batch_size)).output;
   if (use_output_layer) expected = output_layer(expected);
   BOOST_TEST(all_close(rnn_output, expected));
   // first_finished [F, F, F, F, T] and step_finished [F, F, F, T, T], seen over
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(testStepWithGreedyEmbeddingHelper) {
   const Tensor step0 = at_time(two.rnn_output, 0);
   BOOST_TEST(step0.shape() == (Shape{batch_size, cell_depth}));
   // first inputs: embeddings[start_tokens] from the zero state
-  const Tensor h1 = cell(embedding_lookup(embeddings, start_tokens), cell.zero_state(batch_size));
+  const Tensor h1 = cell(embedding_lookup(embeddings, start_tokens), cell.zero_state(batch_size)).output;
   BOOST_TEST(all_close(step0, h1));
   const std::vector<std::int32_t> expected_sample_ids = values_of(argmax(step0, -1));
   std::vector<std::int32_t> sample_ids;
@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(testStepWithGreedyEmbeddingHelper) {
   if (steps == 2) {
     const Tensor next_inputs =
         embedding_lookup(embeddings, Tensor(Shape{batch_size}, expected_sample_ids));
-    const Tensor h2 = cell(next_inputs, h1);
+    const Tensor h2 = cell(next_inputs, h1).output;
     const Tensor step1 = at_time(two.rnn_output, 1);
     for (std::int64_t b = 0; b < batch_size; ++b) {
       if (expected_sample_ids[static_cast<std::size_t>(b)] == end_token) continue;
