@@ -158,13 +158,14 @@ struct CellOutput {
   State state;
 };
 
+// The templates' helpers (not API): leaf paths, structure comparison, recursion.
 namespace detail {
 /// Leaf path of item `i` below `path` in a nest of `kind`: "state[1]", "state[1].c".
 [[nodiscard]] inline std::string nest_child_path(const std::string& path, NestKind kind, std::size_t i) {
   if (kind == NestKind::lstm_state_tuple) return path + (path.empty() ? "" : ".") + (i == 0 ? "c" : "h");
   return path + "[" + std::to_string(i) + "]";
 }
-/// "a tensor", "a tuple of 2", "an LSTMStateTuple": one node, for structure mismatch messages.
+/// "a leaf", "a tuple of 2", "an LSTMStateTuple": one node, for structure mismatch messages.
 template <class T>
 [[nodiscard]] std::string nest_node_text(const Nest<T>& n) {
   if (n.is_leaf()) return "a leaf";
