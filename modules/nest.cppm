@@ -158,13 +158,14 @@ struct CellOutput {
   State state;
 };
 
+// The templates' helpers (not API): leaf paths, structure comparison, recursion.
 namespace detail {
 /// Leaf path of item `i` below `path` in a nest of `kind`: "state[1]", "state[1].c".
 [[nodiscard]] inline std::string nest_child_path(const std::string& path, NestKind kind, std::size_t i) {
   if (kind == NestKind::lstm_state_tuple) return path + (path.empty() ? "" : ".") + (i == 0 ? "c" : "h");
   return path + "[" + std::to_string(i) + "]";
 }
-/// "a tensor", "a tuple of 2", "an LSTMStateTuple": one node, for structure mismatch messages.
+/// "a leaf", "a tuple of 2", "an LSTMStateTuple": one node, for structure mismatch messages.
 template <class T>
 [[nodiscard]] std::string nest_node_text(const Nest<T>& n) {
   if (n.is_leaf()) return "a leaf";
@@ -194,19 +195,20 @@ template <class T>
   for (std::size_t i = 0; i < n.size(); ++i) count += nest_leaf_count(n[i]);
   return count;
 }
-// The first place where a and b differ: its path below the root ("" = the root) and what differs
-// there; empty `what` when a and b have the same structure.
+// The first place where a and b differ: its path (`path` for the root) and the two nodes there
+// (nest_node_text); `differs` false when a and b have the same structure.
 struct NestDifference {
-  std::string path, what;
+  bool differs = false;
+  std::string path, first, second;
 };
 template <class T, class U>
 [[nodiscard]] NestDifference nest_first_difference(const Nest<T>& a, const Nest<U>& b, const std::string& path) {
   if (a.is_leaf() && b.is_leaf()) return {};
   if (a.is_leaf() != b.is_leaf() || a.kind() != b.kind() || a.size() != b.size())
-    return {path, nest_node_text(a) + " in the first and " + nest_node_text(b) + " in the second"};
+    return {true, path, nest_node_text(a), nest_node_text(b)};
   for (std::size_t i = 0; i < a.size(); ++i) {
     NestDifference d = nest_first_difference(a[i], b[i], nest_child_path(path, a.kind(), i));
-    if (!d.what.empty()) return d;
+    if (d.differs) return d;
   }
   return {};
 }
@@ -243,10 +245,11 @@ namespace nest {
 template <class T, class U>
 void assert_same_structure(const Nest<T>& a, const Nest<U>& b, std::string_view who) {
   const detail::NestDifference d = detail::nest_first_difference(a, b, "");
-  if (d.what.empty()) return;
+  if (!d.differs) return;
   throw InvalidArgumentError(std::string(who) + ": the structures differ " +
-                             (d.path.empty() ? std::string("at the top") : "at " + d.path) + ": " + d.what +
-                             " (first: " + a.structure() + ", second: " + b.structure() + ")");
+                             (d.path.empty() ? std::string("at the top") : "at " + d.path) + ": " + d.first +
+                             " in the first and " + d.second + " in the second (first: " + a.structure() +
+                             ", second: " + b.structure() + ")");
 }
 
 /// The leaves in order (depth first; an LSTMStateTuple gives c then h), as pointers: no copies.
@@ -301,7 +304,7 @@ template <class F, class T, class U>
 /// Copies `s` into `packed` [B, S]: leaves side by side in flatten order, leaf i in columns
 /// [offset_i, offset_i + size_i). That is TF's state_is_tuple=False layout ([c, h]; a 2-layer
 /// MultiRNNCell [c0, h0, c1, h1], SPEC-cells-state §6a). Checks that `s` has `size`'s structure
-/// (InvalidArgumentError), that every leaf is float32 (DTypeMismatchError) and [B, size_i]
+/// (InvalidArgumentError naming the first place they differ), that every leaf is float32 (DTypeMismatchError) and [B, size_i]
 /// (ShapeMismatchError), each message starting with `who` and naming the leaf ("state[1].h") and
 /// its shape. InvalidArgumentError when `packed` is not S columns wide.
 void pack_state(const State& s, const StateSize& size, MatrixView packed, std::string_view who);

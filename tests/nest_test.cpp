@@ -327,8 +327,17 @@ BOOST_AUTO_TEST_CASE(pack_state_errors_name_the_leaf_and_the_fix) {
 
   // Wrong structure: one layer's state for a two-layer cell.
   BOOST_TEST(message_of<InvalidArgumentError>([&] { pack_state(LSTMStateTuple{m.c0, m.h0}, size, out, "dynamic_rnn"); }) ==
-             "dynamic_rnn: the structures differ at the top: an LSTMStateTuple in the first and a tuple of 2 in the "
-             "second (first: LSTMStateTuple(c, h), second: (LSTMStateTuple(c, h), LSTMStateTuple(c, h)))");
+             "dynamic_rnn: the state is LSTMStateTuple(c, h) but the state size is (LSTMStateTuple(c, h), "
+             "LSTMStateTuple(c, h)): at the top the state has an LSTMStateTuple where the state size has a tuple of 2; "
+             "build the state in the state size's structure (zero_state(state_size, batch), LSTMStateTuple{c, h} "
+             "where it shows LSTMStateTuple(c, h))");
+  // A plain (c, h) tuple where the cell has an LSTMStateTuple, one level down: the path names it.
+  const State plain = State::tuple({LSTMStateTuple{m.c0, m.h0}, State::tuple({m.c1, m.h1})});
+  BOOST_TEST(message_of<InvalidArgumentError>([&] { pack_state(plain, size, out, "f"); }) ==
+             "f: the state is (LSTMStateTuple(c, h), (tensor, tensor)) but the state size is (LSTMStateTuple(c, h), "
+             "LSTMStateTuple(c, h)): at state[1] the state has a tuple of 2 where the state size has an "
+             "LSTMStateTuple; build the state in the state size's structure (zero_state(state_size, batch), "
+             "LSTMStateTuple{c, h} where it shows LSTMStateTuple(c, h))");
 
   // Wrong batch in layer 1's h.
   State s = m.state();

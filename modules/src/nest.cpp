@@ -80,7 +80,13 @@ std::int64_t flat_size(const StateSize& size) {
 }
 
 void pack_state(const State& s, const StateSize& size, MatrixView packed, std::string_view who) {
-  nest::assert_same_structure(s, size, who);
+  const detail::NestDifference d = detail::nest_first_difference(s, size, "state");
+  if (d.differs)
+    throw InvalidArgumentError(std::string(who) + ": the state is " + s.structure() + " but the state size is " +
+                               size.structure() + ": " + (d.path == "state" ? "at the top" : "at " + d.path) +
+                               " the state has " + d.first + " where the state size has " + d.second +
+                               "; build the state in the state size's structure (zero_state(state_size, batch), "
+                               "LSTMStateTuple{c, h} where it shows LSTMStateTuple(c, h))");
   std::int64_t total = 0;
   const std::vector<LeafSlot> slots = slots_of(size, total);
   require_width(who, packed.cols, total, size);
