@@ -20,7 +20,9 @@
 //   :loss    sparse softmax cross-entropy, sequence_loss
 //   :train   optimizers (GradientDescent, Adam), global_step, clip_by_global_norm
 //   :layers  layer scopes, Dense / dense()
-//   :rnn     GRU cells (TF and reset-after layouts), dynamic_rnn
+//   :rnn     the RNNCell interface (packed state, output separate from state), GRU cells (TF and
+//            reset-after layouts), the one recurrence loop, dynamic_rnn
+//   :lstm    BasicLSTMCell, LSTMCell (peepholes, cell clipping, projection)
 //   :seq2seq helpers, BasicDecoder, BeamSearchDecoder, dynamic_decode, gather_tree
 //   :checkpoint JSON checkpoints: save, restore (strict/lenient/dry run, remapping), list
 //   :data    built-in tasks: date normalisation to ISO 8601 (generator, splits, vocabulary)
@@ -39,6 +41,7 @@ export import :loss;
 export import :train;
 export import :layers;
 export import :rnn;
+export import :lstm;
 export import :seq2seq;
 export import :checkpoint;
 export import :data;

@@ -1,0 +1,327 @@
+// Implementation of varscope:lstm — the LSTM step as fused Eigen expressions over
+// views of the packed state [c | h] (no copies, no per-step allocation), and its
+// backward in the three phases of RNNCell (see modules/rnn.cppm).
+module;
+#include <Eigen/Core>
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+module varscope;
+#include "eigen_views.hpp"
+
+namespace varscope {
+
+namespace {
+using namespace eigen_views;
+
+Eigen::Map<const Eigen::RowVectorXf> row_vector(const Variable& v) {
+  const auto d = v.value().data<float>();
+  return Eigen::Map<const Eigen::RowVectorXf>(d.data(), static_cast<Eigen::Index>(d.size()));
+}
+Eigen::Map<Eigen::RowVectorXf> row_vector(Tensor& t) {
+  const auto d = t.data<float>();
+  return Eigen::Map<Eigen::RowVectorXf>(d.data(), static_cast<Eigen::Index>(d.size()));
+}
+
+// sigmoid as the GRU computes it: 1 / (1 + exp(-x)).
+template <class A>
+auto sigmoid_of(const A& x) {
+  return (1.0f + (-x).exp()).inverse();
+}
+
+// 1 where |x| <= clip (clip_by_value passes the gradient there, TF's _ClipByValueGrad), else 0.
+template <class A>
+auto inside(const A& x, float clip) {
+  return (x.abs() <= clip).template cast<float>();
+}
+
+std::string shape_text(std::int64_t rows, std::int64_t cols) {
+  return "[" + std::to_string(rows) + ", " + std::to_string(cols) + "]";
+}
+}  // namespace
+
+// ---------------------------------------------------------------- construction and variables
+
+LSTMCell::LSTMCell(std::int64_t num_units, LSTMCellOptions options)
+    : LSTMCell(num_units, std::move(options), "LSTMCell", "lstm_cell") {}
+
+LSTMCell::LSTMCell(std::int64_t num_units, LSTMCellOptions options, std::string class_name, std::string default_name)
+    : units_(num_units),
+      options_(std::move(options)),
+      class_name_(std::move(class_name)),
+      scope_(options_.name, std::move(default_name)) {
+  check_options();
+}
+
+void LSTMCell::check_options() const {
+  const std::string& who = class_name_;
+  if (units_ < 1) throw InvalidArgumentError(who + ": num_units = " + std::to_string(units_) + " must be >= 1");
+  if (options_.num_proj && *options_.num_proj < 1)
+    throw InvalidArgumentError(who + ": num_proj = " + std::to_string(*options_.num_proj) +
+                               " must be >= 1 (leave it unset for no projection)");
+  if (options_.proj_clip && !options_.num_proj)
+    throw InvalidArgumentError(who + ": proj_clip = " + std::to_string(*options_.proj_clip) +
+                               " is set without num_proj; TF ignores it silently there, varscope refuses it: set "
+                               "num_proj, or drop proj_clip");
+  for (const auto& [name, clip] : {std::pair{"cell_clip", options_.cell_clip}, std::pair{"proj_clip", options_.proj_clip}})
+    if (clip && !(*clip >= 0.0f && std::isfinite(*clip)))
+      throw InvalidArgumentError(who + ": " + name + " = " + std::to_string(*clip) +
+                                 " must be a finite number >= 0 (leave it unset for no clipping)");
+  if (!std::isfinite(options_.forget_bias))
+    throw InvalidArgumentError(who + ": forget_bias = " + std::to_string(options_.forget_bias) + " must be finite");
+}
+
+StateSize LSTMCell::state_size() const {
+  if (!options_.state_is_tuple) return units_ + h_depth();
+  return StateSize::tuple({units_, h_depth()}, NestKind::lstm_state_tuple);
+}
+
+void LSTMCell::build(std::int64_t input_dim) {
+  if (built()) {
+    if (input_dim != input_dim_)
+      throw ShapeMismatchError(class_name_ + " '" + scope().name() + "' was built for input depth " +
+                               std::to_string(input_dim_) + " but got " + std::to_string(input_dim));
+    return;
+  }
+  if (input_dim < 1)
+    throw InvalidArgumentError(class_name_ + ": input depth " + std::to_string(input_dim) + " must be >= 1");
+  const std::int64_t H = units_, R = h_depth();
+  scope_.build_once(class_name_, [&] {
+    const std::optional<Initializer>& init = options_.initializer;
+    kernel_ = get_variable("kernel", {.shape = {input_dim + R, 4 * H}, .initializer = init});
+    bias_ = get_variable("bias", {.shape = {4 * H}, .initializer = zeros_initializer()});
+    if (options_.use_peepholes) {
+      w_f_diag_ = get_variable("w_f_diag", {.shape = {H}, .initializer = init});
+      w_i_diag_ = get_variable("w_i_diag", {.shape = {H}, .initializer = init});
+      w_o_diag_ = get_variable("w_o_diag", {.shape = {H}, .initializer = init});
+    }
+    if (options_.num_proj) {
+      auto projection_scope = variable_scope("projection");
+      projection_ = get_variable("kernel", {.shape = {H, R}, .initializer = init});
+    }
+  });
+  input_dim_ = input_dim;
+}
+
+std::vector<Variable> LSTMCell::variables() const {
+  if (!built()) throw InvalidArgumentError(class_name_ + " is not built yet: call it once, or build(input_depth)");
+  std::vector<Variable> v{*kernel_, *bias_};
+  if (options_.use_peepholes) v.insert(v.end(), {*w_f_diag_, *w_i_diag_, *w_o_diag_});
+  if (options_.num_proj) v.push_back(*projection_);
+  return v;
+}
+
+std::shared_ptr<const RNNCell> LSTMCell::clone() const { return std::make_shared<LSTMCell>(*this); }
+
+BasicLSTMCell::BasicLSTMCell(std::int64_t num_units, float forget_bias, bool state_is_tuple, std::string name)
+    : LSTMCell(num_units,
+               LSTMCellOptions{.forget_bias = forget_bias, .state_is_tuple = state_is_tuple, .name = std::move(name)},
+               "BasicLSTMCell", "basic_lstm_cell") {}
+
+std::shared_ptr<const RNNCell> BasicLSTMCell::clone() const { return std::make_shared<BasicLSTMCell>(*this); }
+
+// ---------------------------------------------------------------- forward
+
+void LSTMCell::project_inputs(ConstMatrixView x, MatrixView out) const {
+  if (!built()) throw InvalidArgumentError(class_name_ + "::project_inputs: build the cell first");
+  const std::int64_t H = units_;
+  if (x.cols != input_dim_ || out.cols != 4 * H || out.rows != x.rows)
+    throw ShapeMismatchError(class_name_ + "::project_inputs: x has " + std::to_string(x.cols) +
+                             " columns (expected " + std::to_string(input_dim_) + "), out has " +
+                             std::to_string(out.cols) + " (expected " + std::to_string(4 * H) + ")");
+  // x-rows of the kernel: [x, h] @ K == x @ K[:D] + h @ K[D:].
+  kernel_x_.matmul_into(x, *kernel_, 0, input_dim_, out);
+  eigen(out).rowwise() += row_vector(*bias_);
+}
+
+void LSTMCell::step(const StepArgs& a, Workspace& workspace) const {
+  const std::int64_t H = units_, R = h_depth(), S = H + R, B = a.state.rows;
+  if (a.projection.cols != 4 * H || a.state.cols != S || a.state_out.cols != S || a.projection.rows != B ||
+      a.state_out.rows != B || (a.output.data && (a.output.cols != R || a.output.rows != B)))
+    throw ShapeMismatchError(class_name_ + " step: projection " + shape_text(a.projection.rows, a.projection.cols) +
+                             ", state " + shape_text(B, a.state.cols) + ", new state " +
+                             shape_text(a.state_out.rows, a.state_out.cols) + ", output " +
+                             shape_text(a.output.rows, a.output.cols) + " do not fit " + std::to_string(H) +
+                             " units (packed state [c, h] " + std::to_string(S) + " wide)");
+  Map z(workspace.buffer(0, static_cast<std::size_t>(B * 4 * H)), B, 4 * H, Eigen::OuterStride<>(4 * H));
+  // z = x@Kx + bias (projection) + h@Kh;  i, j, f, o = split(z, 4)
+  kernel_h_.matmul_into(columns(a.state, H, R), *kernel_, input_dim_, R, MatrixView{z.data(), B, 4 * H, 4 * H});
+  z += eigen(a.projection);
+  const auto c_prev = eigen(columns(a.state, 0, H)).array();
+  auto zi = z.leftCols(H).array();
+  auto zj = z.middleCols(H, H).array();
+  auto zf = z.middleCols(2 * H, H).array();
+  auto zo = z.rightCols(H).array();
+  zf += options_.forget_bias;
+  if (options_.use_peepholes) {
+    zf += c_prev.rowwise() * row_vector(*w_f_diag_).array();
+    zi += c_prev.rowwise() * row_vector(*w_i_diag_).array();
+  }
+  zi = sigmoid_of(zi);
+  zj = zj.tanh();
+  zf = sigmoid_of(zf);
+  auto c = eigen(columns(a.state_out, 0, H)).array();
+  c = zf * c_prev + zi * zj;
+  if (options_.cell_clip) c = c.max(-*options_.cell_clip).min(*options_.cell_clip);
+  if (options_.use_peepholes) zo += c.rowwise() * row_vector(*w_o_diag_).array();
+  zo = sigmoid_of(zo);
+  if (options_.num_proj) {
+    Map m(workspace.buffer(1, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
+    m = (zo * c.tanh()).matrix();
+    projection_packed_.matmul_into(ConstMatrixView(m.data(), B, H, H), *projection_, 0, H, columns(a.state_out, H, R));
+    if (options_.proj_clip) {
+      auto h = eigen(columns(a.state_out, H, R)).array();
+      h = h.max(-*options_.proj_clip).min(*options_.proj_clip);
+    }
+  } else {
+    eigen(columns(a.state_out, H, H)) = (zo * c.tanh()).matrix();
+  }
+  if (a.output.data) eigen(a.output) = eigen(columns(a.state_out, H, R));  // the output is the new h (m)
+}
+
+// ---------------------------------------------------------------- backward
+//
+// Activations per (step, row): [sigmoid(i), tanh(j), sigmoid(f), sigmoid(o) | c before
+// the clip | tanh(c) | with num_proj: m | h before the clip, which step_backward
+// overwrites with dh before the clip, read by recurrent_weights_backward].
+// Per step, with dh = d h_out + d output (the output is h) and dc = d c_out:
+//   (proj)  dh~ = dh * [|h~| <= proj_clip];  dm = dh~ @ P^T;  dP += m^T dh~
+//   do = dm * tanh(c) * o(1-o);  dc += dm * o * (1 - tanh(c)^2) [+ do * w_o]
+//   dc~ = dc * [|c~| <= cell_clip];  di = dc~ * j * i(1-i);  dj = dc~ * i * (1-j^2)
+//   df = dc~ * c_prev * f(1-f);  dc_prev = dc~ * f [+ df * w_f + di * w_i]
+//   dz = [di, dj, df, do] -> d_projection;  dh_prev = dz @ Kh^T
+//   dKh += h_prev^T dz;  dw_f += Σ df*c_prev;  dw_i += Σ di*c_prev;  dw_o += Σ do*c
+
+std::int64_t LSTMCell::backward_activation_size() const {
+  return 6 * units_ + (options_.num_proj ? units_ + h_depth() : 0);
+}
+
+void LSTMCell::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView,
+                                    MatrixView activations) const {
+  const std::int64_t H = units_, R = h_depth(), D = input_dim_;
+  const float* k = kernel_->value().data<float>().data();
+  // The forward step's products for every step at once: h_prev [N, R] @ Kh.
+  matmul_into(columns(states, H, R), ConstMatrixView(k + D * 4 * H, R, 4 * H, 4 * H), columns(activations, 0, 4 * H));
+  auto acts = eigen(activations);
+  auto z = acts.leftCols(4 * H);
+  z += eigen(projection);
+  const auto c_prev = eigen(columns(states, 0, H)).array();
+  auto zi = z.leftCols(H).array();
+  auto zj = z.middleCols(H, H).array();
+  auto zf = z.middleCols(2 * H, H).array();
+  auto zo = z.rightCols(H).array();
+  zf += options_.forget_bias;
+  if (options_.use_peepholes) {
+    zf += c_prev.rowwise() * row_vector(*w_f_diag_).array();
+    zi += c_prev.rowwise() * row_vector(*w_i_diag_).array();
+  }
+  zi = sigmoid_of(zi);
+  zj = zj.tanh();
+  zf = sigmoid_of(zf);
+  auto c_raw = acts.middleCols(4 * H, H).array();
+  auto tanh_c = acts.middleCols(5 * H, H).array();
+  c_raw = zf * c_prev + zi * zj;
+  if (options_.cell_clip)
+    tanh_c = c_raw.max(-*options_.cell_clip).min(*options_.cell_clip);
+  else
+    tanh_c = c_raw;
+  if (options_.use_peepholes) zo += tanh_c.rowwise() * row_vector(*w_o_diag_).array();  // tanh_c holds c here
+  zo = sigmoid_of(zo);
+  tanh_c = tanh_c.tanh();
+  if (options_.num_proj) {
+    acts.middleCols(6 * H, H) = (zo * tanh_c).matrix();
+    matmul_into(columns(ConstMatrixView(activations), 6 * H, H), as_matrix(projection_->value()),
+                columns(activations, 7 * H, R));
+  }
+}
+
+void LSTMCell::step_backward(const StepBackwardArgs& a, Workspace& workspace) const {
+  const std::int64_t H = units_, R = h_depth(), B = a.state.rows, D = input_dim_;
+  auto acts = eigen(a.activations);
+  const auto si = acts.leftCols(H).array();
+  const auto tj = acts.middleCols(H, H).array();
+  const auto sf = acts.middleCols(2 * H, H).array();
+  const auto so = acts.middleCols(3 * H, H).array();
+  const auto c_raw = acts.middleCols(4 * H, H).array();
+  const auto tanh_c = acts.middleCols(5 * H, H).array();
+  const auto c_prev = eigen(columns(a.state, 0, H)).array();
+  // dh: the new h's gradient plus the output's (the output is h).
+  Map dh(workspace.buffer(0, static_cast<std::size_t>(B * R)), B, R, Eigen::OuterStride<>(R));
+  dh = eigen(columns(a.d_state_out, H, R));
+  if (a.d_output.data) dh += eigen(a.d_output);
+  Map dm(workspace.buffer(1, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
+  if (options_.num_proj) {
+    auto dh_raw = acts.middleCols(7 * H, R);  // h before the clip, replaced by its gradient
+    if (options_.proj_clip)
+      dh_raw = (dh.array() * inside(dh_raw.array(), *options_.proj_clip)).matrix();
+    else
+      dh_raw = dh;
+    const MapConst P(projection_->value().data<float>().data(), H, R, Eigen::OuterStride<>(R));
+    dm.noalias() = dh_raw * P.transpose();
+  } else {
+    dm = dh;
+  }
+  auto dz = eigen(a.d_projection);
+  auto di = dz.leftCols(H).array();
+  auto dj = dz.middleCols(H, H).array();
+  auto df = dz.middleCols(2 * H, H).array();
+  auto d_o = dz.rightCols(H).array();
+  d_o = dm.array() * tanh_c * so * (1.0f - so);
+  auto dc = eigen(columns(a.d_state, 0, H)).array();  // dc, then dc_prev in place
+  dc = eigen(columns(a.d_state_out, 0, H)).array() + dm.array() * so * (1.0f - tanh_c.square());
+  if (options_.use_peepholes) dc += d_o.rowwise() * row_vector(*w_o_diag_).array();
+  if (options_.cell_clip) dc *= inside(c_raw, *options_.cell_clip);
+  di = dc * tj * si * (1.0f - si);
+  dj = dc * si * (1.0f - tj.square());
+  df = dc * c_prev * sf * (1.0f - sf);
+  dc *= sf;
+  if (options_.use_peepholes) {
+    dc += df.rowwise() * row_vector(*w_f_diag_).array();
+    dc += di.rowwise() * row_vector(*w_i_diag_).array();
+  }
+  const MapConst Kh(kernel_->value().data<float>().data() + D * 4 * H, R, 4 * H, Eigen::OuterStride<>(4 * H));
+  eigen(columns(a.d_state, H, R)).noalias() = dz * Kh.transpose();
+}
+
+void LSTMCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection,
+                                          ConstMatrixView activations, std::vector<Tensor>& grads) const {
+  const std::int64_t H = units_, R = h_depth(), D = input_dim_;
+  // dKh += h_prev^T dz over every step at once.
+  matmul_transposed_a_into(columns(states, H, R), d_projection,
+                           MatrixView{grads[0].data<float>().data() + D * 4 * H, R, 4 * H, 4 * H}, true);
+  std::size_t next = 2;
+  if (options_.use_peepholes) {
+    const auto c_prev = eigen(columns(states, 0, H)).array();
+    const auto dz = eigen(d_projection);
+    const auto c_raw = eigen(columns(activations, 4 * H, H)).array();
+    row_vector(grads[2]) += (dz.middleCols(2 * H, H).array() * c_prev).colwise().sum().matrix();  // w_f
+    row_vector(grads[3]) += (dz.leftCols(H).array() * c_prev).colwise().sum().matrix();           // w_i
+    if (options_.cell_clip)
+      row_vector(grads[4]) +=
+          (dz.rightCols(H).array() * c_raw.max(-*options_.cell_clip).min(*options_.cell_clip)).colwise().sum().matrix();
+    else
+      row_vector(grads[4]) += (dz.rightCols(H).array() * c_raw).colwise().sum().matrix();  // w_o sees the new c
+    next = 5;
+  }
+  if (options_.num_proj)  // dP += m^T dh~
+    matmul_transposed_a_into(columns(activations, 6 * H, H), columns(activations, 7 * H, R),
+                             as_matrix(grads[next]), true);
+}
+
+void LSTMCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                                       std::vector<Tensor>& grads) const {
+  const std::int64_t H = units_, D = input_dim_;
+  // dKx += x^T dz;  dbias += colsum dz;  dx = dz @ Kx^T.
+  matmul_transposed_a_into(x, d_projection, MatrixView{grads[0].data<float>().data(), D, 4 * H, 4 * H}, true);
+  row_vector(grads[1]) += eigen(d_projection).colwise().sum();
+  if (d_x.data)
+    matmul_transposed_b_into(d_projection, ConstMatrixView(kernel_->value().data<float>().data(), D, 4 * H, 4 * H),
+                             d_x);
+}
+
+}  // namespace varscope
