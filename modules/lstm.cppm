@@ -74,10 +74,11 @@ class LSTMCell : public RNNCell {
   void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
                             MatrixView activations) const override;
   void step_backward(const StepBackwardArgs& args, Workspace& workspace) const override;
-  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection, ConstMatrixView activations,
-                                  std::vector<Tensor>& grads) const override;
+  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView saved, ConstMatrixView d_projection,
+                                  ConstMatrixView activations, std::vector<Tensor>& grads) const override;
   void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
                                std::vector<Tensor>& grads) const override;
+  void project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const override;
   [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
 
   [[nodiscard]] const VariableScope& scope() const { return scope_.scope(); }

@@ -114,13 +114,17 @@ class RNNCell {
   /// output is its state) and the step's activations, writes d_projection and d_state.
   virtual void step_backward(const StepBackwardArgs& args, Workspace& workspace) const;
   /// ADDS the recurrent weights' gradients of all steps into `grads` (one per
-  /// gradient_variables(), zero-initialised by the caller).
-  virtual void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection,
+  /// gradient_variables(), zero-initialised by the caller); `saved` [N, F] is what the
+  /// steps saved (a MultiRNNCell's inner layers' inputs).
+  virtual void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView saved, ConstMatrixView d_projection,
                                           ConstMatrixView activations, std::vector<Tensor>& grads) const;
   /// Backward of project_inputs(): ADDS the input weights' gradients into
   /// `grads`; writes d_x unless d_x.data is null.
   virtual void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
                                        std::vector<Tensor>& grads) const;
+  /// d_x = the input gradient of project_inputs() only (no weight gradients): what a
+  /// MultiRNNCell passes down from layer i to layer i - 1 at every step.
+  virtual void project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const;
   /// A copy sharing the same variables, kept alive by a tape entry after the
   /// caller's cell object is gone (the article builds cells as locals).
   [[nodiscard]] virtual std::shared_ptr<const RNNCell> clone() const;
@@ -157,10 +161,11 @@ class GRUCell : public RNNCell {
   void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
                             MatrixView activations) const override;
   void step_backward(const StepBackwardArgs& args, Workspace& workspace) const override;
-  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection, ConstMatrixView activations,
-                                  std::vector<Tensor>& grads) const override;
+  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView saved, ConstMatrixView d_projection,
+                                  ConstMatrixView activations, std::vector<Tensor>& grads) const override;
   void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
                                std::vector<Tensor>& grads) const override;
+  void project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const override;
   [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
 
   [[nodiscard]] const VariableScope& scope() const { return scope_.scope(); }
@@ -202,10 +207,11 @@ class ResetAfterGRUCell : public RNNCell {
   void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
                             MatrixView activations) const override;
   void step_backward(const StepBackwardArgs& args, Workspace& workspace) const override;
-  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection, ConstMatrixView activations,
-                                  std::vector<Tensor>& grads) const override;
+  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView saved, ConstMatrixView d_projection,
+                                  ConstMatrixView activations, std::vector<Tensor>& grads) const override;
   void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
                                std::vector<Tensor>& grads) const override;
+  void project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const override;
   [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
   [[nodiscard]] const VariableScope& scope() const { return scope_.scope(); }
   [[nodiscard]] std::vector<Variable> variables() const;

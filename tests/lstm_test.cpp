@@ -125,6 +125,58 @@ void check_single_cell_group(const std::string& group, MakeCell make_cell) {
   check_golden(grads[n + 2], c.at("grads").at("initial_state/h"), group + " d/d initial h", kGradBound, true);
 }
 
+// A MultiRNNCell group ((c0, h0), (c1, h1)) under dynamic_rnn(scope="rnn"): names,
+// forward and every gradient, as check_single_cell_group.
+void check_multi_cell_group(const std::string& group, RNNCell& cell) {
+  const auto& c = golden().at(group);
+  auto x = Variable(golden_tensor(c.at("inputs")), "inputs");
+  const std::vector<std::string> leaves = {"0/c", "0/h", "1/c", "1/h"};
+  std::vector<Variable> init;
+  for (const auto& k : leaves) init.push_back(Variable(golden_tensor(c.at("initial_state").at(k)), "s" + std::to_string(init.size())));
+  const Tensor lengths = golden_ints(c.at("sequence_length"));
+  auto run = [&] {
+    const State s0 = State::tuple({LSTMStateTuple{init[0].value(), init[1].value()},
+                                   LSTMStateTuple{init[2].value(), init[3].value()}});
+    return dynamic_rnn(cell, x.value(), {.sequence_length = lengths, .initial_state = s0});
+  };
+  (void)run();
+  const auto vars = cell.gradient_variables();
+  std::vector<std::string> want_names;
+  for (const auto& [name, value] : c.at("params").items()) want_names.push_back(name);
+  BOOST_TEST(names_of(vars) == want_names, boost::test_tools::per_element());
+  BOOST_REQUIRE_EQUAL(vars.size(), want_names.size());
+  for (std::size_t i = 0; i < vars.size(); ++i) vars[i].assign(golden_tensor(c.at("params").at(want_names[i])));
+  std::vector<Variable> sources = vars;
+  sources.push_back(x);
+  sources.insert(sources.end(), init.begin(), init.end());
+  RNNResult result;
+  Tensor loss;
+  std::vector<std::optional<Tensor>> grads;
+  {
+    GradientTape tape;
+    result = run();
+    loss = sum_of_product(result.outputs, golden_tensor(c.at("r_outputs")));
+    const auto flat = nest::flatten(result.final_state);
+    for (std::size_t i = 0; i < leaves.size(); ++i)
+      loss = add(loss, sum_of_product(*flat[i], golden_tensor(c.at("r_final_state").at(leaves[i]))));
+    grads = tape.gradient(loss, sources);
+  }
+  BOOST_TEST(result.final_state.structure() == "(LSTMStateTuple(c, h), LSTMStateTuple(c, h))");
+  check_golden(result.outputs, c.at("outputs"), group + " outputs", kForwardBound, false);
+  const auto flat = nest::flatten(result.final_state);
+  for (std::size_t i = 0; i < leaves.size(); ++i)
+    check_golden(*flat[i], c.at("final_state").at(leaves[i]), group + " final " + leaves[i], kForwardBound, false);
+  BOOST_TEST(compare::within(loss.item<float>(), c.at("loss").get<double>(), 1e-6, 0.0),
+             group << " loss " << loss.item<float>() << " vs " << c.at("loss").get<double>());
+  const std::size_t n = want_names.size();
+  for (std::size_t i = 0; i < n; ++i)
+    check_golden(grads[i], c.at("grads").at(want_names[i]), group + " d/d " + want_names[i], kGradBound, true);
+  check_golden(grads[n], c.at("grads").at("inputs"), group + " d/d inputs", kGradBound, true);
+  for (std::size_t i = 0; i < leaves.size(); ++i)
+    check_golden(grads[n + 1 + i], c.at("grads").at("initial_state/" + leaves[i]),
+                 group + " d/d initial " + leaves[i], kGradBound, true);
+}
+
 LSTMCell lstm_from_config(const Json& config) {
   LSTMCellOptions o;
   o.use_peepholes = config.value("use_peepholes", false);
@@ -155,6 +207,26 @@ BOOST_AUTO_TEST_CASE(lstm_cell_with_projection) { check_single_cell_group("lstm_
 // all entries of c and of the projection are clipped.
 BOOST_AUTO_TEST_CASE(lstm_cell_with_peepholes_cell_clip_projection_and_proj_clip) {
   check_single_cell_group("lstm_peephole_clip_proj", lstm_from_config);
+}
+
+// Two stacked BasicLSTMCells: rnn/multi_rnn_cell/cell_<i>/basic_lstm_cell/..., the
+// state ((c0, h0), (c1, h1)), layer 1's input-half weights trained from its saved inputs.
+BOOST_AUTO_TEST_CASE(multi_rnn_cell_of_two_basic_lstm_cells) {
+  Fresh g;
+  const std::int64_t H = golden().at("multi_rnn_2x_lstm").at("config").at("H").get<std::int64_t>();
+  BasicLSTMCell l0(H), l1(H);
+  MultiRNNCell cell({l0, l1});
+  check_multi_cell_group("multi_rnn_2x_lstm", cell);
+}
+
+// The nmt decoder's shape: layer 1 residual (its output = its input + the LSTM's output).
+BOOST_AUTO_TEST_CASE(multi_rnn_cell_with_a_residual_layer) {
+  Fresh g;
+  const std::int64_t H = golden().at("residual_multi").at("config").at("H").get<std::int64_t>();
+  BasicLSTMCell l0(H), l1(H);
+  ResidualWrapper r1(l1);
+  MultiRNNCell cell({l0, r1});
+  check_multi_cell_group("residual_multi", cell);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -238,6 +310,98 @@ BOOST_AUTO_TEST_CASE(testBasicLSTMCellStateTupleType) {
   } catch (const InvalidArgumentError& e) {
     BOOST_TEST(std::string(e.what()).find("LSTMStateTuple") != std::string::npos, e.what());
   }
+}
+
+// testBasicLSTMCell: MultiRNNCell of two BasicLSTMCell(2, state_is_tuple=False), the
+// multi cell not a tuple either: m = 0.1 * ones([1, 8]) laid out [c0, h0, c1, h1]. TF's
+// literals (atol/rtol 1e-2 there, 1e-6 here).
+BOOST_AUTO_TEST_CASE(testBasicLSTMCell) {
+  Fresh g;
+  auto root = variable_scope("root", {.initializer = constant_initializer(0.5)});
+  BasicLSTMCell a(2, 1.0f, false), b(2, 1.0f, false);
+  MultiRNNCell cell({a, b}, /*state_is_tuple=*/false);
+  const auto [out, m] = cell(ones({1, 2}), fill({1, 8}, 0.1f));
+  const float want[] = {0.68967271f, 0.68967271f, 0.44848421f, 0.44848421f,
+                        0.39897051f, 0.39897051f, 0.24024698f, 0.24024698f};
+  for (std::int64_t j = 0; j < 8; ++j) BOOST_TEST(std::abs(at(m, j) - want[j]) <= 1e-6f, j << ": " << at(m, j));
+  for (std::int64_t j = 0; j < 2; ++j) BOOST_TEST(std::abs(at(out, j) - 0.24024698f) <= 1e-6f);
+  BOOST_TEST(names_of(global_variables()) ==
+                 (std::vector<std::string>{"root/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
+                                           "root/multi_rnn_cell/cell_0/basic_lstm_cell/bias",
+                                           "root/multi_rnn_cell/cell_1/basic_lstm_cell/kernel",
+                                           "root/multi_rnn_cell/cell_1/basic_lstm_cell/bias"}),
+             boost::test_tools::per_element());
+}
+
+// testBasicLSTMCellWithStateTuple: the same layers, MultiRNNCell(state_is_tuple=True), a
+// tuple of two [1, 4] states.
+BOOST_AUTO_TEST_CASE(testBasicLSTMCellWithStateTuple) {
+  Fresh g;
+  auto root = variable_scope("root", {.initializer = constant_initializer(0.5)});
+  BasicLSTMCell a(2, 1.0f, false), b(2, 1.0f, false);
+  MultiRNNCell cell({a, b});
+  const auto [out, m] = cell(ones({1, 2}), State::tuple({fill({1, 4}, 0.1f), fill({1, 4}, 0.1f)}));
+  BOOST_TEST(m.structure() == "(tensor, tensor)");
+  const float mem0[] = {0.68967271f, 0.68967271f, 0.44848421f, 0.44848421f};
+  const float mem1[] = {0.39897051f, 0.39897051f, 0.24024698f, 0.24024698f};
+  for (std::int64_t j = 0; j < 4; ++j) {
+    BOOST_TEST(std::abs(at(m[0], j) - mem0[j]) <= 1e-6f);
+    BOOST_TEST(std::abs(at(m[1], j) - mem1[j]) <= 1e-6f);
+  }
+  for (std::int64_t j = 0; j < 2; ++j) BOOST_TEST(std::abs(at(out, j) - 0.24024698f) <= 1e-6f);
+}
+
+// testMultiRNNCell: two GRUCell(2), state_is_tuple=False -> [[0.175991]*2, [0.13248]*2]; 8 weights.
+BOOST_AUTO_TEST_CASE(testMultiRNNCell) {
+  Fresh g;
+  auto root = variable_scope("root", {.initializer = constant_initializer(0.5)});
+  GRUCell a(2), b(2);
+  MultiRNNCell cell({a, b}, /*state_is_tuple=*/false);
+  const auto [out, m] = cell(ones({1, 2}), fill({1, 4}, 0.1f));
+  for (std::int64_t j = 0; j < 2; ++j) {
+    BOOST_TEST(std::abs(at(m, j) - 0.175991f) <= 1e-6f);
+    BOOST_TEST(std::abs(at(m, 2 + j) - 0.132480172f) <= 1e-6f);
+  }
+  BOOST_TEST(global_variables().size() == 8u);
+}
+
+// testMultiRNNCellWithStateTuple: the same with ((0.1, 0.1), (0.1, 0.1)); a non-tuple
+// state is refused ("Expected state ... a tuple" in TF; here the structures are named).
+BOOST_AUTO_TEST_CASE(testMultiRNNCellWithStateTuple) {
+  Fresh g;
+  auto root = variable_scope("root", {.initializer = constant_initializer(0.5)});
+  GRUCell a(2), b(2);
+  MultiRNNCell cell({a, b});
+  const auto [out, m] = cell(ones({1, 2}), State::tuple({fill({1, 2}, 0.1f), fill({1, 2}, 0.1f)}));
+  for (std::int64_t j = 0; j < 2; ++j) {
+    BOOST_TEST(std::abs(at(m[0], j) - 0.175991f) <= 1e-6f);
+    BOOST_TEST(std::abs(at(m[1], j) - 0.132480172f) <= 1e-6f);
+  }
+  try {
+    (void)cell(ones({1, 2}), fill({1, 4}, 0.1f));
+    BOOST_FAIL("expected InvalidArgumentError");
+  } catch (const InvalidArgumentError& e) {
+    BOOST_TEST(std::string(e.what()).find("(size, size)") != std::string::npos, e.what());
+  }
+}
+
+// testResidualWrapper: GRUCell(3) with kernel and bias initializers 0.5: the wrapped
+// output is the plain output + the inputs, the state unchanged (SPEC §6a derives 0.19101717).
+BOOST_AUTO_TEST_CASE(testResidualWrapper) {
+  Fresh g;
+  auto root = variable_scope("root");
+  GRUCell base(3, "", constant_initializer(0.5), constant_initializer(0.5));
+  ResidualWrapper wrapped(base);
+  const Tensor x = ones({1, 3});
+  const Tensor m = fill({1, 3}, 0.1f);
+  const auto [g_plain, s_plain] = base(x, m);
+  const auto [g_res, s_res] = wrapped(x, m);
+  for (std::int64_t j = 0; j < 3; ++j) {
+    BOOST_TEST(std::abs(at(g_plain, j) - 0.19101717f) <= 1e-6f);
+    BOOST_TEST(at(g_res, j) == at(g_plain, j) + 1.0f);
+  }
+  BOOST_TEST(s_res.leaf().bitwise_equal(s_plain.leaf()));
+  BOOST_TEST(global_variables().size() == 4u);  // no extra level, no extra variables
 }
 
 // testBasicLSTMCellDimension0Error: a state whose batch differs from the input's.

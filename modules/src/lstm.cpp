@@ -288,7 +288,7 @@ void LSTMCell::step_backward(const StepBackwardArgs& a, Workspace& workspace) co
   eigen(columns(a.d_state, H, R)).noalias() = dz * Kh.transpose();
 }
 
-void LSTMCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection,
+void LSTMCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView, ConstMatrixView d_projection,
                                           ConstMatrixView activations, std::vector<Tensor>& grads) const {
   const std::int64_t H = units_, R = h_depth(), D = input_dim_;
   // dKh += h_prev^T dz over every step at once.
@@ -319,9 +319,12 @@ void LSTMCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_proj
   // dKx += x^T dz;  dbias += colsum dz;  dx = dz @ Kx^T.
   matmul_transposed_a_into(x, d_projection, MatrixView{grads[0].data<float>().data(), D, 4 * H, 4 * H}, true);
   row_vector(grads[1]) += eigen(d_projection).colwise().sum();
-  if (d_x.data)
-    matmul_transposed_b_into(d_projection, ConstMatrixView(kernel_->value().data<float>().data(), D, 4 * H, 4 * H),
-                             d_x);
+  if (d_x.data) project_inputs_backward_input(d_projection, d_x);
+}
+
+void LSTMCell::project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const {
+  const std::int64_t H = units_, D = input_dim_;
+  matmul_transposed_b_into(d_projection, ConstMatrixView(kernel_->value().data<float>().data(), D, 4 * H, 4 * H), d_x);
 }
 
 }  // namespace varscope

@@ -109,13 +109,14 @@ void RNNCell::backward_activations(ConstMatrixView, ConstMatrixView, ConstMatrix
   (void)gradient_variables();
 }
 void RNNCell::step_backward(const StepBackwardArgs&, Workspace&) const { (void)gradient_variables(); }
-void RNNCell::recurrent_weights_backward(ConstMatrixView, ConstMatrixView, ConstMatrixView,
+void RNNCell::recurrent_weights_backward(ConstMatrixView, ConstMatrixView, ConstMatrixView, ConstMatrixView,
                                          std::vector<Tensor>&) const {
   (void)gradient_variables();
 }
 void RNNCell::project_inputs_backward(ConstMatrixView, ConstMatrixView, MatrixView, std::vector<Tensor>&) const {
   (void)gradient_variables();
 }
+void RNNCell::project_inputs_backward_input(ConstMatrixView, MatrixView) const { (void)gradient_variables(); }
 std::shared_ptr<const RNNCell> RNNCell::clone() const {
   (void)gradient_variables();
   return nullptr;
@@ -256,7 +257,7 @@ void GRUCell::step_backward(const StepBackwardArgs& args, Workspace& workspace) 
   dh.noalias() += dp.leftCols(2 * H) * Gh.transpose();
 }
 
-void GRUCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView d_projection,
+void GRUCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView, ConstMatrixView d_projection,
                                          ConstMatrixView activations, std::vector<Tensor>& grads) const {
   const std::int64_t H = units_, D = input_dim_;
   // dGh += h^T da;  dCh += (r*h)^T dc~  (the h-rows of the kernels), over every step at once.
@@ -277,13 +278,17 @@ void GRUCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_proje
   dC.noalias() += X.transpose() * dp.rightCols(H);
   Eigen::Map<Eigen::RowVectorXf>(grads[1].data<float>().data(), 2 * H) += dp.leftCols(2 * H).colwise().sum();
   Eigen::Map<Eigen::RowVectorXf>(grads[3].data<float>().data(), H) += dp.rightCols(H).colwise().sum();
-  if (d_x.data) {
-    const MapConst Gx(gates_kernel_->value().data<float>().data(), D, 2 * H, Eigen::OuterStride<>(2 * H));
-    const MapConst Cx(candidate_kernel_->value().data<float>().data(), D, H, Eigen::OuterStride<>(H));
-    auto dx = eigen(d_x);
-    dx.noalias() = dp.leftCols(2 * H) * Gx.transpose();
-    dx.noalias() += dp.rightCols(H) * Cx.transpose();
-  }
+  if (d_x.data) project_inputs_backward_input(d_projection, d_x);
+}
+
+void GRUCell::project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const {
+  const std::int64_t H = units_, D = input_dim_;
+  const auto dp = eigen(d_projection);
+  const MapConst Gx(gates_kernel_->value().data<float>().data(), D, 2 * H, Eigen::OuterStride<>(2 * H));
+  const MapConst Cx(candidate_kernel_->value().data<float>().data(), D, H, Eigen::OuterStride<>(H));
+  auto dx = eigen(d_x);
+  dx.noalias() = dp.leftCols(2 * H) * Gx.transpose();
+  dx.noalias() += dp.rightCols(H) * Cx.transpose();
 }
 
 std::shared_ptr<const RNNCell> GRUCell::clone() const { return std::make_shared<GRUCell>(*this); }
@@ -401,7 +406,7 @@ void ResetAfterGRUCell::step_backward(const StepBackwardArgs& args, Workspace& w
   dh.noalias() += dgh * Whh;
 }
 
-void ResetAfterGRUCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView,
+void ResetAfterGRUCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView, ConstMatrixView,
                                                    ConstMatrixView activations, std::vector<Tensor>& grads) const {
   const std::int64_t H = units_;
   const ConstMatrixView dgh = columns(activations, 0, 3 * H);
@@ -418,10 +423,13 @@ void ResetAfterGRUCell::project_inputs_backward(ConstMatrixView x, ConstMatrixVi
   Map dW(grads[0].data<float>().data(), 3 * H, D, Eigen::OuterStride<>(D));
   dW.noalias() += dp.transpose() * X;
   Eigen::Map<Eigen::RowVectorXf>(grads[2].data<float>().data(), 3 * H) += dp.colwise().sum();
-  if (d_x.data) {
-    const MapConst Wih(weight_ih_->value().data<float>().data(), 3 * H, D, Eigen::OuterStride<>(D));
-    eigen(d_x).noalias() = dp * Wih;
-  }
+  if (d_x.data) project_inputs_backward_input(d_projection, d_x);
+}
+
+void ResetAfterGRUCell::project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const {
+  const std::int64_t H = units_, D = input_dim_;
+  const MapConst Wih(weight_ih_->value().data<float>().data(), 3 * H, D, Eigen::OuterStride<>(D));
+  eigen(d_x).noalias() = eigen(d_projection) * Wih;
 }
 
 std::shared_ptr<const RNNCell> ResetAfterGRUCell::clone() const { return std::make_shared<ResetAfterGRUCell>(*this); }
@@ -570,8 +578,9 @@ void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor
           if (t < active[static_cast<std::size_t>(b)]) std::memcpy(dhv + b * S, dprev + b * S, sizeof(float) * S);
       }
       if (N > 0)
-        cell->recurrent_weights_backward(ConstMatrixView(states.data<float>().data(), N, S, S), as_matrix(dproj_steps),
-                                         as_matrix(acts), grads);
+        cell->recurrent_weights_backward(ConstMatrixView(states.data<float>().data(), N, S, S),
+                                       ConstMatrixView(saved_data, N, F, F), as_matrix(dproj_steps), as_matrix(acts),
+                                       grads);
       // The input half pairs rows with x [B*T, D] (row b*T + t): reorder, zeros past `steps`.
       Tensor dproj = Tensor::uninitialized(DType::float32, Shape{B * T, P});
       for (std::int64_t b = 0; b < B; ++b)

@@ -1,0 +1,354 @@
+// Implementation of varscope:wrappers — MultiRNNCell and ResidualWrapper on column
+// blocks of the packed state, the activations and what a step saves (views with the
+// parent's row stride: no copies), layer by layer.
+module;
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+module varscope;
+#include "eigen_views.hpp"
+
+namespace varscope {
+
+namespace {
+using namespace eigen_views;
+
+// Columns [begin, begin + count) of a view that may be absent (data == nullptr).
+ConstMatrixView maybe_columns(ConstMatrixView m, std::int64_t begin, std::int64_t count) {
+  if (!m.data) return ConstMatrixView(nullptr, m.rows, count, count);
+  return columns(m, begin, count);
+}
+MatrixView maybe_columns(MatrixView m, std::int64_t begin, std::int64_t count) {
+  if (!m.data) return MatrixView{nullptr, m.rows, count, count};
+  return columns(m, begin, count);
+}
+
+// Moves grads[begin, begin + count) out into their own vector (a layer indexes its
+// gradients from 0) and back again.
+struct GradRange {
+  std::vector<Tensor>& all;
+  std::size_t begin;
+  std::vector<Tensor> part;
+  GradRange(std::vector<Tensor>& grads, std::size_t b, std::size_t count) : all(grads), begin(b) {
+    for (std::size_t i = 0; i < count; ++i) part.push_back(std::move(all[begin + i]));
+  }
+  ~GradRange() {
+    for (std::size_t i = 0; i < part.size(); ++i) all[begin + i] = std::move(part[i]);
+  }
+  GradRange(const GradRange&) = delete;
+  GradRange& operator=(const GradRange&) = delete;
+};
+}  // namespace
+
+// ---------------------------------------------------------------- MultiRNNCell
+
+MultiRNNCell::MultiRNNCell(std::vector<std::reference_wrapper<RNNCell>> cells, bool state_is_tuple, std::string name)
+    : state_is_tuple_(state_is_tuple), scope_(std::move(name), "multi_rnn_cell") {
+  if (cells.empty())
+    throw InvalidArgumentError("MultiRNNCell: Must specify at least one cell for MultiRNNCell (got an empty list)");
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    RNNCell& c = cells[i].get();
+    if (!state_is_tuple && !c.state_size().is_leaf())
+      throw InvalidArgumentError("MultiRNNCell: Some cells return tuples of states, but the flag state_is_tuple is not "
+                                 "set (cell " + std::to_string(i) + "'s state is " + c.state_size().structure() +
+                                 "); use state_is_tuple = true");
+    for (std::size_t j = 0; j < i; ++j)
+      if (cells_[j] == &c)
+        throw InvalidArgumentError("MultiRNNCell: cell " + std::to_string(i) + " is the same object as cell " +
+                                   std::to_string(j) + "; TF 1.x builds each layer as a new cell ([cell() for _ in "
+                                   "range(n)]) so that the layers get their own variables");
+    cells_.push_back(&c);
+    layers_.push_back(&c);
+  }
+}
+
+StateSize MultiRNNCell::state_size() const {
+  if (!state_is_tuple_) {
+    std::int64_t total = 0;
+    for (const RNNCell* c : layers_) total += c->flat_state_size();
+    return total;
+  }
+  std::vector<StateSize> sizes;
+  for (const RNNCell* c : layers_) sizes.push_back(c->state_size());
+  return StateSize::tuple(std::move(sizes));
+}
+
+std::int64_t MultiRNNCell::output_size() const { return layers_.back()->output_size(); }
+
+void MultiRNNCell::build(std::int64_t input_dim) {
+  if (built()) {
+    if (!cells_.empty()) cells_[0]->build(input_dim);  // checks the input depth
+    return;
+  }
+  scope_.build_once("MultiRNNCell", [&] {
+    std::int64_t depth = input_dim;
+    for (std::size_t i = 0; i < cells_.size(); ++i) {
+      auto layer_scope = variable_scope("cell_" + std::to_string(i));
+      cells_[i]->build(depth);
+      depth = cells_[i]->output_size();
+    }
+  });
+  compute_layout();
+}
+
+void MultiRNNCell::compute_layout() {
+  Layout l;
+  const std::size_t n = layers_.size();
+  std::size_t vars = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const RNNCell& c = *layers_[i];
+    l.state_offset.push_back(l.state);
+    l.state_width.push_back(c.flat_state_size());
+    l.state += c.flat_state_size();
+    l.act_offset.push_back(l.activations);
+    l.act_width.push_back(c.backward_activation_size());
+    l.activations += c.backward_activation_size();
+    const std::size_t count = c.gradient_variables().size();
+    l.var_begin.push_back(vars);
+    l.var_count.push_back(count);
+    vars += count;
+  }
+  for (std::size_t i = 0; i < n; ++i) {  // projections of layers >= 1 after every layer's activations
+    l.proj_offset.push_back(i == 0 ? -1 : l.activations);
+    if (i > 0) l.activations += layers_[i]->projection_size();
+  }
+  for (std::size_t i = 0; i < n; ++i) {  // inputs of layers >= 1, then each layer's own saved columns
+    l.input_offset.push_back(i == 0 ? -1 : l.saved);
+    if (i > 0) l.saved += layers_[i - 1]->output_size();
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    l.saved_offset.push_back(l.saved);
+    l.saved_width.push_back(layers_[i]->forward_saved_size());
+    l.saved += layers_[i]->forward_saved_size();
+  }
+  layout_ = std::move(l);
+}
+
+std::int64_t MultiRNNCell::projection_size() const { return layers_[0]->projection_size(); }
+
+void MultiRNNCell::project_inputs(ConstMatrixView x, MatrixView out) const { layers_[0]->project_inputs(x, out); }
+
+std::int64_t MultiRNNCell::forward_saved_size() const {
+  if (!built()) throw InvalidArgumentError("MultiRNNCell is not built yet: call it once, or build(input_depth)");
+  return layout_.saved;
+}
+
+void MultiRNNCell::step(const StepArgs& a, Workspace& workspace) const {
+  const std::size_t n = layers_.size();
+  const std::int64_t B = a.state.rows;
+  if (a.state.cols != layout_.state || a.state_out.cols != layout_.state)
+    throw ShapeMismatchError("MultiRNNCell step: the packed state has " + std::to_string(a.state.cols) +
+                             " columns, the layers' states " + std::to_string(layout_.state));
+  ConstMatrixView input_projection = a.projection;
+  for (std::size_t i = 0; i < n; ++i) {
+    const RNNCell& c = *layers_[i];
+    const std::int64_t O = c.output_size();
+    MatrixView out = i + 1 == n && a.output.data
+                         ? a.output
+                         : MatrixView{workspace.buffer(2 * i + 1, static_cast<std::size_t>(B * O)), B, O, O};
+    c.step({.projection = input_projection,
+            .state = columns(a.state, layout_.state_offset[i], layout_.state_width[i]),
+            .state_out = columns(a.state_out, layout_.state_offset[i], layout_.state_width[i]),
+            .output = out,
+            .saved = maybe_columns(a.saved, layout_.saved_offset[i], layout_.saved_width[i])},
+           workspace.child(i));
+    if (i + 1 < n) {  // layer i's output is layer i + 1's input
+      const RNNCell& next = *layers_[i + 1];
+      const std::int64_t P = next.projection_size();
+      if (a.saved.data) eigen(columns(a.saved, layout_.input_offset[i + 1], O)) = eigen(out);
+      MatrixView p{workspace.buffer(2 * (i + 1), static_cast<std::size_t>(B * P)), B, P, P};
+      next.project_inputs(out, p);
+      input_projection = p;
+    }
+  }
+}
+
+std::vector<Variable> MultiRNNCell::gradient_variables() const {
+  std::vector<Variable> all;
+  for (const RNNCell* c : layers_) {
+    auto v = c->gradient_variables();
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+std::int64_t MultiRNNCell::backward_activation_size() const {
+  if (!built()) throw InvalidArgumentError("MultiRNNCell is not built yet: call it once, or build(input_depth)");
+  return layout_.activations;
+}
+
+void MultiRNNCell::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
+                                        MatrixView activations) const {
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const RNNCell& c = *layers_[i];
+    ConstMatrixView p = projection;
+    if (i > 0) {  // layer i's projection for every step at once, from its saved inputs
+      const MatrixView pi = columns(activations, layout_.proj_offset[i], c.projection_size());
+      c.project_inputs(columns(saved, layout_.input_offset[i], layers_[i - 1]->output_size()), pi);
+      p = pi;
+    }
+    c.backward_activations(columns(states, layout_.state_offset[i], layout_.state_width[i]), p,
+                           maybe_columns(saved, layout_.saved_offset[i], layout_.saved_width[i]),
+                           columns(activations, layout_.act_offset[i], layout_.act_width[i]));
+  }
+}
+
+void MultiRNNCell::step_backward(const StepBackwardArgs& a, Workspace& workspace) const {
+  const std::int64_t B = a.state.rows;
+  ConstMatrixView d_output = a.d_output;
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    const RNNCell& c = *layers_[i];
+    // Layer i >= 1 keeps its d_projection where its projection was, for recurrent_weights_backward.
+    const MatrixView d_projection = i == 0 ? a.d_projection : columns(a.activations, layout_.proj_offset[i], c.projection_size());
+    c.step_backward({.activations = columns(a.activations, layout_.act_offset[i], layout_.act_width[i]),
+                     .state = columns(a.state, layout_.state_offset[i], layout_.state_width[i]),
+                     .saved = maybe_columns(a.saved, layout_.saved_offset[i], layout_.saved_width[i]),
+                     .d_state_out = columns(a.d_state_out, layout_.state_offset[i], layout_.state_width[i]),
+                     .d_output = d_output,
+                     .d_projection = d_projection,
+                     .d_state = columns(a.d_state, layout_.state_offset[i], layout_.state_width[i])},
+                    workspace.child(i));
+    if (i > 0) {  // the gradient of layer i's input is layer i - 1's output gradient
+      const std::int64_t D = layers_[i - 1]->output_size();
+      const MatrixView dx{workspace.buffer(i, static_cast<std::size_t>(B * D)), B, D, D};
+      c.project_inputs_backward_input(d_projection, dx);
+      d_output = dx;
+    }
+  }
+}
+
+void MultiRNNCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView saved,
+                                              ConstMatrixView d_projection, ConstMatrixView activations,
+                                              std::vector<Tensor>& grads) const {
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const RNNCell& c = *layers_[i];
+    GradRange g(grads, layout_.var_begin[i], layout_.var_count[i]);
+    const ConstMatrixView dp = i == 0 ? d_projection : columns(activations, layout_.proj_offset[i], c.projection_size());
+    c.recurrent_weights_backward(columns(states, layout_.state_offset[i], layout_.state_width[i]),
+                                 maybe_columns(saved, layout_.saved_offset[i], layout_.saved_width[i]), dp,
+                                 columns(activations, layout_.act_offset[i], layout_.act_width[i]), g.part);
+    if (i > 0)  // the input half of layer i, over every step at once: its inputs are saved, d_x not needed
+      c.project_inputs_backward(columns(saved, layout_.input_offset[i], layers_[i - 1]->output_size()), dp,
+                                MatrixView{}, g.part);
+  }
+}
+
+void MultiRNNCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                                           std::vector<Tensor>& grads) const {
+  GradRange g(grads, layout_.var_begin[0], layout_.var_count[0]);
+  layers_[0]->project_inputs_backward(x, d_projection, d_x, g.part);
+}
+
+void MultiRNNCell::project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const {
+  layers_[0]->project_inputs_backward_input(d_projection, d_x);
+}
+
+std::shared_ptr<const RNNCell> MultiRNNCell::clone() const {
+  auto copy = std::shared_ptr<MultiRNNCell>(new MultiRNNCell());
+  for (const RNNCell* c : layers_) {
+    copy->owned_.push_back(c->clone());
+    copy->layers_.push_back(copy->owned_.back().get());
+  }
+  copy->state_is_tuple_ = state_is_tuple_;
+  copy->scope_ = scope_;
+  copy->layout_ = layout_;
+  return copy;
+}
+
+// ---------------------------------------------------------------- ResidualWrapper
+
+ResidualWrapper::ResidualWrapper(RNNCell& cell) : mutable_cell_(&cell), cell_(&cell) {}
+
+void ResidualWrapper::build(std::int64_t input_dim) {
+  if (mutable_cell_) mutable_cell_->build(input_dim);
+  if (cell_->output_size() != input_dim)
+    throw ShapeMismatchError("ResidualWrapper: the inputs have depth " + std::to_string(input_dim) +
+                             " but the wrapped cell outputs " + std::to_string(cell_->output_size()) +
+                             " (TF: \"Shapes must be equal\"); residual connections need inputs and outputs of the "
+                             "same depth");
+  input_dim_ = input_dim;
+}
+
+std::int64_t ResidualWrapper::projection_size() const {
+  if (input_dim_ < 0) throw InvalidArgumentError("ResidualWrapper is not built yet: call it once, or build(input_depth)");
+  return cell_->projection_size() + input_dim_;
+}
+
+void ResidualWrapper::project_inputs(ConstMatrixView x, MatrixView out) const {
+  const std::int64_t P = cell_->projection_size();
+  cell_->project_inputs(x, columns(out, 0, P));
+  eigen(columns(out, P, input_dim_)) = eigen(x);  // the residual rides along with the projection
+}
+
+void ResidualWrapper::step(const StepArgs& a, Workspace& workspace) const {
+  const std::int64_t P = cell_->projection_size();
+  const std::int64_t B = a.state.rows, O = cell_->output_size();
+  const MatrixView out =
+      a.output.data ? a.output : MatrixView{workspace.buffer(0, static_cast<std::size_t>(B * O)), B, O, O};
+  cell_->step({.projection = columns(a.projection, 0, P),
+               .state = a.state,
+               .state_out = a.state_out,
+               .output = out,
+               .saved = a.saved},
+              workspace.child(0));
+  eigen(out) += eigen(columns(a.projection, P, input_dim_));  // output = cell output + inputs
+}
+
+void ResidualWrapper::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
+                                           MatrixView activations) const {
+  cell_->backward_activations(states, columns(projection, 0, cell_->projection_size()), saved, activations);
+}
+
+void ResidualWrapper::step_backward(const StepBackwardArgs& a, Workspace& workspace) const {
+  const std::int64_t P = cell_->projection_size();
+  cell_->step_backward({.activations = a.activations,
+                        .state = a.state,
+                        .saved = a.saved,
+                        .d_state_out = a.d_state_out,
+                        .d_output = a.d_output,
+                        .d_projection = columns(a.d_projection, 0, P),
+                        .d_state = a.d_state},
+                       workspace.child(0));
+  // The residual's gradient: d inputs += d output, carried in the projection's x-columns.
+  auto dx = eigen(columns(a.d_projection, P, input_dim_));
+  if (a.d_output.data)
+    dx = eigen(a.d_output);
+  else
+    dx.setZero();
+}
+
+void ResidualWrapper::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView saved,
+                                                 ConstMatrixView d_projection, ConstMatrixView activations,
+                                                 std::vector<Tensor>& grads) const {
+  cell_->recurrent_weights_backward(states, saved, columns(d_projection, 0, cell_->projection_size()), activations,
+                                    grads);
+}
+
+void ResidualWrapper::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                                              std::vector<Tensor>& grads) const {
+  const std::int64_t P = cell_->projection_size();
+  cell_->project_inputs_backward(x, columns(d_projection, 0, P), d_x, grads);
+  if (d_x.data) eigen(d_x) += eigen(columns(d_projection, P, input_dim_));
+}
+
+void ResidualWrapper::project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const {
+  const std::int64_t P = cell_->projection_size();
+  cell_->project_inputs_backward_input(columns(d_projection, 0, P), d_x);
+  eigen(d_x) += eigen(columns(d_projection, P, input_dim_));
+}
+
+std::shared_ptr<const RNNCell> ResidualWrapper::clone() const {
+  auto copy = std::shared_ptr<ResidualWrapper>(new ResidualWrapper());
+  copy->owned_ = cell_->clone();
+  copy->cell_ = copy->owned_.get();
+  copy->input_dim_ = input_dim_;
+  return copy;
+}
+
+}  // namespace varscope

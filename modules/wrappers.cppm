@@ -1,0 +1,123 @@
+// varscope:wrappers — cells made of cells, as TF 1.x builds them
+// (../shared/SPEC-cells-state.md §2):
+//   MultiRNNCell     layers stacked: <scope>/multi_rnn_cell/cell_<i>/<layer's own scope>/...,
+//                    the state a tuple of the layers' states
+//   ResidualWrapper  output = inputs + cell output; adds no scope level
+//
+// Both work on the loops' packed state (the layers' packed states side by side, which is
+// TF's state_is_tuple=False layout) and take part in the three-phase backward of RNNCell.
+// Cells are referenced, not owned, like TF's: the objects the caller built (and their
+// variables) serve the composite; clone() (kept by a gradient tape) clones them.
+module;
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+export module varscope:wrappers;
+import :errors;
+import :tensor;
+import :store;
+import :kernels;
+import :nest;
+import :layers;
+import :rnn;
+
+export namespace varscope {
+
+/// tf.nn.rnn_cell.MultiRNNCell(cells, state_is_tuple=True): step t runs cell 0 on the
+/// inputs, then cell i on cell i-1's output; the output is the last cell's. Layer i's
+/// variables live under `multi_rnn_cell/cell_<i>/` (TF's names, e.g.
+/// `rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel`). The state is the tuple of the
+/// layers' states (TF's state_is_tuple=True), or one tensor, their concatenation, when
+/// state_is_tuple is false (every layer must then have a single-tensor state, as in TF).
+class MultiRNNCell : public RNNCell {
+ public:
+  /// InvalidArgumentError for an empty list, or a layer with a tuple state when !state_is_tuple.
+  explicit MultiRNNCell(std::vector<std::reference_wrapper<RNNCell>> cells, bool state_is_tuple = true,
+                        std::string name = "");
+
+  [[nodiscard]] StateSize state_size() const override;
+  [[nodiscard]] std::int64_t output_size() const override;
+  void build(std::int64_t input_dim) override;
+  [[nodiscard]] bool built() const override { return scope_.built(); }
+  [[nodiscard]] std::int64_t projection_size() const override;
+  void project_inputs(ConstMatrixView x, MatrixView out) const override;
+  [[nodiscard]] std::int64_t forward_saved_size() const override;
+  void step(const StepArgs& args, Workspace& workspace) const override;
+  [[nodiscard]] std::vector<Variable> gradient_variables() const override;
+  [[nodiscard]] std::int64_t backward_activation_size() const override;
+  void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
+                            MatrixView activations) const override;
+  void step_backward(const StepBackwardArgs& args, Workspace& workspace) const override;
+  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView saved, ConstMatrixView d_projection,
+                                  ConstMatrixView activations, std::vector<Tensor>& grads) const override;
+  void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                               std::vector<Tensor>& grads) const override;
+  void project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const override;
+  [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
+
+  [[nodiscard]] std::size_t num_layers() const noexcept { return layers_.size(); }
+  [[nodiscard]] const VariableScope& scope() const { return scope_.scope(); }
+  /// Every layer's variables, layer by layer (TF's `len(weights) == 8` for 2 LSTM layers... with their biases).
+  [[nodiscard]] std::vector<Variable> variables() const { return gradient_variables(); }
+
+ private:
+  MultiRNNCell() = default;  // clone()
+  // Per layer, fixed once built: column offsets in the packed state, the activations and `saved`.
+  struct Layout {
+    std::vector<std::int64_t> state_offset, state_width;    // packed state columns of layer i
+    std::vector<std::int64_t> act_offset, act_width;        // layer i's own activations
+    std::vector<std::int64_t> proj_offset;                  // i >= 1: its projection / d_projection columns
+    std::vector<std::int64_t> input_offset;                 // i >= 1: its saved input (layer i-1's output)
+    std::vector<std::int64_t> saved_offset, saved_width;    // layer i's own saved columns
+    std::vector<std::size_t> var_begin, var_count;          // layer i's range of gradient_variables()
+    std::int64_t activations = 0, saved = 0, state = 0;
+  };
+  void compute_layout();
+
+  std::vector<RNNCell*> cells_;                        // the caller's cells (empty in a clone)
+  std::vector<const RNNCell*> layers_;                 // what the const methods use
+  std::vector<std::shared_ptr<const RNNCell>> owned_;  // a clone's copies
+  bool state_is_tuple_ = true;
+  LayerScope scope_{"", "multi_rnn_cell"};
+  Layout layout_;
+};
+
+/// tf.nn.rnn_cell.ResidualWrapper(cell): output = inputs + cell(inputs, state).output, the
+/// state unchanged. Inputs and the cell's output must have the same depth
+/// (ShapeMismatchError at build otherwise). Adds no scope level: the wrapped cell's names.
+class ResidualWrapper : public RNNCell {
+ public:
+  explicit ResidualWrapper(RNNCell& cell);
+
+  [[nodiscard]] StateSize state_size() const override { return cell_->state_size(); }
+  [[nodiscard]] std::int64_t output_size() const override { return cell_->output_size(); }
+  void build(std::int64_t input_dim) override;
+  [[nodiscard]] bool built() const override { return cell_->built() && input_dim_ >= 0; }
+  /// The wrapped cell's projection, then the inputs themselves (the residual).
+  [[nodiscard]] std::int64_t projection_size() const override;
+  void project_inputs(ConstMatrixView x, MatrixView out) const override;
+  [[nodiscard]] std::int64_t forward_saved_size() const override { return cell_->forward_saved_size(); }
+  void step(const StepArgs& args, Workspace& workspace) const override;
+  [[nodiscard]] std::vector<Variable> gradient_variables() const override { return cell_->gradient_variables(); }
+  [[nodiscard]] std::int64_t backward_activation_size() const override { return cell_->backward_activation_size(); }
+  void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
+                            MatrixView activations) const override;
+  void step_backward(const StepBackwardArgs& args, Workspace& workspace) const override;
+  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView saved, ConstMatrixView d_projection,
+                                  ConstMatrixView activations, std::vector<Tensor>& grads) const override;
+  void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                               std::vector<Tensor>& grads) const override;
+  void project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const override;
+  [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
+
+ private:
+  ResidualWrapper() = default;  // clone()
+  RNNCell* mutable_cell_ = nullptr;  // the caller's cell (null in a clone)
+  const RNNCell* cell_ = nullptr;
+  std::shared_ptr<const RNNCell> owned_;
+  std::int64_t input_dim_ = -1;
+};
+
+}  // namespace varscope
