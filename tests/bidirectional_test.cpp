@@ -455,7 +455,9 @@ BOOST_AUTO_TEST_CASE(testBidirectionalDynamicRNN_lstm) {
 BOOST_AUTO_TEST_CASE(without_sequence_length_bw_reads_the_padding_first) {
   Fresh g;
   Tensor x(DType::float32, Shape{1, 3, 1});
-  x.data<float>()[0] = 1.0f;  // step 0 is the token; steps 1, 2 are padding (0)
+  // Step 0 is the token; steps 1, 2 are padding (non-zero: from zeros, zero inputs keep a GRU at 0).
+  x.data<float>()[0] = 1.0f;
+  x.data<float>()[1] = x.data<float>()[2] = -0.7f;
   GRUCell fw(2), bw(2);
   auto [with_lengths, s1] = bidirectional_dynamic_rnn(fw, bw, x, {.sequence_length = ints({1}, {1})});
   auto [whole, s2] = bidirectional_dynamic_rnn(fw, bw, x);
