@@ -530,6 +530,10 @@ BOOST_AUTO_TEST_CASE(errors_name_the_function) {
   BOOST_TEST(has(m, "bidirectional_dynamic_rnn: sequence_length must be int32 [2], got int32 [3]"), m);
   m = message_of<ShapeMismatchError>([&] { (void)bidirectional_dynamic_rnn(fw, bw, Tensor(DType::float32, Shape{2, 3})); });
   BOOST_TEST(has(m, "bidirectional_dynamic_rnn: inputs must be float32 [batch, time, depth], got float32 [2, 3]"), m);
+  m = message_of<ShapeMismatchError>([&] {
+    (void)bidirectional_dynamic_rnn(fw, bw, x, {.initial_state_bw = Tensor(DType::float32, Shape{2, 3})});
+  });
+  BOOST_TEST(has(m, "bidirectional_dynamic_rnn: initial_state_bw must be float32 [2, 2], got float32 [2, 3]"), m);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -695,6 +695,12 @@ BidirectionalRNNResult bidirectional_dynamic_rnn(RNNCell& cell_fw, RNNCell& cell
                                    "] (time steps in inputs)");
     }
   }
+  if (options.initial_state_fw)
+    detail::require_state("bidirectional_dynamic_rnn", "initial_state_fw", *options.initial_state_fw,
+                          cell_fw.state_size(), B, "batch of the inputs, state size of cell_fw");
+  if (options.initial_state_bw)
+    detail::require_state("bidirectional_dynamic_rnn", "initial_state_bw", *options.initial_state_bw,
+                          cell_bw.state_size(), B, "batch of the inputs, state size of cell_bw");
   // TF: time_axis 1, batch_axis 0 (time_major=False).
   const auto reverse_time = [&](const Tensor& x) {
     return options.sequence_length ? reverse_sequence(x, *options.sequence_length, 1, 0) : reverse(x, 1);
