@@ -70,6 +70,22 @@ struct TopK {
 [[nodiscard]] Tensor tile_batch(const Tensor& x, std::int64_t multiplier);
 /// Same values, new shape with the same element count (one dim may be -1).
 [[nodiscard]] Tensor reshape(const Tensor& x, const Shape& shape);
+/// tf.reverse_sequence: row b (index b along `batch_axis`) has its first
+/// `seq_lengths[b]` entries along `seq_axis` reversed; entries at and past the length
+/// are copied unchanged. `input` is float32 or int32 with rank >= 2; `seq_lengths` is
+/// int32 [input.shape[batch_axis]] with every length in [0, input.shape[seq_axis]].
+/// Negative axes count from the end. bidirectional_dynamic_rnn reverses each
+/// sequence's valid steps with it (seq_axis 1, batch_axis 0):
+///   reverse_sequence(x [2, 4, ...], lengths {2, 4}, 1, 0): row 0 reads x1 x0 x2 x3, row 1 x3 x2 x1 x0.
+/// The gradient is reverse_sequence of the output's gradient with the same lengths.
+/// Errors name the offending value: an axis outside [-rank, rank) or seq_axis ==
+/// batch_axis (InvalidArgumentError), seq_lengths not int32 (DTypeMismatchError) or not
+/// [batch] (ShapeMismatchError), a length < 0 or > the time dimension (InvalidArgumentError).
+[[nodiscard]] Tensor reverse_sequence(const Tensor& input, const Tensor& seq_lengths, int seq_axis, int batch_axis);
+/// tf.reverse(x, axis=[axis]): the order of the entries along `axis` reversed (negative
+/// counts from the end); float32 or int32, rank >= 1. Gradient: the gradient reversed.
+/// InvalidArgumentError naming the axis when it is outside [-rank, rank).
+[[nodiscard]] Tensor reverse(const Tensor& x, int axis);
 /// Largest |a - b| over same-shaped float tensors. A comparison must not let a
 /// non-finite value pass: NaN on either side at any position gives NaN (so
 /// `max_abs_diff(a, b) <= tol` is false), an infinity facing a different value gives

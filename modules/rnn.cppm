@@ -13,6 +13,7 @@ module;
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 export module varscope:rnn;
 import :errors;
@@ -241,6 +242,37 @@ struct RNNResult {
 
 /// tf.nn.dynamic_rnn over inputs [B, T, D] (batch major).
 RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions options = {});
+
+/// Keyword arguments of bidirectional_dynamic_rnn (batch major; TF's time_major=False).
+struct BidirectionalRNNOptions {
+  /// int32 [B]; lengths in [0, T]. Empty: every sequence has length T (the backward
+  /// pass then reads the whole padded row reversed, padding first, as TF does).
+  std::optional<Tensor> sequence_length;
+  /// cell_fw's / cell_bw's state structure with [B, size] leaves; default zeros.
+  std::optional<State> initial_state_fw, initial_state_bw;
+  /// Variable scope of both directions (TF's default "bidirectional_rnn"); "" = the current scope.
+  std::string scope = "bidirectional_rnn";
+};
+
+struct BidirectionalRNNResult {
+  /// first: cell_fw's outputs [B, T, fw output_size], as dynamic_rnn gives them.
+  /// second: cell_bw's outputs [B, T, bw output_size], back in input time order: row b at
+  /// step t is the bw output after reading steps len[b]-1 down to t; 0 for t >= len[b].
+  /// TF's `tf.concat(outputs, 2)` is `concat({outputs.first, outputs.second}, 2)`.
+  std::pair<Tensor, Tensor> outputs;
+  /// State::tuple({state_fw, state_bw}): output_states[0] is the fw state after step
+  /// len-1, output_states[1] the bw state after reading step 0 (the first token).
+  State output_states;
+};
+
+/// tf.nn.bidirectional_dynamic_rnn over inputs [B, T, D] (batch major), TF 1.15's structure:
+/// in variable_scope(scope), dynamic_rnn(cell_fw) runs in the re-entered scope "fw" and
+/// dynamic_rnn(cell_bw) in "bw" (no extra "rnn" level: `bidirectional_rnn/fw/basic_lstm_cell/kernel`),
+/// the bw pass over reverse_sequence(inputs, sequence_length, 1, 0) (reverse(inputs, 1)
+/// without lengths), its outputs reversed back the same way. Recorded by an active
+/// GradientTape through those ops. `auto [outputs, states] = bidirectional_dynamic_rnn(fw, bw, x);`
+BidirectionalRNNResult bidirectional_dynamic_rnn(RNNCell& cell_fw, RNNCell& cell_bw, const Tensor& inputs,
+                                                 BidirectionalRNNOptions options = {});
 
 }  // namespace varscope
 

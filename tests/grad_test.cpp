@@ -153,6 +153,9 @@ BOOST_AUTO_TEST_CASE(concat_split_slice_reshape_reduce) {
   check_grads({a}, [&] { return reshape(a.value(), Shape{6, -1}); }, "reshape");
   check_grads({a}, [&] { return reduce_sum(a.value(), 1); }, "reduce_sum axis 1");
   check_grads({a}, [&] { return reduce_sum(a.value(), -1); }, "reduce_sum axis -1");
+  check_grads({a}, [&] { return reverse_sequence(a.value(), ints({4}, {3, 0, 2, 1}), 1, 2); },
+              "reverse_sequence seq_axis 1 batch_axis 2");
+  check_grads({a}, [&] { return reverse(a.value(), 1); }, "reverse axis 1");
 }
 
 BOOST_AUTO_TEST_CASE(gather_sums_repeated_rows) {
@@ -797,6 +800,9 @@ BOOST_AUTO_TEST_CASE(every_op_output_is_untracked_unless_recorded) {
       {"softmax", [](const Tensor& x) { return softmax(x); }},
       {"log_softmax", [](const Tensor& x) { return log_softmax(x); }},
       {"reshape to its own shape", [](const Tensor& x) { return reshape(x, Shape{2, 3}); }},
+      {"reverse_sequence with lengths 0 (a copy)",
+       [](const Tensor& x) { return reverse_sequence(x, ints({2}, {0, 0}), 1, 0); }},
+      {"reverse", [](const Tensor& x) { return reverse(x, 0); }},
       {"Dense", [&](const Tensor& x) { return dense_layer(x); }},
       {"sparse_softmax_cross_entropy_with_logits",
        [](const Tensor& x) { return sparse_softmax_cross_entropy_with_logits(ints({2}, {0, 2}), x); }},

@@ -10,6 +10,7 @@ module;
 #include <initializer_list>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -471,6 +472,78 @@ Tensor reshape_forward(const Tensor& x, const Shape& shape) {
   return Tensor(target, TensorStorage<std::int32_t>(d.begin(), d.end()));
 }
 
+namespace {
+
+// out[i] = x[i with its coordinate k along seq_ax replaced by len - 1 - k when k < len],
+// len = lengths[coordinate along batch_ax] (or the whole dimension without lengths).
+template <class T>
+void reverse_into(std::span<const T> x, std::span<T> out, const Shape& s, std::size_t seq_ax,
+                  std::optional<std::size_t> batch_ax, std::span<const std::int32_t> lengths) {
+  const AxisSplit seq = around(s, seq_ax);
+  std::int64_t batch_stride = 1;
+  if (batch_ax)
+    for (std::size_t i = *batch_ax + 1; i < s.rank(); ++i) batch_stride *= s[i];
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(out.size()); ++i) {
+    const std::int64_t k = (i / seq.inner) % seq.dim;
+    const std::int64_t len = batch_ax ? lengths[static_cast<std::size_t>((i / batch_stride) % s[*batch_ax])] : seq.dim;
+    const std::int64_t src = k < len ? i + (len - 1 - 2 * k) * seq.inner : i;
+    out[static_cast<std::size_t>(i)] = x[static_cast<std::size_t>(src)];
+  }
+}
+
+Tensor reverse_impl(const Tensor& x, std::size_t seq_ax, std::optional<std::size_t> batch_ax,
+                    std::span<const std::int32_t> lengths) {
+  Tensor out = Tensor::uninitialized(x.dtype(), x.shape());  // every element written
+  if (x.dtype() == DType::float32)
+    reverse_into<float>(x.data<float>(), out.data<float>(), x.shape(), seq_ax, batch_ax, lengths);
+  else
+    reverse_into<std::int32_t>(x.data<std::int32_t>(), out.data<std::int32_t>(), x.shape(), seq_ax, batch_ax,
+                               lengths);
+  return out;
+}
+
+// An axis of `what` (seq_axis, batch_axis, axis) in [-rank, rank), normalized.
+std::size_t op_axis(const std::string& op, const char* what, int axis, const Tensor& x) {
+  const int r = static_cast<int>(x.shape().rank());
+  if (axis < -r || axis >= r)
+    throw InvalidArgumentError(op + ": " + what + " " + std::to_string(axis) + " is out of range for input " +
+                               validate::describe(x) + " (rank " + std::to_string(r) + "); use an axis in [" +
+                               std::to_string(-r) + ", " + std::to_string(r - 1) + "]");
+  return static_cast<std::size_t>(axis < 0 ? axis + r : axis);
+}
+
+struct ReverseSequenceAxes {
+  std::size_t seq = 0, batch = 0;
+};
+
+ReverseSequenceAxes check_reverse_sequence(const Tensor& input, const Tensor& seq_lengths, int seq_axis,
+                                           int batch_axis) {
+  const std::string op = "reverse_sequence";
+  if (input.shape().rank() < 2)
+    shape_error(op, "input must have rank >= 2 (a batch axis and a sequence axis), got " + validate::describe(input));
+  const ReverseSequenceAxes ax{op_axis(op, "seq_axis", seq_axis, input), op_axis(op, "batch_axis", batch_axis, input)};
+  if (ax.seq == ax.batch)
+    throw InvalidArgumentError(op + ": seq_axis " + std::to_string(seq_axis) + " and batch_axis " +
+                               std::to_string(batch_axis) + " are both axis " + std::to_string(ax.seq) + " of input " +
+                               validate::describe(input) +
+                               "; they must differ (batch-major [batch, time, ...]: seq_axis 1, batch_axis 0)");
+  const std::int64_t B = input.shape()[ax.batch], T = input.shape()[ax.seq];
+  const std::string hint = "one length per entry along batch_axis " + std::to_string(ax.batch) + " of input " +
+                           validate::describe(input);
+  validate::require_tensor(op, "seq_lengths", seq_lengths, DType::int32, {validate::Dim(B, "batch")}, hint);
+  const auto lens = seq_lengths.data<std::int32_t>();
+  for (std::int64_t b = 0; b < B; ++b) {
+    const std::int32_t l = lens[static_cast<std::size_t>(b)];
+    if (l < 0 || l > T)
+      throw InvalidArgumentError(op + ": seq_lengths[" + std::to_string(b) + "] = " + std::to_string(l) +
+                                 " is outside [0, " + std::to_string(T) + "] (dimension " + std::to_string(ax.seq) +
+                                 ", the seq_axis, of input " + validate::describe(input) + ")");
+  }
+  return ax;
+}
+
+}  // namespace
+
 float max_abs_diff(const Tensor& a, const Tensor& b) {
   require_float("max_abs_diff", a, "a");
   require_float("max_abs_diff", b, "b");
@@ -722,6 +795,28 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   return record_op(reshape_forward(x, shape), {x}, [&](const TrackedInputs&, const Tensor&) {
     return [shape = x.shape()](BackwardContext& ctx) {
       ctx.accumulate_input(0, reshape_forward(*ctx.output_grad(0), shape));
+    };
+  });
+}
+
+Tensor reverse_sequence(const Tensor& input, const Tensor& seq_lengths, int seq_axis, int batch_axis) {
+  const ReverseSequenceAxes ax = check_reverse_sequence(input, seq_lengths, seq_axis, batch_axis);
+  // An int32 input is never tracked (id_of gives float32 values only); the lengths are not differentiable.
+  return record_op(reverse_impl(input, ax.seq, ax.batch, seq_lengths.data<std::int32_t>()), {input},
+                   [&](const TrackedInputs&, const Tensor&) {
+                     return [lengths = seq_lengths, ax](BackwardContext& ctx) {
+                       // A permutation within each row: its adjoint is the same permutation.
+                       ctx.accumulate_input(
+                           0, reverse_impl(*ctx.output_grad(0), ax.seq, ax.batch, lengths.data<std::int32_t>()));
+                     };
+                   });
+}
+
+Tensor reverse(const Tensor& x, int axis) {
+  const std::size_t ax = op_axis("reverse", "axis", axis, x);
+  return record_op(reverse_impl(x, ax, std::nullopt, {}), {x}, [ax](const TrackedInputs&, const Tensor&) {
+    return [ax](BackwardContext& ctx) {
+      ctx.accumulate_input(0, reverse_impl(*ctx.output_grad(0), ax, std::nullopt, {}));
     };
   });
 }

@@ -684,4 +684,57 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
   return {std::move(outputs), std::move(final_state)};
 }
 
+// ---------------------------------------------------------------- bidirectional_dynamic_rnn
+
+BidirectionalRNNResult bidirectional_dynamic_rnn(RNNCell& cell_fw, RNNCell& cell_bw, const Tensor& inputs,
+                                                 BidirectionalRNNOptions options) {
+  // Checked here so errors name this function (dynamic_rnn checks the rest, e.g. the states).
+  validate::require_tensor("bidirectional_dynamic_rnn", "inputs", inputs, DType::float32,
+                           {"batch", "time", "depth"});
+  const std::int64_t B = inputs.shape()[0], T = inputs.shape()[1];
+  if (options.sequence_length) {
+    const Tensor& lens = *options.sequence_length;
+    validate::require_tensor("bidirectional_dynamic_rnn", "sequence_length", lens, DType::int32, {B},
+                             "one length per batch row");
+    for (std::int64_t b = 0; b < B; ++b) {
+      const std::int32_t l = lens.data<std::int32_t>()[b];
+      if (l < 0 || l > T)
+        throw InvalidArgumentError("bidirectional_dynamic_rnn: sequence_length[" + std::to_string(b) +
+                                   "] = " + std::to_string(l) + " is outside [0, " + std::to_string(T) +
+                                   "] (time steps in inputs)");
+    }
+  }
+  if (options.initial_state_fw)
+    detail::require_state("bidirectional_dynamic_rnn", "initial_state_fw", *options.initial_state_fw,
+                          cell_fw.state_size(), B, "batch of the inputs, state size of cell_fw");
+  if (options.initial_state_bw)
+    detail::require_state("bidirectional_dynamic_rnn", "initial_state_bw", *options.initial_state_bw,
+                          cell_bw.state_size(), B, "batch of the inputs, state size of cell_bw");
+  // TF: time_axis 1, batch_axis 0 (time_major=False).
+  const auto reverse_time = [&](const Tensor& x) {
+    return options.sequence_length ? reverse_sequence(x, *options.sequence_length, 1, 0) : reverse(x, 1);
+  };
+  auto outer = options.scope.empty() ? variable_scope(get_variable_scope()) : variable_scope(options.scope);
+  RNNResult fw;
+  {
+    // TF passes the captured scope object to dynamic_rnn, which re-enters it: scope "" here.
+    auto fw_scope = variable_scope("fw");
+    fw = dynamic_rnn(cell_fw, inputs,
+                     {.sequence_length = options.sequence_length,
+                      .initial_state = std::move(options.initial_state_fw),
+                      .scope = ""});
+  }
+  RNNResult bw;
+  {
+    auto bw_scope = variable_scope("bw");
+    bw = dynamic_rnn(cell_bw, reverse_time(inputs),
+                     {.sequence_length = options.sequence_length,
+                      .initial_state = std::move(options.initial_state_bw),
+                      .scope = ""});
+  }
+  Tensor output_bw = reverse_time(bw.outputs);
+  return {{std::move(fw.outputs), std::move(output_bw)},
+          State::tuple({std::move(fw.final_state), std::move(bw.final_state)})};
+}
+
 }  // namespace varscope
