@@ -84,7 +84,7 @@ void run(FuzzedDataProvider& in) {
     auto use = graph.as_default();
     GRUCell cell(H);
     Dense out(V);
-    (void)out(cell(Tensor(DType::float32, Shape{1, std::max<std::int64_t>(E, 1)}), cell.zero_state(1)));
+    (void)out(cell(Tensor(DType::float32, Shape{1, std::max<std::int64_t>(E, 1)}), cell.zero_state(1)).output);
     return;
   }
   Graph graph(in.ConsumeIntegral<std::uint8_t>());
