@@ -23,7 +23,7 @@
 //   :rnn     the RNNCell interface (packed state, output separate from state), GRU cells (TF and
 //            reset-after layouts), the one recurrence loop, dynamic_rnn
 //   :lstm    BasicLSTMCell, LSTMCell (peepholes, cell clipping, projection)
-//   :wrappers cells made of cells: MultiRNNCell, ResidualWrapper
+//   :wrappers cells made of cells: MultiRNNCell, ResidualWrapper, DropoutWrapper
 //   :seq2seq helpers, BasicDecoder, BeamSearchDecoder, dynamic_decode, gather_tree
 //   :checkpoint JSON checkpoints: save, restore (strict/lenient/dry run, remapping), list
 //   :data    built-in tasks: date normalisation to ISO 8601 (generator, splits, vocabulary)

@@ -3,20 +3,25 @@
 //   MultiRNNCell     layers stacked: <scope>/multi_rnn_cell/cell_<i>/<layer's own scope>/...,
 //                    the state a tuple of the layers' states
 //   ResidualWrapper  output = inputs + cell output; adds no scope level
+//   DropoutWrapper   dropout on the cell's inputs, new state (never an LSTM's c) and output;
+//                    adds no scope level
 //
 // Both work on the loops' packed state (the layers' packed states side by side, which is
 // TF's state_is_tuple=False layout) and take part in the three-phase backward of RNNCell.
 // Cells are referenced, not owned, like TF's: the objects the caller built (and their
 // variables) serve the composite; clone() (kept by a gradient tape) clones them.
 module;
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 export module varscope:wrappers;
 import :errors;
 import :tensor;
+import :init;
 import :store;
 import :kernels;
 import :nest;
@@ -118,6 +123,91 @@ class ResidualWrapper : public RNNCell {
   const RNNCell* cell_ = nullptr;
   std::shared_ptr<const RNNCell> owned_;
   std::int64_t input_dim_ = -1;
+};
+
+/// Keyword arguments of tf.nn.rnn_cell.DropoutWrapper. A keep probability must be in
+/// (0, 1]; 1 (the default) builds no dropout for that part, as TF's float 1.0 does.
+struct DropoutWrapperOptions {
+  float input_keep_prob = 1.0f;   ///< dropout on the inputs, before the cell
+  float output_keep_prob = 1.0f;  ///< dropout on the cell's output
+  float state_keep_prob = 1.0f;   ///< dropout on the new state, except every LSTMStateTuple's c
+  /// One mask per part, drawn once (at build) and used for every batch row and time step
+  /// (Gal & Ghahramani); TF's `input_size` / `dtype` are not needed: the sizes are known at build.
+  bool variational_recurrent = false;
+  /// Op seed: with it the masks are a function of (graph seed, seed, call number); without it
+  /// the default graph's next op seed at build (a seeded graph is still reproducible).
+  std::optional<std::uint64_t> seed;
+};
+
+/// tf.nn.rnn_cell.DropoutWrapper(cell, input_keep_prob, output_keep_prob, state_keep_prob,
+/// variational_recurrent, seed). One step is TF's: dropout(inputs) -> cell -> dropout(new
+/// state, filtered) -> dropout(output), each `x / keep * mask`, mask = (uniform >= 1 - keep);
+/// a fresh mask per step and row unless variational_recurrent. The state filter is TF's
+/// default: the `c` of every LSTMStateTuple is never dropped, every other leaf is (an LSTM
+/// with state_is_tuple = false has a single leaf, so TF drops all of it, and so do we).
+/// Adds no scope level: the wrapped cell's names. Gradients flow through the masks drawn in
+/// the forward pass (they are saved per step).
+///
+/// TF 1.x has no is_training: like tensorflow/nmt, wrap the cell only where you train
+/// (dropout applies only to the training graph's cells): the decoder's unwrapped cell reads
+/// the same variables because the wrapper adds no scope level (examples/nmt). Masks are drawn
+/// from a counter shared by the wrapper's clones, so concurrent calls get distinct masks.
+class DropoutWrapper : public RNNCell {
+ public:
+  /// InvalidArgumentError naming the keep probability that is outside (0, 1].
+  explicit DropoutWrapper(RNNCell& cell, DropoutWrapperOptions options = {});
+
+  [[nodiscard]] StateSize state_size() const override { return cell_->state_size(); }
+  [[nodiscard]] std::int64_t output_size() const override { return cell_->output_size(); }
+  void build(std::int64_t input_dim) override;
+  [[nodiscard]] bool built() const override { return cell_->built() && input_dim_ >= 0; }
+  /// With input dropout: the inputs themselves (the cell projects the dropped inputs inside
+  /// the step); otherwise the wrapped cell's projection.
+  [[nodiscard]] std::int64_t projection_size() const override;
+  void project_inputs(ConstMatrixView x, MatrixView out) const override;
+  [[nodiscard]] std::int64_t forward_saved_size() const override;
+  void step(const StepArgs& args, Workspace& workspace) const override;
+  [[nodiscard]] std::vector<Variable> gradient_variables() const override { return cell_->gradient_variables(); }
+  [[nodiscard]] std::int64_t backward_activation_size() const override;
+  void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
+                            MatrixView activations) const override;
+  void step_backward(const StepBackwardArgs& args, Workspace& workspace) const override;
+  void recurrent_weights_backward(ConstMatrixView states, ConstMatrixView saved, ConstMatrixView d_projection,
+                                  ConstMatrixView activations, std::vector<Tensor>& grads) const override;
+  void project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                               std::vector<Tensor>& grads) const override;
+  void project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const override;
+  [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
+
+  [[nodiscard]] const DropoutWrapperOptions& options() const noexcept { return options_; }
+  /// Per packed state column (nest::flatten order): whether state dropout applies to it
+  /// (false for every LSTMStateTuple's c). Known once built.
+  [[nodiscard]] const std::vector<bool>& state_dropped_columns() const;
+
+ private:
+  DropoutWrapper() = default;  // clone()
+  // Which parts drop (keep < 1) and where each lives in `saved` / the activations; fixed at build.
+  struct Layout {
+    bool input = false, state = false, output = false;
+    std::int64_t cell_saved = 0;                      // the wrapped cell's saved columns come first
+    std::int64_t dropped_x = -1, input_mask = -1;     // [D] each (input dropout)
+    std::int64_t state_mask = -1, output_mask = -1;   // [S], [O]
+    std::int64_t saved = 0;
+    std::int64_t cell_activations = 0, cell_projection = -1, activations = 0;  // d_projection kept after the cell's
+    std::vector<bool> state_columns;                  // state dropout per packed column
+  };
+  // The masks of one step (fresh draws, or the variational ones repeated per row).
+  void draw_masks(std::int64_t rows, MatrixView input_mask, MatrixView state_mask, MatrixView output_mask) const;
+
+  RNNCell* mutable_cell_ = nullptr;  // the caller's cell (null in a clone)
+  const RNNCell* cell_ = nullptr;
+  std::shared_ptr<const RNNCell> owned_;
+  DropoutWrapperOptions options_;
+  std::int64_t input_dim_ = -1;
+  Layout layout_;
+  std::uint64_t seed_ = 0;                                // resolved at build
+  std::vector<float> variational_input_, variational_state_, variational_output_;  // scaled masks
+  std::shared_ptr<std::atomic<std::uint64_t>> calls_ = std::make_shared<std::atomic<std::uint64_t>>(0);
 };
 
 }  // namespace varscope

@@ -749,6 +749,79 @@ BOOST_AUTO_TEST_CASE(embedding_shared_by_encoder_and_decoder) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// DropoutWrapper (modules/wrappers.cppm): gradients flow through the masks drawn in the
+// forward pass. A fresh wrapper with an explicit seed draws the same masks (call numbers
+// restart at 0), so each f() below is a deterministic function of the variables and central
+// differences apply to non-variational dropout too.
+BOOST_AUTO_TEST_SUITE(dropout)
+
+BOOST_AUTO_TEST_CASE(lstm_input_state_output_dropout_ragged) {
+  Fresh g;
+  auto x = var("x", pattern({3, 4, 3}, 120));
+  auto c0 = var("c0", pattern({3, 5}, 121));
+  auto h0 = var("h0", pattern({3, 5}, 122));
+  const Tensor lengths = ints({3}, {4, 2, 0});
+  LSTMCell cell(5, {.use_peepholes = true, .initializer = random_uniform_initializer(-0.5, 0.5, 7)});
+  const DropoutWrapperOptions opts{.input_keep_prob = 0.6f, .output_keep_prob = 0.7f, .state_keep_prob = 0.8f,
+                                   .seed = 11};
+  auto f = [&] {
+    DropoutWrapper w(cell, opts);
+    const auto r = dynamic_rnn(w, x.value(), {.sequence_length = lengths,
+                                              .initial_state = LSTMStateTuple{c0.value(), h0.value()}});
+    const LSTMStateTuple s = LSTMStateTuple::from(r.final_state);
+    return concat({reshape(r.outputs, Shape{-1}), reshape(s.c, Shape{-1}), reshape(s.h, Shape{-1})}, 0);
+  };
+  (void)f();  // builds rnn/lstm_cell/*
+  // The masks are really there (and the same in every f()): dropout changes the result.
+  {
+    const auto bare = dynamic_rnn(cell, x.value(), {.sequence_length = lengths,
+                                                    .initial_state = LSTMStateTuple{c0.value(), h0.value()}});
+    const Tensor a = f();
+    BOOST_TEST(max_abs_diff(reshape(bare.outputs, Shape{-1}), slice(a, {0}, {bare.outputs.size()})) > 0.1);
+    BOOST_TEST(max_abs_diff(a, f()) == 0.0);
+  }
+  std::vector<Variable> vars = cell.variables();
+  vars.insert(vars.end(), {x, c0, h0});
+  check_grads(vars, f, "DropoutWrapper(LSTMCell) input/state/output dropout");
+}
+
+// Dropout inside a stack: layer 1's input dropout sees layer 0's output at every step
+// (MultiRNNCell projects it per step, and again for every step at once in the backward).
+BOOST_AUTO_TEST_CASE(stacked_dropout_layers_gru_over_lstm) {
+  Fresh g;
+  auto x = var("x", pattern({2, 3, 4}, 130));
+  BasicLSTMCell bottom(4);
+  GRUCell top(3);
+  auto f = [&] {
+    DropoutWrapper d0(bottom, {.output_keep_prob = 0.75f, .state_keep_prob = 0.6f, .seed = 3});
+    DropoutWrapper d1(top, {.input_keep_prob = 0.5f, .state_keep_prob = 0.7f, .seed = 4});
+    MultiRNNCell stack({d0, d1});
+    const auto r = dynamic_rnn(stack, x.value(), {.sequence_length = ints({2}, {3, 2})});
+    return concat({reshape(r.outputs, Shape{-1}), reshape(r.final_state[1].leaf(), Shape{-1})}, 0);
+  };
+  (void)f();
+  std::vector<Variable> vars = bottom.variables();
+  for (const auto& v : top.variables()) vars.push_back(v);
+  vars.push_back(x);
+  check_grads(vars, f, "MultiRNNCell(DropoutWrapper(BasicLSTMCell), DropoutWrapper(GRUCell))");
+}
+
+BOOST_AUTO_TEST_CASE(variational_gru_all_three) {
+  Fresh g;
+  auto x = var("x", pattern({3, 4, 2}, 140));
+  GRUCell cell(4);
+  DropoutWrapper w(cell, {.input_keep_prob = 0.5f, .output_keep_prob = 0.6f, .state_keep_prob = 0.7f,
+                          .variational_recurrent = true, .seed = 9});
+  // Variational masks are fixed at build: the same wrapper gives the same function.
+  auto f = [&] { return dynamic_rnn(w, x.value(), {.sequence_length = ints({3}, {4, 1, 3})}).outputs; };
+  (void)f();
+  std::vector<Variable> vars = cell.variables();
+  vars.push_back(x);
+  check_grads(vars, f, "DropoutWrapper(GRUCell) variational");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(tape)
 
 BOOST_AUTO_TEST_CASE(no_tape_records_nothing_and_unconnected_is_none) {

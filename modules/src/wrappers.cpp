@@ -1,9 +1,12 @@
-// Implementation of varscope:wrappers — MultiRNNCell and ResidualWrapper on column
-// blocks of the packed state, the activations and what a step saves (views with the
-// parent's row stride: no copies), layer by layer.
+// Implementation of varscope:wrappers — MultiRNNCell, ResidualWrapper and DropoutWrapper
+// on column blocks of the packed state, the activations and what a step saves (views with
+// the parent's row stride: no copies), layer by layer.
 module;
 #include <Eigen/Core>
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -348,6 +351,259 @@ std::shared_ptr<const RNNCell> ResidualWrapper::clone() const {
   copy->owned_ = cell_->clone();
   copy->cell_ = copy->owned_.get();
   copy->input_dim_ = input_dim_;
+  return copy;
+}
+
+// ---------------------------------------------------------------- DropoutWrapper
+
+namespace {
+void check_keep_prob(float keep, const char* name) {
+  if (!(keep > 0.0f && keep <= 1.0f))
+    throw InvalidArgumentError(std::string("DropoutWrapper: ") + name + " must be in (0, 1], got " +
+                               std::to_string(keep) + " (TF: \"Parameter " + name +
+                               " must be between 0 and 1\"); 1.0 turns this dropout off");
+}
+
+// TF's _default_dropout_state_filter_visitor over the packed columns: an LSTMStateTuple's c
+// (item 0) is never dropped, every other leaf is.
+void mark_state_columns(const StateSize& s, bool droppable, std::vector<bool>& columns_out) {
+  if (s.is_leaf()) {
+    columns_out.insert(columns_out.end(), static_cast<std::size_t>(s.leaf()), droppable);
+    return;
+  }
+  for (std::size_t i = 0; i < s.size(); ++i)
+    mark_state_columns(s[i], droppable && !(s.kind() == NestKind::lstm_state_tuple && i == 0), columns_out);
+}
+
+// TF's dropout_v2 mask, pre-scaled: 1/keep where uniform >= 1 - keep, else 0.
+float draw_mask(Rng& rng, float keep) {
+  const float rate = 1.0f - keep;
+  return rng.uniform01() >= rate ? 1.0f / keep : 0.0f;
+}
+}  // namespace
+
+DropoutWrapper::DropoutWrapper(RNNCell& cell, DropoutWrapperOptions options)
+    : mutable_cell_(&cell), cell_(&cell), options_(options) {
+  check_keep_prob(options_.input_keep_prob, "input_keep_prob");
+  check_keep_prob(options_.output_keep_prob, "output_keep_prob");
+  check_keep_prob(options_.state_keep_prob, "state_keep_prob");
+}
+
+void DropoutWrapper::build(std::int64_t input_dim) {
+  if (mutable_cell_) mutable_cell_->build(input_dim);  // checks the depth on later calls
+  if (input_dim_ >= 0) return;
+  input_dim_ = input_dim;
+  Layout l;
+  mark_state_columns(cell_->state_size(), true, l.state_columns);
+  l.input = options_.input_keep_prob < 1.0f;
+  l.output = options_.output_keep_prob < 1.0f;
+  l.state = options_.state_keep_prob < 1.0f &&
+            std::find(l.state_columns.begin(), l.state_columns.end(), true) != l.state_columns.end();
+  const auto S = static_cast<std::int64_t>(l.state_columns.size());
+  l.cell_saved = l.saved = cell_->forward_saved_size();
+  if (l.input) {
+    l.dropped_x = l.saved;
+    l.input_mask = l.saved + input_dim;
+    l.saved += 2 * input_dim;
+  }
+  if (l.state) l.state_mask = std::exchange(l.saved, l.saved + S);
+  if (l.output) l.output_mask = std::exchange(l.saved, l.saved + cell_->output_size());
+  l.cell_activations = l.activations = cell_->backward_activation_size();
+  if (l.input) l.cell_projection = std::exchange(l.activations, l.activations + cell_->projection_size());
+  layout_ = std::move(l);
+
+  Graph& graph = get_default_graph();
+  seed_ = options_.seed ? explicit_seed(graph.seed(), *options_.seed) : graph.next_op_seed();
+  if (options_.variational_recurrent) {  // TF: noise [1] + size, drawn once
+    const auto draw = [&](const char* salt, std::int64_t n, float keep, const std::vector<bool>* droppable) {
+      Rng rng(mix_seed(seed_, hash_name(salt)));
+      std::vector<float> mask(static_cast<std::size_t>(n));
+      for (std::int64_t j = 0; j < n; ++j)
+        mask[j] = droppable && !(*droppable)[j] ? 1.0f : draw_mask(rng, keep);
+      return mask;
+    };
+    if (layout_.input) variational_input_ = draw("input", input_dim, options_.input_keep_prob, nullptr);
+    if (layout_.state) variational_state_ = draw("state", S, options_.state_keep_prob, &layout_.state_columns);
+    if (layout_.output) variational_output_ = draw("output", cell_->output_size(), options_.output_keep_prob, nullptr);
+  }
+}
+
+const std::vector<bool>& DropoutWrapper::state_dropped_columns() const {
+  if (input_dim_ < 0) throw InvalidArgumentError("DropoutWrapper is not built yet: call it once, or build(input_depth)");
+  return layout_.state_columns;
+}
+
+std::int64_t DropoutWrapper::projection_size() const {
+  if (input_dim_ < 0) throw InvalidArgumentError("DropoutWrapper is not built yet: call it once, or build(input_depth)");
+  return layout_.input ? input_dim_ : cell_->projection_size();
+}
+
+void DropoutWrapper::project_inputs(ConstMatrixView x, MatrixView out) const {
+  if (layout_.input)
+    eigen(out) = eigen(x);  // the step drops, then projects
+  else
+    cell_->project_inputs(x, out);
+}
+
+std::int64_t DropoutWrapper::forward_saved_size() const {
+  if (input_dim_ < 0) throw InvalidArgumentError("DropoutWrapper is not built yet: call it once, or build(input_depth)");
+  return layout_.saved;
+}
+
+std::int64_t DropoutWrapper::backward_activation_size() const {
+  if (input_dim_ < 0) throw InvalidArgumentError("DropoutWrapper is not built yet: call it once, or build(input_depth)");
+  return layout_.activations;
+}
+
+void DropoutWrapper::draw_masks(std::int64_t rows, MatrixView input_mask, MatrixView state_mask,
+                                MatrixView output_mask) const {
+  if (options_.variational_recurrent) {
+    const auto repeat = [&](MatrixView m, const std::vector<float>& v) {
+      if (!m.data) return;
+      for (std::int64_t r = 0; r < rows; ++r) std::memcpy(m.data + r * m.row_stride, v.data(), v.size() * sizeof(float));
+    };
+    repeat(input_mask, variational_input_);
+    repeat(state_mask, variational_state_);
+    repeat(output_mask, variational_output_);
+    return;
+  }
+  // A fresh stream per call: the masks depend on (seed, call number) only.
+  Rng rng(mix_seed(seed_, calls_->fetch_add(1, std::memory_order_relaxed)));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    if (input_mask.data)
+      for (std::int64_t j = 0; j < input_mask.cols; ++j)
+        input_mask.data[r * input_mask.row_stride + j] = draw_mask(rng, options_.input_keep_prob);
+    if (state_mask.data)
+      for (std::int64_t j = 0; j < state_mask.cols; ++j)
+        state_mask.data[r * state_mask.row_stride + j] =
+            layout_.state_columns[j] ? draw_mask(rng, options_.state_keep_prob) : 1.0f;
+    if (output_mask.data)
+      for (std::int64_t j = 0; j < output_mask.cols; ++j)
+        output_mask.data[r * output_mask.row_stride + j] = draw_mask(rng, options_.output_keep_prob);
+  }
+}
+
+void DropoutWrapper::step(const StepArgs& a, Workspace& workspace) const {
+  const std::int64_t B = a.state.rows, D = input_dim_, O = cell_->output_size();
+  const auto S = static_cast<std::int64_t>(layout_.state_columns.size());
+  const bool keep = a.saved.data != nullptr;  // recorded: the masks and dropped inputs go to `saved`
+  const auto part = [&](bool on, std::int64_t offset, std::int64_t width, std::size_t slot) {
+    if (!on) return MatrixView{};
+    if (keep) return columns(a.saved, offset, width);
+    return MatrixView{workspace.buffer(slot, static_cast<std::size_t>(B * width)), B, width, width};
+  };
+  const MatrixView input_mask = part(layout_.input, layout_.input_mask, D, 1);
+  const MatrixView state_mask = part(layout_.state, layout_.state_mask, S, 3);
+  const MatrixView output_mask = part(layout_.output, layout_.output_mask, O, 4);
+  draw_masks(B, input_mask, state_mask, output_mask);
+
+  ConstMatrixView projection = a.projection;
+  if (layout_.input) {  // dropout(inputs), then the cell's projection of them
+    const MatrixView dropped = part(true, layout_.dropped_x, D, 0);
+    eigen(dropped) = eigen(a.projection).cwiseProduct(eigen(input_mask));
+    const std::int64_t P = cell_->projection_size();
+    const MatrixView p{workspace.buffer(2, static_cast<std::size_t>(B * P)), B, P, P};
+    cell_->project_inputs(dropped, p);
+    projection = p;
+  }
+  cell_->step({.projection = projection,
+               .state = a.state,
+               .state_out = a.state_out,
+               .output = a.output,
+               .saved = maybe_columns(a.saved, 0, layout_.cell_saved)},
+              workspace.child(0));
+  if (layout_.state) eigen(a.state_out) = eigen(a.state_out).cwiseProduct(eigen(state_mask));  // c's columns x 1
+  if (layout_.output && a.output.data) eigen(a.output) = eigen(a.output).cwiseProduct(eigen(output_mask));
+}
+
+void DropoutWrapper::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
+                                          MatrixView activations) const {
+  ConstMatrixView p = projection;
+  if (layout_.input) {  // the cell's projection of every step's dropped inputs at once
+    const MatrixView pc = columns(activations, layout_.cell_projection, cell_->projection_size());
+    cell_->project_inputs(columns(saved, layout_.dropped_x, input_dim_), pc);
+    p = pc;
+  }
+  cell_->backward_activations(states, p, maybe_columns(saved, 0, layout_.cell_saved),
+                              columns(activations, 0, layout_.cell_activations));
+}
+
+void DropoutWrapper::step_backward(const StepBackwardArgs& a, Workspace& workspace) const {
+  const std::int64_t B = a.state.rows, D = input_dim_, O = cell_->output_size();
+  const auto S = static_cast<std::int64_t>(layout_.state_columns.size());
+  ConstMatrixView d_state_out = a.d_state_out, d_output = a.d_output;
+  if (layout_.state) {  // through state_out = new_state * mask
+    const MatrixView d{workspace.buffer(5, static_cast<std::size_t>(B * S)), B, S, S};
+    eigen(d) = eigen(a.d_state_out).cwiseProduct(eigen(columns(a.saved, layout_.state_mask, S)));
+    d_state_out = d;
+  }
+  if (layout_.output && a.d_output.data) {
+    const MatrixView d{workspace.buffer(6, static_cast<std::size_t>(B * O)), B, O, O};
+    eigen(d) = eigen(a.d_output).cwiseProduct(eigen(columns(a.saved, layout_.output_mask, O)));
+    d_output = d;
+  }
+  // With input dropout the cell's d_projection stays in the activations, where its
+  // projection was, for recurrent_weights_backward; ours is d(inputs).
+  const MatrixView d_projection =
+      layout_.input ? columns(a.activations, layout_.cell_projection, cell_->projection_size()) : a.d_projection;
+  cell_->step_backward({.activations = columns(a.activations, 0, layout_.cell_activations),
+                        .state = a.state,
+                        .saved = maybe_columns(a.saved, 0, layout_.cell_saved),
+                        .d_state_out = d_state_out,
+                        .d_output = d_output,
+                        .d_projection = d_projection,
+                        .d_state = a.d_state},
+                       workspace.child(0));
+  if (layout_.input) {
+    const MatrixView d_dropped{workspace.buffer(7, static_cast<std::size_t>(B * D)), B, D, D};
+    cell_->project_inputs_backward_input(d_projection, d_dropped);
+    eigen(a.d_projection) = eigen(d_dropped).cwiseProduct(eigen(columns(a.saved, layout_.input_mask, D)));
+  }
+}
+
+void DropoutWrapper::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView saved,
+                                                ConstMatrixView d_projection, ConstMatrixView activations,
+                                                std::vector<Tensor>& grads) const {
+  const ConstMatrixView cell_saved = maybe_columns(saved, 0, layout_.cell_saved);
+  const ConstMatrixView cell_activations = columns(activations, 0, layout_.cell_activations);
+  if (!layout_.input) {
+    cell_->recurrent_weights_backward(states, cell_saved, d_projection, cell_activations, grads);
+    return;
+  }
+  const ConstMatrixView dp = columns(activations, layout_.cell_projection, cell_->projection_size());
+  cell_->recurrent_weights_backward(states, cell_saved, dp, cell_activations, grads);
+  // The input weights saw the dropped inputs, saved per step.
+  cell_->project_inputs_backward(columns(saved, layout_.dropped_x, input_dim_), dp, MatrixView{}, grads);
+}
+
+void DropoutWrapper::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
+                                             std::vector<Tensor>& grads) const {
+  if (!layout_.input) {
+    cell_->project_inputs_backward(x, d_projection, d_x, grads);
+    return;
+  }
+  if (d_x.data) eigen(d_x) = eigen(d_projection);  // our projection is the inputs themselves
+}
+
+void DropoutWrapper::project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const {
+  if (!layout_.input)
+    cell_->project_inputs_backward_input(d_projection, d_x);
+  else
+    eigen(d_x) = eigen(d_projection);
+}
+
+std::shared_ptr<const RNNCell> DropoutWrapper::clone() const {
+  auto copy = std::shared_ptr<DropoutWrapper>(new DropoutWrapper());
+  copy->owned_ = cell_->clone();
+  copy->cell_ = copy->owned_.get();
+  copy->options_ = options_;
+  copy->input_dim_ = input_dim_;
+  copy->layout_ = layout_;
+  copy->seed_ = seed_;
+  copy->variational_input_ = variational_input_;
+  copy->variational_state_ = variational_state_;
+  copy->variational_output_ = variational_output_;
+  copy->calls_ = calls_;  // clones draw from the same counter
   return copy;
 }
 
