@@ -502,6 +502,38 @@ def lstm_error_checks():
                    "rnn/basic_lstm_cell/kernel", "--lstm-cell lstm")
 
 
+def lstm_cli_check():
+    """to-json / to-torch from the command line (torch.save / torch.load files, the flags) give what the
+    functions the live cases use give; returns the problems found."""
+    model = torch.nn.Sequential()
+    model.add_module("enc", torch.nn.LSTM(D_IN, HIDDEN, num_layers=2, proj_size=3))
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        pt, js, back = (os.path.join(d, n) for n in ("m.pt", "m.json", "back.pt"))
+        torch.save(model.state_dict(), pt)
+        flags = ["--lstm", "enc=model/rnn", "--lstm-cell", "lstm", "--forget-bias", "0.75"]
+        for cmd in (["to-json", pt, js], ["to-torch", js, back]):
+            r = subprocess.run([sys.executable, os.path.abspath(__file__)] + cmd + flags, capture_output=True, text=True)
+            if r.returncode != 0:
+                return [f"torch_interop.py {' '.join(cmd + flags)} failed: {r.stdout}{r.stderr}"]
+        want = lstm_to_tf(model.state_dict(), "enc", "model/rnn", "lstm_cell", 0.75)
+        got = {e["name"]: entry_tensor(e) for e in json.load(open(js))["variables"]}
+        if [n for n, _ in want] != list(got):
+            problems.append(f"to-json wrote {list(got)}, want {[n for n, _ in want]}")
+        elif any(not torch.equal(got[n], t) for n, t in want):
+            problems.append("to-json's values differ from lstm_to_tf's")
+        sd, sd_back = model.state_dict(), torch.load(back)
+        for k, v in sd.items():
+            if "bias" not in k and not torch.equal(sd_back[k], v):
+                problems.append(f"to-json then to-torch changes {k}")
+        if "enc.bias_hh_l1" not in sd_back or not torch.allclose(sd_back["enc.bias_ih_l1"] + sd_back["enc.bias_hh_l1"],
+                                                                 sd["enc.bias_ih_l1"] + sd["enc.bias_hh_l1"], atol=1e-6):
+            problems.append("to-json then to-torch changes bias_ih_l1 + bias_hh_l1")
+    print(f"  command line to-json / to-torch (2 layers, proj_size 3, forget_bias 0.75): "
+          f"{'ok' if not problems else 'MISMATCH'}")
+    return problems
+
+
 def lstm_live(runner, seed):
     rng = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -544,6 +576,7 @@ def lstm_live(runner, seed):
             worst[key] = nan_max(worst[key], d)
             if not d < LSTM_TOL:
                 failures.append(f"{name}: {key} max abs diff {d:.3g} >= {LSTM_TOL}")
+    failures += lstm_cli_check()
     lstm_error_checks()
     print("torch_interop lstm-live: worst " + ", ".join(f"{k} {v:.3g}" for k, v in worst.items())
           + f" (tolerance {LSTM_TOL})")
