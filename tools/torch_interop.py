@@ -34,6 +34,7 @@ Usage (run with Debian's python3: /usr/bin/python3, apt python3-torch):
                                                     prints the seed; --seed or VARSCOPE_TORCH_SEED reproduces a run
   torch_interop.py lstm-live RUNNER [--seed N]      (nn.LSTM -> JSON -> tools/torch-lstm-runner, and random
                                                     TF-layout JSON -> runner vs -> nn.LSTM: both directions)
+  torch_interop.py lstm-golden OUT.json             (the committed LSTM golden, tests/data/torch_lstm_roundtrip.json)
 """
 import argparse
 import base64
@@ -534,6 +535,37 @@ def lstm_cli_check():
     return problems
 
 
+LSTM_GOLDEN_CONFIGS = ["basic_2layers_fb0.5", "lstmcell_2layers_proj4", "basic_bidirectional"]
+
+
+def lstm_golden(seed=1234):
+    """nn.LSTM cases converted to TF layout, with PyTorch's outputs and final (c, h) as "want":
+    tests/data/torch_lstm_roundtrip.json, run by checkpoint_test through tests/support/lstm_case.hpp."""
+    rng = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    cases = []
+    for cfg in LSTM_CONFIGS:
+        name, cell, layers, proj, bidir, fb = cfg
+        if name not in LSTM_GOLDEN_CONFIGS:
+            continue
+        model = torch.nn.LSTM(D_IN, HIDDEN, num_layers=layers, batch_first=True, bidirectional=bidir, proj_size=proj)
+        case, x, lengths, h0, c0 = lstm_case_base(cfg, rng)
+        variables = lstm_to_tf({f"lstm.{k}": v for k, v in model.state_dict().items()}, "lstm",
+                               "bidirectional_rnn" if bidir else "rnn", LSTM_CELLS[cell], fb)
+        case["checkpoint"] = {"format": "varscope-checkpoint", "version": 1,
+                              "variables": [tensor_entry(n, t) for n, t in variables]}
+        out, h_n, c_n = torch_lstm_run(model, x, lengths, h0, c0)
+        case["name"] = name
+        case["want"] = {"outputs": plain(out),
+                        "final_state": [{"c": plain(c_n[i]), "h": plain(h_n[i])} for i in range(h_n.shape[0])]}
+        cases.append(case)
+    return {"about": ("Seeded nn.LSTMs (seed 1234; 2 layers forget_bias 0.5, LSTMCell 2 layers proj_size 4, "
+                      "bidirectional; ragged lengths, random initial states) converted to TF layout by "
+                      "tools/torch_interop.py (--lstm); want = PyTorch's outputs and final (c, h). Regenerate: "
+                      "/usr/bin/python3 tools/torch_interop.py lstm-golden tests/data/torch_lstm_roundtrip.json"),
+            "torch": torch.__version__, "cases": cases}
+
+
 def lstm_live(runner, seed):
     rng = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -587,7 +619,7 @@ def lstm_live(runner, seed):
 
 def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["to-json", "to-torch", "golden", "live", "lstm-live"])
+    p.add_argument("command", choices=["to-json", "to-torch", "golden", "live", "lstm-live", "lstm-golden"])
     p.add_argument("paths", nargs="+")
     p.add_argument("--embedding", action="append")
     p.add_argument("--gru", action="append")
@@ -626,6 +658,8 @@ def main():
                          "logits/final_state are PyTorch's outputs for ids. Regenerate: "
                          "/usr/bin/python3 tools/torch_interop.py golden tests/data/torch_roundtrip.json")
         json.dump(case, open(args.paths[0], "w"))
+    elif args.command == "lstm-golden":
+        json.dump(lstm_golden(), open(args.paths[0], "w"))
     elif args.command in ("live", "lstm-live"):
         # A fresh random model each run, through the varscope runner binary.
         seed = args.seed
