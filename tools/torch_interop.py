@@ -8,7 +8,8 @@ Maps PyTorch modules to varscope variable names and layouts:
   nn.Linear    NAME.weight [out, in]            -> SCOPE/kernel  [in, out] (transposed)
                NAME.bias   [out]                -> SCOPE/bias    [out]
   nn.LSTM      --lstm NAME=SCOPE, SCOPE = the scope dynamic_rnn / bidirectional_dynamic_rnn ran in
-               (e.g. "rnn", "model/rnn", "bidirectional_rnn"); CELL = basic_lstm_cell (--lstm-cell basic,
+               (e.g. "rnn", "model/rnn", "bidirectional_rnn"; NAME empty, --lstm =rnn, for a bare nn.LSTM's
+               own state_dict: keys weight_ih_l0 ...); CELL = basic_lstm_cell (--lstm-cell basic,
                the default) or lstm_cell (--lstm-cell lstm); gate blocks: torch i, f, g, o <-> TF i, j, f, o
                (g == j); F = --forget-bias (default 1.0), the forget_bias the TF cell runs with:
     num_layers=1   NAME.weight_ih_l0 [4H, D], weight_hh_l0 [4H, H]  -> SCOPE/CELL/kernel [D+H, 4H]
@@ -146,17 +147,24 @@ def check_shape(key, t, want, why):
         lstm_error(f"{key}: shape {list(t.shape)}, want {list(want)} ({why})")
 
 
+def key_prefix(name):
+    """NAME's state_dict keys are NAME.weight_ih_l0 ...; an empty NAME (--lstm =SCOPE) means a bare
+    nn.LSTM's own state_dict (weight_ih_l0 ...)."""
+    return f"{name}." if name else ""
+
+
 def torch_lstm_layout(sd, name):
     """(num_layers, bidirectional, proj) of the nn.LSTM whose keys start with NAME."""
+    pre = key_prefix(name)
     layers = 0
-    while f"{name}.weight_ih_l{layers}" in sd:
+    while f"{pre}weight_ih_l{layers}" in sd:
         layers += 1
     if layers == 0:
-        near = sorted(k for k in sd if k.startswith(f"{name}."))
-        lstm_error(f"state_dict has no {name}.weight_ih_l0 (--lstm {name}=...); "
-                   f"keys under {name}.: {near or 'none'}; all keys: {sorted(sd)}")
-    bidirectional = f"{name}.weight_ih_l0_reverse" in sd
-    proj = f"{name}.weight_hr_l0" in sd
+        near = sorted(k for k in sd if k.startswith(f"{pre}"))
+        lstm_error(f"state_dict has no {pre}weight_ih_l0 (--lstm {name}=...); "
+                   f"keys under {pre}: {near or 'none'}; all keys: {sorted(sd)}")
+    bidirectional = f"{pre}weight_ih_l0_reverse" in sd
+    proj = f"{pre}weight_hr_l0" in sd
     return layers, bidirectional, proj
 
 
@@ -175,46 +183,47 @@ def lstm_cell_scopes(scope, cell, layers, bidirectional):
 
 def lstm_to_tf(sd, name, scope, cell, forget_bias):
     """nn.LSTM state_dict entries NAME.* -> [(varscope name, tensor)]."""
+    pre = key_prefix(name)
     layers, bidirectional, proj = torch_lstm_layout(sd, name)
     if proj and cell != "lstm_cell":
-        lstm_error(f"{name}.weight_hr_l0: nn.LSTM(proj_size=...) needs --lstm-cell lstm (LSTMCell num_proj, "
+        lstm_error(f"{pre}weight_hr_l0: nn.LSTM(proj_size=...) needs --lstm-cell lstm (LSTMCell num_proj, "
                    "lstm_cell/projection/kernel); BasicLSTMCell has no projection")
     out = []
     input_size = None
     for k, (suffix, cs) in enumerate(lstm_cell_scopes(scope, cell, layers, bidirectional)):
-        w_ih = sd[f"{name}.weight_ih{suffix}"]
+        w_ih = sd[f"{pre}weight_ih{suffix}"]
         if w_ih.dim() != 2 or w_ih.shape[0] % 4:
-            lstm_error(f"{name}.weight_ih{suffix}: shape {list(w_ih.shape)}, want [4*hidden_size, input_size]")
+            lstm_error(f"{pre}weight_ih{suffix}: shape {list(w_ih.shape)}, want [4*hidden_size, input_size]")
         H = w_ih.shape[0] // 4
-        hr_key = f"{name}.weight_hr{suffix}"
+        hr_key = f"{pre}weight_hr{suffix}"
         if proj:
             if hr_key not in sd:
                 lstm_error(f"state_dict has no {hr_key} (the other layers have a projection)")
             w_hr = sd[hr_key]
             if w_hr.dim() != 2 or w_hr.shape[1] != H:
                 lstm_error(f"{hr_key}: shape {list(w_hr.shape)}, want [proj_size, {H}] "
-                           f"(hidden_size {H} from {name}.weight_ih{suffix} {list(w_ih.shape)})")
+                           f"(hidden_size {H} from {pre}weight_ih{suffix} {list(w_ih.shape)})")
         h_depth = sd[hr_key].shape[0] if proj else H
-        hh_key = f"{name}.weight_hh{suffix}"
+        hh_key = f"{pre}weight_hh{suffix}"
         if hh_key not in sd:
             lstm_error(f"state_dict has no {hh_key}")
         w_hh = sd[hh_key]
         check_shape(hh_key, w_hh, [4 * H, h_depth],
                     f"[4*hidden_size, {'proj_size' if proj else 'hidden_size'}], hidden_size {H} from "
-                    f"{name}.weight_ih{suffix} {list(w_ih.shape)}")
+                    f"{pre}weight_ih{suffix} {list(w_ih.shape)}")
         if bidirectional or k == 0:
             if input_size is not None and w_ih.shape[1] != input_size:
-                lstm_error(f"{name}.weight_ih{suffix}: shape {list(w_ih.shape)}, want [{4 * H}, {input_size}] "
+                lstm_error(f"{pre}weight_ih{suffix}: shape {list(w_ih.shape)}, want [{4 * H}, {input_size}] "
                            f"(the forward direction's input size)")
             input_size = w_ih.shape[1]
-        b_keys = (f"{name}.bias_ih{suffix}", f"{name}.bias_hh{suffix}")
+        b_keys = (f"{pre}bias_ih{suffix}", f"{pre}bias_hh{suffix}")
         present = [b in sd for b in b_keys]
         if any(present) and not all(present):
             lstm_error(f"state_dict has {b_keys[present.index(True)]} but no {b_keys[present.index(False)]}")
         bias = torch.zeros(4 * H) if not any(present) else None  # nn.LSTM(bias=False)
         if bias is None:
             for b in b_keys:
-                check_shape(b, sd[b], [4 * H], f"[4*hidden_size], hidden_size {H} from {name}.weight_ih{suffix}")
+                check_shape(b, sd[b], [4 * H], f"[4*hidden_size], hidden_size {H} from {pre}weight_ih{suffix}")
             bias = sd[b_keys[0]] + sd[b_keys[1]]
         kernel = swap_gate_blocks(torch.cat([w_ih, w_hh], dim=1).t(), 1).contiguous()
         bias = swap_gate_blocks(bias.detach().clone(), 0)
@@ -247,6 +256,7 @@ def tf_lstm_layout(by_name, scope, cell):
 
 def lstm_to_torch(by_name, name, scope, cell, forget_bias):
     """TF-layout variables -> (nn.LSTM state_dict entries NAME.*, nn.LSTM keyword arguments)."""
+    pre = key_prefix(name)
     layers, bidirectional = tf_lstm_layout(by_name, scope, cell)
     out = {}
     config = None
@@ -275,7 +285,7 @@ def lstm_to_torch(by_name, name, scope, cell, forget_bias):
                 lstm_error(f"{proj_name}: shape {list(w_proj.shape)}, want [{H}, num_proj] "
                            f"(num_units {H} from {cs}/kernel {list(kernel.shape)})")
             P = w_proj.shape[1]
-            out[f"{name}.weight_hr{suffix}"] = w_proj.t().contiguous()
+            out[f"{pre}weight_hr{suffix}"] = w_proj.t().contiguous()
         h_depth = P or H
         D = kernel.shape[0] - h_depth
         if D <= 0:
@@ -293,12 +303,12 @@ def lstm_to_torch(by_name, name, scope, cell, forget_bias):
                        f"(num_units {config['hidden_size']}, num_proj {config['proj_size']})")
         prev_out = h_depth
         w = swap_gate_blocks(kernel, 1).t()  # [4H, D + h_depth], torch gate order
-        out[f"{name}.weight_ih{suffix}"] = w[:, :D].contiguous()
-        out[f"{name}.weight_hh{suffix}"] = w[:, D:].contiguous()
+        out[f"{pre}weight_ih{suffix}"] = w[:, :D].contiguous()
+        out[f"{pre}weight_hh{suffix}"] = w[:, D:].contiguous()
         b = swap_gate_blocks(bias, 0).clone()
         b[forget_block(H, False)] += forget_bias
-        out[f"{name}.bias_ih{suffix}"] = b
-        out[f"{name}.bias_hh{suffix}"] = torch.zeros(4 * H)
+        out[f"{pre}bias_ih{suffix}"] = b
+        out[f"{pre}bias_hh{suffix}"] = torch.zeros(4 * H)
     return out, config
 
 
@@ -312,7 +322,8 @@ def lstm_specs(args):
     out = []
     for spec in args.lstm or []:
         if spec.count("=") != 1:
-            lstm_error(f"--lstm {spec}: want NAME=SCOPE (torch module name = varscope scope)")
+            lstm_error(f"--lstm {spec}: want NAME=SCOPE (torch module name = varscope scope; NAME empty for a "
+                       "bare nn.LSTM's state_dict)")
         out.append(tuple(spec.split("=")))
     return out
 
@@ -459,10 +470,10 @@ def random_tf_checkpoint(cfg, rng):
 
 def torch_from_tf(root, cfg):
     name, cell, layers, proj, bidir, fb = cfg
-    sd, config = lstm_to_torch({e["name"]: e for e in root["variables"]}, "lstm",
+    sd, config = lstm_to_torch({e["name"]: e for e in root["variables"]}, "",  # a bare nn.LSTM's keys
                                "bidirectional_rnn" if bidir else "rnn", LSTM_CELLS[cell], fb)
     model = torch.nn.LSTM(**config)
-    model.load_state_dict({k[len("lstm."):]: v for k, v in sd.items()}, strict=True)
+    model.load_state_dict(sd, strict=True)
     return model
 
 
@@ -652,7 +663,7 @@ def main():
         sd.update(lstm_sd)
         for name, config in configs.items():
             kw = ", ".join(f"{k}={v}" for k, v in config.items() if not (k == "proj_size" and v == 0))
-            print(f"{name}: torch.nn.LSTM({kw})  # batch_first is yours to choose")
+            print(f"{name or '(bare nn.LSTM)'}: torch.nn.LSTM({kw})  # batch_first is yours to choose")
         torch.save(sd, args.paths[1])
     elif args.command == "golden":
         case = model_case(1234)
