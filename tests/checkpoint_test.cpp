@@ -22,6 +22,8 @@ import varscope.testing;  // test hooks (modules/testing.cppm)
 #include "support/checkpoint_model.hpp"
 #include "support/torch_case.hpp"
 #include "torch_roundtrip.hpp"  // generated: kTorchRoundtrip (tests/data/torch_roundtrip.json)
+#include "support/lstm_case.hpp"
+#include "torch_lstm_roundtrip.hpp"  // generated: kTorchLstmRoundtrip (tests/data/torch_lstm_roundtrip.json)
 #include "native_checkpoint.hpp"  // generated: kNativeCheckpoint (tests/data/native_checkpoint.json)
 // generated: kNativeCheckpointSortedKeys (tests/data/native_checkpoint_sorted_keys.json: the same
 // model as written before the streaming writer, keys sorted, so "data" comes before "shape")
@@ -573,4 +575,19 @@ BOOST_AUTO_TEST_CASE(pytorch_state_dict_converted_to_json_gives_pytorchs_outputs
   // 1e-6 relative: the GRU bound of numerics_test.cpp (float32 GRU + Linear vs PyTorch's
   // float32 nn.GRU / nn.Linear; measured ~6e-8).
   BOOST_TEST(torch_case::run(kTorchRoundtrip, temp_path("torch")) < 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(pytorch_lstm_converted_to_tf_layout_gives_pytorchs_outputs) {
+  // tools/torch_interop.py --lstm converted seeded nn.LSTMs (2 layers with forget_bias 0.5,
+  // LSTMCell 2 layers + projection, bidirectional; ragged lengths, random initial states) to
+  // TF-layout checkpoints and recorded PyTorch's outputs and final (c, h); restored (strict)
+  // into BasicLSTMCell / LSTMCell / MultiRNNCell / bidirectional_dynamic_rnn, varscope
+  // reproduces them. The live two-way test is torch_lstm_live_roundtrip. Measured ~1.2e-7.
+  const auto golden = nlohmann::json::parse(kTorchLstmRoundtrip);
+  BOOST_TEST(golden.at("cases").size() == 3u);
+  for (const auto& c : golden.at("cases")) {
+    const double worst = lstm_case::max_abs_diff(lstm_case::run(c), c.at("want"));
+    BOOST_TEST_MESSAGE(c.at("name").get<std::string>() << ": max abs diff " << worst);
+    BOOST_TEST(worst < 1e-5, c.at("name").get<std::string>() << ": max abs diff " << worst);
+  }
 }
