@@ -4,12 +4,19 @@
 # The machine is noisy, so each benchmark runs ours then the peer back to back,
 # for ROUNDS rounds (default 3); each side's number is the median of its
 # per-round medians, the ratio is the median of the per-round ratios (range in brackets).
-# FILTER (a regex) picks benchmarks. Needs the native build (npx cmake --preset native &&
-# npx cmake --build --preset native) and, for the peer, apt python3-torch + libopenblas0-pthread.
+# FILTER (a regex) picks benchmarks. BENCH=lstm runs bench/lstm_bench.cpp against
+# bench/peer_torch_lstm.py (torch.nn.LSTM) instead of the GRU pair; benchmarks that report a
+# `flops` counter also get GFLOP/s and their share of sgemm_peak's (varscope's side).
+# Needs the native build (npx cmake --preset native && npx cmake --build --preset native)
+# and, for the peer, apt python3-torch + libopenblas0-pthread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=build/native/bench/gru_bench
-[ -x "$bin" ] || { echo "build first: npx cmake --build --preset native --target gru_bench" >&2; exit 2; }
+case "${BENCH:-gru}" in
+  gru) bin=build/native/bench/gru_bench peer=bench/peer_torch.py ;;
+  lstm) bin=build/native/bench/lstm_bench peer=bench/peer_torch_lstm.py ;;
+  *) echo "BENCH must be gru or lstm, got '$BENCH'" >&2; exit 2 ;;
+esac
+[ -x "$bin" ] || { echo "build first: npx cmake --build --preset native --target $(basename "$bin")" >&2; exit 2; }
 out=$(mktemp -d)
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 have_torch=0
@@ -21,7 +28,7 @@ for round in $(seq "${ROUNDS:-3}"); do
     f="$out/$(echo "$name" | tr / _).$round"
     taskset -c 0 "$bin" --benchmark_filter="^$name\$" --benchmark_repetitions="${REPS:-5}" \
       --benchmark_report_aggregates_only=true --benchmark_format=json >"$f.ours.json"
-    if [ $have_torch = 1 ]; then taskset -c 0 /usr/bin/python3 bench/peer_torch.py "^$name\$" >"$f.peer.json"
+    if [ $have_torch = 1 ]; then taskset -c 0 /usr/bin/python3 "$peer" "^$name\$" >"$f.peer.json"
     else echo "{}" >"$f.peer.json"; fi
   done
 done
@@ -35,17 +42,30 @@ peer0 = load(names[0], 1, "peer")
 ctx = first["context"]
 print(f"machine: {ctx.get('host_name','?')}, {ctx['num_cpus']} cpus @ {ctx['mhz_per_cpu']} MHz; "
       f"peer BLAS: {peer0.get('blas','-')} (torch {peer0.get('torch','-')}); {rounds} rounds")
-print(f"{'benchmark':<20}{'varscope us':>14}{'pytorch us':>14}{'ratio':>9}  per-round ratios")
+def median_of(o, key):
+    return next(b[key] for b in o["benchmarks"] if b.get("aggregate_name") == "median")
+rows = []
 for name in names:
-    t, p = [], []
+    t, p, flops = [], [], None
     for r in range(1, rounds + 1):
         o = load(name, r, "ours")
-        t.append(next(b["real_time"] for b in o["benchmarks"] if b.get("aggregate_name") == "median"))
+        t.append(median_of(o, "real_time"))
+        flops = next((b.get("flops") for b in o["benchmarks"] if b.get("aggregate_name") == "median"), None)
         p.append(load(name, r, "peer").get(name))
+    gflops = flops / statistics.median(t) / 1e3 if flops else None  # real_time is in microseconds
+    rows.append((name, t, p, gflops))
+peak = next((g for n, _, _, g in rows if n.startswith("sgemm_peak") and g), None)
+w = max(20, max(len(n) for n in names) + 2)
+print(f"{'benchmark':<{w}}{'varscope us':>14}{'pytorch us':>14}{'ratio':>9}  per-round ratios"
+      + ("      GFLOP/s  % of sgemm peak" if peak else ""))
+for name, t, p, gflops in rows:
+    extra = f"   {gflops:8.1f}  {100 * gflops / peak:5.1f}%" if peak and gflops else ""
     if all(p):
         ratios = [pi / ti for pi, ti in zip(p, t)]
-        print(f"{name:<20}{statistics.median(t):14.1f}{statistics.median(p):14.1f}{statistics.median(ratios):8.2f}x"
-              f"  [{min(ratios):.2f}-{max(ratios):.2f}]")
+        print(f"{name:<{w}}{statistics.median(t):14.1f}{statistics.median(p):14.1f}{statistics.median(ratios):8.2f}x"
+              f"  [{min(ratios):.2f}-{max(ratios):.2f}]{extra}")
     else:
-        print(f"{name:<20}{statistics.median(t):14.1f}{'-':>14}{'-':>9}")
+        print(f"{name:<{w}}{statistics.median(t):14.1f}{'-':>14}{'-':>9}{extra}")
+if "beam_steps" in peer0:
+    print(f"peer beam steps: {peer0['beam_steps']}")
 PY
