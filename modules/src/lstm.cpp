@@ -34,6 +34,42 @@ auto sigmoid_of(const A& x) {
   return (1.0f + (-x).exp()).inverse();
 }
 
+using Ref = Eigen::Ref<RowMatrix, 0, Eigen::OuterStride<>>;
+using ConstRef = Eigen::Ref<const RowMatrix, 0, Eigen::OuterStride<>>;
+
+// The step's math after the products, shared by LSTMCell::step and backward_activations
+// (TF 1.15 LSTMCell.call): z [N, 4H] = x@Kx + bias + h@Kh becomes [sigmoid(i), tanh(j),
+// sigmoid(f), sigmoid(o)] in place, with forget_bias and the peepholes (w_f, w_i, w_o; absent
+// without use_peepholes) added where TF adds them; c_raw = f * c_prev + i * j and
+// c = clip(c_raw) (c may be c_raw itself); o's peephole reads the clipped c.
+void gates_and_cell(Ref z, ConstRef c_prev_m, Ref c_raw_m, Ref c_m, const LSTMCellOptions& options,
+                    const std::optional<Variable>& w_f, const std::optional<Variable>& w_i,
+                    const std::optional<Variable>& w_o) {
+  const Eigen::Index H = c_m.cols();
+  const auto c_prev = c_prev_m.array();
+  auto zi = z.leftCols(H).array();
+  auto zj = z.middleCols(H, H).array();
+  auto zf = z.middleCols(2 * H, H).array();
+  auto zo = z.rightCols(H).array();
+  zf += options.forget_bias;
+  if (options.use_peepholes) {
+    zf += c_prev.rowwise() * row_vector(*w_f).array();
+    zi += c_prev.rowwise() * row_vector(*w_i).array();
+  }
+  zi = sigmoid_of(zi);
+  zj = zj.tanh();
+  zf = sigmoid_of(zf);
+  auto c_raw = c_raw_m.array();
+  auto c = c_m.array();
+  c_raw = zf * c_prev + zi * zj;
+  if (options.cell_clip)
+    c = c_raw.max(-*options.cell_clip).min(*options.cell_clip);
+  else if (c_m.data() != c_raw_m.data())
+    c = c_raw;
+  if (options.use_peepholes) zo += c.rowwise() * row_vector(*w_o).array();
+  zo = sigmoid_of(zo);
+}
+
 // 1 where |x| <= clip (clip_by_value passes the gradient there, TF's _ClipByValueGrad), else 0.
 template <class A>
 auto inside(const A& x, float clip) {
@@ -152,24 +188,10 @@ void LSTMCell::step(const StepArgs& a, Workspace& workspace) const {
   // z = x@Kx + bias (projection) + h@Kh;  i, j, f, o = split(z, 4)
   kernel_h_.matmul_into(columns(a.state, H, R), *kernel_, input_dim_, R, MatrixView{z.data(), B, 4 * H, 4 * H});
   z += eigen(a.projection);
-  const auto c_prev = eigen(columns(a.state, 0, H)).array();
-  auto zi = z.leftCols(H).array();
-  auto zj = z.middleCols(H, H).array();
-  auto zf = z.middleCols(2 * H, H).array();
-  auto zo = z.rightCols(H).array();
-  zf += options_.forget_bias;
-  if (options_.use_peepholes) {
-    zf += c_prev.rowwise() * row_vector(*w_f_diag_).array();
-    zi += c_prev.rowwise() * row_vector(*w_i_diag_).array();
-  }
-  zi = sigmoid_of(zi);
-  zj = zj.tanh();
-  zf = sigmoid_of(zf);
-  auto c = eigen(columns(a.state_out, 0, H)).array();
-  c = zf * c_prev + zi * zj;
-  if (options_.cell_clip) c = c.max(-*options_.cell_clip).min(*options_.cell_clip);
-  if (options_.use_peepholes) zo += c.rowwise() * row_vector(*w_o_diag_).array();
-  zo = sigmoid_of(zo);
+  const Map c_new = eigen(columns(a.state_out, 0, H));
+  gates_and_cell(z, eigen(columns(a.state, 0, H)), c_new, c_new, options_, w_f_diag_, w_i_diag_, w_o_diag_);
+  const auto c = c_new.array();
+  const auto zo = z.rightCols(H).array();
   if (options_.num_proj) {
     Map m(workspace.buffer(1, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
     m = (zo * c.tanh()).matrix();
@@ -210,28 +232,10 @@ void LSTMCell::backward_activations(ConstMatrixView states, ConstMatrixView proj
   auto acts = eigen(activations);
   auto z = acts.leftCols(4 * H);
   z += eigen(projection);
-  const auto c_prev = eigen(columns(states, 0, H)).array();
-  auto zi = z.leftCols(H).array();
-  auto zj = z.middleCols(H, H).array();
-  auto zf = z.middleCols(2 * H, H).array();
-  auto zo = z.rightCols(H).array();
-  zf += options_.forget_bias;
-  if (options_.use_peepholes) {
-    zf += c_prev.rowwise() * row_vector(*w_f_diag_).array();
-    zi += c_prev.rowwise() * row_vector(*w_i_diag_).array();
-  }
-  zi = sigmoid_of(zi);
-  zj = zj.tanh();
-  zf = sigmoid_of(zf);
-  auto c_raw = acts.middleCols(4 * H, H).array();
-  auto tanh_c = acts.middleCols(5 * H, H).array();
-  c_raw = zf * c_prev + zi * zj;
-  if (options_.cell_clip)
-    tanh_c = c_raw.max(-*options_.cell_clip).min(*options_.cell_clip);
-  else
-    tanh_c = c_raw;
-  if (options_.use_peepholes) zo += tanh_c.rowwise() * row_vector(*w_o_diag_).array();  // tanh_c holds c here
-  zo = sigmoid_of(zo);
+  gates_and_cell(z, eigen(columns(states, 0, H)), acts.middleCols(4 * H, H), acts.middleCols(5 * H, H), options_,
+                 w_f_diag_, w_i_diag_, w_o_diag_);
+  const auto zo = z.rightCols(H).array();
+  auto tanh_c = acts.middleCols(5 * H, H).array();  // holds c (clipped) until here
   tanh_c = tanh_c.tanh();
   if (options_.num_proj) {
     acts.middleCols(6 * H, H) = (zo * tanh_c).matrix();
