@@ -333,4 +333,12 @@ class RecurrenceScratch {
 void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor& inputs, const State* initial_state,
                        Tensor projection, Tensor states, Tensor saved, std::vector<std::int64_t> active_length,
                        std::int64_t steps, Tensor& outputs, State& final_state);
+/// The shared body of dynamic_rnn and the teacher-forced decoder, on a built cell: the
+/// input half of every step at once (inputs [B, T, D]), the packed initial state (zeros
+/// when null; a wrong one is a ShapeMismatchError labelled `what`), run_recurrence for
+/// `steps` steps with row b active while t < active[b] into `outputs` [B, T_out, O]
+/// (rows t < steps written), and, under a GradientTape, its one BPTT entry. Returns the
+/// final state.
+State run_recorded_recurrence(RNNCell& cell, const Tensor& inputs, const State* initial_state, const char* what,
+                              std::vector<std::int64_t> active, std::int64_t steps, Tensor& outputs);
 }  // namespace varscope::detail

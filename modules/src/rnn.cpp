@@ -640,49 +640,59 @@ RNNResult dynamic_rnn(RNNCell& cell, const Tensor& inputs, DynamicRNNOptions opt
   if (options.initial_state)
     detail::require_state("dynamic_rnn", "initial_state", *options.initial_state, size, B,
                           "batch of the inputs, state size of the cell");
-  const std::int64_t S = flat_size(size);
 
   // An empty scope re-enters the current scope object: variables go where the caller is.
   auto scope = options.scope.empty() ? variable_scope(get_variable_scope()) : variable_scope(options.scope);
   const Graph::ReadingGuard reading(get_default_graph());  // writes elsewhere wait for it (hot reload)
   cell.build(D);
-  const std::int64_t P = cell.projection_size(), O = cell.output_size(), F = cell.forward_saved_size();
-  detail::RecurrenceScratch scratch;
+  // Every output row is written: the step's output, or zeros past a sequence's length.
+  Tensor outputs = Tensor::uninitialized(DType::float32, Shape{B, T, cell.output_size()});
+  const std::int64_t steps = B == 0 ? 0 : *std::max_element(length.begin(), length.end());
+  State final_state = detail::run_recorded_recurrence(
+      cell, inputs, options.initial_state ? &*options.initial_state : nullptr, "dynamic_rnn: initial_state",
+      std::move(length), steps, outputs);
+  for (std::int64_t t = steps; t < T; ++t) eigen(time_step(outputs, t)).setZero();  // no sequence reaches t
+  return {std::move(outputs), std::move(final_state)};
+}
 
+namespace detail {
+State run_recorded_recurrence(RNNCell& cell, const Tensor& inputs, const State* initial_state, const char* what,
+                              std::vector<std::int64_t> active, std::int64_t steps, Tensor& outputs) {
+  const std::int64_t B = inputs.shape()[0], T = inputs.shape()[1], D = inputs.shape()[2];
+  const StateSize size = cell.state_size();
+  const std::int64_t S = flat_size(size), P = cell.projection_size(), O = cell.output_size(),
+                     F = cell.forward_saved_size();
+  RecurrenceScratch scratch;
   // Input half of every step at once: [B*T, D] @ ... -> [B*T, P]; step t of row b is row b*T + t.
   float* projection = scratch.projection().buffer(0, static_cast<std::size_t>(B * T * P));
   if (B * T > 0)
     cell.project_inputs(ConstMatrixView(inputs.data<float>().data(), B * T, D, D), MatrixView{projection, B * T, P, P});
   // The packed state [B, S] and its successor; the initial state (or zeros) goes in once.
   float* state = scratch.projection().buffer(1, static_cast<std::size_t>(2 * B * S));
-  if (options.initial_state)
-    pack_state(*options.initial_state, size, MatrixView{state, B, S, S}, "dynamic_rnn: initial_state");
+  if (initial_state)
+    pack_state(*initial_state, size, MatrixView{state, B, S, S}, what);
   else
     std::fill_n(state, B * S, 0.0f);
-
-  // Every output row is written below: the step's output, or zeros past a sequence's length.
-  Tensor outputs = Tensor::uninitialized(DType::float32, Shape{B, T, O});
-  const std::int64_t steps = B == 0 ? 0 : *std::max_element(length.begin(), length.end());
   // Under a GradientTape: keep every step's input state (and what the cell saves) for the backward pass.
   const bool recorded = GradientTape::active() != nullptr;
   Tensor states = recorded ? Tensor::uninitialized(DType::float32, Shape{(steps + 1) * B, S}) : Tensor();
   Tensor saved = recorded && F > 0 ? Tensor::uninitialized(DType::float32, Shape{steps * B, F}) : Tensor();
-  const float* final_packed = detail::run_recurrence(
-      {.cell = cell, .batch = B, .time = T, .steps = steps, .active = length, .projection = projection},
+  const float* final_packed = run_recurrence(
+      {.cell = cell, .batch = B, .time = T, .steps = steps, .active = active, .projection = projection},
       {.state = state, .next = state + B * S, .state_size = S, .outputs = outputs.data<float>().data(),
-       .outputs_time = T, .output_size = O, .saved_states = recorded ? states.data<float>().data() : nullptr,
+       .outputs_time = outputs.shape()[1], .output_size = O,
+       .saved_states = recorded ? states.data<float>().data() : nullptr,
        .saved = recorded && F > 0 ? saved.data<float>().data() : nullptr, .saved_size = F},
       scratch.steps());
-  for (std::int64_t t = steps; t < T; ++t) eigen(time_step(outputs, t)).setZero();  // no sequence reaches t
   State final_state = unpack_state(ConstMatrixView(final_packed, B, S, S), size);
-  if (recorded) {
+  if (recorded) {  // the recurrence is one BPTT entry
     Tensor saved_projection(Shape{B * T, P}, TensorStorage<float>(projection, projection + B * T * P));
-    detail::record_recurrence(cell, inputs, inputs, options.initial_state ? &*options.initial_state : nullptr,
-                              std::move(saved_projection), std::move(states), std::move(saved), length, steps, outputs,
-                              final_state);
+    record_recurrence(cell, inputs, inputs, initial_state, std::move(saved_projection), std::move(states),
+                      std::move(saved), std::move(active), steps, outputs, final_state);
   }
-  return {std::move(outputs), std::move(final_state)};
+  return final_state;
 }
+}  // namespace detail
 
 // ---------------------------------------------------------------- bidirectional_dynamic_rnn
 

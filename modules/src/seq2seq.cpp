@@ -226,16 +226,8 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
     // runs for all steps at once (the recurrence loop dynamic_rnn runs) and the
     // output layer once over all outputs.
     const Tensor& inputs = training->inputs();
-    const std::int64_t T = inputs.shape()[1], D = inputs.shape()[2];
-    const std::int64_t V = build_for_decoding(cell, decoder.output_layer(), D);
-    const std::int64_t P = cell.projection_size(), O = cell.output_size(), F = cell.forward_saved_size();
+    const std::int64_t V = build_for_decoding(cell, decoder.output_layer(), inputs.shape()[2]);
     const auto& len = training->lengths();
-    detail::RecurrenceScratch scratch;
-    float* projection = scratch.projection().buffer(0, static_cast<std::size_t>(B * T * P));
-    if (B * T > 0)
-      cell.project_inputs(ConstMatrixView(inputs.data<float>().data(), B * T, D, D), MatrixView{projection, B * T, P, P});
-    float* state = scratch.projection().buffer(1, static_cast<std::size_t>(2 * B * S));
-    pack_state(decoder.initial_state(), size, MatrixView{state, B, S, S}, "BasicDecoder: initial_state");
     // The loop length: until every row is finished (or maximum_iterations). A row is
     // finished from step len[b] on; with impute_finished it then emits zeros and keeps
     // its state (active = min(len, steps)); without it every row steps to the end and
@@ -248,24 +240,9 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
       lengths[b] = static_cast<std::int32_t>(std::min<std::int64_t>(len[b], steps));
       if (options.impute_finished) active[b] = lengths[b];
     }
-    Tensor cell_outputs(DType::float32, Shape{B, steps, O});
-    // Under a GradientTape: keep every step's input state for the backward pass.
-    const bool recorded = GradientTape::active() != nullptr;
-    Tensor states = recorded ? Tensor::uninitialized(DType::float32, Shape{(steps + 1) * B, S}) : Tensor();
-    Tensor saved = recorded && F > 0 ? Tensor::uninitialized(DType::float32, Shape{steps * B, F}) : Tensor();
-    const float* final_packed = detail::run_recurrence(
-        {.cell = cell, .batch = B, .time = T, .steps = steps, .active = active, .projection = projection},
-        {.state = state, .next = state + B * S, .state_size = S, .outputs = cell_outputs.data<float>().data(),
-         .outputs_time = steps, .output_size = O, .saved_states = recorded ? states.data<float>().data() : nullptr,
-         .saved = recorded && F > 0 ? saved.data<float>().data() : nullptr, .saved_size = F},
-        scratch.steps());
-    State final_state = unpack_state(ConstMatrixView(final_packed, B, S, S), size);
-    if (recorded) {
-      // The recurrence is one BPTT entry.
-      Tensor saved_projection(Shape{B * T, P}, TensorStorage<float>(projection, projection + B * T * P));
-      detail::record_recurrence(cell, inputs, inputs, &decoder.initial_state(), std::move(saved_projection),
-                                std::move(states), std::move(saved), active, steps, cell_outputs, final_state);
-    }
+    Tensor cell_outputs(DType::float32, Shape{B, steps, cell.output_size()});
+    State final_state = detail::run_recorded_recurrence(cell, inputs, &decoder.initial_state(),
+                                                        "BasicDecoder: initial_state", active, steps, cell_outputs);
     Tensor logits = decoder.output_layer() ? decoder.output_layer()->get()(cell_outputs) : cell_outputs;
     Tensor sample_id = steps > 0 ? argmax(logits, -1) : Tensor(DType::int32, Shape{B, 0});
     // Rows past a finished row's length (impute_finished) emitted zeros: logits and ids 0.
