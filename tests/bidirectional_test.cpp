@@ -25,9 +25,11 @@
 
 import varscope;
 #include "support/compare.hpp"
+#include "support/golden.hpp"
 #include "support/error_message.hpp"
 
 using namespace varscope;
+using namespace golden_data;
 using Json = nlohmann::ordered_json;  // keeps the golden's key order: TF's creation order of the params
 
 namespace {
@@ -37,38 +39,15 @@ struct Fresh {
   DefaultGraphGuard use{graph};
 };
 
-std::vector<std::string> names_of(const std::vector<Variable>& vars) {
-  std::vector<std::string> out;
-  for (const auto& v : vars) out.push_back(v.op_name());
-  return out;
-}
-
 const Json& golden() {
   static const Json j = Json::parse(kTfLstmGolden);
   return j;
-}
-Tensor golden_tensor(const Json& j) {
-  return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<float>>());
-}
-Tensor golden_ints(const Json& j) {
-  return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<std::int32_t>>());
 }
 
 // Forward: |got - want| / max(1, |want|); gradients: relative to the tensor's scale (lstm_test's bounds).
 // Measured worst (--log_level=message) is printed per tensor.
 constexpr double kForwardBound = 1e-6;  // measured worst 1.2e-7 (final fw/c)
 constexpr double kGradBound = 5e-6;     // measured worst 1.2e-7 (d initial fw/c, d bw kernel)
-
-void check_golden(const std::optional<Tensor>& got, const Json& want, const std::string& what, double bound,
-                  bool to_scale) {
-  BOOST_TEST_REQUIRE(got.has_value(), what << ": no gradient");
-  const Tensor w = golden_tensor(want);
-  BOOST_TEST_REQUIRE(got->shape() == w.shape(), what << ": shape " << got->shape().to_string() << " vs "
-                                                     << w.shape().to_string());
-  const double worst = to_scale ? compare::worst_relative_to_scale(*got, w) : compare::worst_relative(*got, w);
-  BOOST_TEST_MESSAGE(what << ": worst relative error " << worst << " (bound " << bound << ")");
-  BOOST_TEST(worst <= bound, what << ": worst relative error " << worst << " > " << bound);
-}
 
 Tensor sum_of_product(const Tensor& a, const Tensor& r) { return reduce_sum(reshape(multiply(a, r), Shape{-1}), 0); }
 

@@ -28,9 +28,11 @@
 import varscope;
 import varscope.article;
 #include "support/compare.hpp"
+#include "support/golden.hpp"
 #include "support/tf_gru_seq2seq_case.hpp"
 
 using namespace varscope;
+using namespace golden_data;
 
 namespace {
 
@@ -407,25 +409,6 @@ constexpr double kGruGradBound = 2e-5;
 const nlohmann::json& tf_gru_golden_json() {
   static const nlohmann::json j = nlohmann::json::parse(kTfGruGolden);
   return j;
-}
-
-Tensor golden_tensor(const nlohmann::json& j) {
-  return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<float>>());
-}
-Tensor golden_ints(const nlohmann::json& j) {
-  return Tensor(Shape(j.at("shape").get<std::vector<std::int64_t>>()), j.at("data").get<std::vector<std::int32_t>>());
-}
-
-// Forward values: |varscope - golden| / max(1, |golden|). Gradients: relative to the
-// tensor's scale, max |golden| (the seq2seq gradients are ~1e-2, where max(1, |g|) would
-// make 2e-5 a loose absolute bound). NaN / inf fail (compare.hpp).
-void check_golden(const std::optional<Tensor>& got, const nlohmann::json& want, const std::string& what, double bound,
-                  bool to_scale) {
-  BOOST_TEST_REQUIRE(got.has_value(), what << ": no gradient");
-  const double worst = to_scale ? compare::worst_relative_to_scale(*got, golden_tensor(want))
-                                : compare::worst_relative(*got, golden_tensor(want));
-  BOOST_TEST_MESSAGE(what << ": worst relative error " << worst << " (bound " << bound << ")");
-  BOOST_TEST(worst <= bound, what << ": worst relative error " << worst << " > " << bound);
 }
 
 }  // namespace
