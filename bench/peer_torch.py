@@ -45,13 +45,13 @@ def gru_step(x, h, gk, gb, ck, cb):
     return u * h + (1 - u) * c
 
 
-def beam_search(emb, h0, weights, out_kernel, K, T, bos=1, eos=2):
+def beam_search(emb, state, step, reorder, out_kernel, B, K, T, bos=1, eos=2):
     """A correct batched beam search with TF 1.6+ semantics (alpha 0): only beam 0
     live at the start, finished beams extend with EOS at zero cost, top-K over K*V,
-    parents gathered, stops when every beam is finished; then gather_tree."""
-    B, H = h0.shape
+    parents gathered, stops when every beam is finished; then gather_tree.
+    `state` is tiled to B*K rows; step(inputs, state) -> (cell output [B*K, H], new state);
+    reorder(state, rows) picks the rows of every state tensor. Returns (ids, steps)."""
     V = out_kernel.shape[1]
-    h = h0.repeat_interleave(K, 0)
     log_probs = torch.full((B, K), float("-inf"))
     log_probs[:, 0] = 0
     finished = torch.ones(B, K, dtype=torch.bool)
@@ -60,13 +60,13 @@ def beam_search(emb, h0, weights, out_kernel, K, T, bos=1, eos=2):
     ids = torch.full((B * K,), bos, dtype=torch.long)
     eos_only = torch.full((V,), float("-inf"))
     eos_only[eos] = 0
-    rows = torch.arange(B).unsqueeze(1)
+    base = (torch.arange(B) * K).unsqueeze(1)
     words, parents = [], []
     for _ in range(T):
         if bool(finished.all()):
             break
-        h = gru_step(emb[ids], h, *weights)
-        lp = torch.log_softmax(h @ out_kernel, -1).view(B, K, V)
+        out, state = step(emb[ids], state)
+        lp = torch.log_softmax(out @ out_kernel, -1).view(B, K, V)
         lp = torch.where(finished.unsqueeze(-1), eos_only, lp)
         total = (log_probs.unsqueeze(-1) + lp).view(B, K * V)
         _, idx = total.topk(K, dim=1)
@@ -75,7 +75,7 @@ def beam_search(emb, h0, weights, out_kernel, K, T, bos=1, eos=2):
         prev = finished.gather(1, parent)
         finished = prev | (word == eos)
         lengths = lengths.gather(1, parent) + (~prev).long()
-        h = h.view(B, K, H)[rows, parent].reshape(B * K, H)
+        state = reorder(state, (base + parent).reshape(-1))
         ids = word.reshape(-1)
         words.append(word)
         parents.append(parent)
@@ -85,7 +85,7 @@ def beam_search(emb, h0, weights, out_kernel, K, T, bos=1, eos=2):
     for t in range(len(words) - 1, -1, -1):
         out[t] = words[t].gather(1, beam)
         beam = parents[t].gather(1, beam)
-    return torch.stack(out, 1) if out else None
+    return (torch.stack(out, 1) if out else None), len(words)
 
 
 def timeit(fn, reps):
@@ -132,8 +132,14 @@ def main():
 
         K, max_len = BEAM[name]
 
+        def gru(x, h):
+            h = gru_step(x, h, *dec)
+            return h, h
+
+        tiled = state.repeat_interleave(K, 0)
+
         def beam():
-            return beam_search(emb, state, dec, out_kernel, K, max_len)
+            return beam_search(emb, tiled, gru, lambda h, rows: h[rows], out_kernel, B, K, max_len)
 
         reps = 200 if name == "seed" else 20
         cases = [("encoder", encode, reps), ("decoder", decode, reps), ("beam_search", beam, reps if name == "seed" else 10)]

@@ -12,52 +12,13 @@ import sys
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from peer_torch import blas_name, timeit  # noqa: E402  (same timing and BLAS report as the GRU peer)
+from peer_torch import beam_search, blas_name, timeit  # noqa: E402  (the GRU peer's beam search, timing, BLAS report)
 
 torch.set_num_threads(1)
 torch.set_grad_enabled(False)
 
 V, E, H, B, T = 8000, 256, 512, 16, 30  # bench_model::kMedium
 K = 4
-
-
-def beam_search(emb, state, cell, out_kernel, K, T, bos=1, eos=2):
-    """bench/peer_torch.py's beam search (TF 1.6+ semantics, alpha 0) over an LSTM state (h, c):
-    both halves are reordered by parent every step."""
-    h, c = state
-    Bk, _ = h.shape
-    Bn = Bk // K
-    log_probs = torch.full((Bn, K), float("-inf"))
-    log_probs[:, 0] = 0
-    finished = torch.ones(Bn, K, dtype=torch.bool)
-    finished[:, 0] = False
-    ids = torch.full((Bk,), bos, dtype=torch.long)
-    eos_only = torch.full((V,), float("-inf"))
-    eos_only[eos] = 0
-    rows = torch.arange(Bn).unsqueeze(1)
-    words, parents = [], []
-    for _ in range(T):
-        if bool(finished.all()):
-            break
-        h, c = cell(emb[ids], (h, c))
-        lp = torch.log_softmax(h @ out_kernel, -1).view(Bn, K, V)
-        lp = torch.where(finished.unsqueeze(-1), eos_only, lp)
-        total = (log_probs.unsqueeze(-1) + lp).view(Bn, K * V)
-        _, idx = total.topk(K, dim=1)
-        parent, word = idx // V, idx % V
-        log_probs = total.gather(1, idx)
-        finished = finished.gather(1, parent) | (word == eos)
-        h = h.view(Bn, K, H)[rows, parent].reshape(Bk, H)
-        c = c.view(Bn, K, H)[rows, parent].reshape(Bk, H)
-        ids = word.reshape(-1)
-        words.append(word)
-        parents.append(parent)
-    out = [None] * len(words)
-    beam = torch.arange(K).expand(Bn, K)
-    for t in range(len(words) - 1, -1, -1):
-        out[t] = words[t].gather(1, beam)
-        beam = parents[t].gather(1, beam)
-    return torch.stack(out, 1), len(words)
 
 
 def main():
@@ -89,10 +50,15 @@ def main():
         return dec(emb[tgt], state)
 
     tiled = (state[0][0].repeat_interleave(K, 0), state[1][0].repeat_interleave(K, 0))
-    steps = beam_search(emb, tiled, cell, out_kernel, K, T)[1]
 
-    def beam():
-        return beam_search(emb, tiled, cell, out_kernel, K, T)
+    def lstm(x, hc):
+        h, c = cell(x, hc)
+        return h, (h, c)
+
+    def beam():  # both halves of the LSTM state reordered by parent every step
+        return beam_search(emb, tiled, lstm, lambda hc, rows: (hc[0][rows], hc[1][rows]), out_kernel, B, K, T)
+
+    steps = beam()[1]
 
     a = torch.rand(B * T, E + H) * 2 - 1
     b = torch.rand(E + H, 4 * H) * 2 - 1

@@ -15,35 +15,16 @@ TensorFlow.js. Pure Python, no dependencies.
                                             equations on it: must reproduce the golden outputs
 """
 import math
-import base64
 import json
-import struct
 import sys
 
 
-def values(e):
-    n = 1
-    for d in e["shape"]:
-        n *= d
-    if "values" in e:
-        return list(e["values"])
-    return list(struct.unpack("<%df" % n, base64.b64decode(e["data"])))
+from ckpt_json import flat, matrix, values  # noqa: E402
+import ckpt_json  # noqa: E402
 
 
-def entry(name, rows, cols, flat):
-    data = base64.b64encode(struct.pack("<%df" % len(flat), *flat)).decode()
-    shape = [rows, cols] if cols is not None else [rows]
-    return {"name": name, "dtype": "float32", "shape": shape, "data": data}
-
-
-def matrix(e):
-    r, c = e["shape"]
-    v = values(e)
-    return [v[i * c:(i + 1) * c] for i in range(r)]
-
-
-def flat(m):
-    return [x for row in m for x in row]
+def entry(name, rows, cols, flat_values):
+    return ckpt_json.entry(name, [rows, cols] if cols is not None else [rows], flat_values)
 
 
 def to_keras(by_name, scope):

@@ -28,12 +28,10 @@ and projection (projection/kernel): the Keras LSTM has neither.
                                              outputs and final (c, h) must agree to 1e-5; node is
                                              $VARSCOPE_NODE, else `node` on PATH
 """
-import base64
 import json
 import math
 import os
 import random
-import struct
 import subprocess
 import sys
 import tempfile
@@ -47,28 +45,7 @@ def fail(msg):
     raise SystemExit(f"lstm_layout.py: {msg}")
 
 
-def values(e):
-    n = 1
-    for d in e["shape"]:
-        n *= d
-    if "values" in e:
-        return list(e["values"])
-    return list(struct.unpack("<%df" % n, base64.b64decode(e["data"])))
-
-
-def entry(name, shape, flat):
-    data = base64.b64encode(struct.pack("<%df" % len(flat), *flat)).decode()
-    return {"name": name, "dtype": "float32", "shape": list(shape), "data": data}
-
-
-def matrix(e):
-    r, c = e["shape"]
-    v = values(e)
-    return [v[i * c:(i + 1) * c] for i in range(r)]
-
-
-def flat(m):
-    return [x for row in m for x in row]
+from ckpt_json import entry, flat, matrix, values  # noqa: E402  (shared with gru_layout.py)
 
 
 def blocks(row, order):
