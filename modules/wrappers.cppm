@@ -89,12 +89,22 @@ class MultiRNNCell : public RNNCell {
   Layout layout_;
 };
 
+/// Keyword arguments of ResidualWrapper beyond TF's default residual_fn.
+struct ResidualWrapperOptions {
+  /// Add only inputs[:, input_slice_begin : input_slice_begin + output_size]: TF's
+  /// `residual_fn=lambda i, o: i[:, b:b + n] + o` (testResidualWrapperWithSlice) and nmt's
+  /// gnmt_residual_fn (b = 0: the part of the input before the attention concat). Unset: the
+  /// whole input, whose depth must equal the cell's output depth (TF's default).
+  std::optional<std::int64_t> input_slice_begin;
+};
+
 /// tf.nn.rnn_cell.ResidualWrapper(cell): output = inputs + cell(inputs, state).output, the
-/// state unchanged. Inputs and the cell's output must have the same depth
-/// (ShapeMismatchError at build otherwise). Adds no scope level: the wrapped cell's names.
+/// state unchanged. Inputs and the cell's output must have the same depth, or the slice
+/// of the inputs (options) must fit (ShapeMismatchError at build otherwise). Adds no scope
+/// level: the wrapped cell's names.
 class ResidualWrapper : public RNNCell {
  public:
-  explicit ResidualWrapper(RNNCell& cell);
+  explicit ResidualWrapper(RNNCell& cell, ResidualWrapperOptions options = {});
 
   [[nodiscard]] StateSize state_size() const override { return cell_->state_size(); }
   [[nodiscard]] std::int64_t output_size() const override { return cell_->output_size(); }
@@ -122,7 +132,9 @@ class ResidualWrapper : public RNNCell {
   RNNCell* mutable_cell_ = nullptr;  // the caller's cell (null in a clone)
   const RNNCell* cell_ = nullptr;
   std::shared_ptr<const RNNCell> owned_;
+  ResidualWrapperOptions options_;
   std::int64_t input_dim_ = -1;
+  std::int64_t residual_begin_ = 0;  // the residual is inputs[:, residual_begin_ : + output_size()]
 };
 
 /// Keyword arguments of tf.nn.rnn_cell.DropoutWrapper. A keep probability must be in

@@ -805,6 +805,32 @@ BOOST_AUTO_TEST_CASE(variational_gru_all_three) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(residual)
+
+// ResidualWrapper with an input slice (gnmt_residual_fn's shape) on top of a stack: d inputs
+// gets d output only in the sliced columns, plus what flows through the cells.
+BOOST_AUTO_TEST_CASE(residual_slice_in_a_stack) {
+  Fresh g;
+  auto x = var("x", pattern({2, 3, 5}, 150));
+  BasicLSTMCell bottom(4);
+  GRUCell top(3);
+  ResidualWrapper res(top, {.input_slice_begin = 1});  // adds bottom's output columns [1, 4)
+  MultiRNNCell stack({bottom, res});
+  auto f = [&] { return dynamic_rnn(stack, x.value(), {.sequence_length = ints({2}, {3, 2})}).outputs; };
+  (void)f();
+  std::vector<Variable> vars = bottom.variables();
+  for (const auto& v : top.variables()) vars.push_back(v);
+  vars.push_back(x);
+  check_grads(vars, f, "MultiRNNCell(BasicLSTMCell, ResidualWrapper(GRUCell, slice [1, 4)))");
+  // And as the bottom layer, where d inputs leaves the loop: x's columns [2, 5) get the residual.
+  GRUCell first(3);
+  ResidualWrapper res0(first, {.input_slice_begin = 2});
+  check_grads({x}, [&] { return dynamic_rnn(res0, x.value(), {.scope = "res0"}).outputs; },
+              "ResidualWrapper(GRUCell, slice [2, 5)) d inputs");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(tape)
 
 BOOST_AUTO_TEST_CASE(no_tape_records_nothing_and_unconnected_is_none) {

@@ -383,6 +383,37 @@ BOOST_AUTO_TEST_CASE(testResidualWrapper) {
   BOOST_TEST(global_variables().size() == 4u);  // no extra level, no extra variables
 }
 
+// testResidualWrapperWithSlice: 5-wide inputs, residual_fn = lambda i, o: i[:, :3] + o:
+// g_res == g + [1, 1, 1], the state unchanged. A slice that does not fit is refused.
+BOOST_AUTO_TEST_CASE(testResidualWrapperWithSlice) {
+  Fresh g;
+  auto root = variable_scope("root");
+  GRUCell base(3, "", constant_initializer(0.5), constant_initializer(0.5));
+  ResidualWrapper wrapped(base, {.input_slice_begin = 0});
+  const Tensor x = ones({1, 5});
+  const Tensor m = fill({1, 3}, 0.1f);
+  const auto [g_plain, s_plain] = base(x, m);
+  const auto [g_res, s_res] = wrapped(x, m);
+  for (std::int64_t j = 0; j < 3; ++j) BOOST_TEST(at(g_res, j) == at(g_plain, j) + 1.0f);
+  BOOST_TEST(s_res.leaf().bitwise_equal(s_plain.leaf()));
+  BOOST_TEST(global_variables().size() == 4u);
+
+  // The slice starts where it is told: inputs [0, 10, 20, 30, 40] with begin 2 add [20, 30, 40].
+  ResidualWrapper shifted(base, {.input_slice_begin = 2});
+  const Tensor xi(Shape{1, 5}, std::vector<float>{0, 10, 20, 30, 40});
+  const auto [gp, sp] = base(xi, m);
+  const auto [gs, ss] = shifted(xi, m);
+  for (std::int64_t j = 0; j < 3; ++j) BOOST_TEST(at(gs, j) == at(gp, j) + 10.0f * static_cast<float>(j + 2));
+
+  ResidualWrapper too_far(base, {.input_slice_begin = 3});  // [3, 6) of 5 columns
+  BOOST_CHECK_EXCEPTION((void)too_far(x, m), ShapeMismatchError, [](const ShapeMismatchError& e) {
+    const std::string w = e.what();
+    return w.find("[3, 6)") != std::string::npos && w.find("choose input_slice_begin in [0, 2]") != std::string::npos;
+  });
+  ResidualWrapper whole(base);  // TF's default residual_fn needs equal depths
+  BOOST_CHECK_THROW((void)whole(x, m), ShapeMismatchError);
+}
+
 // testBasicLSTMCellDimension0Error: a state whose batch differs from the input's.
 BOOST_AUTO_TEST_CASE(testBasicLSTMCellDimension0Error) {
   Fresh g;

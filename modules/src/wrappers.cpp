@@ -266,27 +266,39 @@ std::shared_ptr<const RNNCell> MultiRNNCell::clone() const {
 
 // ---------------------------------------------------------------- ResidualWrapper
 
-ResidualWrapper::ResidualWrapper(RNNCell& cell) : mutable_cell_(&cell), cell_(&cell) {}
+ResidualWrapper::ResidualWrapper(RNNCell& cell, ResidualWrapperOptions options)
+    : mutable_cell_(&cell), cell_(&cell), options_(options) {}
 
 void ResidualWrapper::build(std::int64_t input_dim) {
   if (mutable_cell_) mutable_cell_->build(input_dim);
-  if (cell_->output_size() != input_dim)
+  const std::int64_t O = cell_->output_size();
+  if (options_.input_slice_begin) {
+    const std::int64_t begin = *options_.input_slice_begin;
+    if (begin < 0 || begin + O > input_dim)
+      throw ShapeMismatchError("ResidualWrapper: the input slice [" + std::to_string(begin) + ", " +
+                               std::to_string(begin + O) + ") (input_slice_begin " + std::to_string(begin) +
+                               ", the cell's output depth " + std::to_string(O) + ") does not fit inputs of depth " +
+                               std::to_string(input_dim) + "; choose input_slice_begin in [0, " +
+                               std::to_string(std::max<std::int64_t>(input_dim - O, 0)) + "]");
+    residual_begin_ = begin;
+  } else if (O != input_dim) {
     throw ShapeMismatchError("ResidualWrapper: the inputs have depth " + std::to_string(input_dim) +
-                             " but the wrapped cell outputs " + std::to_string(cell_->output_size()) +
+                             " but the wrapped cell outputs " + std::to_string(O) +
                              " (TF: \"Shapes must be equal\"); residual connections need inputs and outputs of the "
-                             "same depth");
+                             "same depth, or add a slice of the inputs (ResidualWrapperOptions::input_slice_begin)");
+  }
   input_dim_ = input_dim;
 }
 
 std::int64_t ResidualWrapper::projection_size() const {
   if (input_dim_ < 0) throw InvalidArgumentError("ResidualWrapper is not built yet: call it once, or build(input_depth)");
-  return cell_->projection_size() + input_dim_;
+  return cell_->projection_size() + cell_->output_size();
 }
 
 void ResidualWrapper::project_inputs(ConstMatrixView x, MatrixView out) const {
-  const std::int64_t P = cell_->projection_size();
+  const std::int64_t P = cell_->projection_size(), O = cell_->output_size();
   cell_->project_inputs(x, columns(out, 0, P));
-  eigen(columns(out, P, input_dim_)) = eigen(x);  // the residual rides along with the projection
+  eigen(columns(out, P, O)) = eigen(columns(x, residual_begin_, O));  // the residual rides along with the projection
 }
 
 void ResidualWrapper::step(const StepArgs& a, Workspace& workspace) const {
@@ -300,7 +312,7 @@ void ResidualWrapper::step(const StepArgs& a, Workspace& workspace) const {
                .output = out,
                .saved = a.saved},
               workspace.child(0));
-  eigen(out) += eigen(columns(a.projection, P, input_dim_));  // output = cell output + inputs
+  eigen(out) += eigen(columns(a.projection, P, O));  // output = cell output + inputs (their slice)
 }
 
 void ResidualWrapper::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
@@ -309,7 +321,7 @@ void ResidualWrapper::backward_activations(ConstMatrixView states, ConstMatrixVi
 }
 
 void ResidualWrapper::step_backward(const StepBackwardArgs& a, Workspace& workspace) const {
-  const std::int64_t P = cell_->projection_size();
+  const std::int64_t P = cell_->projection_size(), O = cell_->output_size();
   cell_->step_backward({.activations = a.activations,
                         .state = a.state,
                         .saved = a.saved,
@@ -318,8 +330,8 @@ void ResidualWrapper::step_backward(const StepBackwardArgs& a, Workspace& worksp
                         .d_projection = columns(a.d_projection, 0, P),
                         .d_state = a.d_state},
                        workspace.child(0));
-  // The residual's gradient: d inputs += d output, carried in the projection's x-columns.
-  auto dx = eigen(columns(a.d_projection, P, input_dim_));
+  // The residual's gradient: d inputs (their slice) += d output, carried in the projection's x-columns.
+  auto dx = eigen(columns(a.d_projection, P, O));
   if (a.d_output.data)
     dx = eigen(a.d_output);
   else
@@ -335,22 +347,24 @@ void ResidualWrapper::recurrent_weights_backward(ConstMatrixView states, ConstMa
 
 void ResidualWrapper::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
                                               std::vector<Tensor>& grads) const {
-  const std::int64_t P = cell_->projection_size();
+  const std::int64_t P = cell_->projection_size(), O = cell_->output_size();
   cell_->project_inputs_backward(x, columns(d_projection, 0, P), d_x, grads);
-  if (d_x.data) eigen(d_x) += eigen(columns(d_projection, P, input_dim_));
+  if (d_x.data) eigen(columns(d_x, residual_begin_, O)) += eigen(columns(d_projection, P, O));
 }
 
 void ResidualWrapper::project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const {
-  const std::int64_t P = cell_->projection_size();
+  const std::int64_t P = cell_->projection_size(), O = cell_->output_size();
   cell_->project_inputs_backward_input(columns(d_projection, 0, P), d_x);
-  eigen(d_x) += eigen(columns(d_projection, P, input_dim_));
+  eigen(columns(d_x, residual_begin_, O)) += eigen(columns(d_projection, P, O));
 }
 
 std::shared_ptr<const RNNCell> ResidualWrapper::clone() const {
   auto copy = std::shared_ptr<ResidualWrapper>(new ResidualWrapper());
   copy->owned_ = cell_->clone();
   copy->cell_ = copy->owned_.get();
+  copy->options_ = options_;
   copy->input_dim_ = input_dim_;
+  copy->residual_begin_ = residual_begin_;
   return copy;
 }
 
