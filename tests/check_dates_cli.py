@@ -90,7 +90,7 @@ def check_nmt(binary, d, expect):
     n, n2 = os.path.join(d, "nmt.json"), os.path.join(d, "nmt2.json")
     nmt = ["--cell", "lstm", "--layers", "2", "--bidirectional", "--residual"]
     code, out, err = run(binary, "train", "--task", "dates", "--steps", "30", "--out", n, *TINY, *nmt)
-    expect(code == 0 and "tensorflow/nmt's model: bi LSTM encoder (1 layer each way), 2-layer LSTM decoder, residual"
+    expect(code == 0 and "tensorflow/nmt's model [bi LSTM encoder, 1 layer each way; 2-layer LSTM decoder; residual]"
            in out, f"nmt train: {code} {out} {err}")
     losses = [float(x) for x in re.findall(r"loss (\d+\.\d+)", out)]
     expect(len(losses) >= 3 and losses[-1] < losses[0] - 0.5, f"nmt loss did not fall: {losses}\n{out}")

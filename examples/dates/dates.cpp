@@ -95,15 +95,15 @@ nmt::Hparams nmt_hparams(const Hyper& h, std::int64_t vocab_size) {
 std::string describe(const Hyper& h) {
   if (!h.nmt) return "the article's Seq2Seq (1-layer GRU)";
   const std::string unit = h.cell == "lstm" ? "LSTM" : "GRU";
-  std::string s = "tensorflow/nmt's model: ";
+  std::string s = "tensorflow/nmt's model [";
   if (h.bidirectional)
-    s += "bi " + unit + " encoder (" + std::to_string(h.layers / 2) + " layer" + (h.layers / 2 == 1 ? "" : "s") +
-         " each way)";
+    s += "bi " + unit + " encoder, " + std::to_string(h.layers / 2) + " layer" + (h.layers / 2 == 1 ? "" : "s") +
+         " each way";
   else
     s += std::to_string(h.layers) + "-layer " + unit + " encoder";
-  s += ", " + std::to_string(h.layers) + "-layer " + unit + " decoder";
-  if (h.residual) s += ", residual";
-  return s;
+  s += "; " + std::to_string(h.layers) + "-layer " + unit + " decoder";
+  if (h.residual) s += "; residual";
+  return s + "]";
 }
 
 Model::Model(const Hyper& h, std::int64_t vocab_size)

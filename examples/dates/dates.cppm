@@ -47,7 +47,8 @@ struct Hyper {
 /// The nmt hparams of a dates model (num_units = hidden, embed_size = embedding, the shared
 /// vocabulary, BOS/EOS, maximum_iterations kTargetLen + 2).
 [[nodiscard]] nmt::Hparams nmt_hparams(const Hyper& h, std::int64_t vocab_size);
-/// "the article's GRU Seq2Seq" or "nmt: bi LSTM encoder (1 layer each way), 2-layer LSTM decoder, residual".
+/// "the article's Seq2Seq (1-layer GRU)" or
+/// "tensorflow/nmt's model [bi LSTM encoder, 1 layer each way; 2-layer LSTM decoder; residual]".
 [[nodiscard]] std::string describe(const Hyper& h);
 
 /// Encoder inputs padded with PAD; decoder inputs BOS + target; targets target + EOS.
