@@ -119,6 +119,11 @@ def check_nmt(binary, d, expect):
     code, out, err = run(binary, "train", "--task", "dates", "--steps", "1", "--out", n2, "--layers", "3",
                          "--bidirectional")
     expect(code == 1 and "--bidirectional needs an even --layers" in err, f"odd bi layers: {code} {err}")
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "1", "--out", n2, "--model", "article",
+                         "--cell", "lstm")
+    expect(code == 1 and "need --model nmt" in err, f"--model article --cell lstm: {code} {err}")
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "1", "--out", n2, "--cell", "rnn")
+    expect(code == 1 and "--cell rnn is not a cell" in err, f"--cell rnn: {code} {err}")
 
 
 def main(binary, model):
