@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(testNoAttentionResidualBiEncoder_variable_names) {
 }
 
 // Production names (no scope argument, share_vocab): the shape `varscope train --task dates
-// --cell lstm --layers 2 --bidirectional` trains, at its sizes (vocab 60 stand-in, embedding 4, 6 units).
+// --cell lstm --layers 2 --bidirectional` trains (small sizes: vocab 7, embedding 4, 6 units), with --residual.
 BOOST_AUTO_TEST_CASE(production_names_bi_two_layers_shared_embedding) {
   Fresh f;
   nmt::Hparams hp;

@@ -2,6 +2,7 @@
 // function by function (the Python each one follows is quoted above it).
 module;
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
