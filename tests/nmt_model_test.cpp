@@ -24,6 +24,7 @@
 
 import varscope;
 import varscope.nmt;
+import varscope.dates;
 
 using namespace varscope;
 
@@ -376,4 +377,32 @@ BOOST_AUTO_TEST_CASE(a_few_adam_steps_lower_the_loss) {
   const float after = loss().data<float>()[0];
   BOOST_TEST_MESSAGE("loss " << before << " -> " << after);
   BOOST_TEST(after < 0.5f * before, "loss " << before << " -> " << after);
+}
+
+// varscope.dates with Hyper::nmt (what `varscope train --cell lstm --layers 2 --bidirectional`
+// builds): shared_decoders (the browser page's "both decoders" view) audits the training and beam
+// decoders, which return the same variables; the beam decoder creates none (frozen graph).
+BOOST_AUTO_TEST_CASE(dates_model_with_nmt_hyper_shares_its_variables_between_decoders) {
+  dates::Hyper h;
+  h.hidden = 8;
+  h.embedding = 4;
+  h.nmt = true;
+  h.cell = "lstm";
+  h.layers = 2;
+  h.bidirectional = true;
+  const auto vocab = data::Vocabulary::dates();
+  dates::Model m(h, vocab.size());
+  m.build(vocab);
+  const auto b = dates::make_batch({vocab.encode("1 December 2026")}, {"2026-12-01"}, vocab);
+  const auto out = m.shared_decoders(b, 2);
+  auto names = [](const std::vector<Variable>& vars) {
+    std::vector<std::string> n;
+    for (const auto& v : vars) n.push_back(v.op_name());
+    return sorted(n);
+  };
+  BOOST_TEST(out.trainer_variables.size() == 10u);
+  BOOST_TEST(names(out.trainer_variables) == names(out.generation_variables));
+  BOOST_TEST(out.train_outputs.shape() == (Shape{1, dates::kTargetLen + 1, vocab.size()}));
+  BOOST_TEST(out.generation.hypotheses.at(0).size() == 2u);
+  BOOST_TEST(dates::describe(h) == "tensorflow/nmt's model [bi LSTM encoder, 1 layer each way; 2-layer LSTM decoder]");
 }
