@@ -69,6 +69,63 @@ def check_default_model(binary, model, d, expect):
     return file_out
 
 
+NMT_NAMES = [
+    "embeddings/embedding_share",
+    "dynamic_seq2seq/encoder/bidirectional_rnn/fw/basic_lstm_cell/kernel",
+    "dynamic_seq2seq/encoder/bidirectional_rnn/fw/basic_lstm_cell/bias",
+    "dynamic_seq2seq/encoder/bidirectional_rnn/bw/basic_lstm_cell/kernel",
+    "dynamic_seq2seq/encoder/bidirectional_rnn/bw/basic_lstm_cell/bias",
+    "dynamic_seq2seq/decoder/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
+    "dynamic_seq2seq/decoder/multi_rnn_cell/cell_0/basic_lstm_cell/bias",
+    "dynamic_seq2seq/decoder/multi_rnn_cell/cell_1/basic_lstm_cell/kernel",
+    "dynamic_seq2seq/decoder/multi_rnn_cell/cell_1/basic_lstm_cell/bias",
+    "dynamic_seq2seq/decoder/output_projection/kernel",
+]
+
+
+def check_nmt(binary, d, expect):
+    """tensorflow/nmt's model (issue 20): --cell lstm --layers 2 --bidirectional --residual trains
+    (the loss falls), writes nmt's variable names and its options into the metadata, resumes, and
+    decode / eval run on it; an odd --layers with --bidirectional is a clear error."""
+    n, n2 = os.path.join(d, "nmt.json"), os.path.join(d, "nmt2.json")
+    nmt = ["--cell", "lstm", "--layers", "2", "--bidirectional", "--residual"]
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "30", "--out", n, *TINY, *nmt)
+    expect(code == 0 and "tensorflow/nmt's model [bi LSTM encoder, 1 layer each way; 2-layer LSTM decoder; residual]"
+           in out, f"nmt train: {code} {out} {err}")
+    losses = [float(x) for x in re.findall(r"loss (\d+\.\d+)", out)]
+    expect(len(losses) >= 3 and losses[-1] < losses[0] - 0.5, f"nmt loss did not fall: {losses}\n{out}")
+    if code != 0:
+        return
+    ckpt = json.load(open(n))
+    meta = ckpt["metadata"]
+    expect(meta["model"] == "varscope.nmt" and meta["cell"] == "lstm" and meta["layers"] == 2
+           and meta["bidirectional"] is True and meta["residual"] is True, f"nmt metadata: {meta}")
+    names = sorted(v["name"] for v in ckpt["variables"] if "Adam" not in v["name"]
+                   and v["name"] not in ("global_step", "beta1_power", "beta2_power"))
+    expect(names == sorted(NMT_NAMES), f"nmt variable names: {names}")
+    code, out, err = run(binary, "ckpt", "ls", n)
+    expect(code == 0 and "dynamic_seq2seq/decoder/multi_rnn_cell/cell_1/basic_lstm_cell/kernel" in out,
+           f"ckpt ls: {code} {out} {err}")
+    # Resume: 15 steps then 15 more end where 30 straight did.
+    code, _, err = run(binary, "train", "--task", "dates", "--steps", "15", "--out", n2, *TINY, *nmt)
+    code2, out, err2 = run(binary, "train", "--task", "dates", "--steps", "30", "--out", n2, "--resume", n2, *TINY)
+    expect(code == 0 and code2 == 0 and open(n, "rb").read() == open(n2, "rb").read(),
+           f"nmt resume differs from the straight run: {err} {out} {err2}")
+    code, out, err = run(binary, "decode", "--checkpoint", n, "--beam", "3", "--n-best", "2", "1 December 2026")
+    expect(code == 0 and out.count("  1. ") == 1 and out.count("  2. ") == 1 and "score" in out, f"nmt decode: {out} {err}")
+    code, out, err = run(binary, "eval", "--checkpoint", n, "--task", "dates", "--size", "40", "--beam", "2")
+    expect(code == 0 and re.search(r"greedy\s+exact match \d\.\d{4}", out) and re.search(r"beam 2\s+exact match", out),
+           f"nmt eval: {code} {out} {err}")
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "1", "--out", n2, "--layers", "3",
+                         "--bidirectional")
+    expect(code == 1 and "--bidirectional needs an even --layers" in err, f"odd bi layers: {code} {err}")
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "1", "--out", n2, "--model", "article",
+                         "--cell", "lstm")
+    expect(code == 1 and "need --model nmt" in err, f"--model article --cell lstm: {code} {err}")
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "1", "--out", n2, "--cell", "rnn")
+    expect(code == 1 and "--cell rnn is not a cell" in err, f"--cell rnn: {code} {err}")
+
+
 def main(binary, model):
     d = tempfile.mkdtemp()
     a, b, c, i, other = (os.path.join(d, n) for n in ("a.json", "b.json", "c.json", "i.json", "other.json"))
@@ -196,6 +253,8 @@ def main(binary, model):
     code, out, err = run(binary, "eval", "--checkpoint", a, "--task", "dates", "--size", "40", "--beam", "2")
     expect(code == 0 and re.search(r"greedy\s+exact match \d\.\d{4}", out) and re.search(r"beam 2\s+exact match", out)
            and "worst" in out, f"eval: {code} {out} {err}")
+
+    check_nmt(binary, d, expect)
 
     for f in failures:
         print("FAIL:", f)

@@ -14,6 +14,7 @@ module;
 module varscope.dates;
 import varscope;
 import varscope.article;
+import varscope.nmt;
 
 namespace varscope::dates {
 
@@ -75,26 +76,75 @@ Variable make_embedding(Graph& graph, const Hyper& h, std::int64_t vocab_size) {
 
 }  // namespace
 
+nmt::Hparams nmt_hparams(const Hyper& h, std::int64_t vocab_size) {
+  nmt::Hparams hp;
+  hp.unit_type = h.cell;
+  hp.encoder_type = h.bidirectional ? "bi" : "uni";
+  hp.num_units = h.hidden;
+  hp.num_layers = h.layers;
+  hp.residual = h.residual;
+  hp.embed_size = h.embedding;
+  hp.src_vocab_size = hp.tgt_vocab_size = vocab_size;
+  hp.share_vocab = true;
+  hp.tgt_sos_id = vd::Vocabulary::kBos;
+  hp.tgt_eos_id = vd::Vocabulary::kEos;
+  hp.tgt_max_len_infer = kTargetLen + 2;  // as the article's model: room to overrun by one
+  return hp;
+}
+
+std::string describe(const Hyper& h) {
+  if (!h.nmt) return "the article's Seq2Seq (1-layer GRU)";
+  const std::string unit = h.cell == "lstm" ? "LSTM" : "GRU";
+  std::string s = "tensorflow/nmt's model [";
+  if (h.bidirectional)
+    s += "bi " + unit + " encoder, " + std::to_string(h.layers / 2) + " layer" + (h.layers / 2 == 1 ? "" : "s") +
+         " each way";
+  else
+    s += std::to_string(h.layers) + "-layer " + unit + " encoder";
+  s += "; " + std::to_string(h.layers) + "-layer " + unit + " decoder";
+  if (h.residual) s += "; residual";
+  return s + "]";
+}
+
 Model::Model(const Hyper& h, std::int64_t vocab_size)
-    : graph_(std::make_unique<Graph>(h.seed)),
-      config_(make_config(h, vocab_size)),
-      embedding_(make_embedding(*graph_, h, vocab_size)) {}
+    : graph_(std::make_unique<Graph>(h.seed)), config_(make_config(h, vocab_size)) {
+  if (h.nmt) nmt_ = std::make_unique<nmt::Model>(nmt_hparams(h, vocab_size));
+  else embedding_ = make_embedding(*graph_, h, vocab_size);
+}
 
 Tensor Model::train_logits(const Batch& b) {
   auto use = graph_->as_default();
   auto scope = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
-  return article::seq2seq_train_outputs(embedding_, b.enc, b.enc_len, b.dec, b.dec_len, config_);
+  if (nmt_) return nmt_->train_logits(b.enc, b.enc_len, b.dec, b.dec_len);
+  return article::seq2seq_train_outputs(*embedding_, b.enc, b.enc_len, b.dec, b.dec_len, config_);
 }
 
 BeamSearchResult Model::generate(const Batch& b, std::int64_t beam, std::int64_t n_best, float length_penalty) {
   auto use = graph_->as_default();
+  if (nmt_) return nmt_->beam_search(b.enc, b.enc_len, beam, length_penalty, n_best);
   article::Seq2SeqConfig c = config_;
   c.beam_width = beam;
   c.num_hypotheses = n_best;
   c.length_penalty_weight = length_penalty;
   auto scope = variable_scope(get_variable_scope(), {.reuse = Reuse::True});
-  return article::seq2seq_generate(embedding_, b.enc, b.enc_len, c);
+  return article::seq2seq_generate(*embedding_, b.enc, b.enc_len, c);
 }
+
+namespace {
+
+// The variables an audit saw returned (created or reused), once each, in first-use order.
+std::vector<Variable> variables_returned(const VariableAudit& audit) {
+  std::vector<Variable> vars;
+  std::vector<std::string> seen;
+  for (const auto& entry : audit.entries()) {
+    if (std::find(seen.begin(), seen.end(), entry.name) != seen.end()) continue;
+    seen.push_back(entry.name);
+    vars.push_back(get_default_graph().store().find(entry.name).value());
+  }
+  return vars;
+}
+
+}  // namespace
 
 article::Seq2SeqOutputs Model::shared_decoders(const Batch& b, std::int64_t beam) {
   auto use = graph_->as_default();
@@ -102,7 +152,20 @@ article::Seq2SeqOutputs Model::shared_decoders(const Batch& b, std::int64_t beam
   c.beam_width = beam;
   auto scope = variable_scope(get_variable_scope(), {.reuse = Reuse::True});
   FreezeGuard frozen(*graph_);
-  return article::seq2seq_shared_decoders(embedding_, b.enc, b.enc_len, b.dec, b.dec_len, c);
+  if (!nmt_) return article::seq2seq_shared_decoders(*embedding_, b.enc, b.enc_len, b.dec, b.dec_len, c);
+  // nmt's model: the TRAIN graph, then the INFER (beam) graph, each audited.
+  article::Seq2SeqOutputs out;
+  {
+    VariableAudit audit;
+    out.train_outputs = nmt_->train_logits(b.enc, b.enc_len, b.dec, b.dec_len);
+    out.trainer_variables = variables_returned(audit);
+  }
+  {
+    VariableAudit audit;
+    out.generation = nmt_->beam_search(b.enc, b.enc_len, beam, 0.0f, 0);
+    out.generation_variables = variables_returned(audit);
+  }
+  return out;
 }
 
 void Model::build(const vd::Vocabulary& vocab) {
@@ -121,6 +184,13 @@ std::string metadata_json(const Hyper& h, const vd::Vocabulary& vocab) {
   m["learning_rate"] = h.learning_rate;
   m["clip_norm"] = h.clip_norm;
   m["target_length"] = kTargetLen;
+  if (h.nmt) {
+    m["model"] = kNmtModelName;
+    m["cell"] = h.cell;
+    m["layers"] = h.layers;
+    m["bidirectional"] = h.bidirectional;
+    m["residual"] = h.residual;
+  }
   return m.dump();
 }
 
@@ -133,8 +203,10 @@ std::pair<Hyper, vd::Vocabulary> parse_metadata(const std::string& text, const s
   if (!m.is_object()) throw other("metadata is not an object");
   if (!m.contains("task")) throw other("its metadata has no \"task\"");
   if (m["task"] != "dates") throw other("metadata.task is " + m["task"].dump());
-  if (!m.contains("model") || m["model"] != kModelName) throw other("metadata.model is not \"" + std::string(kModelName) + "\"");
+  if (!m.contains("model") || (m["model"] != kModelName && m["model"] != kNmtModelName))
+    throw other("metadata.model is not \"" + std::string(kModelName) + "\" or \"" + kNmtModelName + "\"");
   Hyper h;
+  h.nmt = m["model"] == kNmtModelName;
   try {
     h.hidden = m.at("hidden").get<std::int64_t>();
     h.embedding = m.at("embedding").get<std::int64_t>();
@@ -142,10 +214,23 @@ std::pair<Hyper, vd::Vocabulary> parse_metadata(const std::string& text, const s
     h.seed = m.at("seed").get<std::uint64_t>();
     h.learning_rate = m.at("learning_rate").get<float>();
     h.clip_norm = m.at("clip_norm").get<float>();
+    if (h.nmt) {
+      h.cell = m.at("cell").get<std::string>();
+      h.layers = m.at("layers").get<std::int64_t>();
+      h.bidirectional = m.at("bidirectional").get<bool>();
+      h.residual = m.at("residual").get<bool>();
+    }
   } catch (const json::exception& e) {
     throw other(std::string("metadata field missing or mistyped: ") + e.what());
   }
   if (h.hidden < 1 || h.embedding < 1) throw other("hidden/embedding sizes must be >= 1");
+  if (h.nmt) {
+    try {
+      nmt_hparams(h, 1).check();  // vocabulary size checked by the model
+    } catch (const InvalidArgumentError& e) {
+      throw other(e.what());
+    }
+  }
   return {h, vd::Vocabulary::from_json(m.at("vocabulary").dump())};
 }
 

@@ -18,19 +18,38 @@ module;
 export module varscope.dates;
 import varscope;
 import varscope.article;
+import varscope.nmt;
 
 export namespace varscope::dates {
 
 inline constexpr std::int64_t kTargetLen = 10;        ///< YYYY-MM-DD
 inline constexpr std::int64_t kMaxSourceChars = 128;  ///< longer inputs are an error, not a slow decode
 inline constexpr const char* kModelName = "varscope.article.seq2seq";
+/// metadata.model of the nmt-shaped model (issue 20, examples/nmt): the keys cell, layers,
+/// bidirectional and residual say which one. Checkpoints without them are the article's GRU.
+inline constexpr const char* kNmtModelName = "varscope.nmt";
 
 /// Hyper-parameters stored in a dates checkpoint's metadata.
 struct Hyper {
   std::int64_t hidden = 128, embedding = 64, batch = 64;
   std::uint64_t seed = 1;
   float learning_rate = 0.003f, clip_norm = 5.0f;
+  /// Beyond the article (issue 20): true trains tensorflow/nmt's model (varscope.nmt) with
+  /// `cell` (gru | lstm) units, `layers` encoder and decoder layers, a bidirectional encoder
+  /// (layers / 2 per direction; layers must be even) and residual top layers. false: the
+  /// article's one-layer GRU Seq2Seq (the other fields are then unused).
+  bool nmt = false;
+  std::string cell = "gru";
+  std::int64_t layers = 1;
+  bool bidirectional = false, residual = false;
 };
+
+/// The nmt hparams of a dates model (num_units = hidden, embed_size = embedding, the shared
+/// vocabulary, BOS/EOS, maximum_iterations kTargetLen + 2).
+[[nodiscard]] nmt::Hparams nmt_hparams(const Hyper& h, std::int64_t vocab_size);
+/// "the article's Seq2Seq (1-layer GRU)" or
+/// "tensorflow/nmt's model [bi LSTM encoder, 1 layer each way; 2-layer LSTM decoder; residual]".
+[[nodiscard]] std::string describe(const Hyper& h);
 
 /// Encoder inputs padded with PAD; decoder inputs BOS + target; targets target + EOS.
 struct Batch {
@@ -42,7 +61,8 @@ struct Batch {
 [[nodiscard]] Batch make_batch(const std::vector<std::vector<std::int32_t>>& sources,
                                const std::vector<std::string>& targets, const data::Vocabulary& vocab);
 
-/// The article's Seq2Seq block in its own seeded graph, at the task's sizes.
+/// The article's Seq2Seq block (or, with Hyper::nmt, nmt's model) in its own seeded graph,
+/// at the task's sizes.
 class Model {
  public:
   Model(const Hyper& h, std::int64_t vocab_size);
@@ -51,6 +71,8 @@ class Model {
 
   [[nodiscard]] Graph& graph() noexcept { return *graph_; }
   [[nodiscard]] const article::Seq2SeqConfig& config() const noexcept { return config_; }
+  /// The nmt-shaped model, or null for the article's.
+  [[nodiscard]] nmt::Model* nmt_model() noexcept { return nmt_.get(); }
 
   /// Training-decoder logits (creates the variables on first use: AUTO_REUSE).
   [[nodiscard]] Tensor train_logits(const Batch& b);
@@ -66,7 +88,8 @@ class Model {
  private:
   std::unique_ptr<Graph> graph_;
   article::Seq2SeqConfig config_;
-  Variable embedding_;
+  std::optional<Variable> embedding_;  ///< the article's model only
+  std::unique_ptr<nmt::Model> nmt_;
 };
 
 /// Metadata JSON text written with a dates checkpoint.

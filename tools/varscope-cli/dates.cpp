@@ -68,14 +68,28 @@ void check_task(const std::string& task) {
 int run_train(const TrainArgs& a) {
   check_task(a.task);
   if (a.steps < 0) throw InvalidArgumentError(fmt::format("--steps {} is negative; pass the total number of steps", a.steps));
+  if (a.model != "" && a.model != "article" && a.model != "nmt")
+    throw InvalidArgumentError("--model " + a.model + " is not a model; pass article or nmt");
+  if (a.cell != "gru" && a.cell != "lstm") throw InvalidArgumentError("--cell " + a.cell + " is not a cell; pass gru or lstm");
+  if (a.layers < 1) throw InvalidArgumentError(fmt::format("--layers {} must be >= 1", a.layers));
+  const bool nmt_options = a.cell != "gru" || a.layers != 1 || a.bidirectional || a.residual;
+  if (a.model == "article" && nmt_options)
+    throw InvalidArgumentError("--model article is the article's 1-layer GRU: --cell, --layers, --bidirectional and "
+                               "--residual need --model nmt (or no --model)");
+  if (a.bidirectional && a.layers % 2 != 0)
+    throw InvalidArgumentError(fmt::format("--bidirectional needs an even --layers (nmt: layers / 2 per direction), "
+                                           "got {}", a.layers));
   Hyper h{.hidden = a.hidden, .embedding = a.embedding, .batch = a.batch, .seed = a.seed,
-          .learning_rate = a.learning_rate, .clip_norm = a.clip_norm};
+          .learning_rate = a.learning_rate, .clip_norm = a.clip_norm,
+          .nmt = a.model == "nmt" || (a.model.empty() && nmt_options), .cell = a.cell, .layers = a.layers,
+          .bidirectional = a.bidirectional, .residual = a.residual};
   vd::Vocabulary vocab = vd::Vocabulary::dates();
   if (!a.resume.empty()) {
     auto [rh, rv] = read_metadata(a.resume);
-    if (rh.hidden != h.hidden || rh.embedding != h.embedding || rh.batch != h.batch || rh.seed != h.seed)
-      fmt::print("note: resuming with the checkpoint's hyper-parameters (hidden {}, embedding {}, batch {}, seed {})\n",
-                 rh.hidden, rh.embedding, rh.batch, rh.seed);
+    if (rh.hidden != h.hidden || rh.embedding != h.embedding || rh.batch != h.batch || rh.seed != h.seed ||
+        describe(rh) != describe(h))
+      fmt::print("note: resuming with the checkpoint's hyper-parameters ({}; hidden {}, embedding {}, batch {}, seed {})\n",
+                 describe(rh), rh.hidden, rh.embedding, rh.batch, rh.seed);
     h = rh;
     vocab = rv;
   }
@@ -96,9 +110,10 @@ int run_train(const TrainArgs& a) {
 
   g_interrupted = 0;
   auto previous = std::signal(SIGINT, on_sigint);
-  fmt::print("training the article's Seq2Seq on dates: vocab {}, embedding {}, hidden {}, batch {}, Adam lr {}, clip {}, "
+  fmt::print("training {} on dates: vocab {}, embedding {}, hidden {}, batch {}, Adam lr {}, clip {}, "
              "seed {}; steps {} -> {}\n",
-             vocab.size(), h.embedding, h.hidden, h.batch, h.learning_rate, h.clip_norm, h.seed, start, a.steps);
+             describe(h), vocab.size(), h.embedding, h.hidden, h.batch, h.learning_rate, h.clip_norm, h.seed, start,
+             a.steps);
   std::fflush(stdout);
   const auto t0 = std::chrono::steady_clock::now();
   std::int64_t tokens = 0, window_tokens = 0;

@@ -26,6 +26,12 @@ struct TrainArgs {
   std::int64_t save_every = 500;
   std::int64_t eval_size = 300;
   std::string eval_split = "validation";  ///< the split of the periodic greedy accuracy (validation | test)
+  /// Beyond the article (issue 20): tensorflow/nmt's model. "" (auto) = nmt when any of the
+  /// options below differs from the article's (gru, 1 layer, uni, no residual).
+  std::string model;  ///< "" | article | nmt
+  std::string cell = "gru";
+  std::int64_t layers = 1;
+  bool bidirectional = false, residual = false;
 };
 
 /// "" in DecodeArgs/EvalArgs::checkpoint: the built-in default model.

@@ -1,0 +1,248 @@
+// varscope.nmt implementation: tensorflow/nmt's model.py / model_helper.py without attention,
+// function by function (the Python each one follows is quoted above it).
+module;
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+module varscope.nmt;
+import varscope;
+
+namespace varscope::nmt {
+
+void Hparams::check() const {
+  auto bad = [](const std::string& what) { return InvalidArgumentError("nmt hparams: " + what); };
+  if (unit_type != "lstm" && unit_type != "gru")
+    throw bad("unit_type " + unit_type + " is not supported; use lstm or gru");
+  if (encoder_type != "uni" && encoder_type != "bi")
+    throw bad("encoder_type " + encoder_type + " is not supported; use uni or bi");
+  if (num_units < 1 || num_layers < 1) throw bad("num_units and num_layers must be >= 1");
+  // nmt.py: "For bi, num_encoder_layers %d should be even"
+  if (encoder_type == "bi" && num_layers % 2 != 0)
+    throw bad("For bi, num_encoder_layers " + std::to_string(num_layers) + " should be even");
+  if (src_vocab_size < 1 || tgt_vocab_size < 1) throw bad("src_vocab_size and tgt_vocab_size must be >= 1");
+  if (share_vocab && src_vocab_size != tgt_vocab_size)
+    throw bad("share_vocab=True but the vocab sizes differ (" + std::to_string(src_vocab_size) + " vs " +
+              std::to_string(tgt_vocab_size) + ")");
+  if (embed_size < 0 || tgt_max_len_infer < 1) throw bad("embed_size must be >= 0 and tgt_max_len_infer >= 1");
+}
+
+// def _single_cell(unit_type, num_units, forget_bias, dropout, mode, residual_connection=False, ...):
+//   if unit_type == "lstm": single_cell = tf.contrib.rnn.BasicLSTMCell(num_units, forget_bias=forget_bias)
+//   elif unit_type == "gru": single_cell = tf.contrib.rnn.GRUCell(num_units)
+//   if residual_connection: single_cell = tf.contrib.rnn.ResidualWrapper(single_cell, residual_fn=residual_fn)
+//
+// def _cell_list(...):
+//   for i in range(num_layers):
+//     single_cell = _single_cell(..., residual_connection=(i >= num_layers - num_residual_layers), ...)
+//
+// def create_rnn_cell(...):
+//   cell_list = _cell_list(...)
+//   if len(cell_list) == 1: return cell_list[0]      # Single layer.
+//   else: return tf.contrib.rnn.MultiRNNCell(cell_list)
+RNNCellStack create_rnn_cell(const std::string& unit_type, std::int64_t num_units, std::int64_t num_layers,
+                             std::int64_t num_residual_layers, float forget_bias) {
+  RNNCellStack s;
+  std::vector<std::reference_wrapper<RNNCell>> cell_list;
+  for (std::int64_t i = 0; i < num_layers; ++i) {
+    std::unique_ptr<RNNCell> single_cell;
+    if (unit_type == "lstm") single_cell = std::make_unique<BasicLSTMCell>(num_units, forget_bias);
+    else single_cell = std::make_unique<GRUCell>(num_units);
+    RNNCell* top = single_cell.get();
+    s.parts.push_back(std::move(single_cell));
+    if (i >= num_layers - num_residual_layers) {
+      s.parts.push_back(std::make_unique<ResidualWrapper>(*top));
+      top = s.parts.back().get();
+    }
+    cell_list.emplace_back(*top);
+  }
+  if (cell_list.size() == 1) {
+    s.cell = &cell_list[0].get();
+  } else {
+    s.parts.push_back(std::make_unique<MultiRNNCell>(std::move(cell_list)));
+    s.cell = s.parts.back().get();
+  }
+  return s;
+}
+
+Model::Model(Hparams hparams) : hp_(std::move(hparams)) { hp_.check(); }
+
+namespace {
+
+// BaseModel._set_params_initializer: init_op "uniform" →
+// tf.get_variable_scope().set_initializer(tf.random_uniform_initializer(-init_weight, init_weight)).
+VariableScopeGuard root_scope(const Hparams& hp, Reuse reuse) {
+  return variable_scope(get_variable_scope(),
+                        {.reuse = reuse, .initializer = random_uniform_initializer(-hp.init_weight, hp.init_weight)});
+}
+
+std::string model_scope(const Hparams& hp) { return hp.scope.value_or("dynamic_seq2seq"); }
+
+// start_tokens = tf.fill([self.batch_size], tgt_sos_id)
+Tensor start_tokens_for(const Tensor& source, const Hparams& hp) {
+  const std::int64_t batch_size = source.shape()[0];
+  return Tensor(Shape{batch_size}, std::vector<std::int32_t>(static_cast<std::size_t>(batch_size), hp.tgt_sos_id));
+}
+
+}  // namespace
+
+// model_helper.create_emb_for_encoder_and_decoder(share_vocab, ..., scope=scope):
+//   with tf.variable_scope(scope or "embeddings", dtype=dtype) as scope:
+//     if share_vocab: embedding_encoder = _create_or_load_embed("embedding_share", ...)   # tf.get_variable
+//                     embedding_decoder = embedding_encoder
+//     else:
+//       with tf.variable_scope("encoder"): embedding_encoder = ...("embedding_encoder", [src_V, src_embed_size])
+//       with tf.variable_scope("decoder"): embedding_decoder = ...("embedding_decoder", [tgt_V, tgt_embed_size])
+Model::Embeddings Model::init_embeddings() {
+  const std::int64_t size = hp_.embed_size > 0 ? hp_.embed_size : hp_.num_units;
+  auto scope = variable_scope(hp_.scope.value_or("embeddings"));
+  if (hp_.share_vocab) {
+    const Tensor shared = get_variable("embedding_share", {.shape = {hp_.src_vocab_size, size}}).value();
+    return {shared, shared};
+  }
+  Embeddings e;
+  {
+    auto enc = variable_scope("encoder");
+    e.encoder = get_variable("embedding_encoder", {.shape = {hp_.src_vocab_size, size}}).value();
+  }
+  {
+    auto dec = variable_scope("decoder");
+    e.decoder = get_variable("embedding_decoder", {.shape = {hp_.tgt_vocab_size, size}}).value();
+  }
+  return e;
+}
+
+// def _build_encoder(self, hparams):                       (model.Model; batch major here)
+//   with tf.variable_scope("encoder") as scope:
+//     encoder_emb_inp = tf.nn.embedding_lookup(self.embedding_encoder, source)
+//     if hparams.encoder_type == "uni":
+//       cell = self._build_encoder_cell(hparams, num_layers, num_residual_layers)
+//       encoder_outputs, encoder_state = tf.nn.dynamic_rnn(cell, encoder_emb_inp, dtype=dtype,
+//           sequence_length=iterator.source_sequence_length, time_major=self.time_major, swap_memory=True)
+//     elif hparams.encoder_type == "bi":
+//       num_bi_layers = int(num_layers / 2)
+//       num_bi_residual_layers = int(num_residual_layers / 2)
+//       encoder_outputs, bi_encoder_state = self._build_bidirectional_rnn(...)   # bidirectional_dynamic_rnn
+//       encoder_outputs = tf.concat(bi_outputs, -1)
+//       if num_bi_layers == 1:
+//         encoder_state = bi_encoder_state
+//       else:
+//         encoder_state = []
+//         for layer_id in range(num_bi_layers):
+//           encoder_state.append(bi_encoder_state[0][layer_id])  # forward
+//           encoder_state.append(bi_encoder_state[1][layer_id])  # backward
+//         encoder_state = tuple(encoder_state)
+Model::Encoded Model::build_encoder(const Embeddings& e, const Tensor& source, const Tensor& source_length) {
+  auto scope = variable_scope("encoder");
+  const Tensor encoder_emb_inp = embedding_lookup(e.encoder, source);
+  if (hp_.encoder_type == "uni") {
+    auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
+                                hp_.forget_bias);
+    auto [outputs, state] = dynamic_rnn(*cell, encoder_emb_inp, {.sequence_length = source_length});
+    return {outputs, state};
+  }
+  const std::int64_t num_bi_layers = hp_.num_layers / 2;
+  const std::int64_t num_bi_residual_layers = hp_.num_residual_layers() / 2;
+  auto fw_cell = create_rnn_cell(hp_.unit_type, hp_.num_units, num_bi_layers, num_bi_residual_layers, hp_.forget_bias);
+  auto bw_cell = create_rnn_cell(hp_.unit_type, hp_.num_units, num_bi_layers, num_bi_residual_layers, hp_.forget_bias);
+  auto [bi_outputs, bi_encoder_state] =
+      bidirectional_dynamic_rnn(*fw_cell, *bw_cell, encoder_emb_inp, {.sequence_length = source_length});
+  Encoded out;
+  out.outputs = concat({bi_outputs.first, bi_outputs.second}, -1);
+  if (num_bi_layers == 1) {
+    out.state = bi_encoder_state;
+  } else {
+    std::vector<State> encoder_state;
+    for (std::int64_t layer_id = 0; layer_id < num_bi_layers; ++layer_id) {
+      encoder_state.push_back(bi_encoder_state[0][static_cast<std::size_t>(layer_id)]);  // forward
+      encoder_state.push_back(bi_encoder_state[1][static_cast<std::size_t>(layer_id)]);  // backward
+    }
+    out.state = State::tuple(std::move(encoder_state));
+  }
+  return out;
+}
+
+// build_graph: with tf.variable_scope(scope or "dynamic_seq2seq"):
+//   encoder_outputs, encoder_state = self._build_encoder(hparams)
+//   logits, ... = self._build_decoder(encoder_outputs, encoder_state, hparams)
+//
+// def _build_decoder(self, encoder_outputs, encoder_state, hparams):
+//   with tf.variable_scope("decoder") as decoder_scope:
+//     cell, decoder_initial_state = self._build_decoder_cell(...)   # create_rnn_cell; encoder_state
+//     if self.mode != INFER:
+//       decoder_emb_inp = tf.nn.embedding_lookup(self.embedding_decoder, target_input)
+//       helper = tf.contrib.seq2seq.TrainingHelper(decoder_emb_inp, target_sequence_length)
+//       my_decoder = tf.contrib.seq2seq.BasicDecoder(cell, helper, decoder_initial_state)
+//       outputs, final_context_state, _ = tf.contrib.seq2seq.dynamic_decode(my_decoder, scope=decoder_scope)
+//       logits = self.output_layer(outputs.rnn_output)
+//
+// The output layer is tf.layers.Dense(tgt_vocab_size, use_bias=False, name="output_projection"),
+// named where it is first called: dynamic_seq2seq/decoder/output_projection/kernel.
+// varscope's dynamic_decode takes the decoder scope by name: called from dynamic_seq2seq with
+// scope "decoder" it enters dynamic_seq2seq/decoder, the scope nmt passes as an object.
+Tensor Model::train_logits(const Tensor& source, const Tensor& source_length, const Tensor& target_input,
+                           const Tensor& target_length) {
+  auto root = root_scope(hp_, Reuse::None);
+  const Embeddings e = init_embeddings();
+  auto model = variable_scope(model_scope(hp_));
+  const Encoded enc = build_encoder(e, source, source_length);
+  Dense output_layer(hp_.tgt_vocab_size, {.use_bias = false, .name = "output_projection"});
+  auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
+                              hp_.forget_bias);
+  const State& decoder_initial_state = enc.state;
+  const Tensor decoder_emb_inp = embedding_lookup(e.decoder, target_input);
+  TrainingHelper helper(decoder_emb_inp, target_length);
+  BasicDecoder my_decoder(*cell, helper, decoder_initial_state);
+  auto outputs = dynamic_decode(my_decoder, {.scope = "decoder"});
+  auto decoder_scope = variable_scope("decoder");
+  return output_layer(outputs.rnn_output);
+}
+
+//     else:  # INFER, infer_mode == "beam_search"
+//       decoder_initial_state = tf.contrib.seq2seq.tile_batch(encoder_state, multiplier=beam_width)
+//       my_decoder = tf.contrib.seq2seq.BeamSearchDecoder(cell=cell, embedding=self.embedding_decoder,
+//           start_tokens=start_tokens, end_token=end_token, initial_state=decoder_initial_state,
+//           beam_width=beam_width, output_layer=self.output_layer, length_penalty_weight=...)
+//       outputs, final_context_state, _ = tf.contrib.seq2seq.dynamic_decode(my_decoder,
+//           maximum_iterations=maximum_iterations, scope=decoder_scope)
+BeamSearchResult Model::beam_search(const Tensor& source, const Tensor& source_length, std::int64_t beam_width,
+                                    float length_penalty_weight, std::int64_t num_hypotheses) {
+  auto root = root_scope(hp_, Reuse::True);
+  const Embeddings e = init_embeddings();
+  auto model = variable_scope(model_scope(hp_));
+  const Encoded enc = build_encoder(e, source, source_length);
+  Dense output_layer(hp_.tgt_vocab_size, {.use_bias = false, .name = "output_projection"});
+  auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
+                              hp_.forget_bias);
+  const State decoder_initial_state = tile_batch(enc.state, beam_width);
+  const Tensor start_tokens = start_tokens_for(source, hp_);
+  BeamSearchDecoder my_decoder(*cell, e.decoder, start_tokens, hp_.tgt_eos_id, decoder_initial_state,
+                               {.beam_width = beam_width,
+                                .length_penalty_weight = length_penalty_weight,
+                                .num_hypotheses = num_hypotheses},
+                               output_layer);
+  return dynamic_decode(my_decoder, {.maximum_iterations = hp_.tgt_max_len_infer, .scope = "decoder"});
+}
+
+//     else:  # INFER, infer_mode == "greedy"
+//       helper = tf.contrib.seq2seq.GreedyEmbeddingHelper(self.embedding_decoder, start_tokens, end_token)
+//       my_decoder = tf.contrib.seq2seq.BasicDecoder(cell, helper, decoder_initial_state,
+//           output_layer=self.output_layer)  # applied per timestep
+BasicDecodeResult Model::greedy(const Tensor& source, const Tensor& source_length) {
+  auto root = root_scope(hp_, Reuse::True);
+  const Embeddings e = init_embeddings();
+  auto model = variable_scope(model_scope(hp_));
+  const Encoded enc = build_encoder(e, source, source_length);
+  Dense output_layer(hp_.tgt_vocab_size, {.use_bias = false, .name = "output_projection"});
+  auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
+                              hp_.forget_bias);
+  const Tensor start_tokens = start_tokens_for(source, hp_);
+  GreedyEmbeddingHelper helper(e.decoder, start_tokens, hp_.tgt_eos_id);
+  BasicDecoder my_decoder(*cell, helper, enc.state, output_layer);
+  return dynamic_decode(my_decoder, {.maximum_iterations = hp_.tgt_max_len_infer, .scope = "decoder"});
+}
+
+}  // namespace varscope::nmt

@@ -1,0 +1,97 @@
+// varscope.nmt — the tensorflow/nmt tutorial's model (nmt/model.py, model_helper.py at
+// 0be864257a76) without attention, in C++ with nmt's variable names
+// (../shared/SPEC-cells-state.md §5):
+//
+//   embeddings/embedding_share [V, E]                    (share_vocab; else encoder/embedding_encoder,
+//                                                         decoder/embedding_decoder)
+//   dynamic_seq2seq/encoder/rnn/...                      uni encoder (dynamic_rnn)
+//   dynamic_seq2seq/encoder/bidirectional_rnn/{fw,bw}/... bi encoder (num_layers / 2 per direction)
+//   dynamic_seq2seq/decoder/[multi_rnn_cell/cell_<i>/]basic_lstm_cell/{kernel,bias}
+//   dynamic_seq2seq/decoder/output_projection/kernel [num_units, V]   (Dense, no bias)
+//
+// One graph holds both modes: train_logits (nmt's TRAIN: TrainingHelper + BasicDecoder,
+// then the output layer) creates the variables; beam_search / greedy (nmt's INFER) rebuild
+// the same functions under reuse=True and create nothing. The decoder starts from the
+// encoder state: (state_fw, state_bw) for one bi layer, (fw_0, bw_0, fw_1, bw_1, ...)
+// otherwise (nmt model.py l.769-794). No attention, no dropout (nmt's dropout is a
+// DropoutWrapper on TRAIN only; this example trains without it).
+module;
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+export module varscope.nmt;
+import varscope;
+
+export namespace varscope::nmt {
+
+/// The hparams nmt's model reads (nmt.py's flags; TF's names), for a model without attention.
+struct Hparams {
+  std::string unit_type = "lstm";   ///< lstm (BasicLSTMCell) | gru (GRUCell)
+  std::string encoder_type = "bi";  ///< uni | bi (num_layers must be even: num_layers / 2 per direction)
+  std::int64_t num_units = 32;
+  std::int64_t num_layers = 2;      ///< encoder and decoder layers (nmt's num_encoder_layers == num_decoder_layers)
+  bool residual = false;            ///< num_residual_layers = num_layers - 1 (the top layers are wrapped)
+  float forget_bias = 1.0f;
+  float init_weight = 0.1f;         ///< init_op "uniform": the root scope's initializer is U(-w, w)
+  std::int64_t embed_size = 0;      ///< 0 = num_units (nmt's src_embed_size = tgt_embed_size = num_units)
+  std::int64_t src_vocab_size = 0, tgt_vocab_size = 0;
+  bool share_vocab = true;          ///< one `embedding_share` (src and tgt vocab sizes must agree)
+  std::int32_t tgt_sos_id = 1, tgt_eos_id = 2;
+  std::int64_t tgt_max_len_infer = 12;  ///< maximum_iterations of the inference decoders
+  /// The model's scope: nullopt = production (`embeddings/...`, `dynamic_seq2seq/...`);
+  /// model_test.py passes scope='dynamic_seq2seq', which puts the embeddings under it too.
+  std::optional<std::string> scope;
+
+  /// InvalidArgumentError naming the field for a value nmt rejects.
+  void check() const;
+  [[nodiscard]] std::int64_t num_residual_layers() const { return residual ? num_layers - 1 : 0; }
+};
+
+/// model_helper.create_rnn_cell's result: `cell` is the bare cell for one layer, else a
+/// MultiRNNCell; `parts` owns every cell and wrapper it references.
+struct RNNCellStack {
+  std::vector<std::unique_ptr<RNNCell>> parts;
+  RNNCell* cell = nullptr;
+  [[nodiscard]] RNNCell& operator*() const { return *cell; }
+};
+/// model_helper.create_rnn_cell(unit_type, num_units, num_layers, num_residual_layers,
+/// forget_bias): layer i is wrapped in a ResidualWrapper when i >= num_layers - num_residual_layers.
+[[nodiscard]] RNNCellStack create_rnn_cell(const std::string& unit_type, std::int64_t num_units,
+                                           std::int64_t num_layers, std::int64_t num_residual_layers,
+                                           float forget_bias);
+
+/// nmt's model.Model (no attention) in the current default graph.
+class Model {
+ public:
+  explicit Model(Hparams hparams);
+  [[nodiscard]] const Hparams& hparams() const noexcept { return hp_; }
+
+  /// TRAIN: the logits [B, T, tgt_V] of the teacher-forced decoder on target_input (ids
+  /// [B, T], SOS first) with target lengths [B]. Creates the variables when the enclosing
+  /// scope allows (call it under AUTO_REUSE to train step after step).
+  [[nodiscard]] Tensor train_logits(const Tensor& source, const Tensor& source_length, const Tensor& target_input,
+                                    const Tensor& target_length);
+  /// INFER, infer_mode beam_search: BeamSearchDecoder over tile_batch(encoder_state, beam_width),
+  /// under reuse=True (NotFoundError if the model has not been built).
+  [[nodiscard]] BeamSearchResult beam_search(const Tensor& source, const Tensor& source_length,
+                                             std::int64_t beam_width, float length_penalty_weight = 0.0f,
+                                             std::int64_t num_hypotheses = 1);
+  /// INFER, infer_mode greedy: GreedyEmbeddingHelper + BasicDecoder with the output layer, reuse=True.
+  [[nodiscard]] BasicDecodeResult greedy(const Tensor& source, const Tensor& source_length);
+
+ private:
+  struct Embeddings {
+    Tensor encoder, decoder;
+  };
+  struct Encoded {
+    Tensor outputs;
+    State state;
+  };
+  Embeddings init_embeddings();
+  Encoded build_encoder(const Embeddings& e, const Tensor& source, const Tensor& source_length);
+  Hparams hp_;
+};
+
+}  // namespace varscope::nmt
