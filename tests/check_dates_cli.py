@@ -84,13 +84,14 @@ NMT_NAMES = [
 
 
 def check_nmt(binary, d, expect):
-    """tensorflow/nmt's model (issue 20): --cell lstm --layers 2 --bidirectional --residual trains
-    (the loss falls), writes nmt's variable names and its options into the metadata, resumes, and
-    decode / eval run on it; an odd --layers with --bidirectional is a clear error."""
+    """tensorflow/nmt's model (issue 20): --cell lstm --layers 2 --bidirectional --residual --dropout 0.2
+    trains (the loss falls), writes nmt's variable names (dropout adds none) and its options into the
+    metadata, resumes exactly (the dropout masks are seeded by the global step), and decode / eval run
+    on it; an odd --layers with --bidirectional or --dropout 1 is a clear error."""
     n, n2 = os.path.join(d, "nmt.json"), os.path.join(d, "nmt2.json")
-    nmt = ["--cell", "lstm", "--layers", "2", "--bidirectional", "--residual"]
+    nmt = ["--cell", "lstm", "--layers", "2", "--bidirectional", "--residual", "--dropout", "0.2"]
     code, out, err = run(binary, "train", "--task", "dates", "--steps", "30", "--out", n, *TINY, *nmt)
-    expect(code == 0 and "tensorflow/nmt's model [bi LSTM encoder, 1 layer each way; 2-layer LSTM decoder; residual]"
+    expect(code == 0 and "tensorflow/nmt's model [bi LSTM encoder, 1 layer each way; 2-layer LSTM decoder; residual; dropout 0.20 in training]"
            in out, f"nmt train: {code} {out} {err}")
     losses = [float(x) for x in re.findall(r"loss (\d+\.\d+)", out)]
     expect(len(losses) >= 3 and losses[-1] < losses[0] - 0.5, f"nmt loss did not fall: {losses}\n{out}")
@@ -99,7 +100,8 @@ def check_nmt(binary, d, expect):
     ckpt = json.load(open(n))
     meta = ckpt["metadata"]
     expect(meta["model"] == "varscope.nmt" and meta["cell"] == "lstm" and meta["layers"] == 2
-           and meta["bidirectional"] is True and meta["residual"] is True, f"nmt metadata: {meta}")
+           and meta["bidirectional"] is True and meta["residual"] is True and abs(meta["dropout"] - 0.2) < 1e-6,
+           f"nmt metadata: {meta}")
     names = sorted(v["name"] for v in ckpt["variables"] if "Adam" not in v["name"]
                    and v["name"] not in ("global_step", "beta1_power", "beta2_power"))
     expect(names == sorted(NMT_NAMES), f"nmt variable names: {names}")
@@ -124,6 +126,8 @@ def check_nmt(binary, d, expect):
     expect(code == 1 and "need --model nmt" in err, f"--model article --cell lstm: {code} {err}")
     code, out, err = run(binary, "train", "--task", "dates", "--steps", "1", "--out", n2, "--cell", "rnn")
     expect(code == 1 and "--cell rnn is not a cell" in err, f"--cell rnn: {code} {err}")
+    code, out, err = run(binary, "train", "--task", "dates", "--steps", "1", "--out", n2, "--dropout", "1")
+    expect(code == 1 and "--dropout 1 must be in [0, 1)" in err, f"--dropout 1: {code} {err}")
 
 
 def main(binary, model):

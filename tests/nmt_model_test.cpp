@@ -362,6 +362,48 @@ BOOST_AUTO_TEST_CASE(beam_width_1_equals_greedy) {
   }
 }
 
+// nmt's dropout: a DropoutWrapper(input_keep_prob = 1 - dropout) per layer in TRAIN only. It adds
+// no variable (the same names, hence the same initial values, as without dropout), changes the
+// training logits (seeded: the same seed gives the same masks), and the inference decoders,
+// built without it, give exactly what the model without dropout gives.
+BOOST_AUTO_TEST_CASE(dropout_is_training_only_and_adds_no_variables) {
+  const Batch b;
+  struct Run {
+    std::vector<std::string> names;
+    Tensor logits, logits_same_seed, logits_other_seed, greedy_ids;
+    std::vector<std::vector<std::int32_t>> beams;
+  };
+  const auto run = [&](float dropout) {
+    Fresh f;
+    nmt::Hparams hp = test_hparams("bi", 2, true);
+    hp.dropout = dropout;
+    nmt::Model m(hp);
+    Run r;
+    r.logits = m.train_logits(b.src, b.src_len, b.tgt_in, b.tgt_len, 7);
+    r.names = sorted_names();
+    auto reuse = variable_scope(get_variable_scope(), {.reuse = Reuse::True});
+    r.logits_same_seed = m.train_logits(b.src, b.src_len, b.tgt_in, b.tgt_len, 7);
+    r.logits_other_seed = m.train_logits(b.src, b.src_len, b.tgt_in, b.tgt_len, 8);
+    scale_up_weights();
+    r.greedy_ids = m.greedy(b.src, b.src_len).sample_id;
+    for (const auto& h : m.beam_search(b.src, b.src_len, 3, 0.0f, 3).hypotheses)
+      for (const auto& hyp : h) r.beams.push_back(hyp.ids);
+    return r;
+  };
+  const Run with = run(0.5f), without = run(0.0f);
+  BOOST_TEST(with.names == without.names, boost::test_tools::per_element());
+  BOOST_TEST(max_abs_diff(with.logits, without.logits) > 1e-5f);  // applied in training (U(±0.1) weights: logits ~1e-2)
+  BOOST_TEST(max_abs_diff(with.logits, with.logits_same_seed) == 0.0f);
+  BOOST_TEST(max_abs_diff(with.logits, with.logits_other_seed) > 1e-5f);
+  BOOST_TEST(max_abs_diff(without.logits, without.logits_other_seed) == 0.0f);  // no dropout, no seed effect
+  BOOST_TEST(ids(with.greedy_ids) == ids(without.greedy_ids), boost::test_tools::per_element());
+  BOOST_TEST(with.beams == without.beams);
+
+  nmt::Hparams bad = test_hparams("bi", 2, false);
+  bad.dropout = 1.0f;
+  BOOST_CHECK_THROW(bad.check(), InvalidArgumentError);
+}
+
 BOOST_AUTO_TEST_CASE(a_few_adam_steps_lower_the_loss) {
   Fresh f;
   nmt::Model m(test_hparams("bi", 2, true));

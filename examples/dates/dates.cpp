@@ -83,6 +83,7 @@ nmt::Hparams nmt_hparams(const Hyper& h, std::int64_t vocab_size) {
   hp.num_units = h.hidden;
   hp.num_layers = h.layers;
   hp.residual = h.residual;
+  hp.dropout = h.dropout;
   hp.embed_size = h.embedding;
   hp.src_vocab_size = hp.tgt_vocab_size = vocab_size;
   hp.share_vocab = true;
@@ -103,6 +104,7 @@ std::string describe(const Hyper& h) {
     s += std::to_string(h.layers) + "-layer " + unit + " encoder";
   s += "; " + std::to_string(h.layers) + "-layer " + unit + " decoder";
   if (h.residual) s += "; residual";
+  if (h.dropout > 0.0f) s += "; dropout " + std::to_string(h.dropout).substr(0, 4) + " in training";
   return s + "]";
 }
 
@@ -112,10 +114,10 @@ Model::Model(const Hyper& h, std::int64_t vocab_size)
   else embedding_ = make_embedding(*graph_, h, vocab_size);
 }
 
-Tensor Model::train_logits(const Batch& b) {
+Tensor Model::train_logits(const Batch& b, std::optional<std::uint64_t> dropout_seed) {
   auto use = graph_->as_default();
   auto scope = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
-  if (nmt_) return nmt_->train_logits(b.enc, b.enc_len, b.dec, b.dec_len);
+  if (nmt_) return nmt_->train_logits(b.enc, b.enc_len, b.dec, b.dec_len, dropout_seed);
   return article::seq2seq_train_outputs(*embedding_, b.enc, b.enc_len, b.dec, b.dec_len, config_);
 }
 
@@ -190,6 +192,7 @@ std::string metadata_json(const Hyper& h, const vd::Vocabulary& vocab) {
     m["layers"] = h.layers;
     m["bidirectional"] = h.bidirectional;
     m["residual"] = h.residual;
+    m["dropout"] = h.dropout;
   }
   return m.dump();
 }
@@ -219,6 +222,7 @@ std::pair<Hyper, vd::Vocabulary> parse_metadata(const std::string& text, const s
       h.layers = m.at("layers").get<std::int64_t>();
       h.bidirectional = m.at("bidirectional").get<bool>();
       h.residual = m.at("residual").get<bool>();
+      h.dropout = m.value("dropout", 0.0f);  // absent before dropout existed
     }
   } catch (const json::exception& e) {
     throw other(std::string("metadata field missing or mistyped: ") + e.what());
@@ -381,7 +385,9 @@ std::unique_ptr<Trainer> Trainer::from_checkpoint_file(const std::string& path) 
 Trainer::StepResult Trainer::step(const std::vector<vd::Date>& pool) {
   const Batch b = training_step_batch(pool, hyper_.seed, current_step(), hyper_.batch, vocab_);
   auto use = model_->graph().as_default();
-  auto gv = opt_->compute_gradients([&] { return sequence_loss(model_->train_logits(b), b.targets, b.weights); });
+  const auto dropout_seed = static_cast<std::uint64_t>(current_step());
+  auto gv = opt_->compute_gradients(
+      [&] { return sequence_loss(model_->train_logits(b, dropout_seed), b.targets, b.weights); });
   std::vector<std::optional<Tensor>> grads;
   for (auto& [g, v] : gv) grads.push_back(std::move(g));
   auto clipped = clip_by_global_norm(grads, hyper_.clip_norm);

@@ -42,6 +42,9 @@ struct Hyper {
   std::string cell = "gru";
   std::int64_t layers = 1;
   bool bidirectional = false, residual = false;
+  /// nmt's dropout (TRAIN only: DropoutWrapper(input_keep_prob = 1 - dropout) per layer),
+  /// masks seeded by the global step (a resumed run draws what a straight run draws).
+  float dropout = 0.0f;
 };
 
 /// The nmt hparams of a dates model (num_units = hidden, embed_size = embedding, the shared
@@ -75,7 +78,7 @@ class Model {
   [[nodiscard]] nmt::Model* nmt_model() noexcept { return nmt_.get(); }
 
   /// Training-decoder logits (creates the variables on first use: AUTO_REUSE).
-  [[nodiscard]] Tensor train_logits(const Batch& b);
+  [[nodiscard]] Tensor train_logits(const Batch& b, std::optional<std::uint64_t> dropout_seed = std::nullopt);
   /// The beam-search decoder (beam 1 = greedy), reuse=True: creates nothing.
   [[nodiscard]] BeamSearchResult generate(const Batch& b, std::int64_t beam, std::int64_t n_best, float length_penalty);
   /// The article's block with both decoders built on the same batch (reuse=True, frozen

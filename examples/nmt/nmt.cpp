@@ -27,12 +27,16 @@ void Hparams::check() const {
   if (share_vocab && src_vocab_size != tgt_vocab_size)
     throw bad("share_vocab=True but the vocab sizes differ (" + std::to_string(src_vocab_size) + " vs " +
               std::to_string(tgt_vocab_size) + ")");
+  if (!(dropout >= 0.0f && dropout < 1.0f))
+    throw bad("dropout " + std::to_string(dropout) + " must be in [0, 1) (the keep probability is 1 - dropout)");
   if (embed_size < 0 || tgt_max_len_infer < 1) throw bad("embed_size must be >= 0 and tgt_max_len_infer >= 1");
 }
 
 // def _single_cell(unit_type, num_units, forget_bias, dropout, mode, residual_connection=False, ...):
+//   dropout = dropout if mode == tf.contrib.learn.ModeKeys.TRAIN else 0.0
 //   if unit_type == "lstm": single_cell = tf.contrib.rnn.BasicLSTMCell(num_units, forget_bias=forget_bias)
 //   elif unit_type == "gru": single_cell = tf.contrib.rnn.GRUCell(num_units)
+//   if dropout > 0.0: single_cell = tf.contrib.rnn.DropoutWrapper(cell=single_cell, input_keep_prob=(1.0 - dropout))
 //   if residual_connection: single_cell = tf.contrib.rnn.ResidualWrapper(single_cell, residual_fn=residual_fn)
 //
 // def _cell_list(...):
@@ -44,7 +48,9 @@ void Hparams::check() const {
 //   if len(cell_list) == 1: return cell_list[0]      # Single layer.
 //   else: return tf.contrib.rnn.MultiRNNCell(cell_list)
 RNNCellStack create_rnn_cell(const std::string& unit_type, std::int64_t num_units, std::int64_t num_layers,
-                             std::int64_t num_residual_layers, float forget_bias) {
+                             std::int64_t num_residual_layers, float forget_bias, float dropout, Mode mode,
+                             std::optional<std::uint64_t> dropout_seed) {
+  if (mode != Mode::train) dropout = 0.0f;
   RNNCellStack s;
   std::vector<std::reference_wrapper<RNNCell>> cell_list;
   for (std::int64_t i = 0; i < num_layers; ++i) {
@@ -53,6 +59,12 @@ RNNCellStack create_rnn_cell(const std::string& unit_type, std::int64_t num_unit
     else single_cell = std::make_unique<GRUCell>(num_units);
     RNNCell* top = single_cell.get();
     s.parts.push_back(std::move(single_cell));
+    if (dropout > 0.0f) {
+      DropoutWrapperOptions o{.input_keep_prob = 1.0f - dropout};
+      if (dropout_seed) o.seed = *dropout_seed + static_cast<std::uint64_t>(i);
+      s.parts.push_back(std::make_unique<DropoutWrapper>(*top, o));
+      top = s.parts.back().get();
+    }
     if (i >= num_layers - num_residual_layers) {
       s.parts.push_back(std::make_unique<ResidualWrapper>(*top));
       top = s.parts.back().get();
@@ -135,19 +147,27 @@ Model::Embeddings Model::init_embeddings() {
 //           encoder_state.append(bi_encoder_state[0][layer_id])  # forward
 //           encoder_state.append(bi_encoder_state[1][layer_id])  # backward
 //         encoder_state = tuple(encoder_state)
-Model::Encoded Model::build_encoder(const Embeddings& e, const Tensor& source, const Tensor& source_length) {
+Model::Encoded Model::build_encoder(const Embeddings& e, const Tensor& source, const Tensor& source_length, Mode mode,
+                                    std::optional<std::uint64_t> dropout_seed) {
+  // Distinct seeds per stack: encoder (fw) +0, bw +100, decoder +200 (train_logits).
+  const auto seed_at = [&](std::uint64_t offset) -> std::optional<std::uint64_t> {
+    if (!dropout_seed) return std::nullopt;
+    return *dropout_seed * 1000 + offset;
+  };
   auto scope = variable_scope("encoder");
   const Tensor encoder_emb_inp = embedding_lookup(e.encoder, source);
   if (hp_.encoder_type == "uni") {
     auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
-                                hp_.forget_bias);
+                                hp_.forget_bias, hp_.dropout, mode, seed_at(0));
     auto [outputs, state] = dynamic_rnn(*cell, encoder_emb_inp, {.sequence_length = source_length});
     return {outputs, state};
   }
   const std::int64_t num_bi_layers = hp_.num_layers / 2;
   const std::int64_t num_bi_residual_layers = hp_.num_residual_layers() / 2;
-  auto fw_cell = create_rnn_cell(hp_.unit_type, hp_.num_units, num_bi_layers, num_bi_residual_layers, hp_.forget_bias);
-  auto bw_cell = create_rnn_cell(hp_.unit_type, hp_.num_units, num_bi_layers, num_bi_residual_layers, hp_.forget_bias);
+  auto fw_cell = create_rnn_cell(hp_.unit_type, hp_.num_units, num_bi_layers, num_bi_residual_layers, hp_.forget_bias,
+                                 hp_.dropout, mode, seed_at(0));
+  auto bw_cell = create_rnn_cell(hp_.unit_type, hp_.num_units, num_bi_layers, num_bi_residual_layers, hp_.forget_bias,
+                                 hp_.dropout, mode, seed_at(100));
   auto [bi_outputs, bi_encoder_state] =
       bidirectional_dynamic_rnn(*fw_cell, *bw_cell, encoder_emb_inp, {.sequence_length = source_length});
   Encoded out;
@@ -184,14 +204,15 @@ Model::Encoded Model::build_encoder(const Embeddings& e, const Tensor& source, c
 // varscope's dynamic_decode takes the decoder scope by name: called from dynamic_seq2seq with
 // scope "decoder" it enters dynamic_seq2seq/decoder, the scope nmt passes as an object.
 Tensor Model::train_logits(const Tensor& source, const Tensor& source_length, const Tensor& target_input,
-                           const Tensor& target_length) {
+                           const Tensor& target_length, std::optional<std::uint64_t> dropout_seed) {
   auto root = root_scope(hp_, Reuse::None);
   const Embeddings e = init_embeddings();
   auto model = variable_scope(model_scope(hp_));
-  const Encoded enc = build_encoder(e, source, source_length);
+  const Encoded enc = build_encoder(e, source, source_length, Mode::train, dropout_seed);
   Dense output_layer(hp_.tgt_vocab_size, {.use_bias = false, .name = "output_projection"});
   auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
-                              hp_.forget_bias);
+                              hp_.forget_bias, hp_.dropout, Mode::train,
+                              dropout_seed ? std::optional<std::uint64_t>(*dropout_seed * 1000 + 200) : std::nullopt);
   const State& decoder_initial_state = enc.state;
   const Tensor decoder_emb_inp = embedding_lookup(e.decoder, target_input);
   TrainingHelper helper(decoder_emb_inp, target_length);
@@ -213,10 +234,10 @@ BeamSearchResult Model::beam_search(const Tensor& source, const Tensor& source_l
   auto root = root_scope(hp_, Reuse::True);
   const Embeddings e = init_embeddings();
   auto model = variable_scope(model_scope(hp_));
-  const Encoded enc = build_encoder(e, source, source_length);
+  const Encoded enc = build_encoder(e, source, source_length, Mode::infer, std::nullopt);
   Dense output_layer(hp_.tgt_vocab_size, {.use_bias = false, .name = "output_projection"});
   auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
-                              hp_.forget_bias);
+                              hp_.forget_bias, hp_.dropout, Mode::infer);  // INFER: no DropoutWrapper
   const State decoder_initial_state = tile_batch(enc.state, beam_width);
   const Tensor start_tokens = start_tokens_for(source, hp_);
   BeamSearchDecoder my_decoder(*cell, e.decoder, start_tokens, hp_.tgt_eos_id, decoder_initial_state,
@@ -235,10 +256,10 @@ BasicDecodeResult Model::greedy(const Tensor& source, const Tensor& source_lengt
   auto root = root_scope(hp_, Reuse::True);
   const Embeddings e = init_embeddings();
   auto model = variable_scope(model_scope(hp_));
-  const Encoded enc = build_encoder(e, source, source_length);
+  const Encoded enc = build_encoder(e, source, source_length, Mode::infer, std::nullopt);
   Dense output_layer(hp_.tgt_vocab_size, {.use_bias = false, .name = "output_projection"});
   auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
-                              hp_.forget_bias);
+                              hp_.forget_bias, hp_.dropout, Mode::infer);  // INFER: no DropoutWrapper
   const Tensor start_tokens = start_tokens_for(source, hp_);
   GreedyEmbeddingHelper helper(e.decoder, start_tokens, hp_.tgt_eos_id);
   BasicDecoder my_decoder(*cell, helper, enc.state, output_layer);

@@ -13,8 +13,10 @@
 // then the output layer) creates the variables; beam_search / greedy (nmt's INFER) rebuild
 // the same functions under reuse=True and create nothing. The decoder starts from the
 // encoder state: (state_fw, state_bw) for one bi layer, (fw_0, bw_0, fw_1, bw_1, ...)
-// otherwise (nmt model.py l.769-794). No attention, no dropout (nmt's dropout is a
-// DropoutWrapper on TRAIN only; this example trains without it).
+// otherwise (nmt model.py l.769-794). No attention. Dropout is nmt's: a DropoutWrapper
+// (input_keep_prob = 1 - dropout) around each layer in TRAIN only; TF 1.x has no is_training,
+// and the inference decoders build the same cells without the wrapper, which adds no scope
+// level, so they read the same variables with dropout off.
 module;
 #include <cstdint>
 #include <memory>
@@ -34,6 +36,7 @@ struct Hparams {
   std::int64_t num_layers = 2;      ///< encoder and decoder layers (nmt's num_encoder_layers == num_decoder_layers)
   bool residual = false;            ///< num_residual_layers = num_layers - 1 (the top layers are wrapped)
   float forget_bias = 1.0f;
+  float dropout = 0.0f;             ///< TRAIN only: DropoutWrapper(input_keep_prob = 1 - dropout) per layer; in [0, 1)
   float init_weight = 0.1f;         ///< init_op "uniform": the root scope's initializer is U(-w, w)
   std::int64_t embed_size = 0;      ///< 0 = num_units (nmt's src_embed_size = tgt_embed_size = num_units)
   std::int64_t src_vocab_size = 0, tgt_vocab_size = 0;
@@ -56,11 +59,17 @@ struct RNNCellStack {
   RNNCell* cell = nullptr;
   [[nodiscard]] RNNCell& operator*() const { return *cell; }
 };
+/// tf.contrib.learn.ModeKeys: dropout applies in TRAIN only.
+enum class Mode { train, infer };
+
 /// model_helper.create_rnn_cell(unit_type, num_units, num_layers, num_residual_layers,
-/// forget_bias): layer i is wrapped in a ResidualWrapper when i >= num_layers - num_residual_layers.
+/// forget_bias, dropout, mode): in TRAIN with dropout > 0 each layer is wrapped in a
+/// DropoutWrapper(input_keep_prob = 1 - dropout) (seeded with dropout_seed + layer when given);
+/// layer i is then wrapped in a ResidualWrapper when i >= num_layers - num_residual_layers.
 [[nodiscard]] RNNCellStack create_rnn_cell(const std::string& unit_type, std::int64_t num_units,
                                            std::int64_t num_layers, std::int64_t num_residual_layers,
-                                           float forget_bias);
+                                           float forget_bias, float dropout = 0.0f, Mode mode = Mode::infer,
+                                           std::optional<std::uint64_t> dropout_seed = std::nullopt);
 
 /// nmt's model.Model (no attention) in the current default graph.
 class Model {
@@ -70,9 +79,12 @@ class Model {
 
   /// TRAIN: the logits [B, T, tgt_V] of the teacher-forced decoder on target_input (ids
   /// [B, T], SOS first) with target lengths [B]. Creates the variables when the enclosing
-  /// scope allows (call it under AUTO_REUSE to train step after step).
+  /// scope allows (call it under AUTO_REUSE to train step after step). With hparams.dropout
+  /// > 0 the cells are wrapped in DropoutWrappers; `dropout_seed` (e.g. the global step) makes
+  /// the masks a function of it, else they come from the graph's op seeds.
   [[nodiscard]] Tensor train_logits(const Tensor& source, const Tensor& source_length, const Tensor& target_input,
-                                    const Tensor& target_length);
+                                    const Tensor& target_length,
+                                    std::optional<std::uint64_t> dropout_seed = std::nullopt);
   /// INFER, infer_mode beam_search: BeamSearchDecoder over tile_batch(encoder_state, beam_width),
   /// under reuse=True (NotFoundError if the model has not been built).
   [[nodiscard]] BeamSearchResult beam_search(const Tensor& source, const Tensor& source_length,
@@ -90,7 +102,8 @@ class Model {
     State state;
   };
   Embeddings init_embeddings();
-  Encoded build_encoder(const Embeddings& e, const Tensor& source, const Tensor& source_length);
+  Encoded build_encoder(const Embeddings& e, const Tensor& source, const Tensor& source_length, Mode mode,
+                        std::optional<std::uint64_t> dropout_seed);
   Hparams hp_;
 };
 

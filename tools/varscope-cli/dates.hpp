@@ -32,6 +32,7 @@ struct TrainArgs {
   std::string cell = "gru";
   std::int64_t layers = 1;
   bool bidirectional = false, residual = false;
+  float dropout = 0.0f;  ///< nmt: DropoutWrapper(input_keep_prob = 1 - dropout) per layer, training only
 };
 
 /// "" in DecodeArgs/EvalArgs::checkpoint: the built-in default model.

@@ -4,7 +4,7 @@
 //   varscope ckpt diff A B                     names, shapes and max |a - b| between two checkpoints
 //   varscope ckpt remap FILE --prefix old/=new/ [--rename '*/weights=*/kernel'] -o OUT
 //   varscope train --task dates --steps N --out model.json [--resume F] [--seed S] [--batch B] [--hidden H]
-//                  [--cell gru|lstm] [--layers N] [--bidirectional] [--residual]   (tensorflow/nmt's model)
+//                  [--cell gru|lstm] [--layers N] [--bidirectional] [--residual] [--dropout R]  (tensorflow/nmt's model)
 //   varscope decode [--checkpoint model.json] [--beam K] [--n-best N] [--length-penalty A] [--json] TEXT...
 //   varscope eval [--checkpoint model.json] --task dates [--beam K] [--size N]
 // Without --checkpoint, decode and eval use models/dates.json as embedded at build time.
@@ -73,12 +73,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   train->add_option("--model", train_args.model,
                     "article (the article's 1-layer GRU Seq2Seq) or nmt (tensorflow/nmt's model); "
-                    "default: nmt when --cell/--layers/--bidirectional/--residual ask for it");
+                    "default: nmt when --cell/--layers/--bidirectional/--residual/--dropout ask for it");
   train->add_option("--cell", train_args.cell, "nmt: unit type, gru or lstm")->capture_default_str();
   train->add_option("--layers", train_args.layers, "nmt: encoder and decoder layers")
       ->capture_default_str()->check(CLI::PositiveNumber);
   train->add_flag("--bidirectional", train_args.bidirectional, "nmt: bi encoder, layers / 2 each way (even --layers)");
   train->add_flag("--residual", train_args.residual, "nmt: residual connections on all layers but the first");
+  train->add_option("--dropout", train_args.dropout,
+                    "nmt: dropout rate of each layer's inputs while training (a DropoutWrapper; decoding runs without it)")
+      ->capture_default_str();
   train->add_option("--save-every", train_args.save_every, "Checkpoint every N steps (0: only at the end)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
 
