@@ -281,7 +281,14 @@ json dates_info() {
                 {"batch", h.batch},
                 {"seed", h.seed},
                 {"learningRate", h.learning_rate},
-                {"clipNorm", h.clip_norm}}},
+                {"clipNorm", h.clip_norm},
+                {"nmt", h.nmt},
+                {"cell", h.cell},
+                {"layers", h.layers},
+                {"bidirectional", h.bidirectional},
+                {"residual", h.residual},
+                {"dropout", h.dropout}}},
+              {"model", dates::describe(h)},
               {"vocabSize", t.vocab().size()}};
 }
 

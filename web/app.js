@@ -245,8 +245,8 @@ window.addEventListener('resize', () => {
 function showDatesInfo(info) {
   datesState.info = info;
   const h = info.hyper;
-  $('dates-model').textContent = `${info.source} — step ${info.step}, GRU ${h.hidden}, embedding ${h.embedding}, ` +
-    `batch ${h.batch}, seed ${h.seed}`;
+  $('dates-model').textContent = `${info.source} — step ${info.step}, ${info.model}: hidden ${h.hidden}, ` +
+    `embedding ${h.embedding}, batch ${h.batch}, seed ${h.seed}`;
   $('train-step').textContent = String(info.step);
   datesEl().dataset.step = String(info.step);
   setTrainingButtons();
@@ -259,6 +259,8 @@ function showDatesDecode(r) {
     row([String(i), h.text, h.score.toFixed(5), h.logProb.toFixed(5), String(h.length)], true)));
   $('dates-unknown').textContent = r.unknown ? `characters outside the vocabulary, read as <unk>: ${r.unknown}` : '';
   showSharedVariables('dates-shared', 'dates-shared-verdict', r.decoders);
+  $('dates-vars').tBodies[0].replaceChildren(...r.variables.map((v) => row([v.name, shapeText(v.shape), v.fingerprint])));
+  $('dates-var-count').textContent = String(r.variables.length);
   datesState.lastDecode = r;
   window.varscopeDemo.lastDates = r;
   datesEl().dataset.decodes = String(Number(datesEl().dataset.decodes) + 1);

@@ -7,7 +7,11 @@
 //    current by the native ctest dates_decode_golden) for several inputs, as rendered text;
 // 2. a short training run from scratch whose loss falls (mean of the first 20 steps vs the last 20);
 // 3. pause stops the step counter, resume continues it;
-// 4. save (download) then load (file input) restores the same decode output and step.
+// 4. save (download) then load (file input) restores the same decode output and step;
+// 5. loading tensorflow/nmt's LSTM model (tests/data/dates_nmt_lstm_tiny.json, written by
+//    `varscope train --task dates --cell lstm --layers 2 --bidirectional --steps 3 --hidden 16
+//    --embedding 8 --batch 8 --seed 5 --eval-every 0 --out ...`) shows its description and exactly
+//    its trainable variables (nmt's names and shapes), and it decodes with shared decoders.
 // Exits 1 on any failed check, listing them.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -135,6 +139,35 @@ async function main() {
       `${JSON.stringify(restored.last.hypotheses[0])}\n     vs ${JSON.stringify(savedDecode.last.hypotheses[0])}`);
     check(eq(restored.last.variables, savedDecode.last.variables), 'load: the variable fingerprints are the saved ones');
     await page.locator('#dates').screenshot({ path: path.join(artifacts, 'dates-trained.png') });
+
+    // ---------------------------------------------------------- 5. nmt's LSTM model: its variable list
+    const nmtPath = path.join(repo, 'tests', 'data', 'dates_nmt_lstm_tiny.json');
+    const nmtCkpt = JSON.parse(fs.readFileSync(nmtPath, 'utf8'));
+    const notModel = (n) => n.endsWith('/Adam') || n.endsWith('/Adam_1') || ['global_step', 'beta1_power', 'beta2_power'].includes(n);
+    const want = nmtCkpt.variables.filter((v) => !notModel(v.name)).map((v) => [`${v.name}:0`, JSON.stringify(v.shape)]).sort();
+    const loadsBefore = Number(await attr('data-loaded'));
+    await page.setInputFiles('#dates-file', nmtPath);
+    await page.waitForFunction((n) => Number(document.getElementById('dates').dataset.loaded) > n, loadsBefore, { timeout: 60000 });
+    await page.waitForSelector('body[data-pending="0"]');
+    const nmtDecode = await decodeInPage('1 December 2026', 3);
+    const modelText = await page.textContent('#dates-model');
+    check(modelText.includes("tensorflow/nmt's model [bi LSTM encoder, 1 layer each way; 2-layer LSTM decoder]"),
+      'nmt: the page names the loaded model', modelText);
+    const shownVars = await page.evaluate(() => [...document.getElementById('dates-vars').tBodies[0].rows]
+      .map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent]));
+    const shownNames = shownVars.map(([n]) => n).sort();
+    check(eq(shownNames, want.map(([n]) => n)) && await page.textContent('#dates-var-count') === String(want.length),
+      `nmt: the variable list is the checkpoint's ${want.length} model variables (nmt's names)`,
+      `shown ${JSON.stringify(shownNames)}\n     want ${JSON.stringify(want.map(([n]) => n))}`);
+    const shapeOf = Object.fromEntries(nmtDecode.last.variables.map((v) => [v.name, JSON.stringify(v.shape)]));
+    check(want.every(([n, s]) => shapeOf[n] === s), 'nmt: every shape is the checkpoint\'s',
+      JSON.stringify(shapeOf));
+    check(shownNames.includes('dynamic_seq2seq/encoder/bidirectional_rnn/bw/basic_lstm_cell/kernel:0') &&
+      shownNames.includes('dynamic_seq2seq/decoder/multi_rnn_cell/cell_1/basic_lstm_cell/kernel:0') &&
+      shownNames.includes('embeddings/embedding_share:0'), 'nmt: the list has nmt\'s encoder, decoder and embedding names');
+    check(nmtDecode.shared.startsWith('True') && nmtDecode.rows.length === 3,
+      'nmt: it decodes (3 beams) and its training and beam-search decoders hold the same variables', nmtDecode.shared);
+    await page.locator('#dates').screenshot({ path: path.join(artifacts, 'dates-nmt-lstm.png') });
     check(pageErrors.length === 0, 'no page errors', pageErrors.join('\n     '));
     check(foreign.length === 0, 'no requests beyond the page origin', foreign.join(' '));
   } finally {
