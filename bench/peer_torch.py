@@ -50,7 +50,8 @@ def beam_search(emb, state, step, reorder, out_kernel, B, K, T, bos=1, eos=2):
     live at the start, finished beams extend with EOS at zero cost, top-K over K*V,
     parents gathered, stops when every beam is finished; then gather_tree.
     `state` is tiled to B*K rows; step(inputs, state) -> (cell output [B*K, H], new state);
-    reorder(state, rows) picks the rows of every state tensor. Returns (ids, steps)."""
+    reorder(state, rows) picks the rows of every state tensor. Returns (ids [B, steps, K] after
+    gather_tree, steps, the beams' final log-probabilities [B, K])."""
     V = out_kernel.shape[1]
     log_probs = torch.full((B, K), float("-inf"))
     log_probs[:, 0] = 0
@@ -85,7 +86,7 @@ def beam_search(emb, state, step, reorder, out_kernel, B, K, T, bos=1, eos=2):
     for t in range(len(words) - 1, -1, -1):
         out[t] = words[t].gather(1, beam)
         beam = parents[t].gather(1, beam)
-    return (torch.stack(out, 1) if out else None), len(words)
+    return (torch.stack(out, 1) if out else None), len(words), log_probs
 
 
 def timeit(fn, reps):
