@@ -70,6 +70,11 @@ struct Seq2SeqOutputs {
 };
 
 /// The article's Seq2Seq block on the given inputs, in the default graph:
+/// Beyond the article: the variables `audit` saw get_variable return (created or reused), once
+/// each, in first-use order: what a decoder's own layer objects hold (its cell's, then its
+/// output layer's). Looked up in the default graph.
+[[nodiscard]] std::vector<Variable> variables_returned(const VariableAudit& audit);
+
 /// create_encoder (dynamic_rnn, scope 'encoder'), then inside
 /// variable_scope('decoder') create_trainer_decoder, scope.reuse_variables(),
 /// create_generation_decoder. `embedding` is [vocab_size, embedding_dim].

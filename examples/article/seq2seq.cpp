@@ -82,20 +82,6 @@ BeamSearchResult create_generation_decoder(const Tensor& thought_vector, const V
   return decoder_outputs;
 }
 
-// Beyond the article: the variables a block's get_variable calls returned
-// (created or reused), once each, in first-use order, as recorded by `audit`
-// — for a decoder, its cell's and then its output layer's.
-std::vector<Variable> variables_returned(const VariableAudit& audit) {
-  std::vector<Variable> vars;
-  std::vector<std::string> seen;
-  for (const auto& entry : audit.entries()) {
-    if (std::find(seen.begin(), seen.end(), entry.name) != seen.end()) continue;
-    seen.push_back(entry.name);
-    vars.push_back(get_default_graph().store().find(entry.name).value());
-  }
-  return vars;
-}
-
 // Beyond the article: keeps the config's num_hypotheses best of each row's
 // hypotheses (already best first; 0 keeps all beam_width of them).
 BeamSearchResult keep_best_hypotheses(BeamSearchResult result, const Seq2SeqConfig& c) {
@@ -115,6 +101,20 @@ void require_article_bos(const Seq2SeqConfig& c) {
 }
 
 }  // namespace
+
+// Beyond the article: the variables a block's get_variable calls returned
+// (created or reused), once each, in first-use order, as recorded by `audit`
+// — for a decoder, its cell's and then its output layer's.
+std::vector<Variable> variables_returned(const VariableAudit& audit) {
+  std::vector<Variable> vars;
+  std::vector<std::string> seen;
+  for (const auto& entry : audit.entries()) {
+    if (std::find(seen.begin(), seen.end(), entry.name) != seen.end()) continue;
+    seen.push_back(entry.name);
+    vars.push_back(get_default_graph().store().find(entry.name).value());
+  }
+  return vars;
+}
 
 //     thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding)
 //     with tf.variable_scope('decoder') as scope:

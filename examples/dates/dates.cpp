@@ -132,22 +132,6 @@ BeamSearchResult Model::generate(const Batch& b, std::int64_t beam, std::int64_t
   return article::seq2seq_generate(*embedding_, b.enc, b.enc_len, c);
 }
 
-namespace {
-
-// The variables an audit saw returned (created or reused), once each, in first-use order.
-std::vector<Variable> variables_returned(const VariableAudit& audit) {
-  std::vector<Variable> vars;
-  std::vector<std::string> seen;
-  for (const auto& entry : audit.entries()) {
-    if (std::find(seen.begin(), seen.end(), entry.name) != seen.end()) continue;
-    seen.push_back(entry.name);
-    vars.push_back(get_default_graph().store().find(entry.name).value());
-  }
-  return vars;
-}
-
-}  // namespace
-
 article::Seq2SeqOutputs Model::shared_decoders(const Batch& b, std::int64_t beam) {
   auto use = graph_->as_default();
   article::Seq2SeqConfig c = config_;
@@ -160,12 +144,12 @@ article::Seq2SeqOutputs Model::shared_decoders(const Batch& b, std::int64_t beam
   {
     VariableAudit audit;
     out.train_outputs = nmt_->train_logits(b.enc, b.enc_len, b.dec, b.dec_len);
-    out.trainer_variables = variables_returned(audit);
+    out.trainer_variables = article::variables_returned(audit);
   }
   {
     VariableAudit audit;
     out.generation = nmt_->beam_search(b.enc, b.enc_len, beam, 0.0f, 0);
-    out.generation_variables = variables_returned(audit);
+    out.generation_variables = article::variables_returned(audit);
   }
   return out;
 }
