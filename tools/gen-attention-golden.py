@@ -36,13 +36,19 @@ The memory at the padded positions is non-zero (so the masking matters).
 
 Cases:
   luong              LuongAttention(scale=False), GRUCell(4), attention_layer_size 3, output_attention True
-  luong_scaled       LuongAttention(scale=True), attention_g ~ U(0.5, 1.5)
+  luong_scaled       LuongAttention(scale=True), attention_g ~ U(1.25, 2.0)
   bahdanau           BahdanauAttention(normalize=False), GRUCell(4), attention_layer_size 3
-  bahdanau_normed    BahdanauAttention(normalize=True), attention_g ~ U(0.5, 1.5), attention_b ~ U(-0.5, 0.5)
+  bahdanau_normed    BahdanauAttention(normalize=True), attention_g ~ U(1.0, 2.0), attention_b ~ U(-0.5, 0.5)
   bahdanau_no_layer  BahdanauAttention(normalize=False), attention_layer_size None (attention = context,
                      L = Dm = 4), output_attention False (outputs are the cell outputs)
   luong_lstm         LuongAttention(scale=True), BasicLSTMCell(4) (forget_bias 1.0 added at run time),
                      attention_layer_size 3; cell_state is LSTMStateTuple(c, h)
+
+Values (numpy PCG64, one seed for the whole document): memory and inputs U(-1, 1) (no zeros), initial
+cell state U(-0.8, 0.8), kernels U(-0.5, 0.5), GRU gates/bias U(0.5, 1.5), other biases and attention_b
+U(-0.5, 0.5); scalar attention_g away from TF's initial values (1.0 Luong, sqrt(1/num_units) Bahdanau).
+Bahdanau's query_layer/kernel and attention_v are U(-1.5, 1.5): at U(-0.5, 0.5) the score hardly depends
+on the query and the previous-query control below moved the outputs by only ~2e-3.
 
 Layout of a case: "name", "config" (mechanism, scale, normalize, num_units, attention_layer_size (int or
 null), output_attention, cell ("gru" | "basic_lstm"), cell_units, input_depth, memory_depth), "memory"
