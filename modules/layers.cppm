@@ -64,6 +64,10 @@ struct DenseOptions {
   /// Default: zeros.
   std::optional<Initializer> bias_initializer;
   std::string name;
+  /// The name used when `name` is empty, uniquified per parent scope like TF's layer names
+  /// (dense, dense_1, ...). An attention mechanism's `memory_layer` is made this way, so a
+  /// second mechanism in the same scope gets memory_layer_1, as in TF (docs/attention.md).
+  std::string default_name = "dense";
   /// Functional form only: reuse for the layer's scope (tf.layers.dense(reuse=...)).
   Reuse reuse = Reuse::None;
   /// false: kernel and bias are created outside TRAINABLE_VARIABLES (still in

@@ -33,7 +33,19 @@ export namespace varscope {
 
 /// What a nest node is. Tuple kinds other than `tuple` are the namedtuples the library gives a
 /// meaning to (field names in structure() and leaf paths; DropoutWrapper never drops `c`).
-enum class NestKind : std::uint8_t { leaf, tuple, lstm_state_tuple };
+/// attention_wrapper_state is TF 1.15's AttentionWrapperState: 6 items (cell_state, attention,
+/// time, alignments, alignment_history, attention_state); see :attention.
+enum class NestKind : std::uint8_t { leaf, tuple, lstm_state_tuple, attention_wrapper_state };
+
+namespace detail {
+/// The field names of a namedtuple kind ({} for a plain tuple).
+[[nodiscard]] inline std::vector<std::string_view> nest_field_names(NestKind kind) {
+  if (kind == NestKind::lstm_state_tuple) return {"c", "h"};
+  if (kind == NestKind::attention_wrapper_state)
+    return {"cell_state", "attention", "time", "alignments", "alignment_history", "attention_state"};
+  return {};
+}
+}  // namespace detail
 
 /// TF's nest: a leaf or a tuple of nests. `Nest()` is TF's empty tuple `()`.
 ///
@@ -58,6 +70,10 @@ class Nest {
     if (kind == NestKind::lstm_state_tuple && items.size() != 2)
       throw InvalidArgumentError("Nest::tuple: an LSTMStateTuple holds 2 items (c, h), got " +
                                  std::to_string(items.size()) + "; use LSTMStateTuple{c, h}");
+    if (kind == NestKind::attention_wrapper_state && items.size() != 6)
+      throw InvalidArgumentError("Nest::tuple: an AttentionWrapperState holds 6 items (cell_state, attention, time, "
+                                 "alignments, alignment_history, attention_state), got " +
+                                 std::to_string(items.size()) + "; use AttentionWrapperState{...}");
     Nest n;
     n.kind_ = kind;
     n.items_ = std::move(items);
@@ -99,18 +115,21 @@ class Nest {
       else if constexpr (std::is_same_v<T, std::int64_t>) return "size";
       else return "leaf";
     }
-    const bool lstm = kind_ == NestKind::lstm_state_tuple;
-    std::string s = lstm ? "LSTMStateTuple(" : "(";
+    const auto fields = detail::nest_field_names(kind_);
+    const bool named = !fields.empty();
+    std::string s = kind_ == NestKind::lstm_state_tuple            ? "LSTMStateTuple("
+                    : kind_ == NestKind::attention_wrapper_state ? "AttentionWrapperState("
+                                                                  : "(";
     for (std::size_t i = 0; i < items_.size(); ++i) {
       if (i) s += ", ";
-      if (lstm) {
-        s += i == 0 ? "c" : "h";
+      if (named) {
+        s += fields[i];
         if (!items_[i].is_leaf()) s += "=" + items_[i].structure();
       } else {
         s += items_[i].structure();
       }
     }
-    if (!lstm && items_.size() == 1) s += ",";
+    if (!named && items_.size() == 1) s += ",";
     return s + ")";
   }
 
@@ -162,7 +181,8 @@ struct CellOutput {
 namespace detail {
 /// Leaf path of item `i` below `path` in a nest of `kind`: "state[1]", "state[1].c".
 [[nodiscard]] inline std::string nest_child_path(const std::string& path, NestKind kind, std::size_t i) {
-  if (kind == NestKind::lstm_state_tuple) return path + (path.empty() ? "" : ".") + (i == 0 ? "c" : "h");
+  const auto fields = nest_field_names(kind);
+  if (!fields.empty()) return path + (path.empty() ? "" : ".") + std::string(fields[i]);
   return path + "[" + std::to_string(i) + "]";
 }
 /// "a leaf", "a tuple of 2", "an LSTMStateTuple": one node, for structure mismatch messages.
@@ -170,6 +190,7 @@ template <class T>
 [[nodiscard]] std::string nest_node_text(const Nest<T>& n) {
   if (n.is_leaf()) return "a leaf";
   if (n.kind() == NestKind::lstm_state_tuple) return "an LSTMStateTuple";
+  if (n.kind() == NestKind::attention_wrapper_state) return "an AttentionWrapperState";
   return "a tuple of " + std::to_string(n.size());
 }
 template <class T, class Ptr, class N>

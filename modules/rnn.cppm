@@ -53,6 +53,9 @@ struct StepArgs {
   MatrixView output;           ///< [B, O] the step's output; may be a strided time step of [B, T, O]
   MatrixView saved;            ///< [B, F] what the backward needs that states can't give (F = forward_saved_size());
                                ///< data == nullptr when nothing is recorded
+  /// Row i of this step reads row rows[i] of the cell's step_constants() (an attention memory);
+  /// empty: row i. Beam search steps only the live beams and passes which beams they are.
+  std::span<const std::int64_t> rows = {};
 };
 
 /// The backward of one step (see RNNCell's three phases).
@@ -64,6 +67,10 @@ struct StepBackwardArgs {
   ConstMatrixView d_output;     ///< [B, O] gradient of the step's output; data == nullptr: none flows
   MatrixView d_projection;      ///< [B, P] written
   MatrixView d_state;           ///< [B, S] written: gradient of the input state
+  std::span<const std::int64_t> rows = {};  ///< as StepArgs::rows
+  /// One per step_constants(), viewed [batch of the constant, rest]: the step ADDS the
+  /// constants' gradients into them. Empty when the cell has no constants.
+  std::span<const MatrixView> d_constants = {};
 };
 
 /// What every recurrent cell provides (TF's RNNCell). A cell's state may be
@@ -130,12 +137,31 @@ class RNNCell {
   /// caller's cell object is gone (the article builds cells as locals).
   [[nodiscard]] virtual std::shared_ptr<const RNNCell> clone() const;
 
+  // ---- per-call constants (an attention mechanism's keys and values). A cell without them
+  // (every plain cell) keeps the defaults and its loops are unchanged.
+
+  /// Tensors every step reads besides its projection and state, indexed by batch row
+  /// (StepArgs::rows). The recurrence records them as inputs of its tape entry, so their
+  /// gradients (StepBackwardArgs::d_constants) flow on to what made them.
+  [[nodiscard]] virtual std::vector<Tensor> step_constants() const { return {}; }
+  /// The batch of those constants (an attention memory's batch), or nullopt: decoders and
+  /// zero_state check their rows against it (an untiled memory in beam search).
+  [[nodiscard]] virtual std::optional<std::int64_t> constant_batch() const { return std::nullopt; }
+  /// Who holds the constants, for messages: "AttentionWrapper attention_wrapper".
+  [[nodiscard]] virtual std::string describe_constants() const { return "the cell"; }
+
   /// TF's `output, new_state = cell(inputs, state)`: inputs [B, D], a state of the
   /// structure of state_size() with [B, size] leaves (builds on first use).
   /// `auto [output, state] = cell(x, h);`. Recorded by an active GradientTape.
   CellOutput operator()(const Tensor& inputs, const State& state);
   /// TF's zero_state(batch_size): zeros [batch, size] in the structure of state_size().
+  /// A cell with step constants (an AttentionWrapper) checks `batch` against their batch
+  /// (TF's "Non-matching batch sizes" text; tile them for beam search) and may start from
+  /// something other than zeros (initial_state_of).
   [[nodiscard]] State zero_state(std::int64_t batch) const;
+  /// What zero_state returns once the batch is checked: zeros unless overridden (an
+  /// AttentionWrapper's initial_cell_state).
+  [[nodiscard]] virtual State initial_state_of(std::int64_t batch) const;
 };
 
 /// tf.nn.rnn_cell.GRUCell (TF layout): <scope>/gates/kernel [D+H, 2H],

@@ -24,6 +24,7 @@
 //            reset-after layouts), the one recurrence loop, dynamic_rnn
 //   :lstm    BasicLSTMCell, LSTMCell (peepholes, cell clipping, projection)
 //   :wrappers cells made of cells: MultiRNNCell, ResidualWrapper, DropoutWrapper
+//   :attention BahdanauAttention, LuongAttention, AttentionWrapper and its state
 //   :seq2seq helpers, BasicDecoder, BeamSearchDecoder, dynamic_decode, gather_tree
 //   :checkpoint JSON checkpoints: save, restore (strict/lenient/dry run, remapping), list
 //   :data    built-in tasks: date normalisation to ISO 8601 (generator, splits, vocabulary)
@@ -44,6 +45,7 @@ export import :layers;
 export import :rnn;
 export import :lstm;
 export import :wrappers;
+export import :attention;
 export import :seq2seq;
 export import :checkpoint;
 export import :data;

@@ -61,6 +61,12 @@ class MultiRNNCell : public RNNCell {
                                std::vector<Tensor>& grads) const override;
   void project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const override;
   [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
+  /// The layers' step constants, layer by layer (an AttentionWrapper inside the stack).
+  [[nodiscard]] std::vector<Tensor> step_constants() const override;
+  [[nodiscard]] std::optional<std::int64_t> constant_batch() const override;
+  [[nodiscard]] std::string describe_constants() const override;
+  /// The layers' initial states (an AttentionWrapper's initial_cell_state), as a tuple.
+  [[nodiscard]] State initial_state_of(std::int64_t batch) const override;
 
   [[nodiscard]] std::size_t num_layers() const noexcept { return layers_.size(); }
   [[nodiscard]] const VariableScope& scope() const { return scope_.scope(); }
@@ -77,6 +83,7 @@ class MultiRNNCell : public RNNCell {
     std::vector<std::int64_t> input_offset;                 // i >= 1: its saved input (layer i-1's output)
     std::vector<std::int64_t> saved_offset, saved_width;    // layer i's own saved columns
     std::vector<std::size_t> var_begin, var_count;          // layer i's range of gradient_variables()
+    std::vector<std::size_t> const_begin, const_count;      // layer i's range of step_constants()
     std::int64_t activations = 0, saved = 0, state = 0;
   };
   void compute_layout();
@@ -126,6 +133,10 @@ class ResidualWrapper : public RNNCell {
                                std::vector<Tensor>& grads) const override;
   void project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const override;
   [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
+  [[nodiscard]] std::vector<Tensor> step_constants() const override { return cell_->step_constants(); }
+  [[nodiscard]] std::optional<std::int64_t> constant_batch() const override { return cell_->constant_batch(); }
+  [[nodiscard]] std::string describe_constants() const override { return cell_->describe_constants(); }
+  [[nodiscard]] State initial_state_of(std::int64_t batch) const override { return cell_->initial_state_of(batch); }
 
  private:
   ResidualWrapper() = default;  // clone()
@@ -190,6 +201,10 @@ class DropoutWrapper : public RNNCell {
                                std::vector<Tensor>& grads) const override;
   void project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const override;
   [[nodiscard]] std::shared_ptr<const RNNCell> clone() const override;
+  [[nodiscard]] std::vector<Tensor> step_constants() const override { return cell_->step_constants(); }
+  [[nodiscard]] std::optional<std::int64_t> constant_batch() const override { return cell_->constant_batch(); }
+  [[nodiscard]] std::string describe_constants() const override { return cell_->describe_constants(); }
+  [[nodiscard]] State initial_state_of(std::int64_t batch) const override { return cell_->initial_state_of(batch); }
 
   [[nodiscard]] const DropoutWrapperOptions& options() const noexcept { return options_; }
   /// Per packed state column (nest::flatten order): whether state dropout applies to it

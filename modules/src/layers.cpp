@@ -72,7 +72,7 @@ const VariableScope& LayerScope::scope() const {
 // ---------------------------------------------------------------- Dense
 
 Dense::Dense(std::int64_t units, DenseOptions options)
-    : units_(units), options_(std::move(options)), scope_(options_.name, "dense", options_.reuse) {
+    : units_(units), options_(std::move(options)), scope_(options_.name, options_.default_name, options_.reuse) {
   if (units < 1) throw InvalidArgumentError("Dense: units = " + std::to_string(units) + " must be >= 1");
 }
 

@@ -122,7 +122,17 @@ std::shared_ptr<const RNNCell> RNNCell::clone() const {
   return nullptr;
 }
 
-State RNNCell::zero_state(std::int64_t batch) const { return varscope::zero_state(state_size(), batch); }
+State RNNCell::zero_state(std::int64_t batch) const {
+  if (const auto cb = constant_batch(); cb && *cb != batch)
+    throw ShapeMismatchError(
+        "When calling zero_state of " + describe_constants() +
+        ": Non-matching batch sizes between the memory (encoder output) and the requested batch size.  Are you using "
+        "the BeamSearchDecoder?  If so, make sure your encoder output has been tiled to beam_width via "
+        "tf.contrib.seq2seq.tile_batch, and the batch_size= argument passed to zero_state is batch_size * beam_width. "
+        "(memory batch " + std::to_string(*cb) + ", requested " + std::to_string(batch) + ")");
+  return initial_state_of(batch);
+}
+State RNNCell::initial_state_of(std::int64_t batch) const { return varscope::zero_state(state_size(), batch); }
 std::int64_t RNNCell::flat_state_size() const { return flat_size(state_size()); }
 
 // ---------------------------------------------------------------- GRUCell (TF layout)
@@ -502,6 +512,9 @@ void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor
   else
     op_inputs.resize(1 + L);  // absent: the loop started from zeros
   op_inputs.insert(op_inputs.end(), vars.begin(), vars.end());
+  // The step constants (an attention memory's keys and values) come last: 1 + L + V + k.
+  const std::vector<Tensor> constants = cell.step_constants();
+  op_inputs.insert(op_inputs.end(), constants.begin(), constants.end());
   std::vector<Tensor*> outs{&outputs};
   for (Tensor* leaf : nest::flatten(final_state)) outs.push_back(leaf);
   record_op(outs, op_inputs, [&](const TrackedInputs&) {
@@ -511,7 +524,7 @@ void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor
     for (const std::int64_t* w : leaf_sizes) widths.push_back(*w);
     return [cell = cell.clone(), x = inputs, weight_shapes = std::move(weight_shapes), widths = std::move(widths),
             projection = std::move(projection), states = std::move(states), saved = std::move(saved),
-            active = std::move(active_length), steps,
+            active = std::move(active_length), steps, constants,
             outputs_time = outputs.shape().rank() == 3 ? outputs.shape()[1] : 1](BackwardContext& ctx) {
       const std::size_t L = widths.size();
       const Tensor* gout = ctx.output_grad(0);
@@ -552,6 +565,15 @@ void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor
       std::vector<Tensor> grads;
       for (const auto& shape : weight_shapes) grads.emplace_back(DType::float32, shape);
       Workspace workspace;
+      // The constants' gradients, zeroed once, added into by every step; viewed [batch, rest].
+      const std::size_t V = weight_shapes.size();
+      std::vector<Tensor> d_constants;
+      std::vector<MatrixView> d_constant_views;
+      for (const Tensor& c : constants) {  // (untracked ones too: the step adds without asking)
+        d_constants.emplace_back(DType::float32, c.shape());
+        const std::int64_t rows = c.shape()[0], cols = rows > 0 ? c.size() / rows : 0;
+        d_constant_views.push_back(MatrixView{d_constants.back().data<float>().data(), rows, cols, cols});
+      }
       float* dhv = dh.data<float>().data();
       float* dso = d_state_out.data<float>().data();
       float* dout = gout ? d_output.data<float>().data() : nullptr;
@@ -572,7 +594,8 @@ void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor
                              .d_state_out = as_matrix(std::as_const(d_state_out)),
                              .d_output = dout ? as_matrix(std::as_const(d_output)) : ConstMatrixView(),
                              .d_projection = MatrixView{dproj_steps.data<float>().data() + t * B * P, B, P, P},
-                             .d_state = as_matrix(dh_prev)},
+                             .d_state = as_matrix(dh_prev),
+                             .d_constants = d_constant_views},
                             workspace);
         for (std::int64_t b = 0; b < B; ++b)  // inactive rows pass their gradient through unchanged
           if (t < active[static_cast<std::size_t>(b)]) std::memcpy(dhv + b * S, dprev + b * S, sizeof(float) * S);
@@ -614,6 +637,8 @@ void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor
       }
       for (std::size_t j = 0; j < grads.size(); ++j)
         if (ctx.input_tracked(1 + L + j)) ctx.accumulate_input(1 + L + j, std::move(grads[j]));
+      for (std::size_t k = 0; k < d_constants.size(); ++k)
+        if (ctx.input_tracked(1 + L + V + k)) ctx.accumulate_input(1 + L + V + k, std::move(d_constants[k]));
     };
   });
 }

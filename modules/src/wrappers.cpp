@@ -11,6 +11,8 @@ module;
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -103,7 +105,7 @@ void MultiRNNCell::build(std::int64_t input_dim) {
 void MultiRNNCell::compute_layout() {
   Layout l;
   const std::size_t n = layers_.size();
-  std::size_t vars = 0;
+  std::size_t vars = 0, constants = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const RNNCell& c = *layers_[i];
     l.state_offset.push_back(l.state);
@@ -116,6 +118,9 @@ void MultiRNNCell::compute_layout() {
     l.var_begin.push_back(vars);
     l.var_count.push_back(count);
     vars += count;
+    l.const_begin.push_back(constants);
+    l.const_count.push_back(c.step_constants().size());
+    constants += l.const_count.back();
   }
   for (std::size_t i = 0; i < n; ++i) {  // projections of layers >= 1 after every layer's activations
     l.proj_offset.push_back(i == 0 ? -1 : l.activations);
@@ -159,7 +164,8 @@ void MultiRNNCell::step(const StepArgs& a, Workspace& workspace) const {
             .state = columns(a.state, layout_.state_offset[i], layout_.state_width[i]),
             .state_out = columns(a.state_out, layout_.state_offset[i], layout_.state_width[i]),
             .output = out,
-            .saved = maybe_columns(a.saved, layout_.saved_offset[i], layout_.saved_width[i])},
+            .saved = maybe_columns(a.saved, layout_.saved_offset[i], layout_.saved_width[i]),
+            .rows = a.rows},
            workspace.child(i));
     if (i + 1 < n) {  // layer i's output is layer i + 1's input
       const RNNCell& next = *layers_[i + 1];
@@ -215,7 +221,11 @@ void MultiRNNCell::step_backward(const StepBackwardArgs& a, Workspace& workspace
                      .d_state_out = columns(a.d_state_out, layout_.state_offset[i], layout_.state_width[i]),
                      .d_output = d_output,
                      .d_projection = d_projection,
-                     .d_state = columns(a.d_state, layout_.state_offset[i], layout_.state_width[i])},
+                     .d_state = columns(a.d_state, layout_.state_offset[i], layout_.state_width[i]),
+                     .rows = a.rows,
+                     .d_constants = a.d_constants.empty()
+                                        ? std::span<const MatrixView>()
+                                        : a.d_constants.subspan(layout_.const_begin[i], layout_.const_count[i])},
                     workspace.child(i));
     if (i > 0) {  // the gradient of layer i's input is layer i - 1's output gradient
       const std::int64_t D = layers_[i - 1]->output_size();
@@ -250,6 +260,34 @@ void MultiRNNCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_
 
 void MultiRNNCell::project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const {
   layers_[0]->project_inputs_backward_input(d_projection, d_x);
+}
+
+std::vector<Tensor> MultiRNNCell::step_constants() const {
+  std::vector<Tensor> all;
+  for (const RNNCell* c : layers_) {
+    auto k = c->step_constants();
+    all.insert(all.end(), k.begin(), k.end());
+  }
+  return all;
+}
+
+std::optional<std::int64_t> MultiRNNCell::constant_batch() const {
+  for (const RNNCell* c : layers_)
+    if (auto b = c->constant_batch()) return b;
+  return std::nullopt;
+}
+
+std::string MultiRNNCell::describe_constants() const {
+  for (const RNNCell* c : layers_)
+    if (c->constant_batch()) return c->describe_constants();
+  return RNNCell::describe_constants();
+}
+
+State MultiRNNCell::initial_state_of(std::int64_t batch) const {
+  if (!state_is_tuple_) return RNNCell::initial_state_of(batch);
+  std::vector<State> states;
+  for (const RNNCell* c : layers_) states.push_back(c->initial_state_of(batch));
+  return State::tuple(std::move(states));
 }
 
 std::shared_ptr<const RNNCell> MultiRNNCell::clone() const {
@@ -310,7 +348,8 @@ void ResidualWrapper::step(const StepArgs& a, Workspace& workspace) const {
                .state = a.state,
                .state_out = a.state_out,
                .output = out,
-               .saved = a.saved},
+               .saved = a.saved,
+               .rows = a.rows},
               workspace.child(0));
   eigen(out) += eigen(columns(a.projection, P, O));  // output = cell output + inputs (their slice)
 }
@@ -328,7 +367,9 @@ void ResidualWrapper::step_backward(const StepBackwardArgs& a, Workspace& worksp
                         .d_state_out = a.d_state_out,
                         .d_output = a.d_output,
                         .d_projection = columns(a.d_projection, 0, P),
-                        .d_state = a.d_state},
+                        .d_state = a.d_state,
+                        .rows = a.rows,
+                        .d_constants = a.d_constants},
                        workspace.child(0));
   // The residual's gradient: d inputs (their slice) += d output, carried in the projection's x-columns.
   auto dx = eigen(columns(a.d_projection, P, O));
@@ -524,7 +565,8 @@ void DropoutWrapper::step(const StepArgs& a, Workspace& workspace) const {
                .state = a.state,
                .state_out = a.state_out,
                .output = a.output,
-               .saved = maybe_columns(a.saved, 0, layout_.cell_saved)},
+               .saved = maybe_columns(a.saved, 0, layout_.cell_saved),
+               .rows = a.rows},
               workspace.child(0));
   if (layout_.state) eigen(a.state_out) = eigen(a.state_out).cwiseProduct(eigen(state_mask));  // c's columns x 1
   if (layout_.output && a.output.data) eigen(a.output) = eigen(a.output).cwiseProduct(eigen(output_mask));
@@ -566,7 +608,9 @@ void DropoutWrapper::step_backward(const StepBackwardArgs& a, Workspace& workspa
                         .d_state_out = d_state_out,
                         .d_output = d_output,
                         .d_projection = d_projection,
-                        .d_state = a.d_state},
+                        .d_state = a.d_state,
+                        .rows = a.rows,
+                        .d_constants = a.d_constants},
                        workspace.child(0));
   if (layout_.input) {
     const MatrixView d_dropped{workspace.buffer(7, static_cast<std::size_t>(B * D)), B, D, D};

@@ -1,0 +1,280 @@
+// AttentionWrapper with LuongAttention / BahdanauAttention (TF 1.15 tf.contrib.seq2seq),
+// against tests/data/attention_golden.json: float64 code written from TF's equations with
+// float64 PyTorch autograd for the gradients (tools/gen-attention-golden.py; regenerate with
+// `/usr/bin/python3 tools/gen-attention-golden.py`). Six cases (Luong plain / scaled,
+// Bahdanau plain / normalized / without attention layer, an LSTM inner cell), ragged memory
+// lengths {5, 2, 1}: TF's variable names in creation order, the outputs, every final state
+// leaf, and d loss / d (every variable, memory_layer included, the memory, the decoder inputs,
+// the initial cell state). Plus the state's structure, TF's errors and setup_memory.
+#define BOOST_TEST_MODULE attention
+#include "support/boost_test.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attention_golden.hpp"  // generated: kAttentionGolden (tests/data/attention_golden.json)
+
+import varscope;
+#include "support/compare.hpp"
+#include "support/golden.hpp"
+
+using namespace varscope;
+using namespace golden_data;
+using Json = nlohmann::ordered_json;  // keeps the golden's key order: TF's creation order of the params
+
+namespace {
+
+struct Fresh {
+  Graph graph{3};
+  DefaultGraphGuard use{graph};
+};
+
+const Json& golden() {
+  static const Json j = Json::parse(kAttentionGolden);
+  return j;
+}
+const Json& golden_case(const std::string& name) {
+  for (const auto& c : golden().at("cases"))
+    if (c.at("name") == name) return c;
+  throw std::runtime_error("no golden case " + name);
+}
+
+constexpr double kForwardBound = 2e-6;
+constexpr double kGradBound = 1e-5;
+
+Tensor sum_of_product(const Tensor& a, const Tensor& r) { return reduce_sum(reshape(multiply(a, r), Shape{-1}), 0); }
+
+// The case's mechanism, inner cell and wrapper, built over `memory`.
+struct Model {
+  std::unique_ptr<AttentionMechanism> mechanism;
+  std::unique_ptr<RNNCell> inner;
+  std::unique_ptr<AttentionWrapper> cell;
+  Model(const Json& config, const Tensor& memory, const Tensor& lengths) {
+    const std::int64_t A = config.at("num_units");
+    if (config.at("mechanism") == "luong")
+      mechanism = std::make_unique<LuongAttention>(A, memory, lengths, config.at("scale").get<bool>());
+    else
+      mechanism = std::make_unique<BahdanauAttention>(A, memory, lengths, config.at("normalize").get<bool>());
+    const std::int64_t D = config.at("cell_units");
+    if (config.at("cell") == "gru")
+      inner = std::make_unique<GRUCell>(D);
+    else
+      inner = std::make_unique<BasicLSTMCell>(D);
+    AttentionWrapperOptions o;
+    if (!config.at("attention_layer_size").is_null()) o.attention_layer_size = config.at("attention_layer_size").get<std::int64_t>();
+    o.output_attention = config.at("output_attention");
+    cell = std::make_unique<AttentionWrapper>(*inner, *mechanism, o);
+  }
+};
+
+std::vector<std::string> cell_state_paths(const Json& c) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : c.at("initial_cell_state").items()) out.push_back(k);
+  return out;
+}
+
+void check_case(const std::string& name) {
+  const Json& c = golden_case(name);
+  Fresh g;
+  auto memory = Variable(golden_tensor(c.at("memory")), "memory");
+  auto x = Variable(golden_tensor(c.at("inputs")), "inputs");
+  const Tensor lengths = golden_ints(c.at("memory_sequence_length"));
+  const auto paths = cell_state_paths(c);  // "cell_state" or "cell_state/c", "cell_state/h"
+  std::vector<Variable> init;
+  for (const auto& p : paths) init.push_back(Variable(golden_tensor(c.at("initial_cell_state").at(p)), "s" + std::to_string(init.size())));
+  const std::int64_t B = x.value().shape()[0];
+  Model model(c.at("config"), memory.value(), lengths);
+  AttentionWrapper& cell = *model.cell;
+  const auto initial = [&] {
+    const State cs = paths.size() == 1 ? State(init[0].value()) : State(LSTMStateTuple{init[0].value(), init[1].value()});
+    return State(AttentionWrapperState::from(cell.zero_state(B)).clone({.cell_state = cs}));
+  };
+  (void)dynamic_rnn(cell, x.value(), {.initial_state = initial()});  // builds the variables under rnn/
+
+  std::vector<Variable> vars{model.mechanism->memory_layer().kernel()};
+  for (const auto& v : cell.variables()) vars.push_back(v);
+  std::vector<std::string> want_names;
+  for (const auto& [n, value] : c.at("params").items()) want_names.push_back(n);
+  BOOST_TEST(names_of(vars) == want_names, boost::test_tools::per_element());
+  BOOST_REQUIRE_EQUAL(vars.size(), want_names.size());
+  for (std::size_t i = 0; i < vars.size(); ++i) vars[i].assign(golden_tensor(c.at("params").at(want_names[i])));
+
+  std::vector<Variable> sources = vars;
+  sources.insert(sources.end(), {memory, x});
+  sources.insert(sources.end(), init.begin(), init.end());
+  RNNResult result;
+  Tensor loss;
+  std::vector<std::optional<Tensor>> grads;
+  {
+    GradientTape tape;
+    // Rebinding under the tape records values and keys, so the gradient reaches memory_layer
+    // and the memory; it creates nothing (one mechanism, one memory_layer).
+    model.mechanism->setup_memory(memory.value(), lengths);
+    result = dynamic_rnn(cell, x.value(), {.initial_state = initial()});
+    const AttentionWrapperState s = AttentionWrapperState::from(result.final_state);
+    loss = sum_of_product(result.outputs, golden_tensor(c.at("r_outputs")));
+    const auto leaves = nest::flatten(s.cell_state);
+    for (std::size_t i = 0; i < paths.size(); ++i)
+      loss = add(loss, sum_of_product(*leaves[i], golden_tensor(c.at("r_final_state").at(paths[i]))));
+    loss = add(loss, sum_of_product(s.attention, golden_tensor(c.at("r_final_state").at("attention"))));
+    loss = add(loss, sum_of_product(s.alignments, golden_tensor(c.at("r_final_state").at("alignments"))));
+    grads = tape.gradient(loss, sources);
+  }
+  BOOST_TEST((result.final_state.kind() == NestKind::attention_wrapper_state));
+  const AttentionWrapperState s = AttentionWrapperState::from(result.final_state);
+  check_golden(result.outputs, c.at("outputs"), name + " outputs", kForwardBound, false);
+  const auto leaves = nest::flatten(s.cell_state);
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    check_golden(*leaves[i], c.at("final_state").at(paths[i]), name + " final " + paths[i], kForwardBound, false);
+  check_golden(s.attention, c.at("final_state").at("attention"), name + " final attention", kForwardBound, false);
+  check_golden(s.alignments, c.at("final_state").at("alignments"), name + " final alignments", kForwardBound, false);
+  check_golden(s.attention_state, c.at("final_state").at("attention_state"), name + " attention_state", kForwardBound,
+               false);
+  // time: every row counted the steps; padded alignments exactly 0.
+  for (std::int64_t b = 0; b < B; ++b) {
+    BOOST_TEST(s.time.data<float>()[b] == c.at("final_state").at("time").get<float>());
+    const std::int64_t T = s.alignments.shape()[1];
+    for (std::int64_t t = lengths.data<std::int32_t>()[b]; t < T; ++t)
+      BOOST_TEST(s.alignments.data<float>()[b * T + t] == 0.0f, name << " padded alignment [" << b << ", " << t << "]");
+  }
+  BOOST_TEST(compare::within(loss.item<float>(), c.at("loss").get<double>(), 1e-5, 0.0),
+             name << " loss " << loss.item<float>() << " vs " << c.at("loss").get<double>());
+  for (std::size_t i = 0; i < want_names.size(); ++i)
+    check_golden(grads[i], c.at("grads").at(want_names[i]), name + " d/d " + want_names[i], kGradBound, true);
+  const std::size_t n = want_names.size();
+  check_golden(grads[n], c.at("grads").at("memory"), name + " d/d memory", kGradBound, true);
+  check_golden(grads[n + 1], c.at("grads").at("inputs"), name + " d/d inputs", kGradBound, true);
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    check_golden(grads[n + 2 + i], c.at("grads").at("initial_cell_state/" + paths[i]),
+                 name + " d/d initial " + paths[i], kGradBound, true);
+  // The padded memory rows get exactly no gradient.
+  const Tensor& dm = *grads[n];
+  const std::int64_t T = dm.shape()[1], Dm = dm.shape()[2];
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = lengths.data<std::int32_t>()[b]; t < T; ++t)
+      for (std::int64_t d = 0; d < Dm; ++d) BOOST_TEST(dm.data<float>()[(b * T + t) * Dm + d] == 0.0f);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(golden_tf)
+BOOST_AUTO_TEST_CASE(luong) { check_case("luong"); }
+BOOST_AUTO_TEST_CASE(luong_scaled) { check_case("luong_scaled"); }
+BOOST_AUTO_TEST_CASE(bahdanau) { check_case("bahdanau"); }
+BOOST_AUTO_TEST_CASE(bahdanau_normed) { check_case("bahdanau_normed"); }
+BOOST_AUTO_TEST_CASE(bahdanau_no_layer) { check_case("bahdanau_no_layer"); }
+BOOST_AUTO_TEST_CASE(luong_lstm) { check_case("luong_lstm"); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(api)
+
+BOOST_AUTO_TEST_CASE(state_is_an_attention_wrapper_state_with_tf_field_names) {
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{2, 5, 4}, -1.0f, 1.0f);
+  LuongAttention mech(3, memory);
+  BasicLSTMCell lstm(3);
+  AttentionWrapper cell(lstm, mech, {.attention_layer_size = 6});
+  const StateSize size = cell.state_size();
+  BOOST_TEST(size.structure() ==
+             "AttentionWrapperState(cell_state=LSTMStateTuple(c, h), attention, time, alignments, "
+             "alignment_history=(), attention_state)");
+  BOOST_TEST(flat_size(size) == 3 + 3 + 6 + 1 + 5 + 5);
+  const State z = cell.zero_state(2);
+  const AttentionWrapperState s = AttentionWrapperState::from(z);
+  BOOST_TEST(s.attention.shape() == Shape({2, 6}));
+  BOOST_TEST(s.alignments.shape() == Shape({2, 5}));
+  BOOST_TEST(s.alignment_history.size() == 0u);
+  BOOST_TEST(cell.output_size() == 6);
+  // A mismatch names the path with TF's field names.
+  State wrong = z;
+  wrong[0] = State(Tensor(DType::float32, Shape{2, 3}));
+  try {
+    nest::assert_same_structure(z, wrong, "check");
+    BOOST_FAIL("no error");
+  } catch (const InvalidArgumentError& e) {
+    BOOST_TEST(std::string(e.what()).find("at cell_state:") != std::string::npos, e.what());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(memory_layer_is_made_by_the_constructor_and_uniquified_like_tf) {
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{2, 5, 4}, -1.0f, 1.0f);
+  BahdanauAttention first(3, memory);
+  BOOST_TEST(first.memory_layer().kernel().op_name() == "memory_layer/kernel");
+  BOOST_TEST(first.memory_layer().kernel().shape() == Shape({4, 3}));
+  BahdanauAttention second(3, tile_batch(memory, 2));  // the trap: a new, unshared layer
+  BOOST_TEST(second.memory_layer().kernel().op_name() == "memory_layer_1/kernel");
+  // setup_memory rebinds without creating anything.
+  const auto before = g.graph.global_variables().size();
+  first.setup_memory(tile_batch(memory, 2));
+  BOOST_TEST(g.graph.global_variables().size() == before);
+  BOOST_TEST(first.batch_size() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(memory_errors_are_tfs) {
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{2, 5, 4}, -1.0f, 1.0f);
+  try {
+    LuongAttention m(4, memory, Tensor(Shape{2}, std::vector<std::int32_t>{3, 0}));
+    BOOST_FAIL("no error");
+  } catch (const InvalidArgumentError& e) {
+    BOOST_TEST(std::string(e.what()).find("All values in memory_sequence_length must be greater than zero.") !=
+                   std::string::npos, e.what());
+    BOOST_TEST(std::string(e.what()).find("row 1") != std::string::npos, e.what());
+  }
+  BOOST_CHECK_THROW(LuongAttention(4, memory, Tensor(Shape{2}, std::vector<std::int32_t>{3, 6})), InvalidArgumentError);
+  BOOST_CHECK_THROW(LuongAttention(4, random_uniform(Shape{2, 5}, -1.0f, 1.0f)), ShapeMismatchError);
+  // Luong's query depth must be num_units (TF's text, at the wrapper's build).
+  LuongAttention luong(4, memory);
+  GRUCell gru(3);
+  AttentionWrapper cell(gru, luong);
+  try {
+    (void)dynamic_rnn(cell, random_uniform(Shape{2, 3, 2}, -1.0f, 1.0f));
+    BOOST_FAIL("no error");
+  } catch (const ShapeMismatchError& e) {
+    BOOST_TEST(std::string(e.what()).find("Incompatible or unknown inner dimensions between query and keys") !=
+                   std::string::npos, e.what());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(zero_state_with_an_untiled_memory_is_tfs_error) {
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{2, 5, 4}, -1.0f, 1.0f);
+  LuongAttention mech(4, memory);
+  GRUCell gru(4);
+  AttentionWrapper cell(gru, mech);
+  try {
+    (void)cell.zero_state(6);
+    BOOST_FAIL("no error");
+  } catch (const ShapeMismatchError& e) {
+    const std::string m = e.what();
+    BOOST_TEST(m.find("When calling zero_state of AttentionWrapper attention_wrapper: Non-matching batch sizes") == 0, m);
+    BOOST_TEST(m.find("(memory batch 2, requested 6)") != std::string::npos, m);
+  }
+  // The state's clone checks shapes as TF's with_same_shape.
+  const AttentionWrapperState s = AttentionWrapperState::from(cell.zero_state(2));
+  BOOST_CHECK_THROW((void)s.clone({.cell_state = State(Tensor(DType::float32, Shape{3, 4}))}), ShapeMismatchError);
+}
+
+BOOST_AUTO_TEST_CASE(cell_call_equals_one_step_of_dynamic_rnn) {
+  // cell(x, state) and dynamic_rnn over one step run the same step (and the same wrapper).
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{3, 5, 4}, -1.0f, 1.0f);
+  BahdanauAttention mech(4, memory, Tensor(Shape{3}, std::vector<std::int32_t>{5, 2, 1}), true);
+  GRUCell gru(4);
+  AttentionWrapper cell(gru, mech, {.attention_layer_size = 3});
+  const Tensor x = random_uniform(Shape{3, 2}, -1.0f, 1.0f);
+  const auto [out, state] = cell(x, cell.zero_state(3));
+  const RNNResult r = dynamic_rnn(cell, reshape(x, Shape{3, 1, 2}), {.scope = ""});
+  BOOST_TEST(compare::worst_relative(out, reshape(r.outputs, Shape{3, 3})) == 0.0);
+  const auto a = AttentionWrapperState::from(state), b = AttentionWrapperState::from(r.final_state);
+  BOOST_TEST(compare::worst_relative(a.alignments, b.alignments) == 0.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
