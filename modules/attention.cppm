@@ -172,6 +172,8 @@ class AttentionWrapper : public RNNCell {
   [[nodiscard]] std::vector<Tensor> step_constants() const override;
   [[nodiscard]] std::optional<std::int64_t> constant_batch() const override;
   [[nodiscard]] std::string describe_constants() const override;
+  /// The alignments' columns (after cell_state, attention and time); `history` as the option.
+  [[nodiscard]] std::optional<AlignmentColumns> alignment_columns() const override;
   /// zeros, with cell_state = initial_cell_state when one was given.
   [[nodiscard]] State initial_state_of(std::int64_t batch) const override;
 

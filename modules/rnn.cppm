@@ -149,6 +149,15 @@ class RNNCell {
   [[nodiscard]] virtual std::optional<std::int64_t> constant_batch() const { return std::nullopt; }
   /// Who holds the constants, for messages: "AttentionWrapper attention_wrapper".
   [[nodiscard]] virtual std::string describe_constants() const { return "the cell"; }
+  /// Where an attention cell's alignments sit in the packed state (columns [offset, offset +
+  /// width)), and whether it was asked for their history (AttentionWrapper's
+  /// alignment_history); nullopt for a cell without attention. Decoders read it to return the
+  /// alignments (BasicDecodeResult::alignment_history, Hypothesis::alignments).
+  struct AlignmentColumns {
+    std::int64_t offset = 0, width = 0;
+    bool history = false;
+  };
+  [[nodiscard]] virtual std::optional<AlignmentColumns> alignment_columns() const { return std::nullopt; }
 
   /// TF's `output, new_state = cell(inputs, state)`: inputs [B, D], a state of the
   /// structure of state_size() with [B, size] leaves (builds on first use).

@@ -117,7 +117,8 @@ struct BeamSearchOptions {
 };
 
 /// tf.contrib.seq2seq.BeamSearchDecoder (TF 1.6+ semantics) plus options TF lacks.
-/// initial_state must be tiled: every leaf [batch * beam_width, size] (see tile_batch).
+/// initial_state must be tiled: every leaf [batch * beam_width, size] (see tile_batch), and so
+/// must an attention cell's memory (ShapeMismatchError naming setup_memory(tile_batch(...))).
 /// Each step every state leaf is reordered by the beams' parents (TF's gather).
 class BeamSearchDecoder {
  public:
@@ -170,6 +171,10 @@ struct BasicDecodeResult {
   Tensor sample_id;    ///< [B, T] int32
   State final_state;   ///< the cell's state structure, [B, size] leaves
   Tensor lengths;      ///< [B] int32; counts the step that finished the row
+  /// With an AttentionWrapper(alignment_history = true) and the GreedyEmbeddingHelper: every
+  /// step's alignments, time major [T, B, T_mem] (TF's alignment_history.stack()). Empty
+  /// otherwise; the TrainingHelper's loop does not record them.
+  Tensor alignment_history;
 };
 
 /// One finished hypothesis of a batch row.
@@ -178,6 +183,11 @@ struct Hypothesis {
   std::int64_t length = 0;        ///< decoded steps, counting the end-token step
   float score = 0.0f;             ///< log_prob / length penalty (what beams are ranked by)
   float log_prob = 0.0f;          ///< sum of token log-probabilities
+  /// With an attention cell (AttentionWrapper): the alignments over the memory that produced
+  /// each token, [length, T_mem] (the end-token step included), backtracked through the
+  /// beam's parents (TF 1.8+'s reorder of alignment_history; CTranslate2's return_attention).
+  /// Empty for a cell without attention.
+  Tensor alignments;
 };
 
 /// dynamic_decode(BeamSearchDecoder) result.

@@ -67,6 +67,8 @@ class MultiRNNCell : public RNNCell {
   [[nodiscard]] std::string describe_constants() const override;
   /// The layers' initial states (an AttentionWrapper's initial_cell_state), as a tuple.
   [[nodiscard]] State initial_state_of(std::int64_t batch) const override;
+  /// The first layer with attention's, at its offset in the packed state.
+  [[nodiscard]] std::optional<AlignmentColumns> alignment_columns() const override;
 
   [[nodiscard]] std::size_t num_layers() const noexcept { return layers_.size(); }
   [[nodiscard]] const VariableScope& scope() const { return scope_.scope(); }
@@ -137,6 +139,7 @@ class ResidualWrapper : public RNNCell {
   [[nodiscard]] std::optional<std::int64_t> constant_batch() const override { return cell_->constant_batch(); }
   [[nodiscard]] std::string describe_constants() const override { return cell_->describe_constants(); }
   [[nodiscard]] State initial_state_of(std::int64_t batch) const override { return cell_->initial_state_of(batch); }
+  [[nodiscard]] std::optional<AlignmentColumns> alignment_columns() const override { return cell_->alignment_columns(); }
 
  private:
   ResidualWrapper() = default;  // clone()
@@ -205,6 +208,7 @@ class DropoutWrapper : public RNNCell {
   [[nodiscard]] std::optional<std::int64_t> constant_batch() const override { return cell_->constant_batch(); }
   [[nodiscard]] std::string describe_constants() const override { return cell_->describe_constants(); }
   [[nodiscard]] State initial_state_of(std::int64_t batch) const override { return cell_->initial_state_of(batch); }
+  [[nodiscard]] std::optional<AlignmentColumns> alignment_columns() const override { return cell_->alignment_columns(); }
 
   [[nodiscard]] const DropoutWrapperOptions& options() const noexcept { return options_; }
   /// Per packed state column (nest::flatten order): whether state dropout applies to it

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -275,6 +276,181 @@ BOOST_AUTO_TEST_CASE(cell_call_equals_one_step_of_dynamic_rnn) {
   BOOST_TEST(compare::worst_relative(out, reshape(r.outputs, Shape{3, 3})) == 0.0);
   const auto a = AttentionWrapperState::from(state), b = AttentionWrapperState::from(r.final_state);
   BOOST_TEST(compare::worst_relative(a.alignments, b.alignments) == 0.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------- decoding with attention
+
+namespace {
+
+// A tiny attention decoder over a 3-row memory with ragged lengths {5, 2, 1}: V = 5 tokens
+// (BOS 0, EOS 1), embedding depth 3, a GRU(4) under BahdanauAttention(normalize) with an
+// attention layer of 3, alignment_history on, an output Dense(V). Default initializers.
+struct AttnModel {
+  static constexpr std::int32_t V = 5, BOS = 0, EOS = 1;
+  static constexpr std::int64_t B = 3, T = 5;
+  Fresh fresh;
+  Tensor embedding = random_uniform(Shape{V, 3}, -1.0f, 1.0f);
+  Tensor memory = random_uniform(Shape{B, T, 4}, -1.0f, 1.0f);
+  Tensor lengths = Tensor(Shape{B}, std::vector<std::int32_t>{5, 2, 1});
+  BahdanauAttention mechanism{4, memory, lengths, true};
+  GRUCell gru{4};
+  AttentionWrapper cell{gru, mechanism, {.attention_layer_size = 3, .alignment_history = true}};
+  Dense out{V};
+  Tensor starts(std::int64_t rows) const { return Tensor(Shape{rows}, std::vector<std::int32_t>(rows, BOS)); }
+  // One row's memory, for decoding row b alone.
+  void bind_row(std::int64_t b) {
+    mechanism.setup_memory(slice(memory, {b, 0, 0}, {1, -1, -1}), slice(lengths, {b}, {1}));
+  }
+  void bind_tiled(std::int64_t k) { mechanism.setup_memory(tile_batch(memory, k), tile_batch(lengths, k)); }
+};
+
+// log-softmax in double of one row of logits.
+std::vector<double> log_probs(const Tensor& logits) {
+  const auto x = logits.data<float>();
+  double m = -1e300;
+  for (float v : x) m = std::max(m, double(v));
+  double s = 0.0;
+  for (float v : x) s += std::exp(double(v) - m);
+  std::vector<double> out;
+  for (float v : x) out.push_back(double(v) - m - std::log(s));
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(decoding)
+
+BOOST_AUTO_TEST_CASE(beam_width_1_is_greedy_with_the_same_alignments) {
+  AttnModel m;
+  m.bind_tiled(1);  // tile_batch(memory, 1) is the memory itself
+  BasicDecoder greedy(m.cell, GreedyEmbeddingHelper(m.embedding, m.starts(3), AttnModel::EOS), m.cell.zero_state(3),
+                      m.out);
+  const BasicDecodeResult g = dynamic_decode(greedy, {.maximum_iterations = 6});
+  BeamSearchDecoder beam(m.cell, m.embedding, m.starts(3), AttnModel::EOS, m.cell.zero_state(3), 1, m.out);
+  const BeamSearchResult r = dynamic_decode(beam, {.maximum_iterations = 6});
+  const std::int64_t steps = g.sample_id.shape()[1];
+  BOOST_TEST(g.alignment_history.shape() == Shape({steps, 3, AttnModel::T}));
+  for (std::int64_t b = 0; b < 3; ++b) {
+    const Hypothesis& h = r.hypotheses[b][0];
+    const std::int64_t len = g.lengths.data<std::int32_t>()[b];
+    BOOST_TEST(h.length == len);
+    std::vector<std::int32_t> ids;
+    for (std::int64_t t = 0; t < len; ++t) {
+      const std::int32_t id = g.sample_id.data<std::int32_t>()[b * steps + t];
+      if (id != AttnModel::EOS) ids.push_back(id);
+    }
+    BOOST_TEST(h.ids == ids, boost::test_tools::per_element());
+    BOOST_REQUIRE(h.alignments.shape() == Shape({len, AttnModel::T}));
+    for (std::int64_t t = 0; t < len; ++t) {
+      double sum = 0.0;
+      for (std::int64_t j = 0; j < AttnModel::T; ++j) {
+        const float want = g.alignment_history.data<float>()[(t * 3 + b) * AttnModel::T + j];
+        const float got = h.alignments.data<float>()[t * AttnModel::T + j];
+        BOOST_TEST(got == want, "row " << b << " step " << t << " position " << j);
+        sum += got;
+        if (j >= m.lengths.data<std::int32_t>()[b]) BOOST_TEST(got == 0.0f);
+      }
+      BOOST_TEST(sum == 1.0, boost::test_tools::tolerance(1e-6));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(batched_beam_search_equals_each_row_alone) {
+  // Beams finish at different steps, so the loop steps only the live beams (compacted rows):
+  // each must still read its own source row's memory and length (StepArgs::rows). Decoding
+  // each row alone, over its own memory tiled, is the oracle.
+  constexpr std::int64_t K = 3;
+  AttnModel m;
+  m.bind_tiled(K);
+  BeamSearchDecoder batched(m.cell, m.embedding, m.starts(3), AttnModel::EOS, m.cell.zero_state(3 * K), K, m.out);
+  const BeamSearchResult all = dynamic_decode(batched, {.maximum_iterations = 7});
+  bool some_finished_early = false;
+  for (std::int64_t b = 0; b < 3; ++b) {
+    m.bind_row(b);
+    m.mechanism.setup_memory(tile_batch(slice(m.memory, {b, 0, 0}, {1, -1, -1}), K),
+                             tile_batch(slice(m.lengths, {b}, {1}), K));
+    BeamSearchDecoder one(m.cell, m.embedding, m.starts(1), AttnModel::EOS, m.cell.zero_state(K), K, m.out);
+    const BeamSearchResult alone = dynamic_decode(one, {.maximum_iterations = 7});
+    for (std::int64_t k = 0; k < K; ++k) {
+      const Hypothesis& x = all.hypotheses[b][k];
+      const Hypothesis& y = alone.hypotheses[0][k];
+      some_finished_early |= x.length < 7;
+      BOOST_TEST(x.ids == y.ids, boost::test_tools::per_element());
+      BOOST_TEST(x.score == y.score, boost::test_tools::tolerance(1e-6f));
+      BOOST_TEST(compare::worst_relative(x.alignments, y.alignments) <= 1e-6);
+    }
+  }
+  BOOST_TEST(some_finished_early, "no beam finished early: the test does not exercise compaction");
+}
+
+BOOST_AUTO_TEST_CASE(wide_beam_finds_the_exhaustive_best_with_its_alignments) {
+  constexpr std::int64_t Tmax = 3, K = 25;  // K >= V^(Tmax - 1): nothing is pruned
+  AttnModel m;
+  m.bind_tiled(K);
+  BeamSearchDecoder beam(m.cell, m.embedding, m.starts(3), AttnModel::EOS, m.cell.zero_state(3 * K), K, m.out);
+  const BeamSearchResult r = dynamic_decode(beam, {.maximum_iterations = Tmax});
+  for (std::int64_t b = 0; b < 3; ++b) {
+    m.bind_row(b);
+    // Every sequence of at most Tmax tokens, ending at the first EOS or after Tmax tokens.
+    double best = -1e300;
+    std::vector<std::int32_t> best_ids;
+    std::vector<Tensor> best_align, path_align;
+    std::vector<std::int32_t> path;
+    std::function<void(std::int32_t, const State&, double)> walk = [&](std::int32_t token, const State& state,
+                                                                       double total) {
+      const Tensor x = embedding_lookup(m.embedding, Tensor(Shape{1}, std::vector<std::int32_t>{token}));
+      const auto [h, next] = m.cell(x, state);
+      const auto lp = log_probs(m.out(h));
+      path_align.push_back(AttentionWrapperState::from(next).alignments);
+      const auto s = static_cast<std::int64_t>(path.size());
+      for (std::int32_t v = 0; v < AttnModel::V; ++v) {
+        const double sc = total + lp[v];
+        if (v == AttnModel::EOS || s + 1 == Tmax) {
+          if (sc > best) {
+            best = sc;
+            best_ids = path;
+            if (v != AttnModel::EOS) best_ids.push_back(v);
+            best_align = path_align;
+          }
+          continue;
+        }
+        path.push_back(v);
+        walk(v, next, sc);
+        path.pop_back();
+      }
+      path_align.pop_back();
+    };
+    walk(AttnModel::BOS, m.cell.zero_state(1), 0.0);
+    const Hypothesis& top = r.hypotheses[b][0];
+    BOOST_TEST(top.ids == best_ids, boost::test_tools::per_element());
+    BOOST_TEST(top.score == best, boost::test_tools::tolerance(1e-5));
+    BOOST_REQUIRE(top.alignments.shape()[0] == static_cast<std::int64_t>(best_align.size()));
+    for (std::size_t t = 0; t < best_align.size(); ++t)
+      BOOST_TEST(compare::worst_relative(slice(top.alignments, {std::int64_t(t), 0}, {1, -1}), best_align[t]) <= 1e-5);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_untiled_memory_is_a_clear_error) {
+  AttnModel m;  // memory batch 3
+  try {
+    BeamSearchDecoder beam(m.cell, m.embedding, m.starts(3), AttnModel::EOS, tile_batch(m.cell.zero_state(3), 4), 4,
+                           m.out);
+    BOOST_FAIL("no error");
+  } catch (const ShapeMismatchError& e) {
+    const std::string s = e.what();
+    BOOST_TEST(s.find("has batch 3 but the decoder has 3 * 4 = 12 rows") != std::string::npos, s);
+    BOOST_TEST(s.find("setup_memory(tile_batch(memory, 4), tile_batch(memory_sequence_length, 4))") != std::string::npos, s);
+  }
+  m.bind_tiled(2);  // and a greedy decoder over a tiled memory
+  try {
+    BasicDecoder greedy(m.cell, GreedyEmbeddingHelper(m.embedding, m.starts(3), AttnModel::EOS),
+                        m.cell.initial_state_of(3), m.out);
+    BOOST_FAIL("no error");
+  } catch (const ShapeMismatchError& e) {
+    BOOST_TEST(std::string(e.what()).find("has batch 6 but the helper has 3 rows") != std::string::npos, e.what());
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

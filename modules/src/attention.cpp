@@ -646,6 +646,11 @@ std::optional<std::int64_t> AttentionWrapper::constant_batch() const { return me
 
 std::string AttentionWrapper::describe_constants() const { return "AttentionWrapper " + scope_.base_name(); }
 
+std::optional<RNNCell::AlignmentColumns> AttentionWrapper::alignment_columns() const {
+  const std::int64_t offset = cell_->flat_state_size() + attention_size() + 1;  // == layout_.alignments once built
+  return AlignmentColumns{offset, memory().time, options_.alignment_history};
+}
+
 State AttentionWrapper::initial_state_of(std::int64_t batch) const {
   State s = varscope::zero_state(state_size(), batch);
   if (options_.initial_cell_state) s[0] = *options_.initial_cell_state;

@@ -10,6 +10,7 @@ module;
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <variant>
@@ -84,15 +85,17 @@ MatrixView first_rows(Tensor& t, std::int64_t n) {
 // Writes the new packed state into `next` [n, S], the cell output into `output`
 // [n, O] and the logits into `logits` [n, V]; without a layer the cell writes its
 // output straight into `logits` (O == V). All buffers are caller-owned and reused.
+// `rows`: which beam each row is (an attention cell reads that beam's memory row); empty: row i.
 void decode_step(const RNNCell& cell, OptionalLayer layer, const Tensor& embedding, const std::int32_t* ids,
                  std::int64_t n, Tensor& inputs, Tensor& projection, Tensor& state, Tensor& next, Tensor& output,
-                 Tensor& logits, Workspace& workspace) {
+                 Tensor& logits, Workspace& workspace, std::span<const std::int64_t> rows = {}) {
   embed_into(embedding, ids, n, inputs.data<float>().data());
   cell.project_inputs(first_rows(inputs, n), first_rows(projection, n));
   cell.step({.projection = first_rows(projection, n),
              .state = first_rows(state, n),
              .state_out = first_rows(next, n),
-             .output = layer ? first_rows(output, n) : first_rows(logits, n)},
+             .output = layer ? first_rows(output, n) : first_rows(logits, n),
+             .rows = rows},
             workspace);
   if (layer) layer->get().apply_into(first_rows(output, n), first_rows(logits, n));
 }
@@ -146,6 +149,11 @@ BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, State initial_state, Op
       helper_);
   detail::require_state("BasicDecoder", "initial_state", initial_state_, cell.state_size(), batch_,
                         "batch of the helper, state size of the cell");
+  if (const auto memory_batch = cell.constant_batch(); memory_batch && *memory_batch != batch_)
+    throw ShapeMismatchError("BasicDecoder: the cell's attention memory (" + cell.describe_constants() + ") has batch " +
+                             std::to_string(*memory_batch) + " but the helper has " + std::to_string(batch_) +
+                             " rows; bind the mechanism to this batch's memory (setup_memory(memory, lengths)), "
+                             "untiled (tile_batch is for the BeamSearchDecoder)");
 }
 
 BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
@@ -182,6 +190,14 @@ BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor sta
                              std::to_string(beam_width) + " = " + std::to_string(batch * beam_width) +
                              " are needed: " + fix);
   }
+  if (const auto memory_batch = cell.constant_batch(); memory_batch && *memory_batch != batch * beam_width)
+    throw ShapeMismatchError(
+        "BeamSearchDecoder: the cell's attention memory (" + cell.describe_constants() + ") has batch " +
+        std::to_string(*memory_batch) + " but the decoder has " + std::to_string(batch) + " * " +
+        std::to_string(beam_width) + " = " + std::to_string(batch * beam_width) +
+        " rows. You may need to tile your memory input via the tf.contrib.seq2seq.tile_batch function with argument "
+        "multiple=beam_width: mechanism.setup_memory(tile_batch(memory, " + std::to_string(beam_width) +
+        "), tile_batch(memory_sequence_length, " + std::to_string(beam_width) + "))");
   if (options_.num_hypotheses < 0 || options_.num_hypotheses > beam_width)
     throw InvalidArgumentError("BeamSearchDecoder: num_hypotheses " + std::to_string(options_.num_hypotheses) +
                                " must be in [0, beam_width = " + std::to_string(beam_width) + "]");
@@ -293,11 +309,22 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
     all_logits.reserve(static_cast<std::size_t>(*options.maximum_iterations * B * V));
     all_ids.reserve(static_cast<std::size_t>(*options.maximum_iterations * B));
   }
+  // An attention cell's alignments per step, [T][B][T_mem], when it asked for their history.
+  const auto align = cell.alignment_columns();
+  const bool history = align && align->history;
+  std::vector<float> all_alignments;
+  if (history && options.maximum_iterations)
+    all_alignments.reserve(static_cast<std::size_t>(*options.maximum_iterations * B * align->width));
   std::int64_t t = 0;
   auto all_finished = [&] { return std::all_of(finished.begin(), finished.end(), [](auto f) { return f != 0; }); };
   while (!all_finished() && t < max_iter) {
     decode_step(cell, decoder.output_layer(), embedding, ids.data(), B, inputs, projection, state, next, output,
                 logits_t, workspace);
+    if (history)
+      for (std::int64_t b = 0; b < B; ++b) {
+        const float* a = next.data<float>().data() + b * S + align->offset;
+        all_alignments.insert(all_alignments.end(), a, a + align->width);
+      }
     for (std::int64_t b = 0; b < B; ++b) {
       const float* row = logits_t.data<float>().data() + b * V;
       const auto best = static_cast<std::int32_t>(std::max_element(row, row + V) - row);
@@ -321,8 +348,11 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
                   sizeof(float) * V);
       sample_id.data<std::int32_t>()[b * t + s] = all_ids[s * B + b];
     }
+  Tensor alignment_history;
+  if (history)
+    alignment_history = Tensor(Shape{t, B, align->width}, TensorStorage<float>(all_alignments.begin(), all_alignments.end()));
   return {std::move(rnn_output), std::move(sample_id), unpack_state(as_matrix(std::as_const(state)), size),
-          Tensor(Shape{B}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()))};
+          Tensor(Shape{B}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end())), std::move(alignment_history)};
 }
 
 // ---------------------------------------------------------------- gather_tree
@@ -504,7 +534,7 @@ void step_live_beams(const RNNCell& cell, OptionalLayer layer, const Tensor& emb
       std::memcpy(ls + j * H, s.cell_state.data<float>().data() + step.live[j] * H, sizeof(float) * H);
     }
     decode_step(cell, layer, embedding, step.live_ids.data(), n_live, step.inputs, step.projection, step.live_state,
-                step.live_next, step.output, step.logits, step.workspace);
+                step.live_next, step.output, step.logits, step.workspace, step.live);
     // Finished beams keep their state; live ones take the new one.
     std::memcpy(step.cell_next.data<float>().data(), s.cell_state.data<float>().data(), sizeof(float) * N * H);
     for (std::int64_t j = 0; j < n_live; ++j)
@@ -603,6 +633,10 @@ struct StepRecord {
   std::vector<std::int32_t> words, parents;
   std::vector<float> scores;
   std::int64_t steps = 0;
+  // An attention cell's alignments: per step and beam (after the reorder) the alignments of
+  // the step that chose its word, [T][B*K][align_width]; align_width 0: none recorded.
+  std::vector<float> alignments;
+  std::int64_t align_offset = 0, align_width = 0;
 };
 
 // Step 3: beam j of row b becomes selected[j]: word = index % V continues
@@ -629,6 +663,10 @@ void reorder_by_parents(BeamState& s, const LiveStep& step, std::int64_t b, cons
     s.next_lengths[to] = s.lengths[from] + (was_finished ? 0 : 1);
     std::memcpy(s.next_cell_state.data<float>().data() + to * H, step.cell_next.data<float>().data() + from * H,
                 sizeof(float) * H);
+    if (record.align_width > 0) {
+      const float* a = step.cell_next.data<float>().data() + from * H + record.align_offset;
+      record.alignments.insert(record.alignments.end(), a, a + record.align_width);
+    }
     record.words.push_back(word);
     record.parents.push_back(parent);
     record.scores.push_back(c.score);
@@ -670,6 +708,19 @@ BeamSearchResult finalize(const BeamState& s, const StepRecord& record, std::int
       }
       h.length = s.lengths[b * K + k];
       h.log_prob = s.log_probs[b * K + k];
+      if (record.align_width > 0 && t > 0) {
+        // Backtrack the beam through its parents (gather_tree's walk), then keep its first `length` steps.
+        const std::int64_t W = record.align_width;
+        std::vector<float> rows(static_cast<std::size_t>(t * W));
+        std::int64_t beam = k;
+        for (std::int64_t step = t; step-- > 0;) {
+          const std::int64_t i = step * N + b * K + beam;
+          std::memcpy(rows.data() + step * W, record.alignments.data() + i * W, sizeof(float) * W);
+          beam = record.parents[i];
+        }
+        const std::int64_t len = std::min<std::int64_t>(h.length, t);
+        h.alignments = Tensor(Shape{len, W}, TensorStorage<float>(rows.begin(), rows.begin() + len * W));
+      }
       h.score = t > 0 ? result.scores.data<float>()[(b * t + t - 1) * K + k] : 0.0f;
       result.hypotheses[b].push_back(std::move(h));
     }
@@ -697,11 +748,16 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
   LiveStep step(beams.beams(), embedding.shape()[1], cell.projection_size(), beams.state_size,
                 decoder.output_layer() ? cell.output_size() : 0, V);
   StepRecord record;
+  if (const auto align = cell.alignment_columns()) {
+    record.align_offset = align->offset;
+    record.align_width = align->width;
+  }
   if (options.maximum_iterations) {
     const auto capacity = static_cast<std::size_t>(*options.maximum_iterations * beams.beams());
     record.words.reserve(capacity);
     record.parents.reserve(capacity);
     record.scores.reserve(capacity);
+    record.alignments.reserve(capacity * static_cast<std::size_t>(record.align_width));
   }
   std::vector<Candidate> selected;
   selected.reserve(static_cast<std::size_t>(beams.beam_width));

@@ -290,6 +290,18 @@ State MultiRNNCell::initial_state_of(std::int64_t batch) const {
   return State::tuple(std::move(states));
 }
 
+std::optional<RNNCell::AlignmentColumns> MultiRNNCell::alignment_columns() const {
+  std::int64_t offset = 0;
+  for (const RNNCell* c : layers_) {
+    if (auto a = c->alignment_columns()) {
+      a->offset += offset;
+      return a;
+    }
+    offset += c->flat_state_size();
+  }
+  return std::nullopt;
+}
+
 std::shared_ptr<const RNNCell> MultiRNNCell::clone() const {
   auto copy = std::shared_ptr<MultiRNNCell>(new MultiRNNCell());
   for (const RNNCell* c : layers_) {
