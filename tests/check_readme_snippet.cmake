@@ -1,30 +1,39 @@
-# tests/check_readme_snippet.cmake — the readme_training_snippet test (cmake -P): README.md's
-# code block between `<!-- snippet: FILE -->` and `<!-- end snippet -->` must be FILE, byte
-# for byte (inside a ```cpp fence), so the training loop users read is the program the
-# training_example test compiles and runs. Fix a failure by pasting FILE into the block.
-foreach(var README SNIPPET NAME)
+# tests/check_readme_snippet.cmake (cmake -P, run by the build): writes README.md's code
+# block between `<!-- snippet: NAME -->` and `<!-- end snippet -->` (inside a ```cpp fence)
+# to OUTPUT, only when it changed (an edit elsewhere in README rebuilds nothing). The build
+# compiles OUTPUT, so README's Training block is the source of the training_example test,
+# not a copy of it. A missing, unclosed or duplicated marker fails the build with the fix.
+foreach(var README NAME OUTPUT)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "check_readme_snippet.cmake: -D${var}=... is required")
   endif()
 endforeach()
 file(READ "${README}" readme)
-file(READ "${SNIPPET}" source)
 set(begin "<!-- snippet: ${NAME} -->\n```cpp\n")
 set(end "```\n<!-- end snippet -->")
 string(FIND "${readme}" "${begin}" at)
 if(at EQUAL -1)
-  message(FATAL_ERROR "readme_snippet: ${README} has no block starting with\n${begin}")
+  message(FATAL_ERROR "readme_snippet: ${README} has no block starting with\n${begin}"
+                      "Keep the marker line `<!-- snippet: ${NAME} -->` right above the ```cpp fence.")
 endif()
 string(LENGTH "${begin}" begin_length)
 math(EXPR from "${at} + ${begin_length}")
 string(SUBSTRING "${readme}" ${from} -1 rest)
 string(FIND "${rest}" "${end}" stop)
 if(stop EQUAL -1)
-  message(FATAL_ERROR "readme_snippet: the block for ${NAME} in ${README} has no closing ${end}")
+  message(FATAL_ERROR "readme_snippet: the block for ${NAME} in ${README} has no closing fence followed by "
+                      "`<!-- end snippet -->`")
 endif()
 string(SUBSTRING "${rest}" 0 ${stop} block)
-if(NOT block STREQUAL source)
-  message(FATAL_ERROR "readme_snippet: README.md's block for ${NAME} differs from ${SNIPPET}; "
-                      "paste the file into the block (README shows the program the training_example test runs)")
+string(FIND "${rest}" "<!-- snippet: ${NAME} -->" again)
+if(NOT again EQUAL -1)
+  message(FATAL_ERROR "readme_snippet: ${README} has two blocks marked `<!-- snippet: ${NAME} -->`; keep one")
 endif()
-message(STATUS "readme_snippet: README.md shows ${NAME} exactly")
+
+set(old "")
+if(EXISTS "${OUTPUT}")
+  file(READ "${OUTPUT}" old)
+endif()
+if(NOT old STREQUAL block)
+  file(WRITE "${OUTPUT}" "${block}")
+endif()

@@ -1,5 +1,5 @@
-// The training API as README's Training section uses it (examples/training/train.cpp is
-// the program; this is the contract of each piece): Tensor::item<T>, clip_by_global_norm
+// The training API as README's Training section uses it (README's block is the program,
+// compiled and run as training_example; this is the contract of each piece): Tensor::item<T>, clip_by_global_norm
 // over compute_gradients' (gradient, variable) pairs, the AlreadyExistsError fix named
 // inside an optimizer's loss function, Layer::build without a forward pass (Dense,
 // GRUCell, ResetAfterGRUCell: names, and later calls create nothing), and checkpoint
