@@ -448,3 +448,136 @@ BOOST_AUTO_TEST_CASE(dates_model_with_nmt_hyper_shares_its_variables_between_dec
   BOOST_TEST(out.generation.hypotheses.at(0).size() == 2u);
   BOOST_TEST(dates::describe(h) == "tensorflow/nmt's model [bi LSTM encoder, 1 layer each way; 2-layer LSTM decoder]");
 }
+
+// ---------------------------------------------------------------- attention (attention_model.py)
+
+namespace {
+nmt::Hparams attention_hparams(const std::string& attention) {
+  nmt::Hparams hp = test_hparams("uni", 2, false);
+  hp.attention = attention;
+  return hp;
+}
+const std::vector<std::string> kAttentionCommon = {
+    "dynamic_seq2seq/encoder/embedding_encoder:0",
+    "dynamic_seq2seq/decoder/embedding_decoder:0",
+    "dynamic_seq2seq/encoder/rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel:0",
+    "dynamic_seq2seq/encoder/rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias:0",
+    "dynamic_seq2seq/encoder/rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel:0",
+    "dynamic_seq2seq/encoder/rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias:0",
+    "dynamic_seq2seq/decoder/memory_layer/kernel:0",
+    "dynamic_seq2seq/decoder/attention/multi_rnn_cell/cell_0/basic_lstm_cell/kernel:0",
+    "dynamic_seq2seq/decoder/attention/multi_rnn_cell/cell_0/basic_lstm_cell/bias:0",
+    "dynamic_seq2seq/decoder/attention/multi_rnn_cell/cell_1/basic_lstm_cell/kernel:0",
+    "dynamic_seq2seq/decoder/attention/multi_rnn_cell/cell_1/basic_lstm_cell/bias:0",
+    "dynamic_seq2seq/decoder/attention/attention_layer/kernel:0",
+    "dynamic_seq2seq/decoder/output_projection/kernel:0"};
+
+// nmt/model_test.py testAttentionMechanism{Luong,ScaledLuong,Bahdanau,NormedBahdanau}: the
+// expected_var_names lists (uni, 2 layers, standard architecture) and the shapes nmt asserts
+// (last_dec_weight (10, 20), att_layer_weight (10, 5)), plus cell_0's (15, 20) = [embedding 5 +
+// attention 5 + h 5, 20] and memory_layer (5, 5).
+void check_attention_names(const std::string& attention, const std::vector<std::string>& extra) {
+  Fresh f;
+  nmt::Model m(attention_hparams(attention));
+  const Batch b;
+  (void)m.train_logits(b.src, b.src_len, b.tgt_in, b.tgt_len);
+  std::vector<std::string> expected_var_names = kAttentionCommon;
+  expected_var_names.insert(expected_var_names.end(), extra.begin(), extra.end());
+  const auto got = sorted_names();
+  BOOST_TEST(got == sorted(expected_var_names), attention << " got:" << join(got));
+  BOOST_TEST(shape_of("dynamic_seq2seq/decoder/attention/multi_rnn_cell/cell_1/basic_lstm_cell/kernel") == (Shape{10, 20}));
+  BOOST_TEST(shape_of("dynamic_seq2seq/decoder/attention/multi_rnn_cell/cell_0/basic_lstm_cell/kernel") == (Shape{15, 20}));
+  BOOST_TEST(shape_of("dynamic_seq2seq/decoder/attention/attention_layer/kernel") == (Shape{10, 5}));
+  BOOST_TEST(shape_of("dynamic_seq2seq/decoder/memory_layer/kernel") == (Shape{5, 5}));
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(testAttentionMechanismLuong_variable_names) { check_attention_names("luong", {}); }
+BOOST_AUTO_TEST_CASE(testAttentionMechanismScaledLuong_variable_names) {
+  check_attention_names("scaled_luong", {"dynamic_seq2seq/decoder/attention/luong_attention/attention_g:0"});
+  Fresh f;
+  nmt::Model m(attention_hparams("scaled_luong"));
+  const Batch b;
+  (void)m.train_logits(b.src, b.src_len, b.tgt_in, b.tgt_len);
+  BOOST_TEST(shape_of("dynamic_seq2seq/decoder/attention/luong_attention/attention_g") == Shape{});
+}
+BOOST_AUTO_TEST_CASE(testAttentionMechanismBahdanau_variable_names) {
+  check_attention_names("bahdanau", {"dynamic_seq2seq/decoder/attention/bahdanau_attention/query_layer/kernel:0",
+                                     "dynamic_seq2seq/decoder/attention/bahdanau_attention/attention_v:0"});
+}
+BOOST_AUTO_TEST_CASE(testAttentionMechanismNormedBahdanau_variable_names) {
+  check_attention_names("normed_bahdanau",
+                        {"dynamic_seq2seq/decoder/attention/bahdanau_attention/query_layer/kernel:0",
+                         "dynamic_seq2seq/decoder/attention/bahdanau_attention/attention_v:0",
+                         "dynamic_seq2seq/decoder/attention/bahdanau_attention/attention_g:0",
+                         "dynamic_seq2seq/decoder/attention/bahdanau_attention/attention_b:0"});
+}
+
+// Train, then beam search (memory, lengths and state tiled; a new mechanism in the re-entered
+// decoder scope under reuse) and greedy: inference creates nothing and reuses every variable,
+// memory_layer included (no memory_layer_1); beam width 1 is greedy, token for token, with the
+// same alignments; training steps lower the loss.
+BOOST_AUTO_TEST_CASE(attention_inference_reuses_everything_and_beam_1_is_greedy) {
+  for (const std::string attention : {"scaled_luong", "normed_bahdanau"}) {
+    for (const bool bi : {false, true}) {
+      BOOST_TEST_CONTEXT(attention << (bi ? " bi" : " uni")) {
+        Fresh f;
+        nmt::Hparams hp = attention_hparams(attention);
+        hp.encoder_type = bi ? "bi" : "uni";
+        hp.tgt_max_len_infer = 6;
+        nmt::Model m(hp);
+        const Batch b;
+        std::vector<std::string> trained;
+        {
+          VariableAudit audit;
+          (void)m.train_logits(b.src, b.src_len, b.tgt_in, b.tgt_len);
+          trained = sorted(audit.created());
+        }
+        scale_up_weights();
+        VariableAudit audit;
+        const auto greedy = m.greedy(b.src, b.src_len);
+        const auto beam = m.beam_search(b.src, b.src_len, 1);
+        const auto beam3 = m.beam_search(b.src, b.src_len, 3);
+        BOOST_TEST(audit.created().empty(), "inference created:" << join(audit.created()));
+        BOOST_TEST(sorted(audit.reused()) == trained, "reused:" << join(audit.reused()));
+        const std::int64_t B = 3, T = greedy.sample_id.shape()[1];
+        BOOST_TEST(greedy.alignment_history.shape() == (Shape{T, B, 4}));
+        const auto g = ids(greedy.sample_id);
+        for (std::int64_t i = 0; i < B; ++i) {
+          std::vector<std::int32_t> want;
+          for (std::int64_t t = 0; t < T && g[i * T + t] != hp.tgt_eos_id; ++t) want.push_back(g[i * T + t]);
+          const Hypothesis& h = beam.hypotheses[i].at(0);
+          BOOST_TEST(h.ids == want, "row " << i);
+          BOOST_TEST(h.alignments.shape()[1] == 4);
+          for (std::int64_t t = 0; t < h.alignments.shape()[0]; ++t)
+            for (std::int64_t j = 0; j < 4; ++j)
+              BOOST_TEST(h.alignments.data<float>()[t * 4 + j] ==
+                             greedy.alignment_history.data<float>()[(t * B + i) * 4 + j],
+                         boost::test_tools::tolerance(1e-6f));
+          BOOST_TEST(beam3.hypotheses[i].at(0).score >= h.score - 1e-5f);  // a wider beam finds at least as good
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(attention_model_trains) {
+  Fresh f;
+  nmt::Hparams hp = attention_hparams("normed_bahdanau");
+  hp.encoder_type = "bi";
+  nmt::Model m(hp);
+  const Batch b;
+  AdamOptimizer opt({.learning_rate = 0.05f});
+  auto step = get_or_create_global_step();
+  auto loss = [&] {
+    auto scope = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
+    return sequence_loss(m.train_logits(b.src, b.src_len, b.tgt_in, b.tgt_len), b.tgt_out, b.weights);
+  };
+  const float before = loss().data<float>()[0];
+  const auto count = trainable_variables().size();
+  for (int i = 0; i < 40; ++i) opt.minimize(loss, step);
+  const float after = loss().data<float>()[0];
+  BOOST_TEST(trainable_variables().size() == count, "training created variables (memory_layer_1?)");
+  BOOST_TEST_MESSAGE("attention loss " << before << " -> " << after);
+  BOOST_TEST(after < 0.5f * before, "loss " << before << " -> " << after);
+}

@@ -1,4 +1,4 @@
-// varscope.nmt implementation: tensorflow/nmt's model.py / model_helper.py without attention,
+// varscope.nmt implementation: tensorflow/nmt's model.py / model_helper.py / attention_model.py,
 // function by function (the Python each one follows is quoted above it).
 module;
 #include <cstdint>
@@ -30,6 +30,12 @@ void Hparams::check() const {
   if (!(dropout >= 0.0f && dropout < 1.0f))
     throw bad("dropout " + std::to_string(dropout) + " must be in [0, 1) (the keep probability is 1 - dropout)");
   if (embed_size < 0 || tgt_max_len_infer < 1) throw bad("embed_size must be >= 0 and tgt_max_len_infer >= 1");
+  if (!attention.empty() && attention != "luong" && attention != "scaled_luong" && attention != "bahdanau" &&
+      attention != "normed_bahdanau")
+    throw bad("Unknown attention option " + attention + "; use luong, scaled_luong, bahdanau or normed_bahdanau");
+  // model.py: "For non-attentional model, pass_hidden_state needs to be set to True"
+  if (attention.empty() && !pass_hidden_state)
+    throw bad("For non-attentional model, pass_hidden_state needs to be set to True");
 }
 
 // def _single_cell(unit_type, num_units, forget_bias, dropout, mode, residual_connection=False, ...):
@@ -185,6 +191,66 @@ Model::Encoded Model::build_encoder(const Embeddings& e, const Tensor& source, c
   return out;
 }
 
+// attention_model.py:
+// def create_attention_mechanism(attention_option, num_units, memory, source_sequence_length, mode):
+//   if attention_option == "luong": LuongAttention(num_units, memory, memory_sequence_length=...)
+//   elif "scaled_luong": LuongAttention(..., scale=True)
+//   elif "bahdanau": BahdanauAttention(...)
+//   elif "normed_bahdanau": BahdanauAttention(..., normalize=True)
+//
+// def _build_decoder_cell(self, hparams, encoder_outputs, encoder_state, source_sequence_length):
+//   memory = encoder_outputs (batch major)
+//   if INFER and infer_mode == "beam_search":
+//     memory, source_sequence_length, encoder_state = tile_batch(..., multiplier=beam_width)
+//     batch_size = self.batch_size * beam_width
+//   attention_mechanism = self.attention_mechanism_fn(attention_option, num_units, memory, source_sequence_length, mode)
+//   cell = model_helper.create_rnn_cell(...)
+//   alignment_history = (self.mode == INFER and infer_mode != "beam_search")
+//   cell = tf.contrib.seq2seq.AttentionWrapper(cell, attention_mechanism, attention_layer_size=num_units,
+//       alignment_history=alignment_history, output_attention=hparams.output_attention, name="attention")
+//   if hparams.pass_hidden_state:
+//     decoder_initial_state = cell.zero_state(batch_size, dtype).clone(cell_state=encoder_state)
+//   else: decoder_initial_state = cell.zero_state(batch_size, dtype)
+//
+// It runs inside `with tf.variable_scope("decoder") as decoder_scope`, so memory_layer is
+// <model>/decoder/memory_layer. Here the scope "decoder" is opened for the mechanism and closed
+// again (dynamic_decode re-enters it by name); closing it resets its sub-scopes' counters, so the
+// inference graph's mechanism finds memory_layer again under reuse.
+Model::DecoderCell Model::build_decoder_cell(const Encoded& enc, const Tensor& source_length, Mode mode,
+                                             bool greedy_infer, std::int64_t beam_width,
+                                             std::optional<std::uint64_t> dropout_seed) {
+  DecoderCell d;
+  d.stack = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(), hp_.forget_bias,
+                            hp_.dropout, mode, dropout_seed);
+  const bool beam = beam_width > 0;
+  if (hp_.attention.empty()) {
+    d.initial_state = beam ? tile_batch(enc.state, beam_width) : enc.state;
+    return d;
+  }
+  const Tensor memory = beam ? tile_batch(enc.outputs, beam_width) : enc.outputs;
+  const Tensor lengths = beam ? tile_batch(source_length, beam_width) : source_length;
+  const State encoder_state = beam ? tile_batch(enc.state, beam_width) : enc.state;
+  {
+    auto decoder_scope = variable_scope("decoder");
+    const bool scaled = hp_.attention == "scaled_luong" || hp_.attention == "normed_bahdanau";
+    if (hp_.attention == "luong" || hp_.attention == "scaled_luong")
+      d.mechanism = std::make_unique<LuongAttention>(hp_.num_units, memory, lengths, scaled);
+    else
+      d.mechanism = std::make_unique<BahdanauAttention>(hp_.num_units, memory, lengths, scaled);
+  }
+  d.wrapper = std::make_unique<AttentionWrapper>(*d.stack, *d.mechanism,
+                                                 AttentionWrapperOptions{.attention_layer_size = hp_.num_units,
+                                                                         .alignment_history = greedy_infer,
+                                                                         .output_attention = hp_.output_attention,
+                                                                         .name = "attention"});
+  const std::int64_t batch_size = memory.shape()[0];
+  const State zero = d.wrapper->zero_state(batch_size);
+  d.initial_state = hp_.pass_hidden_state
+                        ? State(AttentionWrapperState::from(zero).clone({.cell_state = encoder_state}))
+                        : zero;
+  return d;
+}
+
 // build_graph: with tf.variable_scope(scope or "dynamic_seq2seq"):
 //   encoder_outputs, encoder_state = self._build_encoder(hparams)
 //   logits, ... = self._build_decoder(encoder_outputs, encoder_state, hparams)
@@ -210,13 +276,12 @@ Tensor Model::train_logits(const Tensor& source, const Tensor& source_length, co
   auto model = variable_scope(model_scope(hp_));
   const Encoded enc = build_encoder(e, source, source_length, Mode::train, dropout_seed);
   Dense output_layer(hp_.tgt_vocab_size, {.use_bias = false, .name = "output_projection"});
-  auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
-                              hp_.forget_bias, hp_.dropout, Mode::train,
-                              dropout_seed ? std::optional<std::uint64_t>(*dropout_seed * 1000 + 200) : std::nullopt);
-  const State& decoder_initial_state = enc.state;
+  const DecoderCell cell = build_decoder_cell(
+      enc, source_length, Mode::train, false, 0,
+      dropout_seed ? std::optional<std::uint64_t>(*dropout_seed * 1000 + 200) : std::nullopt);
   const Tensor decoder_emb_inp = embedding_lookup(e.decoder, target_input);
   TrainingHelper helper(decoder_emb_inp, target_length);
-  BasicDecoder my_decoder(*cell, helper, decoder_initial_state);
+  BasicDecoder my_decoder(cell.cell(), helper, cell.initial_state);
   auto outputs = dynamic_decode(my_decoder, {.scope = "decoder"});
   auto decoder_scope = variable_scope("decoder");
   return output_layer(outputs.rnn_output);
@@ -236,11 +301,10 @@ BeamSearchResult Model::beam_search(const Tensor& source, const Tensor& source_l
   auto model = variable_scope(model_scope(hp_));
   const Encoded enc = build_encoder(e, source, source_length, Mode::infer, std::nullopt);
   Dense output_layer(hp_.tgt_vocab_size, {.use_bias = false, .name = "output_projection"});
-  auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
-                              hp_.forget_bias, hp_.dropout, Mode::infer);  // INFER: no DropoutWrapper
-  const State decoder_initial_state = tile_batch(enc.state, beam_width);
+  // INFER: no DropoutWrapper; memory, lengths and state tiled
+  const DecoderCell cell = build_decoder_cell(enc, source_length, Mode::infer, false, beam_width, std::nullopt);
   const Tensor start_tokens = start_tokens_for(source, hp_);
-  BeamSearchDecoder my_decoder(*cell, e.decoder, start_tokens, hp_.tgt_eos_id, decoder_initial_state,
+  BeamSearchDecoder my_decoder(cell.cell(), e.decoder, start_tokens, hp_.tgt_eos_id, cell.initial_state,
                                {.beam_width = beam_width,
                                 .length_penalty_weight = length_penalty_weight,
                                 .num_hypotheses = num_hypotheses},
@@ -258,11 +322,11 @@ BasicDecodeResult Model::greedy(const Tensor& source, const Tensor& source_lengt
   auto model = variable_scope(model_scope(hp_));
   const Encoded enc = build_encoder(e, source, source_length, Mode::infer, std::nullopt);
   Dense output_layer(hp_.tgt_vocab_size, {.use_bias = false, .name = "output_projection"});
-  auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
-                              hp_.forget_bias, hp_.dropout, Mode::infer);  // INFER: no DropoutWrapper
+  // INFER: no DropoutWrapper; with attention, alignment_history on
+  const DecoderCell cell = build_decoder_cell(enc, source_length, Mode::infer, true, 0, std::nullopt);
   const Tensor start_tokens = start_tokens_for(source, hp_);
   GreedyEmbeddingHelper helper(e.decoder, start_tokens, hp_.tgt_eos_id);
-  BasicDecoder my_decoder(*cell, helper, enc.state, output_layer);
+  BasicDecoder my_decoder(cell.cell(), helper, cell.initial_state, output_layer);
   return dynamic_decode(my_decoder, {.maximum_iterations = hp_.tgt_max_len_infer, .scope = "decoder"});
 }
 

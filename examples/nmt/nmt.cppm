@@ -1,5 +1,5 @@
-// varscope.nmt — the tensorflow/nmt tutorial's model (nmt/model.py, model_helper.py at
-// 0be864257a76) without attention, in C++ with nmt's variable names
+// varscope.nmt — the tensorflow/nmt tutorial's model (nmt/model.py, model_helper.py and
+// attention_model.py at 0be864257a76), in C++ with nmt's variable names
 // (../shared/SPEC-cells-state.md §5):
 //
 //   embeddings/embedding_share [V, E]                    (share_vocab; else encoder/embedding_encoder,
@@ -8,12 +8,20 @@
 //   dynamic_seq2seq/encoder/bidirectional_rnn/{fw,bw}/... bi encoder (num_layers / 2 per direction)
 //   dynamic_seq2seq/decoder/[multi_rnn_cell/cell_<i>/]basic_lstm_cell/{kernel,bias}
 //   dynamic_seq2seq/decoder/output_projection/kernel [num_units, V]   (Dense, no bias)
+// With attention (attention_model.py, the "standard" architecture):
+//   dynamic_seq2seq/decoder/memory_layer/kernel          (the mechanism, built in the decoder scope)
+//   dynamic_seq2seq/decoder/attention/[multi_rnn_cell/cell_<i>/]basic_lstm_cell/{kernel,bias}
+//   dynamic_seq2seq/decoder/attention/{luong_attention/attention_g | bahdanau_attention/...}
+//   dynamic_seq2seq/decoder/attention/attention_layer/kernel [num_units + memory depth, num_units]
 //
 // One graph holds both modes: train_logits (nmt's TRAIN: TrainingHelper + BasicDecoder,
 // then the output layer) creates the variables; beam_search / greedy (nmt's INFER) rebuild
 // the same functions under reuse=True and create nothing. The decoder starts from the
 // encoder state: (state_fw, state_bw) for one bi layer, (fw_0, bw_0, fw_1, bw_1, ...)
-// otherwise (nmt model.py l.769-794). No attention. Dropout is nmt's: a DropoutWrapper
+// otherwise (nmt model.py l.769-794); with attention it starts from zero_state().clone(cell_state =
+// encoder state) (pass_hidden_state) and attends over the encoder outputs; beam search tiles
+// memory, lengths and state, and rebuilds the mechanism in the re-entered decoder scope under
+// reuse, nmt's own pattern (it finds memory_layer again: no memory_layer_1). Dropout is nmt's: a DropoutWrapper
 // (input_keep_prob = 1 - dropout) around each layer in TRAIN only; TF 1.x has no is_training,
 // and the inference decoders build the same cells without the wrapper, which adds no scope
 // level, so they read the same variables with dropout off.
@@ -28,7 +36,7 @@ import varscope;
 
 export namespace varscope::nmt {
 
-/// The hparams nmt's model reads (nmt.py's flags; TF's names), for a model without attention.
+/// The hparams nmt's model reads (nmt.py's flags; TF's names).
 struct Hparams {
   std::string unit_type = "lstm";   ///< lstm (BasicLSTMCell) | gru (GRUCell)
   std::string encoder_type = "bi";  ///< uni | bi (num_layers must be even: num_layers / 2 per direction)
@@ -43,6 +51,12 @@ struct Hparams {
   bool share_vocab = true;          ///< one `embedding_share` (src and tgt vocab sizes must agree)
   std::int32_t tgt_sos_id = 1, tgt_eos_id = 2;
   std::int64_t tgt_max_len_infer = 12;  ///< maximum_iterations of the inference decoders
+  /// "" (no attention) | luong | scaled_luong | bahdanau | normed_bahdanau (attention_model.py's
+  /// create_attention_mechanism; architecture "standard": AttentionWrapper(name="attention",
+  /// attention_layer_size=num_units)).
+  std::string attention;
+  bool output_attention = true;   ///< the wrapper's output is the attention (else the cell's)
+  bool pass_hidden_state = true;  ///< with attention: start from the encoder state (else zeros)
   /// The model's scope: nullopt = production (`embeddings/...`, `dynamic_seq2seq/...`);
   /// model_test.py passes scope='dynamic_seq2seq', which puts the embeddings under it too.
   std::optional<std::string> scope;
@@ -91,6 +105,8 @@ class Model {
                                              std::int64_t beam_width, float length_penalty_weight = 0.0f,
                                              std::int64_t num_hypotheses = 1);
   /// INFER, infer_mode greedy: GreedyEmbeddingHelper + BasicDecoder with the output layer, reuse=True.
+  /// With attention, BasicDecodeResult::alignment_history holds the alignments (nmt's
+  /// alignment_history = INFER and not beam search).
   [[nodiscard]] BasicDecodeResult greedy(const Tensor& source, const Tensor& source_length);
 
  private:
@@ -104,6 +120,17 @@ class Model {
   Embeddings init_embeddings();
   Encoded build_encoder(const Embeddings& e, const Tensor& source, const Tensor& source_length, Mode mode,
                         std::optional<std::uint64_t> dropout_seed);
+  /// _build_decoder_cell: the decoder's cell stack (wrapped in an AttentionWrapper with
+  /// attention) and its initial state; beam_width > 0 tiles memory, lengths and state.
+  struct DecoderCell {
+    RNNCellStack stack;
+    std::unique_ptr<AttentionMechanism> mechanism;
+    std::unique_ptr<AttentionWrapper> wrapper;
+    State initial_state;
+    [[nodiscard]] RNNCell& cell() const { return wrapper ? static_cast<RNNCell&>(*wrapper) : *stack; }
+  };
+  DecoderCell build_decoder_cell(const Encoded& enc, const Tensor& source_length, Mode mode, bool greedy_infer,
+                                 std::int64_t beam_width, std::optional<std::uint64_t> dropout_seed);
   Hparams hp_;
 };
 
