@@ -68,6 +68,9 @@ struct DenseOptions {
   /// (dense, dense_1, ...). An attention mechanism's `memory_layer` is made this way, so a
   /// second mechanism in the same scope gets memory_layer_1, as in TF (docs/attention.md).
   std::string default_name = "dense";
+  /// What the variables' origin names as their creator ("Dense 'scope/name'"): an attention
+  /// mechanism's memory_layer says "BahdanauAttention", so messages point at the mechanism.
+  std::string creator = "Dense";
   /// Functional form only: reuse for the layer's scope (tf.layers.dense(reuse=...)).
   Reuse reuse = Reuse::None;
   /// false: kernel and bias are created outside TRAINABLE_VARIABLES (still in

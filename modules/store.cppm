@@ -363,7 +363,16 @@ class VariableAudit {
   [[nodiscard]] std::vector<std::string> created() const;
   /// Names returned existing (reused), in first-use order, without duplicates.
   [[nodiscard]] std::vector<std::string> reused() const;
-  /// "created 4, reused 4\n  + a/kernel\n  = a/kernel\n ..."
+  /// The sharing trap, made visible: one message per variable created as `P/x_N/...` (N >= 1)
+  /// next to an existing `P/x/...` of the same shape made by the same kind of creator, when
+  /// `P/x/...` was there before the audit began or was reused during it (a second layer object,
+  /// attention mechanism or decoder built where the first one's variables were meant to be
+  /// shared: TF uniquifies its name and trains a new, unshared variable). memory_layer_N is
+  /// reported even when both were created in this audit (two attention mechanisms in one scope
+  /// are never what is meant). Each message names both variables, the creator and the fix.
+  [[nodiscard]] std::vector<std::string> warnings() const;
+  /// "created 4, reused 4\n  + a/kernel\n  = a/kernel\n ..." and a "warnings:" block when
+  /// warnings() has any.
   [[nodiscard]] std::string summary() const;
 
  private:

@@ -454,3 +454,120 @@ BOOST_AUTO_TEST_CASE(an_untiled_memory_is_a_clear_error) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------- the memory_layer_1 trap
+
+BOOST_AUTO_TEST_SUITE(sharing_trap)
+
+// TF 1.x: a mechanism's memory_layer is a Dense created in the constructor, uniquified in its
+// parent scope. A second mechanism (the beam decoder's, over the tiled memory) at the root
+// therefore asks for memory_layer_1 (SPEC-training-attention §A4).
+BOOST_AUTO_TEST_CASE(second_mechanism_under_reuse_is_tfs_not_found_error) {
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{2, 5, 4}, -1.0f, 1.0f);
+  LuongAttention train(4, memory);
+  auto reuse = variable_scope(get_variable_scope(), {.reuse = Reuse::True});
+  try {
+    LuongAttention infer(4, tile_batch(memory, 3));
+    BOOST_FAIL("no error");
+  } catch (const NotFoundError& e) {
+    BOOST_TEST(std::string(e.what()).find("memory_layer_1/kernel does not exist") != std::string::npos, e.what());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(second_mechanism_under_auto_reuse_is_created_and_the_audit_says_so) {
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{2, 5, 4}, -1.0f, 1.0f);
+  LuongAttention train(4, memory);
+  VariableAudit audit;
+  auto reuse = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
+  LuongAttention infer(4, tile_batch(memory, 3));  // TF: silently a new, untrained memory_layer_1
+  BOOST_TEST(infer.memory_layer().kernel().op_name() == "memory_layer_1/kernel");
+  const auto w = audit.warnings();
+  BOOST_REQUIRE(w.size() == 1u);
+  BOOST_TEST(w[0].find("memory_layer_1/kernel was created next to memory_layer/kernel") == 0, w[0]);
+  BOOST_TEST(w[0].find("setup_memory(tile_batch(memory, K)") != std::string::npos, w[0]);
+  BOOST_TEST(audit.summary().find("warnings:\n  ! memory_layer_1/kernel") != std::string::npos, audit.summary());
+}
+
+BOOST_AUTO_TEST_CASE(two_mechanisms_built_in_one_audit_are_reported_too) {
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{2, 5, 4}, -1.0f, 1.0f);
+  VariableAudit audit;
+  BahdanauAttention train(4, memory);
+  BahdanauAttention infer(4, tile_batch(memory, 3));
+  BOOST_TEST(audit.warnings().size() == 1u);
+}
+
+// TF's fix (tensorflow#11904): both mechanisms inside the same string-named scope, the second
+// with reuse=True. Leaving a scope opened by name restarts its sub-scopes' counters, so the
+// second asks for memory_layer again and shares it.
+BOOST_AUTO_TEST_CASE(same_named_scope_with_reuse_shares_memory_layer) {
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{2, 5, 4}, -1.0f, 1.0f);
+  std::unique_ptr<LuongAttention> train, infer;
+  {
+    auto s = variable_scope("shared_attention_mechanism");
+    train = std::make_unique<LuongAttention>(4, memory);
+  }
+  VariableAudit audit;
+  {
+    auto s = variable_scope("shared_attention_mechanism", {.reuse = Reuse::True});
+    infer = std::make_unique<LuongAttention>(4, tile_batch(memory, 3));
+  }
+  BOOST_TEST(infer->memory_layer().kernel().op_name() == "shared_attention_mechanism/memory_layer/kernel");
+  BOOST_TEST(audit.created().empty());
+  BOOST_TEST(audit.warnings().empty());
+}
+
+// varscope's way: one mechanism, rebound with setup_memory: nothing is created, nothing warned.
+BOOST_AUTO_TEST_CASE(setup_memory_shares_and_warns_about_nothing) {
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{2, 5, 4}, -1.0f, 1.0f);
+  LuongAttention mech(4, memory);
+  VariableAudit audit;
+  mech.setup_memory(tile_batch(memory, 3));
+  BOOST_TEST(audit.created().empty());
+  BOOST_TEST(audit.reused().empty());  // memory_layer is built: it is not even looked up again
+  BOOST_TEST(audit.warnings().empty());
+}
+
+// The eager form: a training loop that builds its mechanism at the root on every step's memory
+// creates memory_layer_1, _2, ... under AUTO_REUSE (the root scope never closes, so its counter
+// never restarts). The audit fires on the second step. A model's legitimate first build with
+// dense and dense_1 does not.
+BOOST_AUTO_TEST_CASE(mechanism_rebuilt_every_training_step_at_the_root_is_caught_on_step_2) {
+  Fresh g;
+  const Tensor memory = random_uniform(Shape{2, 5, 4}, -1.0f, 1.0f);
+  auto reuse = variable_scope(get_variable_scope(), {.reuse = AUTO_REUSE});
+  {
+    VariableAudit step1;
+    LuongAttention mech(4, memory);
+    Dense a(3), b(3);
+    (void)a(reshape(memory, Shape{10, 4}));
+    (void)b(reshape(memory, Shape{10, 4}));  // dense and dense_1: two layers, meant
+    BOOST_TEST(step1.warnings().empty(), step1.summary());
+  }
+  VariableAudit step2;
+  LuongAttention mech(4, memory);
+  BOOST_TEST(mech.memory_layer().kernel().op_name() == "memory_layer_1/kernel");
+  BOOST_TEST(step2.warnings().size() == 1u, step2.summary());
+}
+
+// The generic rule: a second Dense object where the first one's variables were meant to be
+// reused (dense_2 next to a dense reused in this audit).
+BOOST_AUTO_TEST_CASE(a_new_layer_object_next_to_a_reused_one_is_reported) {
+  Fresh g;
+  const Tensor x = random_uniform(Shape{2, 4}, -1.0f, 1.0f);
+  Dense first(3);
+  (void)first(x);
+  VariableAudit audit;
+  (void)first(x);                  // reused
+  Dense second(3);
+  (void)second(x);                 // dense_1: the trap
+  const auto w = audit.warnings();
+  BOOST_REQUIRE(w.size() == 2u);   // kernel and bias
+  BOOST_TEST(w[0].find("dense_1/kernel was created next to dense/kernel") == 0, w[0]);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -14,7 +14,7 @@ import sys
 ARTICLE_SECTIONS = ["intro", "variable-and-get-variable", "variable-scope", "reuse-modes", "reuse-variables",
                     "reuse-inheritance", "feed-forward-unshared", "feed-forward-shared", "seq2seq"]
 # Sections beyond the article (printed after its blocks; not compared with the article's lines).
-BEYOND_SECTIONS = ["beyond-training"]
+BEYOND_SECTIONS = ["beyond-training", "beyond-attention"]
 
 
 def parse_expected(path):

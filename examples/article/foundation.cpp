@@ -203,6 +203,8 @@ void feed_forward_shared_section(std::ostream& out);
 // Defined in seq2seq.cpp.
 void seq2seq_section(std::ostream& out);
 void training_section(std::ostream& out);
+// Defined in attention.cpp.
+void attention_section(std::ostream& out);
 
 const std::vector<Section>& sections() {
   static const std::vector<Section> all = {
@@ -223,6 +225,9 @@ const std::vector<Section>& beyond_sections() {
   static const std::vector<Section> all = {
       {"beyond-training", "beyond the article: training the Seq2Seq (both decoders improve together)",
        training_section},
+      {"beyond-attention",
+       "beyond the article: its Seq2Seq with attention, and the memory_layer_1 trap (one mechanism per decoder)",
+       attention_section},
   };
   return all;
 }

@@ -84,6 +84,7 @@ nmt::Hparams nmt_hparams(const Hyper& h, std::int64_t vocab_size) {
   hp.num_layers = h.layers;
   hp.residual = h.residual;
   hp.dropout = h.dropout;
+  hp.attention = h.attention;
   hp.embed_size = h.embedding;
   hp.src_vocab_size = hp.tgt_vocab_size = vocab_size;
   hp.share_vocab = true;
@@ -105,6 +106,7 @@ std::string describe(const Hyper& h) {
   s += "; " + std::to_string(h.layers) + "-layer " + unit + " decoder";
   if (h.residual) s += "; residual";
   if (h.dropout > 0.0f) s += "; dropout " + std::to_string(h.dropout).substr(0, 4) + " in training";
+  if (!h.attention.empty()) s += "; " + h.attention + " attention";
   return s + "]";
 }
 
@@ -177,6 +179,7 @@ std::string metadata_json(const Hyper& h, const vd::Vocabulary& vocab) {
     m["bidirectional"] = h.bidirectional;
     m["residual"] = h.residual;
     m["dropout"] = h.dropout;
+    if (!h.attention.empty()) m["attention"] = h.attention;
   }
   return m.dump();
 }
@@ -207,6 +210,7 @@ std::pair<Hyper, vd::Vocabulary> parse_metadata(const std::string& text, const s
       h.bidirectional = m.at("bidirectional").get<bool>();
       h.residual = m.at("residual").get<bool>();
       h.dropout = m.value("dropout", 0.0f);  // absent before dropout existed
+      h.attention = m.value("attention", std::string());  // absent: no attention
     }
   } catch (const json::exception& e) {
     throw other(std::string("metadata field missing or mistyped: ") + e.what());

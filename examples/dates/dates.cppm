@@ -45,6 +45,9 @@ struct Hyper {
   /// nmt's dropout (TRAIN only: DropoutWrapper(input_keep_prob = 1 - dropout) per layer),
   /// masks seeded by the global step (a resumed run draws what a straight run draws).
   float dropout = 0.0f;
+  /// nmt's attention ("" none | luong | scaled_luong | bahdanau | normed_bahdanau): an
+  /// AttentionWrapper over the encoder outputs (tensorflow/nmt's standard architecture).
+  std::string attention;
 };
 
 /// The nmt hparams of a dates model (num_units = hidden, embed_size = embedding, the shared

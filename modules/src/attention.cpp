@@ -106,7 +106,7 @@ AttentionMechanism::AttentionMechanism(AttentionKind kind, std::int64_t num_unit
     : kind_(kind),
       units_(num_units),
       flag_(flag),
-      memory_layer_(num_units, {.use_bias = false, .default_name = "memory_layer"}) {
+      memory_layer_(num_units, {.use_bias = false, .default_name = "memory_layer", .creator = class_of(kind)}) {
   if (num_units < 1)
     throw InvalidArgumentError(std::string(class_of(kind)) + ": num_units = " + std::to_string(num_units) +
                                " must be >= 1");
@@ -242,7 +242,7 @@ void AttentionWrapper::build(std::int64_t input_dim) {
               ".  Perhaps you need to set num_units to the keys' dimension (" + std::to_string(D) + ")?");
         if (flag_) attention_g_ = get_variable("attention_g", {.shape = Shape{}, .initializer = ones_initializer()});
       } else {
-        Dense query_layer(A, {.use_bias = false, .default_name = "query_layer"});
+        Dense query_layer(A, {.use_bias = false, .default_name = "query_layer", .creator = mechanism_->class_name()});
         query_layer.build(D);
         query_kernel_ = query_layer.kernel();
         attention_v_ = get_variable("attention_v", {.shape = Shape{A}});
@@ -255,7 +255,7 @@ void AttentionWrapper::build(std::int64_t input_dim) {
       }
     }
     if (options_.attention_layer_size) {
-      Dense attention_layer(L, {.use_bias = false, .default_name = "attention_layer"});
+      Dense attention_layer(L, {.use_bias = false, .default_name = "attention_layer", .creator = "AttentionWrapper"});
       attention_layer.build(D + Dm);
       attention_kernel_ = attention_layer.kernel();
     }

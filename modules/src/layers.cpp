@@ -85,7 +85,7 @@ void Dense::build(std::int64_t input_dim) {
   }
   if (input_dim < 1)
     throw InvalidArgumentError("Dense: input dimension " + std::to_string(input_dim) + " must be >= 1");
-  scope_.build_once("Dense", [&] {
+  scope_.build_once(options_.creator, [&] {
     kernel_ = get_variable("kernel", {.shape = {input_dim, units_},
                                       .initializer = options_.kernel_initializer,
                                       .trainable = options_.trainable});

@@ -524,12 +524,88 @@ std::vector<std::string> distinct(const std::vector<AuditEntry>& entries, bool c
 std::vector<std::string> VariableAudit::created() const { return distinct(entries_, true); }
 std::vector<std::string> VariableAudit::reused() const { return distinct(entries_, false); }
 
+namespace {
+// The components of a variable name: "decoder/memory_layer_1/kernel" -> {decoder, memory_layer_1, kernel}.
+std::vector<std::string> name_parts(const std::string& name) {
+  std::vector<std::string> parts;
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i <= name.size(); ++i)
+    if (i == name.size() || name[i] == '/') {
+      parts.push_back(name.substr(begin, i - begin));
+      begin = i + 1;
+    }
+  return parts;
+}
+// "memory_layer_1" -> "memory_layer"; "" when the part has no "_<N>" suffix with N >= 1.
+std::string uniquified_base(const std::string& part) {
+  const std::size_t us = part.rfind('_');
+  if (us == std::string::npos || us == 0 || us + 1 == part.size()) return "";
+  for (std::size_t i = us + 1; i < part.size(); ++i)
+    if (part[i] < '0' || part[i] > '9') return "";
+  if (part[us + 1] == '0') return "";
+  return part.substr(0, us);
+}
+// "Dense 'memory_layer_1'" -> "Dense": the kind of creator, without the instance name.
+std::string creator_kind(const std::string& creator) { return creator.substr(0, creator.find(' ')); }
+}  // namespace
+
+std::vector<std::string> VariableAudit::warnings() const {
+  std::vector<std::string> out;
+  const auto made = created();
+  const auto used = reused();
+  const auto contains = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  for (const auto& name : made) {
+    const auto parts = name_parts(name);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      const std::string base = uniquified_base(parts[i]);
+      if (base.empty()) continue;
+      std::string sibling;
+      for (std::size_t j = 0; j < parts.size(); ++j) sibling += (j ? "/" : "") + (j == i ? base : parts[j]);
+      const auto first = graph_->store().find(sibling);
+      const auto second = graph_->store().find(name);
+      if (!first || !second || first->shape() != second->shape()) continue;
+      if (creator_kind(first->origin().creator) != creator_kind(second->origin().creator)) continue;
+      const bool attention = base == "memory_layer";
+      const bool was_shared = !contains(made, sibling) || contains(used, sibling);
+      if (!attention && !was_shared) continue;
+      // A layer's variables are made inside the library (layers.cpp): its label says more than the call site.
+      const std::string& creator = second->origin().creator;
+      std::string by = creator.empty() ? std::string("get_variable") : creator;
+      if ((creator.empty() || creator == "get_variable") && !second->origin().call_site.empty())
+        by += " at " + second->origin().call_site;
+      std::string fix;
+      if (attention)
+        fix = "a second attention mechanism built in the same scope gets a NEW, unshared memory layer (TF 1.x "
+              "uniquifies layer names). To share it, build the mechanism once and call setup_memory(tile_batch(memory, "
+              "K), tile_batch(memory_sequence_length, K)), or build both inside the same named variable_scope, the "
+              "second with reuse=True";
+      else if (base == "decoder")
+        fix = "a second dynamic_decode with a new cell or layer object opened " + parts[i] +
+              " instead of sharing " + base + ": pass the same scope to dynamic_decode under reuse, or reuse the cell";
+      else
+        fix = "a second object built in the same scope got a NEW, unshared variable (TF 1.x uniquifies the names of "
+              "layers and default-name scopes). To share it, reuse the object, or build both inside the same named "
+              "variable_scope, the second with reuse=True";
+      out.push_back(name + " was created next to " + sibling + " (created by " + by + "): " + fix + ".");
+      break;
+    }
+  }
+  return out;
+}
+
 std::string VariableAudit::summary() const {
   const auto c = created();
   const auto r = reused();
   std::string out = "created " + std::to_string(c.size()) + ", reused " + std::to_string(r.size()) + "\n";
   for (const auto& n : c) out += "  + " + n + "\n";
   for (const auto& n : r) out += "  = " + n + "\n";
+  const auto w = warnings();
+  if (!w.empty()) {
+    out += "warnings:\n";
+    for (const auto& m : w) out += "  ! " + m + "\n";
+  }
   return out;
 }
 

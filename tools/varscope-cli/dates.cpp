@@ -74,17 +74,23 @@ int run_train(const TrainArgs& a) {
   if (a.layers < 1) throw InvalidArgumentError(fmt::format("--layers {} must be >= 1", a.layers));
   if (!(a.dropout >= 0.0f && a.dropout < 1.0f))
     throw InvalidArgumentError(fmt::format("--dropout {} must be in [0, 1) (nmt keeps 1 - dropout of the inputs)", a.dropout));
-  const bool nmt_options = a.cell != "gru" || a.layers != 1 || a.bidirectional || a.residual || a.dropout > 0.0f;
+  if (!a.attention.empty() && a.attention != "luong" && a.attention != "scaled_luong" && a.attention != "bahdanau" &&
+      a.attention != "normed_bahdanau")
+    throw InvalidArgumentError("--attention " + a.attention +
+                               " is not an attention; pass luong, scaled_luong, bahdanau or normed_bahdanau");
+  const bool nmt_options = a.cell != "gru" || a.layers != 1 || a.bidirectional || a.residual || a.dropout > 0.0f ||
+                           !a.attention.empty();
   if (a.model == "article" && nmt_options)
     throw InvalidArgumentError("--model article is the article's 1-layer GRU: --cell, --layers, --bidirectional, "
-                               "--residual and --dropout need --model nmt (or no --model)");
+                               "--residual, --dropout and --attention need --model nmt (or no --model)");
   if (a.bidirectional && a.layers % 2 != 0)
     throw InvalidArgumentError(fmt::format("--bidirectional needs an even --layers (nmt: layers / 2 per direction), "
                                            "got {}", a.layers));
   Hyper h{.hidden = a.hidden, .embedding = a.embedding, .batch = a.batch, .seed = a.seed,
           .learning_rate = a.learning_rate, .clip_norm = a.clip_norm,
           .nmt = a.model == "nmt" || (a.model.empty() && nmt_options), .cell = a.cell, .layers = a.layers,
-          .bidirectional = a.bidirectional, .residual = a.residual, .dropout = a.dropout};
+          .bidirectional = a.bidirectional, .residual = a.residual, .dropout = a.dropout,
+          .attention = a.attention};
   vd::Vocabulary vocab = vd::Vocabulary::dates();
   if (!a.resume.empty()) {
     auto [rh, rv] = read_metadata(a.resume);

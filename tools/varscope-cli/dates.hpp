@@ -31,6 +31,7 @@ struct TrainArgs {
   std::string model;  ///< "" | article | nmt
   std::string cell = "gru";
   std::int64_t layers = 1;
+  std::string attention;  ///< "" | luong | scaled_luong | bahdanau | normed_bahdanau
   bool bidirectional = false, residual = false;
   float dropout = 0.0f;  ///< nmt: DropoutWrapper(input_keep_prob = 1 - dropout) per layer, training only
 };

@@ -4,7 +4,8 @@
 //   varscope ckpt diff A B                     names, shapes and max |a - b| between two checkpoints
 //   varscope ckpt remap FILE --prefix old/=new/ [--rename '*/weights=*/kernel'] -o OUT
 //   varscope train --task dates --steps N --out model.json [--resume F] [--seed S] [--batch B] [--hidden H]
-//                  [--cell gru|lstm] [--layers N] [--bidirectional] [--residual] [--dropout R]  (tensorflow/nmt's model)
+//                  [--cell gru|lstm] [--layers N] [--bidirectional] [--residual] [--dropout R]
+//                  [--attention luong|scaled_luong|bahdanau|normed_bahdanau]  (tensorflow/nmt's model)
 //   varscope decode [--checkpoint model.json] [--beam K] [--n-best N] [--length-penalty A] [--json] TEXT...
 //   varscope eval [--checkpoint model.json] --task dates [--beam K] [--size N]
 // Without --checkpoint, decode and eval use models/dates.json as embedded at build time.
@@ -82,6 +83,9 @@ int main(int argc, char** argv) {
   train->add_option("--dropout", train_args.dropout,
                     "nmt: dropout rate of each layer's inputs while training (a DropoutWrapper; decoding runs without it)")
       ->capture_default_str();
+  train->add_option("--attention", train_args.attention,
+                    "nmt: attention over the encoder outputs: luong, scaled_luong, bahdanau or normed_bahdanau "
+                    "(an AttentionWrapper, tensorflow/nmt's standard architecture)");
   train->add_option("--save-every", train_args.save_every, "Checkpoint every N steps (0: only at the end)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
 
