@@ -341,3 +341,54 @@ BOOST_AUTO_TEST_CASE(nested_state_loops_allocations_do_not_grow_with_time) {
   const long b30 = std::min(beam(30), beam(30)), b2 = std::min(beam(2), beam(2));
   BOOST_TEST(b30 == b2, "beam 2 steps: " << b2 << ", 30 steps: " << b30);
 }
+
+// An attention decoder (AttentionWrapper over a GRU, scaled Luong, a 3-row memory with ragged
+// lengths): greedy with alignment_history and beam search with per-hypothesis alignments
+// allocate as often for 30 steps as for 2, as do dynamic_rnn and the teacher-forced decoder.
+BOOST_AUTO_TEST_CASE(attention_loops_allocations_do_not_grow_with_time) {
+  Graph graph{11};
+  DefaultGraphGuard use{graph};
+  const Tensor embedding = random_normal({50, 8});
+  const Tensor memory = random_normal({3, 6, 16});
+  const Tensor lengths = Tensor(Shape{3}, std::vector<std::int32_t>{6, 3, 1});
+  LuongAttention mechanism(16, memory, lengths, true);
+  GRUCell gru(16, "cell");
+  AttentionWrapper cell(gru, mechanism, {.attention_layer_size = 16, .alignment_history = true});
+  Dense out{50, {.name = "out"}};
+  {
+    auto scope = variable_scope("decoder");
+    (void)out(cell(random_normal({3, 8}), cell.zero_state(3)).output);
+  }
+  Tensor bias(DType::float32, Shape{50});  // the end token 0 never wins: every row runs max steps
+  bias.data<float>()[3] = 20.0f;
+  bias.data<float>()[0] = -1000.0f;
+  out.bias()->assign(bias);
+  auto rnn = [&](std::int64_t T) {
+    const Tensor x = random_normal({3, T, 8});
+    return allocations_of([&] { (void)dynamic_rnn(cell, x, {.scope = "decoder"}); });
+  };
+  (void)rnn(40);
+  BOOST_TEST(std::min(rnn(1), rnn(1)) == std::min(rnn(40), rnn(40)));
+  const State z3 = cell.zero_state(3);
+  auto greedy = [&](std::int64_t steps) {
+    return allocations_of([&] {
+      BasicDecoder d(cell, GreedyEmbeddingHelper(embedding, ints({3}, 1), 0), z3, out);
+      const auto r = dynamic_decode(d, {.maximum_iterations = steps});
+      BOOST_TEST(r.alignment_history.shape()[0] == steps);
+    });
+  };
+  (void)greedy(30);
+  BOOST_TEST(std::min(greedy(30), greedy(30)) == std::min(greedy(1), greedy(1)));
+  mechanism.setup_memory(tile_batch(memory, 4), tile_batch(lengths, 4));
+  const State z12 = cell.zero_state(12);
+  auto beam = [&](std::int64_t steps) {
+    return allocations_of([&] {
+      BeamSearchDecoder d(cell, embedding, ints({3}, 1), 0, z12, 4, out);
+      const auto r = dynamic_decode(d, {.maximum_iterations = steps});
+      BOOST_TEST(r.hypotheses[1][0].alignments.shape()[0] == steps);
+    });
+  };
+  (void)beam(30);
+  const long b30 = std::min(beam(30), beam(30)), b2 = std::min(beam(2), beam(2));
+  BOOST_TEST(b30 == b2, "beam 2 steps: " << b2 << ", 30 steps: " << b30);
+}
