@@ -74,6 +74,9 @@ class AttentionMechanism {
   /// tile_batch(memory, K) for beam search) with the SAME memory_layer, creating nothing: the
   /// way to share one mechanism between a training and a beam-search decoder. The new memory
   /// must have the same depth. Wrappers already recorded on a tape keep the memory they read.
+  /// Not safe while another thread decodes with a wrapper over this mechanism (the binding is
+  /// replaced); give each thread its own mechanism (they can share memory_layer's variables by
+  /// being built in the same named scope under reuse).
   void setup_memory(const Tensor& memory, std::optional<Tensor> memory_sequence_length = std::nullopt);
   [[nodiscard]] const Dense& memory_layer() const noexcept { return memory_layer_; }
   /// "bahdanau_attention" / "luong_attention": the default name of the score's scope.
