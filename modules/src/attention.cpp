@@ -26,6 +26,9 @@ namespace varscope {
 
 namespace {
 using namespace eigen_views;
+// A contiguous row-major block (a memory row's [len, A] keys or [len, Dm] values).
+using MapConstRows = Eigen::Map<const RowMatrix>;
+using MapRows = Eigen::Map<RowMatrix>;
 
 const char* class_of(AttentionKind k) { return k == AttentionKind::luong ? "LuongAttention" : "BahdanauAttention"; }
 
@@ -360,38 +363,33 @@ void AttentionWrapper::step(const StepArgs& a, Workspace& workspace) const {
   const float g = kind_ == AttentionKind::luong && attention_g_ ? attention_g_->value().data<float>()[0] : 1.0f;
   const float* keys = mem.keys.data<float>().data();
   const float* values = mem.values.data<float>().data();
+  // Per row: the scores against its memory row (a [len, A] GEMV, or Bahdanau's vectorised
+  // tanh over [len, A]), the softmax over t < len, and the context (a [len, Dm] GEMV).
+  float* e = kind_ == AttentionKind::bahdanau ? workspace.buffer(5, static_cast<std::size_t>(T * A + A)) : nullptr;
   for (std::int64_t i = 0; i < N; ++i) {
     const std::int64_t m = a.rows.empty() ? i : a.rows[static_cast<std::size_t>(i)];
     const std::int64_t len = mem.lengths[static_cast<std::size_t>(m)];
-    float* s = align.data + i * align.row_stride;
-    const float* hi = h.data + i * h.row_stride;
-    const float* km = keys + m * T * A;
-    for (std::int64_t t = 0; t < len; ++t) {
-      const float* k = km + t * A;
-      float acc = 0.0f;
-      if (kind_ == AttentionKind::luong) {
-        for (std::int64_t c = 0; c < A; ++c) acc += k[c] * hi[c];
-        acc *= g;
-      } else {
-        const float* q = pq + i * A;
-        for (std::int64_t c = 0; c < A; ++c) acc += vprime[c] * std::tanh(k[c] + q[c] + (bias ? bias[c] : 0.0f));
-      }
-      s[t] = acc;
+    Eigen::Map<Eigen::RowVectorXf> score(align.data + i * align.row_stride, len);
+    const MapConstRows Km(keys + m * T * A, len, A);
+    if (kind_ == AttentionKind::luong) {
+      const Eigen::Map<const Eigen::VectorXf> hi(h.data + i * h.row_stride, A);
+      score.transpose().noalias() = Km * hi;
+      if (g != 1.0f) score *= g;
+    } else {
+      Eigen::Map<Eigen::RowVectorXf> qb(e + T * A, A);  // query_layer(h) (+ b)
+      qb = Eigen::Map<const Eigen::RowVectorXf>(pq + i * A, A);
+      if (bias) qb += Eigen::Map<const Eigen::RowVectorXf>(bias, A);
+      MapRows E(e, len, A);
+      E = (Km.rowwise() + qb).array().tanh().matrix();
+      score.transpose().noalias() = E * Eigen::Map<const Eigen::VectorXf>(vprime, A);
     }
     // softmax over t < len; the masked scores are -inf, i.e. exactly 0 after it.
-    float mx = -std::numeric_limits<float>::infinity();
-    for (std::int64_t t = 0; t < len; ++t) mx = std::max(mx, s[t]);
-    float sum = 0.0f;
-    for (std::int64_t t = 0; t < len; ++t) sum += (s[t] = std::exp(s[t] - mx));
-    const float inv = 1.0f / sum;
-    for (std::int64_t t = 0; t < len; ++t) s[t] *= inv;
-    std::fill(s + len, s + T, 0.0f);
+    score = (score.array() - score.maxCoeff()).exp().matrix();
+    score /= score.sum();
+    std::fill(align.data + i * align.row_stride + len, align.data + i * align.row_stride + T, 0.0f);
     // context = alignments · values (the masked memory)
-    float* ci = context.data + i * context.row_stride;
-    std::fill_n(ci, Dm, 0.0f);
-    const float* vm = values + m * T * Dm;
-    for (std::int64_t t = 0; t < len; ++t)
-      for (std::int64_t c = 0; c < Dm; ++c) ci[c] += s[t] * vm[t * Dm + c];
+    Eigen::Map<Eigen::RowVectorXf> ci(context.data + i * context.row_stride, Dm);
+    ci.noalias() = score * MapConstRows(values + m * T * Dm, len, Dm);
   }
   const MatrixView att = columns(a.state_out, l.attention, L);
   if (attention_kernel_)
@@ -466,66 +464,42 @@ void AttentionWrapper::step_backward(const StepBackwardArgs& a, Workspace& works
       std::copy_n(attention_b_->value().data<float>().data(), A, bias);
     else
       std::fill_n(bias, A, 0.0f);
-    e = workspace.buffer(3, static_cast<std::size_t>(T * A));
+    e = workspace.buffer(3, static_cast<std::size_t>(T * A + A));
   }
   for (std::int64_t i = 0; i < N; ++i) {
     const std::int64_t m = a.rows.empty() ? i : a.rows[static_cast<std::size_t>(i)];
     const std::int64_t len = mem.lengths[static_cast<std::size_t>(m)];
-    const float* ai = align.data + i * align.row_stride;
-    const float* dci = d_hc.data + i * d_hc.row_stride + D;
-    const float* vm = values + m * T * Dm;
-    const float* km = keys + m * T * A;
-    // d_a[t] = d_context · values[t] + d(alignments) + d(attention_state); d_values += a d_context
-    float dot = 0.0f;
-    for (std::int64_t t = 0; t < len; ++t) {
-      float acc = d_align_next.data[i * d_align_next.row_stride + t] +
-                  d_attstate_next.data[i * d_attstate_next.row_stride + t];
-      for (std::int64_t c = 0; c < Dm; ++c) acc += dci[c] * vm[t * Dm + c];
-      da[t] = acc;
-      dot += ai[t] * acc;
-      if (dvalues) {
-        float* dv = dvalues + (m * T + t) * Dm;
-        for (std::int64_t c = 0; c < Dm; ++c) dv[c] += ai[t] * dci[c];
-      }
-    }
-    for (std::int64_t t = 0; t < len; ++t) ds[t] = ai[t] * (da[t] - dot);  // softmax backward
-    const float* hi = h.data + i * h.row_stride;
-    float* dhi = d_h.data + i * d_h.row_stride;
+    const Eigen::Map<const Eigen::RowVectorXf> ai(align.data + i * align.row_stride, len);
+    const Eigen::Map<const Eigen::RowVectorXf> dci(d_hc.data + i * d_hc.row_stride + D, Dm);
+    const MapConstRows Vm(values + m * T * Dm, len, Dm), Km(keys + m * T * A, len, A);
+    // d_a = values · d_context + d(alignments) + d(attention_state); d_values += a ⊗ d_context
+    Eigen::Map<Eigen::RowVectorXf> dav(da, len), dsv(ds, len);
+    dav.transpose().noalias() = Vm * dci.transpose();
+    dav += Eigen::Map<const Eigen::RowVectorXf>(d_align_next.data + i * d_align_next.row_stride, len) +
+           Eigen::Map<const Eigen::RowVectorXf>(d_attstate_next.data + i * d_attstate_next.row_stride, len);
+    if (dvalues) MapRows(dvalues + m * T * Dm, len, Dm).noalias() += ai.transpose() * dci;
+    dsv = (ai.array() * (dav.array() - ai.dot(dav))).matrix();  // softmax backward
+    const Eigen::Map<const Eigen::RowVectorXf> hi(h.data + i * h.row_stride, D);  // D == A for Luong
+    Eigen::Map<Eigen::RowVectorXf> dhi(d_h.data + i * d_h.row_stride, D);
     float* extra = a.activations.data + i * a.activations.row_stride + l.extra;
     if (kind_ == AttentionKind::luong) {
-      // s = g (keys[t] · h): d_g += Σ d_s r, d_h += g Σ d_s keys[t], d_keys[t] += g d_s h
-      float dg = 0.0f;
-      for (std::int64_t t = 0; t < len; ++t) {
-        const float* k = km + t * A;
-        float r = 0.0f;
-        for (std::int64_t c = 0; c < A; ++c) r += k[c] * hi[c];
-        dg += ds[t] * r;
-        const float dr = g * ds[t];
-        for (std::int64_t c = 0; c < A; ++c) dhi[c] += dr * k[c];
-        if (dkeys) {
-          float* dk = dkeys + (m * T + t) * A;
-          for (std::int64_t c = 0; c < A; ++c) dk[c] += dr * hi[c];
-        }
-      }
-      extra[0] = dg;
+      // s = g (keys · h): d_g = d_s · (keys h), d_h += g d_sᵀ keys, d_keys += g d_s ⊗ h
+      extra[0] = dsv.dot((Km * hi.transpose()).transpose());
+      dhi.noalias() += g * (dsv * Km);
+      if (dkeys) MapRows(dkeys + m * T * A, len, A).noalias() += (g * dsv.transpose()) * hi;
     } else {
-      // s = v' · tanh(keys[t] + pq + b): d_v' += Σ d_s e, d_pre = d_s v' (1 - e²) into keys and pq
-      const float* pq = extra;
-      float* dpq = extra + A;
-      float* dvrow = extra + 2 * A;
-      std::fill_n(dpq, 2 * A, 0.0f);
-      for (std::int64_t t = 0; t < len; ++t) {
-        const float* k = km + t * A;
-        float* et = e + t * A;
-        for (std::int64_t c = 0; c < A; ++c) et[c] = std::tanh(k[c] + pq[c] + bias[c]);
-        float* dk = dkeys ? dkeys + (m * T + t) * A : nullptr;
-        for (std::int64_t c = 0; c < A; ++c) {
-          dvrow[c] += ds[t] * et[c];
-          const float dpre = ds[t] * vprime[c] * (1.0f - et[c] * et[c]);
-          dpq[c] += dpre;
-          if (dk) dk[c] += dpre;
-        }
-      }
+      // s = v' · tanh(keys + pq + b): d_v' = Eᵀ d_s, d_pre = (d_s ⊗ v') ⊙ (1 - E²) into keys and pq
+      Eigen::Map<Eigen::RowVectorXf> qb(e + T * A, A);
+      qb = Eigen::Map<const Eigen::RowVectorXf>(extra, A) + Eigen::Map<const Eigen::RowVectorXf>(bias, A);
+      MapRows E(e, len, A);
+      E = (Km.rowwise() + qb).array().tanh().matrix();
+      Eigen::Map<Eigen::RowVectorXf> dpq(extra + A, A), dvrow(extra + 2 * A, A);
+      dvrow.noalias() = dsv * E;
+      // d_pre overwrites E: (d_s ⊗ v') ⊙ (1 - E²)
+      const Eigen::Map<const Eigen::RowVectorXf> vp(vprime, A);
+      E = ((dsv.transpose() * vp).array() * (1.0f - E.array().square())).matrix();
+      dpq = E.colwise().sum();
+      if (dkeys) MapRows(dkeys + m * T * A, len, A) += E;
     }
   }
   if (kind_ == AttentionKind::bahdanau)  // d_h += d_pq @ query_layerᵀ
