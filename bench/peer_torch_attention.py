@@ -16,17 +16,20 @@ per decode over the UNTILED memory [B*T, 512] x [512, 512] (varscope/TF compute 
 memory: 4x that, ~1.0 GFLOP, ~4% of a decode); Bahdanau's tanh(keys + query + b) as one broadcast
 [B, K, T, A] tensor, reduced against v' by a matmul. The beam search itself is bench/peer_torch.py's
 (TF 1.6+ semantics, batched, top-K over K*V, gather_tree); 30 steps unless every beam finishes.
-Prints one JSON object: {name: median_microseconds, ..., "blas": ..., "beams": ...}."""
+Prints one JSON object: {name: median wall microseconds, ..., "cpu": {name: median process CPU
+microseconds}, "blas": ..., "beams": ...}."""
 import base64
 import json
 import os
 import re
+import statistics
 import sys
+import time
 
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from peer_torch import beam_search, blas_name, timeit  # noqa: E402
+from peer_torch import beam_search, blas_name  # noqa: E402
 
 THREADS = int(os.environ.get("PEER_THREADS", "1"))
 torch.set_num_threads(THREADS)  # after peer_torch's import, which sets 1
@@ -34,6 +37,18 @@ torch.set_grad_enabled(False)
 
 B, K, T_MAX = 16, 4, 30
 BOS, EOS = 1, 2
+
+
+def timeit(fn, reps):
+    """Medians over `reps` calls after one warm-up: (wall us, process CPU us)."""
+    fn()
+    wall, cpu = [], []
+    for _ in range(reps):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        wall.append((time.perf_counter() - w) * 1e6)
+        cpu.append((time.process_time() - c) * 1e6)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def load(path):
@@ -148,11 +163,11 @@ def compare(ids, want):
 def main():
     wanted = re.compile(sys.argv[1] if len(sys.argv) > 1 else ".")
     folder = os.environ.get("ATTN_EXPORT_DIR", "/tmp/attn-export")
-    results, beams = {}, {}
+    results, beams, cpu = {}, {}, {}
     a = torch.rand(480, 768) * 2 - 1
     b = torch.rand(768, 2048) * 2 - 1
     if wanted.search("sgemm_peak/medium"):
-        results["sgemm_peak/medium"] = timeit(lambda: torch.mm(a, b), 50)
+        results["sgemm_peak/medium"], cpu["sgemm_peak/medium"] = timeit(lambda: torch.mm(a, b), 50)
     for kind, name in [("gru", "gru_beam_search/medium"), ("luong", "attention_beam_search/luong_scaled/medium"),
                        ("bahdanau", "attention_beam_search/bahdanau_normed/medium")]:
         if not wanted.search(name):
@@ -167,8 +182,9 @@ def main():
         ids, steps, log_probs = decode()
         beams[name] = compare(ids, w["bench/predicted_ids"]) + (
             f", steps {steps}, max |log_prob diff| {float((log_probs - w['bench/final_log_probs']).abs().max()):.2e}")
-        results[name] = timeit(decode, 5)
+        results[name], cpu[name] = timeit(decode, 5)
     results["beams"] = beams
+    results["cpu"] = cpu
     results["threads"] = torch.get_num_threads()
     results["blas"] = blas_name()
     results["torch"] = torch.__version__

@@ -27,6 +27,10 @@ out=$(mktemp -d)
 threads=${THREADS:-1}
 cpus=$([ "$threads" = 1 ] && echo 0 || echo "0-$((threads - 1))")
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads VARSCOPE_NUM_THREADS=$threads PEER_THREADS=$threads
+# With more than one thread, PyTorch's OpenMP workers spin-wait by default; on this shared 2-core
+# machine, with another process on the second core, that made the 2-thread peer 7x slower than its
+# 1-thread self (docs/benchmarks.md, attention section). PASSIVE is what a user on a shared machine sets.
+[ "$threads" = 1 ] || export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 if [ "${BENCH:-gru}" = attention ]; then
   export ATTN_EXPORT_DIR="$out/export"
   mkdir -p "$ATTN_EXPORT_DIR" && "$bin" --export "$ATTN_EXPORT_DIR"
@@ -82,6 +86,23 @@ for name, t, p, gflops in rows:
         print(f"{name:<{w}}{statistics.median(t):14.1f}{'-':>14}{'-':>9}{extra}")
 if "beam_steps" in peer0:
     print(f"peer beam steps: {peer0['beam_steps']}")
+if all("cpu" in load(n, 1, "peer") for n in names):
+    # CPU time of the process (ours: Google Benchmark's cpu_time, the timing thread; peer: process_time):
+    # less moved by other processes than wall time. Meaningful for THREADS=1 only.
+    print("CPU time (one thread: what the machine's other load does not steal); GFLOP/s and % of sgemm peak on CPU time:")
+    cpu_rows = []
+    for name in names:
+        t = [median_of(load(name, r, "ours"), "cpu_time") for r in range(1, rounds + 1)]
+        p = [load(name, r, "peer")["cpu"].get(name) for r in range(1, rounds + 1)]
+        flops = median_of(load(name, 1, "ours"), "flops") if "flops" in load(name, 1, "ours")["benchmarks"][0] else None
+        cpu_rows.append((name, t, p, flops / statistics.median(t) / 1e3 if flops else None))
+    cpu_peak = next((g for n, _, _, g in cpu_rows if n.startswith("sgemm_peak") and g), None)
+    for name, t, p, g in cpu_rows:
+        if all(p):
+            ratios = [pi / ti for pi, ti in zip(p, t)]
+            share = f"   {g:8.1f}  {100 * g / cpu_peak:5.1f}%" if g and cpu_peak else ""
+            print(f"{name:<{w}}{statistics.median(t):14.1f}{statistics.median(p):14.1f}{statistics.median(ratios):8.2f}x"
+                  f"  [{min(ratios):.2f}-{max(ratios):.2f}]{share}  [{min(t):.0f}-{max(t):.0f}] | [{min(p):.0f}-{max(p):.0f}]")
 for name in names:  # varscope's output checksums (counter `checksum`): one value over every round, or a broken decode
     sums = {next((x.get("checksum") for x in load(name, r, "ours")["benchmarks"] if x.get("aggregate_name") == "median"), None)
             for r in range(1, rounds + 1)} - {None}
