@@ -86,9 +86,11 @@ for name, t, p, gflops in rows:
         print(f"{name:<{w}}{statistics.median(t):14.1f}{'-':>14}{'-':>9}{extra}")
 if "beam_steps" in peer0:
     print(f"peer beam steps: {peer0['beam_steps']}")
-if all("cpu" in load(n, 1, "peer") for n in names):
+import os
+if os.environ.get("PEER_THREADS", "1") == "1" and all("cpu" in load(n, 1, "peer") for n in names):
     # CPU time of the process (ours: Google Benchmark's cpu_time, the timing thread; peer: process_time):
-    # less moved by other processes than wall time. Meaningful for THREADS=1 only.
+    # less moved by other processes than wall time. THREADS=1 only (with more, Google Benchmark's cpu_time
+    # leaves out OpenBLAS's helper threads while process_time counts torch's).
     print("CPU time (one thread: what the machine's other load does not steal); GFLOP/s and % of sgemm peak on CPU time:")
     cpu_rows = []
     for name in names:
