@@ -92,6 +92,10 @@ class Model {
                                              std::int64_t num_hypotheses = 1);
   /// INFER, infer_mode greedy: GreedyEmbeddingHelper + BasicDecoder with the output layer, reuse=True.
   [[nodiscard]] BasicDecodeResult greedy(const Tensor& source, const Tensor& source_length);
+  /// INFER with any strategy (greedy, beam, sampling: decode()): the same cell, embedding and
+  /// output_projection as beam_search / greedy, reuse=True; maximum_iterations defaults to
+  /// tgt_max_len_infer.
+  [[nodiscard]] DecodingResult decode(const Tensor& source, const Tensor& source_length, DecodingOptions options);
 
  private:
   struct Embeddings {
