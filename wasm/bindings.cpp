@@ -303,11 +303,23 @@ json dates_decode_impl(const std::string& params_json) {
   const json p = params_json.empty() ? json::object() : json::parse(params_json);
   auto& t = dates_trainer();
   const std::string text = p.value("text", std::string());
-  const std::int64_t beam = p.value("beam", std::int64_t{4});
+  // sample: true draws the tokens (SampleEmbeddingHelper; temperature, topK, seed) instead of the beam search.
+  const bool sample = p.value("sample", false);
+  const std::int64_t beam = p.value("beam", std::int64_t{sample ? 1 : 4});
   const std::int64_t n_best = p.value("nBest", beam);
   const float length_penalty = p.value("lengthPenalty", 0.0f);
-  check_decoding_options({.beam_width = beam, .length_penalty_weight = length_penalty, .num_hypotheses = n_best},
-                         {.beam_width = "beam", .length_penalty_weight = "lengthPenalty", .num_hypotheses = "nBest"},
+  const DecodingOptions options{.beam_width = beam,
+                                .length_penalty_weight = length_penalty,
+                                .num_hypotheses = n_best,
+                                .sampling_topk = sample ? p.value("topK", std::int64_t{0}) : 1,
+                                .sampling_temperature = p.value("temperature", 1.0f),
+                                .seed = p.value("seed", std::uint64_t{1})};
+  check_decoding_options(options,
+                         {.beam_width = "beam",
+                          .length_penalty_weight = "lengthPenalty",
+                          .num_hypotheses = "nBest",
+                          .sampling_topk = "topK",
+                          .sampling_temperature = "temperature"},
                          {.max_beam_width = kPageLimits.max_beam_width,
                           .max_length_penalty_weight = kPageLimits.max_length_penalty_weight,
                           .min_num_hypotheses = 1});  // nBest has no "all"
@@ -315,7 +327,7 @@ json dates_decode_impl(const std::string& params_json) {
   const auto in = dates::encode_input(text, t.vocab(), "the date '" + text + "'");
   auto& m = t.model();
   const auto batch = dates::make_batch({in.ids}, {}, t.vocab());
-  const auto beams = m.generate(batch, beam, n_best, length_penalty);
+  const auto beams = sample ? m.decode(batch, options) : DecodingResult{m.generate(batch, beam, n_best, length_penalty).hypotheses};
   const auto greedy = m.generate(batch, 1, 1, 0.0f);
   // Both decoders built once more on this input (teacher-forced with the greedy output):
   // what each decoder's own layers hold, fingerprinted.
