@@ -83,7 +83,9 @@ struct SamplingOptions {
 /// tf.contrib.seq2seq.SampleEmbeddingHelper: feeds embedding[sample], the sample drawn from
 /// softmax(logits / softmax_temperature) (optionally among the top_k logits only); finished
 /// once the sample is end_token. The draws use varscope's seeded Rng and IEEE-only
-/// arithmetic (no libm exp), so a seed gives the same ids natively and in WebAssembly.
+/// arithmetic (no libm exp), so for the same logits a seed gives the same ids natively and in
+/// WebAssembly (a model's logits agree between the builds to float rounding, so a draw that lands
+/// within rounding of a boundary between two tokens may still differ).
 /// The seed is resolved at construction; every dynamic_decode with this helper replays the
 /// same stream (a deliberate difference from TF's stateful op: build a new helper, or pass
 /// another seed, for other samples).

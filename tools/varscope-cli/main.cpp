@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()->needs(sample_flag);
   decode->add_option("--top-k", decode_args.top_k, "With --sample: sample among the K best tokens (0 = all)")
       ->capture_default_str()->needs(sample_flag);
-  decode->add_option("--seed", decode_args.seed, "With --sample: the seed (same seed, same output on every platform)")
+  decode->add_option("--seed", decode_args.seed, "With --sample: the seed (same seed, same output)")
       ->capture_default_str()->needs(sample_flag);
   decode->add_option("TEXT", decode_args.texts, "Dates to normalise (default: lines of stdin)");
 
