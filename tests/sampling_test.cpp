@@ -284,6 +284,50 @@ BOOST_AUTO_TEST_CASE(sampling_through_decode) {
              values(dynamic_decode(top1, {.maximum_iterations = 6}).sample_id), tt::per_element());
 }
 
+// An attention cell (AttentionWrapper, alignment_history on) under sampling: decode()'s hypotheses
+// carry each step's alignments, the rows of the BasicDecoder's alignment_history, and the same
+// seed draws the same ids through decode() and through the helper directly.
+BOOST_AUTO_TEST_CASE(sampling_keeps_an_attention_cells_alignments) {
+  constexpr std::int64_t V = 5, B = 3, T = 5;
+  constexpr std::int32_t kEnd = 1;
+  Graph graph{3};
+  DefaultGraphGuard use{graph};
+  const Tensor embedding = random_uniform(Shape{V, 3}, -1.0f, 1.0f);
+  const Tensor memory = random_uniform(Shape{B, T, 4}, -1.0f, 1.0f);
+  const Tensor lengths(Shape{B}, std::vector<std::int32_t>{5, 2, 1});
+  BahdanauAttention mechanism{4, memory, lengths, true};
+  GRUCell gru{4};
+  AttentionWrapper cell{gru, mechanism, {.attention_layer_size = 3, .alignment_history = true}};
+  Dense out{V};
+  const Tensor start(Shape{B}, std::vector<std::int32_t>(B, 0));
+  const DecodingOptions o{.sampling_topk = 0, .sampling_temperature = 2.0f, .seed = 4, .maximum_iterations = 6};
+  const DecodingResult d = decode(cell, embedding, start, kEnd, cell.zero_state(B), o, out);
+  BasicDecoder decoder(cell, SampleEmbeddingHelper(embedding, start, kEnd, {.softmax_temperature = 2.0f, .seed = 4}),
+                       cell.zero_state(B), out);
+  const BasicDecodeResult r = dynamic_decode(decoder, {.maximum_iterations = 6});
+  const std::int64_t steps = r.sample_id.shape()[1];
+  BOOST_REQUIRE(r.alignment_history.shape() == Shape({steps, B, T}));
+  for (std::int64_t b = 0; b < B; ++b) {
+    const Hypothesis& h = d.hypotheses.at(b).at(0);
+    const std::int64_t len = r.lengths.data<std::int32_t>()[b];
+    BOOST_TEST(h.length == len);
+    std::vector<std::int32_t> ids;
+    for (std::int64_t t = 0; t < len; ++t) {
+      const std::int32_t id = r.sample_id.data<std::int32_t>()[b * steps + t];
+      if (id == kEnd) break;
+      ids.push_back(id);
+    }
+    BOOST_TEST(h.ids == ids, tt::per_element());
+    BOOST_REQUIRE(h.alignments.shape() == Shape({len, T}));
+    for (std::int64_t t = 0; t < len; ++t)
+      for (std::int64_t j = 0; j < T; ++j) {
+        const float got = h.alignments.data<float>()[t * T + j];
+        BOOST_TEST(got == r.alignment_history.data<float>()[(t * B + b) * T + j]);
+        if (j >= lengths.data<std::int32_t>()[b]) BOOST_TEST(got == 0.0f);
+      }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(errors)
