@@ -130,6 +130,44 @@ def check_nmt(binary, d, expect):
     expect(code == 1 and "--dropout 1 must be in [0, 1)" in err, f"--dropout 1: {code} {err}")
 
 
+def check_sampling(binary, expect):
+    """decode --sample [--temperature T] [--top-k K] [--seed S] on the built-in model: in --help,
+    the same seed prints the same output, --top-k 1 is the greedy text, bad values exit 2 naming
+    the flag."""
+    code, out, err = run(binary, "decode", "--help")
+    expect(code == 0 and all(f in out for f in ("--sample", "--temperature", "--top-k", "--seed")),
+           f"decode --help lists the sampling flags: {out}")
+    inputs = DEFAULT_INPUTS[:3]
+    hot = ["decode", "--sample", "--temperature", "3", "--json", *inputs]
+    code, first, err = run(binary, *hot, "--seed", "5")
+    code2, again, err2 = run(binary, *hot, "--seed", "5")
+    expect(code == 0 and code2 == 0 and first == again, f"--sample --seed 5 twice: {code} {err} {code2} {err2}")
+    other = {run(binary, *hot, "--seed", str(s))[1] for s in range(6, 10)}
+    expect(any(o != first for o in other), "--sample with other seeds never differs (temperature 3)")
+    try:
+        rows = json.loads(first)
+        expect(len(rows) == 3 and all(len(r["hypotheses"]) == 1 for r in rows), f"--sample --json: {first[:300]}")
+    except ValueError as e:
+        expect(False, f"--sample --json is not JSON: {e} {first[:200]}")
+    code, top1, err = run(binary, "decode", "--sample", "--top-k", "1", "--json", *inputs)
+    code2, greedy, err2 = run(binary, "decode", "--beam", "1", "--json", *inputs)
+    try:
+        expect(code == 0 and code2 == 0 and [r["hypotheses"][0]["text"] for r in json.loads(top1)] ==
+               [r["hypotheses"][0]["text"] for r in json.loads(greedy)], f"--top-k 1 == greedy: {top1} {greedy}")
+    except ValueError as e:
+        expect(False, f"--top-k 1 / --beam 1: {e} {err} {err2}")
+    for args, flag in ((["--sample", "--temperature", "0"], "--temperature"),
+                       (["--sample", "--temperature", "-1"], "--temperature"),
+                       (["--sample", "--top-k", "-2"], "--top-k"),
+                       (["--sample", "--top-k", "100000"], "--top-k"),
+                       (["--sample", "--beam", "4"], "--beam"),
+                       (["--top-k", "3"], "--sample"),
+                       (["--seed", "3"], "--sample"),
+                       (["--beam", "0"], "--beam")):
+        code, out, err = run(binary, "decode", *args, "1 December 2026")
+        expect(code == 2 and flag in err, f"decode {' '.join(args)}: exit {code} (want 2), {err.strip()}")
+
+
 def main(binary, model):
     d = tempfile.mkdtemp()
     a, b, c, i, other = (os.path.join(d, n) for n in ("a.json", "b.json", "c.json", "i.json", "other.json"))
@@ -217,7 +255,7 @@ def main(binary, model):
     code, out, err = run(binary, "decode", "--checkpoint", a, stdin="")
     expect(code == 1 and "no input" in err, f"no input: {code} {err}")
     code, out, err = run(binary, "decode", "--checkpoint", a, "--beam", "2", "--n-best", "3", "x")
-    expect(code == 1 and "--n-best 3" in err, f"n-best > beam: {code} {err}")
+    expect(code == 2 and "--n-best 3" in err, f"n-best > beam (bad usage, exit 2): {code} {err}")
     with open(other, "w") as f:
         json.dump({"format": "varscope-checkpoint", "version": 1, "metadata": {"hidden": 2},
                    "variables": [{"name": "w", "dtype": "float32", "shape": [1], "values": [1.0]}]}, f)
@@ -259,6 +297,7 @@ def main(binary, model):
            and "worst" in out, f"eval: {code} {out} {err}")
 
     check_nmt(binary, d, expect)
+    check_sampling(binary, expect)
 
     for f in failures:
         print("FAIL:", f)

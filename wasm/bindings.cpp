@@ -113,6 +113,9 @@ struct Model {
 };
 Model model;
 
+// The page's caps on decoding arguments (a responsive page), added to the library's checks.
+constexpr DecodingLimits kPageLimits{.max_beam_width = 16, .max_length_penalty_weight = 10.0f};
+
 struct DecodeParams {
   std::vector<std::vector<std::int32_t>> sources{{1, 1, 1, 1, 1, 1, 1, 1}};  // one row per batch entry
   std::int64_t beam_width = 2;
@@ -145,12 +148,11 @@ DecodeParams parse_params(const std::string& text) {
         throw InvalidArgumentError("token id " + std::to_string(id) + " in source row " + std::to_string(row + 1) +
                                    " is outside the vocabulary [0, " + std::to_string(kArticle.vocab_size) + ")");
   }
-  if (p.beam_width < 1 || p.beam_width > 16)
-    throw InvalidArgumentError("beamWidth " + std::to_string(p.beam_width) + " must be in [1, 16]");
+  // The library's one check of decoding arguments, with the page's names and caps.
+  check_decoding_options({.beam_width = p.beam_width, .length_penalty_weight = p.length_penalty},
+                         {.beam_width = "beamWidth", .length_penalty_weight = "lengthPenalty"}, kPageLimits);
   if (p.max_len < 1 || p.max_len > 64)
     throw InvalidArgumentError("maxLen " + std::to_string(p.max_len) + " must be in [1, 64]");
-  if (!(p.length_penalty >= 0.0f && p.length_penalty <= 10.0f))
-    throw InvalidArgumentError("lengthPenalty " + std::to_string(p.length_penalty) + " must be in [0, 10]");
   return p;
 }
 
@@ -301,18 +303,31 @@ json dates_decode_impl(const std::string& params_json) {
   const json p = params_json.empty() ? json::object() : json::parse(params_json);
   auto& t = dates_trainer();
   const std::string text = p.value("text", std::string());
-  const std::int64_t beam = p.value("beam", std::int64_t{4});
+  // sample: true draws the tokens (SampleEmbeddingHelper; temperature, topK, seed) instead of the beam search.
+  const bool sample = p.value("sample", false);
+  const std::int64_t beam = p.value("beam", std::int64_t{sample ? 1 : 4});
   const std::int64_t n_best = p.value("nBest", beam);
   const float length_penalty = p.value("lengthPenalty", 0.0f);
-  if (beam < 1 || beam > 16) throw InvalidArgumentError("beam " + std::to_string(beam) + " must be in [1, 16]");
-  if (n_best < 1 || n_best > beam)
-    throw InvalidArgumentError("nBest " + std::to_string(n_best) + " must be in [1, beam " + std::to_string(beam) + "]");
-  if (!(length_penalty >= 0.0f && length_penalty <= 10.0f))
-    throw InvalidArgumentError("lengthPenalty " + std::to_string(length_penalty) + " must be in [0, 10]");
+  const DecodingOptions options{.beam_width = beam,
+                                .length_penalty_weight = length_penalty,
+                                .num_hypotheses = n_best,
+                                .sampling_topk = sample ? p.value("topK", std::int64_t{0}) : 1,
+                                .sampling_temperature = p.value("temperature", 1.0f),
+                                .seed = p.value("seed", std::uint64_t{1})};
+  check_decoding_options(options,
+                         {.beam_width = "beam",
+                          .length_penalty_weight = "lengthPenalty",
+                          .num_hypotheses = "nBest",
+                          .sampling_topk = "topK",
+                          .sampling_temperature = "temperature"},
+                         {.max_beam_width = kPageLimits.max_beam_width,
+                          .max_length_penalty_weight = kPageLimits.max_length_penalty_weight,
+                          .min_num_hypotheses = 1});  // nBest has no "all"
+
   const auto in = dates::encode_input(text, t.vocab(), "the date '" + text + "'");
   auto& m = t.model();
   const auto batch = dates::make_batch({in.ids}, {}, t.vocab());
-  const auto beams = m.generate(batch, beam, n_best, length_penalty);
+  const auto beams = sample ? m.decode(batch, options) : DecodingResult{m.generate(batch, beam, n_best, length_penalty).hypotheses};
   const auto greedy = m.generate(batch, 1, 1, 0.0f);
   // Both decoders built once more on this input (teacher-forced with the greedy output):
   // what each decoder's own layers hold, fingerprinted.

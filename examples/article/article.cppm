@@ -94,6 +94,12 @@ struct Seq2SeqOutputs {
                                            const Tensor& decoder_inputs_length, const Seq2SeqConfig& config);
 [[nodiscard]] BeamSearchResult seq2seq_generate(const Variable& embedding, const Tensor& encoder_inputs,
                                                 const Tensor& encoder_inputs_length, const Seq2SeqConfig& config);
+/// Beyond the article: the generation decoder's cell and output layer (reuse=True) run by
+/// whichever strategy `options` asks for (greedy, beam, sampling; decode()); maximum_iterations
+/// defaults to config.max_len and the loop's scope is the article's "decoder".
+[[nodiscard]] DecodingResult seq2seq_decode(const Variable& embedding, const Tensor& encoder_inputs,
+                                            const Tensor& encoder_inputs_length, const Seq2SeqConfig& config,
+                                            DecodingOptions options);
 
 /// Prints "== [id] title ==" and the block's output for every section (or only
 /// `only`, when non-empty). Throws std::invalid_argument for an unknown id.

@@ -85,9 +85,7 @@ BeamSearchResult create_generation_decoder(const Tensor& thought_vector, const V
 // Beyond the article: keeps the config's num_hypotheses best of each row's
 // hypotheses (already best first; 0 keeps all beam_width of them).
 BeamSearchResult keep_best_hypotheses(BeamSearchResult result, const Seq2SeqConfig& c) {
-  if (c.num_hypotheses < 0 || c.num_hypotheses > c.beam_width)
-    throw InvalidArgumentError("Seq2SeqConfig: num_hypotheses " + std::to_string(c.num_hypotheses) +
-                               " must be in [0, beam_width = " + std::to_string(c.beam_width) + "]");
+  check_decoding_options({.beam_width = c.beam_width, .num_hypotheses = c.num_hypotheses}, {.who = "Seq2SeqConfig"});
   if (c.num_hypotheses > 0)
     for (auto& row : result.hypotheses) row.resize(static_cast<std::size_t>(c.num_hypotheses));
   return result;
@@ -156,6 +154,21 @@ BeamSearchResult seq2seq_generate(const Variable& embedding, const Tensor& encod
   auto scope = variable_scope("decoder");
   scope.reuse_variables();
   return keep_best_hypotheses(create_generation_decoder(thought_vector, embedding, config), config);
+}
+
+DecodingResult seq2seq_decode(const Variable& embedding, const Tensor& encoder_inputs,
+                              const Tensor& encoder_inputs_length, const Seq2SeqConfig& config,
+                              DecodingOptions options) {
+  require_article_bos(config);
+  auto thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding, config);
+  auto scope = variable_scope("decoder");
+  scope.reuse_variables();
+  GRUCell cell(config.hidden_dim, cell_name);
+  Dense output_layer(config.vocab_size, {.use_bias = false, .name = out_layer_name});
+  if (!options.maximum_iterations) options.maximum_iterations = config.max_len;
+  options.scope = decoder_scope;
+  const auto start_tokens = ones({thought_vector.shape()[0]}, DType::int32);  // BOS==1
+  return decode(cell, embedding.value(), start_tokens, config.eos, thought_vector, options, output_layer);
 }
 
 // with tf.Session(graph=tf.Graph()) as sess:

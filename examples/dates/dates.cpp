@@ -134,6 +134,13 @@ BeamSearchResult Model::generate(const Batch& b, std::int64_t beam, std::int64_t
   return article::seq2seq_generate(*embedding_, b.enc, b.enc_len, c);
 }
 
+DecodingResult Model::decode(const Batch& b, const DecodingOptions& options) {
+  auto use = graph_->as_default();
+  if (nmt_) return nmt_->decode(b.enc, b.enc_len, options);
+  auto scope = variable_scope(get_variable_scope(), {.reuse = Reuse::True});
+  return article::seq2seq_decode(*embedding_, b.enc, b.enc_len, config_, options);
+}
+
 article::Seq2SeqOutputs Model::shared_decoders(const Batch& b, std::int64_t beam) {
   auto use = graph_->as_default();
   article::Seq2SeqConfig c = config_;

@@ -84,6 +84,8 @@ class Model {
   [[nodiscard]] Tensor train_logits(const Batch& b, std::optional<std::uint64_t> dropout_seed = std::nullopt);
   /// The beam-search decoder (beam 1 = greedy), reuse=True: creates nothing.
   [[nodiscard]] BeamSearchResult generate(const Batch& b, std::int64_t beam, std::int64_t n_best, float length_penalty);
+  /// Any decoding strategy (greedy, beam, sampling: varscope::decode), reuse=True.
+  [[nodiscard]] DecodingResult decode(const Batch& b, const DecodingOptions& options);
   /// The article's block with both decoders built on the same batch (reuse=True, frozen
   /// graph): what each decoder's layers hold, for the shared-variable fingerprints.
   /// `b.dec` / `b.dec_len` are the teacher-forced decoder inputs.

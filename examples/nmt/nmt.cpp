@@ -330,4 +330,18 @@ BasicDecodeResult Model::greedy(const Tensor& source, const Tensor& source_lengt
   return dynamic_decode(my_decoder, {.maximum_iterations = hp_.tgt_max_len_infer, .scope = "decoder"});
 }
 
+DecodingResult Model::decode(const Tensor& source, const Tensor& source_length, DecodingOptions options) {
+  auto root = root_scope(hp_, Reuse::True);
+  const Embeddings e = init_embeddings();
+  auto model = variable_scope(model_scope(hp_));
+  const Encoded enc = build_encoder(e, source, source_length, Mode::infer, std::nullopt);
+  Dense output_layer(hp_.tgt_vocab_size, {.use_bias = false, .name = "output_projection"});
+  auto cell = create_rnn_cell(hp_.unit_type, hp_.num_units, hp_.num_layers, hp_.num_residual_layers(),
+                              hp_.forget_bias, hp_.dropout, Mode::infer);  // INFER: no DropoutWrapper
+  if (!options.maximum_iterations) options.maximum_iterations = hp_.tgt_max_len_infer;
+  options.scope = "decoder";
+  return varscope::decode(*cell, e.decoder, start_tokens_for(source, hp_), hp_.tgt_eos_id, enc.state, options,
+                          output_layer);
+}
+
 }  // namespace varscope::nmt

@@ -108,6 +108,10 @@ class Model {
   /// With attention, BasicDecodeResult::alignment_history holds the alignments (nmt's
   /// alignment_history = INFER and not beam search).
   [[nodiscard]] BasicDecodeResult greedy(const Tensor& source, const Tensor& source_length);
+  /// INFER with any strategy (greedy, beam, sampling: decode()): the same cell, embedding and
+  /// output_projection as beam_search / greedy, reuse=True; maximum_iterations defaults to
+  /// tgt_max_len_infer.
+  [[nodiscard]] DecodingResult decode(const Tensor& source, const Tensor& source_length, DecodingOptions options);
 
  private:
   struct Embeddings {

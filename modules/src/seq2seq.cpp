@@ -9,6 +9,7 @@ module;
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -116,6 +117,127 @@ float length_penalty(LengthPenalty kind, float alpha, std::int64_t length) {
   return static_cast<float>(kind == LengthPenalty::gnmt ? std::pow((5.0 + len) / 6.0, alpha) : std::pow(len, alpha));
 }
 
+// ---------------------------------------------------------------- decoding arguments, checked once
+
+namespace {
+std::string prefixed(const DecodingOptionNames& names, const std::string& message) {
+  return names.who.empty() ? message : std::string(names.who) + ": " + message;
+}
+std::string str(std::string_view v) { return std::string(v); }
+}  // namespace
+
+void check_decoding_options(const DecodingOptions& o, const DecodingOptionNames& n, const DecodingLimits& limits) {
+  auto fail = [&](const std::string& message) { throw InvalidArgumentError(prefixed(n, message)); };
+  const bool capped = limits.max_beam_width != std::numeric_limits<std::int64_t>::max();
+  if (o.beam_width < 1 || o.beam_width > limits.max_beam_width)
+    fail(str(n.beam_width) + " " + std::to_string(o.beam_width) +
+         (capped ? " must be in [1, " + std::to_string(limits.max_beam_width) + "]" : " must be >= 1"));
+  if (o.num_hypotheses < limits.min_num_hypotheses || o.num_hypotheses > o.beam_width)
+    fail(str(n.num_hypotheses) + " " + std::to_string(o.num_hypotheses) + " must be in [" +
+         std::to_string(limits.min_num_hypotheses) + ", " + str(n.beam_width) + " = " + std::to_string(o.beam_width) +
+         "]");
+  if (o.min_length < 0) fail(str(n.min_length) + " " + std::to_string(o.min_length) + " must be >= 0");
+  if (!(o.length_penalty_weight >= 0.0f && o.length_penalty_weight <= limits.max_length_penalty_weight))
+    fail(str(n.length_penalty_weight) + " " + std::to_string(o.length_penalty_weight) +
+         (std::isinf(limits.max_length_penalty_weight)
+              ? std::string(" must be >= 0")
+              : " must be in [0, " + std::to_string(limits.max_length_penalty_weight) + "]"));
+  if (o.length_penalty != LengthPenalty::gnmt && o.length_penalty != LengthPenalty::plain)
+    fail(str(n.length_penalty) + " " + std::to_string(static_cast<int>(o.length_penalty)) +
+         " is not a LengthPenalty (use LengthPenalty::gnmt or LengthPenalty::plain)");
+  if (o.sampling_topk < 0)
+    fail(str(n.sampling_topk) + " " + std::to_string(o.sampling_topk) +
+         " must be >= 0 (0 = the whole vocabulary, 1 = argmax)");
+  if (!(o.sampling_temperature > 0.0f) || std::isinf(o.sampling_temperature))
+    fail(str(n.sampling_temperature) + " " + std::to_string(o.sampling_temperature) +
+         " must be > 0 and finite (1 = the model's softmax)");
+  if (o.sampling_topk != 1 && o.beam_width != 1)
+    fail("sampling (" + str(n.sampling_topk) + " " + std::to_string(o.sampling_topk) + ") needs " +
+         str(n.beam_width) + " 1, got " + std::to_string(o.beam_width) + ": sample or search, not both");
+  if (o.sampling_topk != 1 && o.min_length != 0)
+    fail("sampling (" + str(n.sampling_topk) + " " + std::to_string(o.sampling_topk) + ") does not take " +
+         str(n.min_length) + " (got " + std::to_string(o.min_length) + "); use beam search for a minimum length");
+  if (o.maximum_iterations && *o.maximum_iterations < 0)
+    fail(str(n.maximum_iterations) + " " + std::to_string(*o.maximum_iterations) + " must be >= 0");
+}
+
+namespace {
+
+// exp(x) with IEEE +, -, *, / and ldexp only (no libm exp, no FMA contraction), so the
+// sampler's weights are bit-identical natively and in WebAssembly. x <= 0 here (logit - max);
+// relative error ~1e-16.
+double deterministic_exp(double x) noexcept {
+#pragma clang fp contract(off)
+  if (std::isnan(x)) return x;
+  if (x < -745.2) return 0.0;
+  constexpr double kInvLn2 = 1.44269504088896340736, kLn2Hi = 6.93147180369123816490e-01,
+                   kLn2Lo = 1.90821492927058770002e-10;
+  const double k = std::floor(x * kInvLn2 + 0.5);
+  const double r = (x - k * kLn2Hi) - k * kLn2Lo;  // |r| <= ln2 / 2 (+ rounding)
+  double term = 1.0, sum = 1.0;
+  for (int i = 1; i <= 17; ++i) {  // r^18 / 18! < 1e-22 for |r| <= 0.35
+    term = term * r / i;
+    sum = sum + term;
+  }
+  return std::ldexp(sum, static_cast<int>(k));
+}
+
+// Draws token ids from softmax(logits / temperature), among the top_k logits (0: all),
+// with varscope's counter-based Rng: a seed gives the same ids on every platform.
+class CategoricalSampler {
+ public:
+  CategoricalSampler(const SamplingOptions& options, std::uint64_t seed, std::int64_t vocab)
+      : rng_(seed), temperature_(options.softmax_temperature), top_k_(options.top_k), vocab_(vocab) {
+    order_.resize(static_cast<std::size_t>(vocab));
+    weights_.resize(static_cast<std::size_t>(vocab));
+  }
+
+  std::int32_t sample(const float* logits) {
+#pragma clang fp contract(off)
+    const std::int64_t V = vocab_;
+    const std::int64_t k = top_k_ == 0 || top_k_ >= V ? V : top_k_;
+    for (std::int64_t v = 0; v < V; ++v) order_[v] = static_cast<std::int32_t>(v);
+    if (k < V) {
+      // The k largest logits (ties: the lower id; a strict total order, so the set does not
+      // depend on the sort's algorithm), then back in id order.
+      std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), [&](std::int32_t a, std::int32_t b) {
+        return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+      });
+      std::sort(order_.begin(), order_.begin() + k);
+    }
+    double m = -std::numeric_limits<double>::infinity();
+    for (std::int64_t i = 0; i < k; ++i) m = std::max(m, static_cast<double>(logits[order_[i]]));
+    const double t = temperature_;
+    double total = 0.0;
+    for (std::int64_t i = 0; i < k; ++i) {
+      weights_[i] = deterministic_exp((static_cast<double>(logits[order_[i]]) - m) / t);
+      total = total + weights_[i];
+    }
+    // A 53-bit uniform in [0, 1), scaled to the total weight: the first id whose running sum
+    // passes it.
+    const double u = static_cast<double>(rng_.next_u64() >> 11) * 0x1p-53;
+    const double target = u * total;
+    double running = 0.0;
+    std::int64_t last = -1;
+    for (std::int64_t i = 0; i < k; ++i) {
+      if (weights_[i] <= 0.0) continue;
+      running = running + weights_[i];
+      last = i;
+      if (target < running) return order_[i];
+    }
+    return order_[last >= 0 ? last : 0];  // rounding at the top end (or all weights 0: NaN logits)
+  }
+
+ private:
+  Rng rng_;
+  double temperature_;
+  std::int64_t top_k_, vocab_;
+  std::vector<std::int32_t> order_;
+  std::vector<double> weights_;
+};
+
+}  // namespace
+
 // ---------------------------------------------------------------- helpers and decoders
 
 TrainingHelper::TrainingHelper(Tensor inputs, Tensor sequence_length) : inputs_(std::move(inputs)) {
@@ -135,6 +257,30 @@ GreedyEmbeddingHelper::GreedyEmbeddingHelper(Tensor embedding, Tensor start_toke
   require_embedding("GreedyEmbeddingHelper", embedding_);
   require_tokens("GreedyEmbeddingHelper", start_tokens_, embedding_.shape()[0], "start_tokens");
   require_end_token("GreedyEmbeddingHelper", end_token_, embedding_.shape()[0]);
+}
+
+SampleEmbeddingHelper::SampleEmbeddingHelper(Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+                                             std::optional<float> softmax_temperature,
+                                             std::optional<std::uint64_t> seed)
+    : SampleEmbeddingHelper(std::move(embedding), std::move(start_tokens), end_token,
+                            SamplingOptions{.softmax_temperature = softmax_temperature.value_or(1.0f), .seed = seed}) {}
+
+SampleEmbeddingHelper::SampleEmbeddingHelper(Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+                                             SamplingOptions options)
+    : embedding_(std::move(embedding)), start_tokens_(std::move(start_tokens)), end_token_(end_token),
+      options_(options) {
+  const char* who = "SampleEmbeddingHelper";
+  require_embedding(who, embedding_);
+  require_tokens(who, start_tokens_, embedding_.shape()[0], "start_tokens");
+  require_end_token(who, end_token_, embedding_.shape()[0]);
+  check_decoding_options({.sampling_topk = options_.top_k, .sampling_temperature = options_.softmax_temperature},
+                         {.who = who, .sampling_topk = "top_k", .sampling_temperature = "softmax_temperature"});
+  if (options_.top_k > embedding_.shape()[0])
+    throw InvalidArgumentError(std::string(who) + ": top_k " + std::to_string(options_.top_k) +
+                               " is larger than the vocabulary (" + std::to_string(embedding_.shape()[0]) +
+                               " embedding rows); use 0 for the whole vocabulary");
+  Graph& graph = get_default_graph();
+  resolved_seed_ = options_.seed ? explicit_seed(graph.seed(), *options_.seed) : graph.next_op_seed();
 }
 
 BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, State initial_state, OptionalLayer output_layer)
@@ -174,8 +320,12 @@ BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor sta
       options_(options) {
   const std::int64_t beam_width = options_.beam_width;
   require_embedding("BeamSearchDecoder", embedding_);
-  if (beam_width < 1)
-    throw InvalidArgumentError("BeamSearchDecoder: beam_width " + std::to_string(beam_width) + " must be >= 1");
+  check_decoding_options({.beam_width = options_.beam_width,
+                          .length_penalty_weight = options_.length_penalty_weight,
+                          .length_penalty = options_.length_penalty,
+                          .min_length = options_.min_length,
+                          .num_hypotheses = options_.num_hypotheses},
+                         {.who = "BeamSearchDecoder"});
   require_tokens("BeamSearchDecoder", start_tokens_, embedding_.shape()[0], "start_tokens");
   require_end_token("BeamSearchDecoder", end_token_, embedding_.shape()[0]);
   const std::int64_t batch = start_tokens_.shape()[0];
@@ -198,19 +348,6 @@ BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor sta
         " rows. You may need to tile your memory input via the tf.contrib.seq2seq.tile_batch function with argument "
         "multiple=beam_width: mechanism.setup_memory(tile_batch(memory, " + std::to_string(beam_width) +
         "), tile_batch(memory_sequence_length, " + std::to_string(beam_width) + "))");
-  if (options_.num_hypotheses < 0 || options_.num_hypotheses > beam_width)
-    throw InvalidArgumentError("BeamSearchDecoder: num_hypotheses " + std::to_string(options_.num_hypotheses) +
-                               " must be in [0, beam_width = " + std::to_string(beam_width) + "]");
-  if (options_.min_length < 0)
-    throw InvalidArgumentError("BeamSearchDecoder: min_length " + std::to_string(options_.min_length) +
-                               " must be >= 0");
-  if (!(options_.length_penalty_weight >= 0.0f))
-    throw InvalidArgumentError("BeamSearchDecoder: length_penalty_weight " +
-                               std::to_string(options_.length_penalty_weight) + " must be >= 0");
-  if (options_.length_penalty != LengthPenalty::gnmt && options_.length_penalty != LengthPenalty::plain)
-    throw InvalidArgumentError("BeamSearchDecoder: length_penalty " +
-                               std::to_string(static_cast<int>(options_.length_penalty)) +
-                               " is not a LengthPenalty (use LengthPenalty::gnmt or LengthPenalty::plain)");
 }
 
 // ---------------------------------------------------------------- dynamic_decode(BasicDecoder)
@@ -285,9 +422,13 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
             Tensor(Shape{B}, TensorStorage<std::int32_t>(lengths.begin(), lengths.end()))};
   }
 
-  // Greedy: each step feeds the embedding of the previous argmax.
-  const auto& greedy = std::get<GreedyEmbeddingHelper>(decoder.helper());
-  const Tensor& embedding = greedy.embedding();
+  // Greedy / sampling: each step feeds the embedding of the previous step's pick — the argmax
+  // (GreedyEmbeddingHelper) or a draw from the softmax (SampleEmbeddingHelper).
+  const auto* greedy = std::get_if<GreedyEmbeddingHelper>(&decoder.helper());
+  const auto* sampling = std::get_if<SampleEmbeddingHelper>(&decoder.helper());
+  const Tensor& embedding = greedy ? greedy->embedding() : sampling->embedding();
+  const Tensor& start_tokens = greedy ? greedy->start_tokens() : sampling->start_tokens();
+  const std::int32_t end_token = greedy ? greedy->end_token() : sampling->end_token();
   const std::int64_t D = embedding.shape()[1];
   const std::int64_t V = build_for_decoding(cell, decoder.output_layer(), D);
   if (V > embedding.shape()[0])
@@ -302,7 +443,9 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
   Tensor output(DType::float32, Shape{B, decoder.output_layer() ? O : 0});
   Tensor logits_t(DType::float32, Shape{B, V});
   Workspace workspace;
-  std::vector<std::int32_t> ids = int_vector(greedy.start_tokens());
+  std::vector<std::int32_t> ids = int_vector(start_tokens);
+  std::optional<CategoricalSampler> sampler;
+  if (sampling) sampler.emplace(sampling->options(), sampling->resolved_seed(), V);
   std::vector<float> all_logits;
   std::vector<std::int32_t> all_ids;
   if (options.maximum_iterations) {
@@ -327,13 +470,14 @@ BasicDecodeResult dynamic_decode(BasicDecoder& decoder, DecodeOptions options) {
       }
     for (std::int64_t b = 0; b < B; ++b) {
       const float* row = logits_t.data<float>().data() + b * V;
-      const auto best = static_cast<std::int32_t>(std::max_element(row, row + V) - row);
+      const auto best =
+          sampler ? sampler->sample(row) : static_cast<std::int32_t>(std::max_element(row, row + V) - row);
       const bool zero = options.impute_finished && finished[b];
       if (zero) std::memcpy(next.data<float>().data() + b * S, state.data<float>().data() + b * S, sizeof(float) * S);
       for (std::int64_t v = 0; v < V; ++v) all_logits.push_back(zero ? 0.0f : row[v]);
       all_ids.push_back(zero ? 0 : best);
       if (!finished[b]) lengths[b] = static_cast<std::int32_t>(t + 1);
-      finished[b] = finished[b] || best == greedy.end_token() || t + 1 >= max_iter;
+      finished[b] = finished[b] || best == end_token || t + 1 >= max_iter;
       ids[b] = best;
     }
     std::swap(state, next);
@@ -771,6 +915,120 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
     ++record.steps;
   }
   return finalize(beams, record, end, opt.num_hypotheses == 0 ? beams.beam_width : opt.num_hypotheses);
+}
+
+// ---------------------------------------------------------------- decoding as strategies
+
+namespace {
+
+// One hypothesis per row from a BasicDecoder's result: the ids before the first end token,
+// the length (counting the end step), log_prob under the model's softmax, score with the
+// length penalty, the alignments of an attention cell that kept their history.
+DecodingResult hypotheses_of(const BasicDecodeResult& r, std::int32_t end, const DecodingOptions& o) {
+  const std::int64_t B = r.sample_id.shape()[0], T = r.sample_id.shape()[1], V = r.rnn_output.shape()[2];
+  const float* logits = r.rnn_output.data<float>().data();
+  const auto ids = r.sample_id.data<std::int32_t>();
+  const auto lengths = r.lengths.data<std::int32_t>();
+  const bool alignments = r.alignment_history.shape().rank() == 3;
+  const std::int64_t W = alignments ? r.alignment_history.shape()[2] : 0;
+  DecodingResult result;
+  result.hypotheses.resize(static_cast<std::size_t>(B));
+  float row_max = 0.0f, row_lse = 0.0f;
+  for (std::int64_t b = 0; b < B; ++b) {
+    Hypothesis h;
+    h.length = std::min<std::int64_t>(lengths[b], T);
+    bool ended = false;
+    for (std::int64_t t = 0; t < h.length; ++t) {
+      const std::int32_t id = ids[b * T + t];
+      const float* row = logits + (b * T + t) * V;
+      log_softmax_offsets(row, 1, V, &row_max, &row_lse);
+      h.log_prob += (row[id] - row_max) - row_lse;
+      ended = ended || id == end;
+      if (!ended) h.ids.push_back(id);
+    }
+    h.score = h.log_prob / length_penalty(o.length_penalty, o.length_penalty_weight, h.length);
+    if (alignments) {
+      std::vector<float> a(static_cast<std::size_t>(h.length * W));
+      for (std::int64_t t = 0; t < h.length; ++t)
+        std::memcpy(a.data() + t * W, r.alignment_history.data<float>().data() + (t * B + b) * W, sizeof(float) * W);
+      h.alignments = Tensor(Shape{h.length, W}, TensorStorage<float>(a.begin(), a.end()));
+    }
+    result.hypotheses[b].push_back(std::move(h));
+  }
+  return result;
+}
+
+DecodeOptions loop_options(const DecodingOptions& o) {
+  return {.maximum_iterations = o.maximum_iterations, .scope = o.scope};
+}
+
+}  // namespace
+
+GreedySearch::GreedySearch(DecodingOptions options) : SearchStrategy(std::move(options)) {
+  check_decoding_options(this->options(), {.who = "GreedySearch"});
+  if (this->options().sampling_topk != 1 || this->options().min_length != 0 || this->options().beam_width != 1)
+    throw InvalidArgumentError("GreedySearch: takes beam_width 1, sampling_topk 1 and min_length 0 (got " +
+                               std::to_string(this->options().beam_width) + ", " +
+                               std::to_string(this->options().sampling_topk) + ", " +
+                               std::to_string(this->options().min_length) +
+                               "); make_search_strategy(options) picks BeamSearch / SamplingSearch for the others");
+}
+
+DecodingResult GreedySearch::search(RNNCell& cell, const Tensor& embedding, const Tensor& start_tokens,
+                                    std::int32_t end_token, const State& initial_state,
+                                    OptionalLayer output_layer) const {
+  BasicDecoder decoder(cell, GreedyEmbeddingHelper(embedding, start_tokens, end_token), initial_state, output_layer);
+  return hypotheses_of(dynamic_decode(decoder, loop_options(options())), end_token, options());
+}
+
+BeamSearch::BeamSearch(DecodingOptions options) : SearchStrategy(std::move(options)) {
+  check_decoding_options(this->options(), {.who = "BeamSearch"});
+  if (this->options().sampling_topk != 1)
+    throw InvalidArgumentError("BeamSearch: sampling_topk " + std::to_string(this->options().sampling_topk) +
+                               " must be 1 (beam search takes the best tokens); use SamplingSearch to sample");
+}
+
+DecodingResult BeamSearch::search(RNNCell& cell, const Tensor& embedding, const Tensor& start_tokens,
+                                  std::int32_t end_token, const State& initial_state,
+                                  OptionalLayer output_layer) const {
+  const DecodingOptions& o = options();
+  BeamSearchDecoder decoder(cell, embedding, start_tokens, end_token, tile_batch(initial_state, o.beam_width),
+                            BeamSearchOptions{.beam_width = o.beam_width,
+                                              .length_penalty_weight = o.length_penalty_weight,
+                                              .length_penalty = o.length_penalty,
+                                              .min_length = o.min_length,
+                                              .num_hypotheses = o.num_hypotheses},
+                            output_layer);
+  return {std::move(dynamic_decode(decoder, loop_options(o)).hypotheses)};
+}
+
+SamplingSearch::SamplingSearch(DecodingOptions options) : SearchStrategy(std::move(options)) {
+  check_decoding_options(this->options(), {.who = "SamplingSearch"});
+}
+
+DecodingResult SamplingSearch::search(RNNCell& cell, const Tensor& embedding, const Tensor& start_tokens,
+                                      std::int32_t end_token, const State& initial_state,
+                                      OptionalLayer output_layer) const {
+  const DecodingOptions& o = options();
+  SampleEmbeddingHelper helper(embedding, start_tokens, end_token,
+                               SamplingOptions{.softmax_temperature = o.sampling_temperature,
+                                               .top_k = o.sampling_topk,
+                                               .seed = o.seed});
+  BasicDecoder decoder(cell, std::move(helper), initial_state, output_layer);
+  return hypotheses_of(dynamic_decode(decoder, loop_options(o)), end_token, o);
+}
+
+std::unique_ptr<SearchStrategy> make_search_strategy(const DecodingOptions& options) {
+  check_decoding_options(options);
+  if (options.sampling_topk != 1) return std::make_unique<SamplingSearch>(options);
+  if (options.beam_width > 1 || options.min_length > 0) return std::make_unique<BeamSearch>(options);
+  return std::make_unique<GreedySearch>(options);
+}
+
+DecodingResult decode(RNNCell& cell, const Tensor& embedding, const Tensor& start_tokens, std::int32_t end_token,
+                      const State& initial_state, const DecodingOptions& options, OptionalLayer output_layer) {
+  return make_search_strategy(options)->search(cell, embedding, start_tokens, end_token, initial_state,
+                                               output_layer);
 }
 
 }  // namespace varscope

@@ -24,6 +24,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -217,12 +218,32 @@ int run_dump_batches(const DumpArgs& a) {
   return 0;
 }
 
+// The flags as DecodingOptions (--sample: the beam defaults to 1), checked by the library's one
+// check; a bad value is bad usage (exit 2), named by its flag.
+DecodingOptions decoding_options(const DecodeArgs& a) {
+  const std::int64_t beam = a.sample && !a.beam_given ? 1 : a.beam;
+  DecodingOptions o{.beam_width = beam,
+                    .length_penalty_weight = a.length_penalty,
+                    .num_hypotheses = a.n_best,
+                    .sampling_topk = a.sample ? a.top_k : 1,
+                    .sampling_temperature = a.temperature,
+                    .seed = a.seed};
+  try {
+    check_decoding_options(o,
+                           {.beam_width = "--beam",
+                            .length_penalty_weight = "--length-penalty",
+                            .num_hypotheses = "--n-best",
+                            .sampling_topk = "--top-k",
+                            .sampling_temperature = "--temperature"},
+                           {.min_num_hypotheses = 1});
+  } catch (const InvalidArgumentError& e) {
+    throw std::invalid_argument(e.what());
+  }
+  return o;
+}
+
 int run_decode(const DecodeArgs& a) {
-  if (a.beam < 1) throw InvalidArgumentError(fmt::format("--beam {} must be >= 1 (1 = greedy)", a.beam));
-  if (a.n_best < 1 || a.n_best > a.beam)
-    throw InvalidArgumentError(fmt::format("--n-best {} must be in [1, --beam {}]", a.n_best, a.beam));
-  if (!(a.length_penalty >= 0.0f))
-    throw InvalidArgumentError(fmt::format("--length-penalty {} must be >= 0", a.length_penalty));
+  const DecodingOptions options = decoding_options(a);
   std::vector<std::string> inputs = a.texts;
   if (inputs.empty()) {
     std::string line;
@@ -237,6 +258,9 @@ int run_decode(const DecodeArgs& a) {
   for (std::size_t i = 0; i < inputs.size(); ++i)
     (void)encode_input(inputs[i], vd::Vocabulary::dates(), fmt::format("input {}", i + 1));
   const auto loaded = load_model(a.checkpoint);
+  if (a.sample && a.top_k > static_cast<std::int64_t>(loaded.vocab.size()))
+    throw std::invalid_argument(fmt::format("--top-k {} is larger than the model's vocabulary ({} tokens); 0 samples "
+                                            "from all of them", a.top_k, loaded.vocab.size()));
   std::vector<std::vector<std::int32_t>> src;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     auto in = encode_input(inputs[i], loaded.vocab, fmt::format("input {}", i + 1));
@@ -251,7 +275,11 @@ int run_decode(const DecodeArgs& a) {
     const std::size_t end = std::min(src.size(), i + kChunk);
     std::vector<std::vector<std::int32_t>> part(src.begin() + static_cast<std::ptrdiff_t>(i),
                                                 src.begin() + static_cast<std::ptrdiff_t>(end));
-    const auto r = loaded.model->generate(make_batch(part, {}, loaded.vocab), a.beam, a.n_best, a.length_penalty);
+    // Searches keep their decoder (the goldens' path); sampling runs the sampling strategy.
+    const auto r = a.sample ? loaded.model->decode(make_batch(part, {}, loaded.vocab), options)
+                            : DecodingResult{loaded.model->generate(make_batch(part, {}, loaded.vocab), a.beam,
+                                                                    a.n_best, a.length_penalty)
+                                                 .hypotheses};
     for (std::size_t k = 0; k < part.size(); ++k) {
       json row;
       row["input"] = inputs[i + k];

@@ -49,6 +49,13 @@ struct DecodeArgs {
   float length_penalty = 0.0f;
   bool json = false;
   std::vector<std::string> texts;  ///< empty: lines of stdin
+  bool beam_given = false;         ///< --beam was passed (--sample defaults the beam to 1)
+  /// --sample: draw each token from softmax(logits / temperature) among the top_k best
+  /// (0: all) with a seeded generator (SampleEmbeddingHelper): the same seed, the same output.
+  bool sample = false;
+  float temperature = 1.0f;
+  std::int64_t top_k = 0;
+  std::uint64_t seed = 1;
 };
 
 struct EvalArgs {

@@ -7,6 +7,7 @@
 //                  [--cell gru|lstm] [--layers N] [--bidirectional] [--residual] [--dropout R]
 //                  [--attention luong|scaled_luong|bahdanau|normed_bahdanau]  (tensorflow/nmt's model)
 //   varscope decode [--checkpoint model.json] [--beam K] [--n-best N] [--length-penalty A] [--json] TEXT...
+//   varscope decode --sample [--temperature T] [--top-k K] [--seed S] [--json] TEXT...
 //   varscope eval [--checkpoint model.json] --task dates [--beam K] [--size N]
 // Without --checkpoint, decode and eval use models/dates.json as embedded at build time.
 // Exit codes: 0 success, 1 a library error (or `diff` found differences), 2 bad usage,
@@ -94,10 +95,20 @@ int main(int argc, char** argv) {
   decode->add_option("--checkpoint", decode_args.checkpoint,
                      "Checkpoint from `varscope train --task dates` (default: the trained model built into this binary)")
       ->check(CLI::ExistingFile);
-  decode->add_option("--beam", decode_args.beam, "Beam width (1 = greedy)")->capture_default_str();
+  auto* beam_option = decode->add_option("--beam", decode_args.beam, "Beam width (1 = greedy)")->capture_default_str();
   decode->add_option("--n-best", decode_args.n_best, "Hypotheses printed per input (<= beam)")->capture_default_str();
   decode->add_option("--length-penalty", decode_args.length_penalty, "GNMT length penalty alpha")->capture_default_str();
   decode->add_flag("--json", decode_args.json, "JSON output");
+  auto* sample_flag = decode->add_flag(
+      "--sample", decode_args.sample,
+      "Sample each token from the softmax instead of searching (SampleEmbeddingHelper; the beam is 1)");
+  decode->add_option("--temperature", decode_args.temperature,
+                     "With --sample: divide the logits by T (> 0; < 1 sharper, > 1 flatter)")
+      ->capture_default_str()->needs(sample_flag);
+  decode->add_option("--top-k", decode_args.top_k, "With --sample: sample among the K best tokens (0 = all)")
+      ->capture_default_str()->needs(sample_flag);
+  decode->add_option("--seed", decode_args.seed, "With --sample: the seed (same seed, same output)")
+      ->capture_default_str()->needs(sample_flag);
   decode->add_option("TEXT", decode_args.texts, "Dates to normalise (default: lines of stdin)");
 
   varscope_cli::EvalArgs eval_args;
@@ -131,7 +142,10 @@ int main(int argc, char** argv) {
 
   try {
     if (train->parsed()) return varscope_cli::run_train(train_args);
-    if (decode->parsed()) return varscope_cli::run_decode(decode_args);
+    if (decode->parsed()) {
+      decode_args.beam_given = beam_option->count() > 0;
+      return varscope_cli::run_decode(decode_args);
+    }
     if (eval->parsed()) return varscope_cli::run_eval(eval_args);
     if (dump->parsed()) return varscope_cli::run_dump_batches(dump_args);
     if (tour->parsed()) {
