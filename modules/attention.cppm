@@ -124,7 +124,8 @@ struct AttentionWrapperOptions {
   std::optional<std::int64_t> attention_layer_size;
   /// TF records every step's alignments in a TensorArray in the state. Here the state keeps
   /// the field `()` (its packed layout has no growing part) and the decoders record the
-  /// alignments instead: BasicDecodeResult::alignment_history. dynamic_rnn refuses it.
+  /// alignments instead: BasicDecodeResult::alignment_history (greedy). dynamic_rnn and the
+  /// TrainingHelper's loop record nothing for it.
   bool alignment_history = false;
   /// The cell's output: the attention (true, TF's default) or the inner cell's output.
   bool output_attention = true;
