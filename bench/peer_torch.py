@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """PyTorch 1.13 peer for bench/gru_bench.cpp: the same TF-layout GRU math
 (input half projected for all steps at once, like varscope), the same shapes,
-one thread. Prints one JSON object: {name: median_microseconds, "blas": ...}.
+PEER_THREADS torch threads (bench/run.sh sets it to THREADS; default 1). Prints one JSON object: {name: median_microseconds, "blas": ...}.
 Run with Debian's python3 (/usr/bin/python3, apt python3-torch) and OpenBLAS
 (apt libopenblas0-pthread), OPENBLAS_NUM_THREADS=1; bench/run.sh does that."""
 import json
+import os
 import re
 import statistics
 import sys
@@ -12,7 +13,7 @@ import time
 
 import torch
 
-torch.set_num_threads(1)
+torch.set_num_threads(int(os.environ.get("PEER_THREADS", "1")))
 torch.set_grad_enabled(False)
 
 CONFIGS = {"seed": (3000, 256, 256, 2, 8), "medium": (8000, 256, 512, 16, 30)}

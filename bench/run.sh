@@ -11,7 +11,7 @@
 # beams with varscope's). Benchmarks that report a `flops` counter also get GFLOP/s and their share
 # of sgemm_peak's (varscope's side). THREADS=n (default 1) pins both sides to cores 0..n-1 and sets
 # OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / VARSCOPE_NUM_THREADS and the attention peer's
-# torch.set_num_threads to n (the GRU and LSTM peers always use 1 torch thread).
+# and the GRU and attention peers' torch.set_num_threads to n (the LSTM peer always uses 1 torch thread).
 # Needs the native build (npx cmake --preset native && npx cmake --build --preset native)
 # and, for the peer, apt python3-torch + libopenblas0-pthread.
 set -euo pipefail

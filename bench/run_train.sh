@@ -2,7 +2,8 @@
 # One training step of the article's seq2seq (forward, backward, Adam), varscope
 # vs PyTorch 1.13 in the same run: ROUNDS rounds (default 5), each running
 # varscope's bench/train_bench and then bench/train_peer_torch.py, every shape in
-# its own process (peak RSS per shape), single thread on core 0. Prints every
+# its own process (peak RSS per shape). THREADS=n (default 1) pins both to cores 0..n-1 and
+# sets VARSCOPE_NUM_THREADS and the peer's torch threads (PEER_THREADS) to n. Prints every
 # round's JSON and the medians of wall time, thread CPU time and peak RSS, with
 # the ratio PyTorch / varscope (> 1: varscope is faster / smaller).
 # Needs: npx cmake --build --preset native --target train_bench; apt python3-torch.
@@ -12,13 +13,16 @@ bin=build/native/bench/train_bench
 [ -x "$bin" ] || { echo "build first: npx cmake --build --preset native --target train_bench" >&2; exit 2; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+threads=${THREADS:-1}
+cpus=$([ "$threads" = 1 ] && echo 0 || echo "0-$((threads - 1))")
+export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads VARSCOPE_NUM_THREADS=$threads PEER_THREADS=$threads
+echo "threads: $threads (cores $cpus)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "${ROUNDS:-5}"); do
   for shape in seed medium; do
-    taskset -c 0 "$bin" "$shape" | sed "s/^{/{\"peer\": \"varscope\", \"shape\": \"$shape\", /" | tee -a "$log"
-    taskset -c 0 /usr/bin/python3 bench/train_peer_torch.py "$shape" | sed "s/^{/{\"peer\": \"pytorch\", \"shape\": \"$shape\", /" \
-      | cut -c1-400 | sed 's/, "blas": .*/}/' | tee -a "$log"
+    taskset -c "$cpus" "$bin" "$shape" | sed "s/^{/{\"peer\": \"varscope\", \"shape\": \"$shape\", /" | tee -a "$log"
+    taskset -c "$cpus" /usr/bin/python3 bench/train_peer_torch.py "$shape" | sed "s/^{/{\"peer\": \"pytorch\", \"shape\": \"$shape\", /" \
+      | sed 's/, "blas": .*/}/' | tee -a "$log"
   done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -34,4 +38,8 @@ for shape in ("seed", "medium"):
                        ("peak_over_start_mib", "peak RSS over start, MiB")):
         v, p = med("varscope", shape, key), med("pytorch", shape, key)
         print(f"| {shape} | {label} | {v:.1f} | {p:.1f} | {p / v:.2f}x |")
+for shape in ("seed", "medium"):
+    loop, multi = med("pytorch", shape, f"{shape}_ms_loop"), med("pytorch", shape, f"{shape}_ms_foreach")
+    print(f"PyTorch {shape}: Adam(foreach=False) {loop:.2f} ms, Adam(foreach=True) {multi:.2f} ms "
+          f"(the peer's number is the faster, per round)")
 PY

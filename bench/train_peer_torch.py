@@ -1,10 +1,16 @@
 #!/usr/bin/python3
 """PyTorch 1.13 peer for bench/train_bench.cpp: one training step of the same seq2seq
 (embedding, TF-layout GRU encoder and decoder with the input half projected for all
-steps at once, Dense output layer without bias, token-mean cross-entropy, Adam),
-one thread. Prints {"seed_ms", "medium_ms" (wall), "seed_cpu_ms", "medium_cpu_ms" (thread CPU time), "blas"}. Run with
-OPENBLAS_NUM_THREADS=1 and OpenBLAS as the BLAS (see bench/peer_torch.py)."""
+steps at once, Dense output layer without bias, token-mean cross-entropy, Adam), on
+PEER_THREADS torch threads (default 1), written as a PyTorch user tuning for speed would: the
+input halves of the gates projected for all steps in one addmm, `unbind` over time, and Adam run
+both ways PyTorch 1.13 offers, the per-parameter loop (`foreach=False`, the CPU default) and the
+multi-tensor one (`foreach=True`); the faster is the peer's number, both are printed.
+Prints {"seed_ms", "medium_ms" (wall, the faster Adam), "seed_cpu_ms", "medium_cpu_ms" (thread CPU
+time), "<shape>_ms_foreach", "<shape>_ms_loop", "blas"}. Run with OpenBLAS as the BLAS (see
+bench/peer_torch.py); bench/run_train.sh does."""
 import json
+import os
 import statistics
 import sys
 import time
@@ -40,8 +46,11 @@ def gru_tf(x, h, gk, gb, ck, cb, lengths=None):
     return torch.stack(outs, 1), h
 
 
-def step_ms(V, E, H, B, T, repeats):
-    torch.set_num_threads(1)
+THREADS = int(os.environ.get("PEER_THREADS", "1"))
+
+
+def step_ms(V, E, H, B, T, repeats, foreach):
+    torch.set_num_threads(THREADS)
     torch.manual_seed(0)
     p = lambda *s: torch.nn.Parameter(torch.empty(*s).uniform_(-0.1, 0.1))
     emb = p(V, E)
@@ -49,7 +58,7 @@ def step_ms(V, E, H, B, T, repeats):
     dec = [p(E + H, 2 * H), p(2 * H), p(E + H, H), p(H)]
     out = p(H, V)
     params = [emb, *enc, *dec, out]
-    opt = torch.optim.Adam(params, lr=0.001, eps=1e-8)
+    opt = torch.optim.Adam(params, lr=0.001, eps=1e-8, foreach=foreach)
     ids = (torch.arange(B * T) * 7919 % V).view(B, T)
     tgt = (torch.arange(B * T) * 104729 % V).view(B, T)
     times, cpu = [], []
@@ -82,9 +91,18 @@ if __name__ == "__main__":  # tools/dates_peer_torch.py imports gru_tf from here
     # `train_peer_torch.py medium` runs one shape (peak memory is per process), as train_bench.
     only = sys.argv[1] if len(sys.argv) > 1 else ""
     start_rss = status_mib("VmRSS:")  # after importing torch
-    seed = (0.0, 0.0) if only == "medium" else step_ms(3000, 256, 256, 2, 8, 30)
-    medium = (0.0, 0.0) if only == "seed" else step_ms(8000, 256, 512, 16, 30, 7)
-    print(json.dumps({"seed_ms": round(seed[0], 3), "medium_ms": round(medium[0], 3),
-                      "seed_cpu_ms": round(seed[1], 3), "medium_cpu_ms": round(medium[1], 3),
-                      "start_rss_mib": round(start_rss, 1), "peak_rss_mib": round(status_mib("VmHWM:"), 1),
-                      "peak_over_start_mib": round(status_mib("VmHWM:") - start_rss, 1), "blas": blas}))
+    shapes = {"seed": ((3000, 256, 256, 2, 8), 30), "medium": ((8000, 256, 512, 16, 30), 7)}
+    result = {}
+    for name, (shape, repeats) in shapes.items():
+        if only and only != name:
+            result.update({f"{name}_ms": 0.0, f"{name}_cpu_ms": 0.0})
+            continue
+        loop = step_ms(*shape, repeats, foreach=False)
+        multi = step_ms(*shape, repeats, foreach=True)
+        best = min(loop, multi)
+        result.update({f"{name}_ms": round(best[0], 3), f"{name}_cpu_ms": round(best[1], 3),
+                       f"{name}_ms_loop": round(loop[0], 3), f"{name}_ms_foreach": round(multi[0], 3)})
+    result.update({"threads": THREADS, "start_rss_mib": round(start_rss, 1),
+                   "peak_rss_mib": round(status_mib("VmHWM:"), 1),
+                   "peak_over_start_mib": round(status_mib("VmHWM:") - start_rss, 1), "blas": blas})
+    print(json.dumps(result))

@@ -20,6 +20,7 @@ module;
 #include <vector>
 export module varscope:kernels;
 import :errors;
+import :parallel;
 import :tensor;
 import :store;
 

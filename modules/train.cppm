@@ -27,6 +27,7 @@ module;
 #include <vector>
 export module varscope:train;
 import :errors;
+import :parallel;
 import :tensor;
 import :init;
 import :store;

@@ -6,6 +6,7 @@
 // both (CTest `layering`); an implementation never defines what a lower partition
 // declares for it.
 //   :errors  typed exceptions and "did you mean"
+//   :parallel the thread count (set_num_threads, VARSCOPE_NUM_THREADS) and parallel_for
 //   :tensor  DType, Shape, Tensor
 //   :init    initializers, seeded RNG, eager constant tensors (zeros, ones, fill)
 //   :context the calling thread's frames (default graph, variable scope, name stack), creator label
@@ -30,6 +31,7 @@
 //   :data    built-in tasks: date normalisation to ISO 8601 (generator, splits, vocabulary)
 export module varscope;
 export import :errors;
+export import :parallel;
 export import :tensor;
 export import :init;
 export import :context;

@@ -12,6 +12,7 @@ packages=(
   clang-19 lld-19 clang-tools-19 libclang-rt-19-dev   # compiler, module scanner, sanitizers
   llvm-19                                             # llvm-symbolizer: file:line in sanitizer and fuzzer reports
   libeigen3-dev nlohmann-json3-dev libopenblas-dev    # math (Eigen, large products via OpenBLAS), JSON
+  libomp-19-dev                                       # threads: LLVM OpenMP (set_num_threads, docs/threads.md)
   libboost-test-dev libcli11-dev libfmt-dev libbenchmark-dev
   emscripten binaryen node-acorn                      # WebAssembly (repaired by wasm/setup-toolchain.sh)
   chromium                                            # browser test of the web demo (tests/browser)

@@ -15,6 +15,9 @@ module;
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#ifdef EIGEN_USE_BLAS
+extern "C" void openblas_set_num_threads(int);
+#endif
 #include <span>
 #include <string>
 #include <string_view>
@@ -122,6 +125,57 @@ void small_rows_matmul(ConstMatrixView a, ConstMatrixView b, MatrixView c, bool 
 
 }  // namespace
 
+#ifdef EIGEN_USE_BLAS
+namespace {
+
+// OpenBLAS runs on one thread of its own, always: its results change with its thread
+// count (0.3.21: 24k of 737k elements differ for a [480, 768] @ [768, 1536] product at 2
+// threads vs 1, and by the same measure for any split it picks), which would make results
+// depend on the machine. varscope splits the products itself instead (blas_column_blocks).
+void pin_openblas_to_one_thread() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+// A BLAS product's output columns in blocks that depend only on the shape, never on the
+// thread count (OpenBLAS's rounding changes with the block, so the split must be fixed for
+// results to be): up to 4 blocks of a multiple of 64 columns from 256 columns up, else one.
+struct ColumnBlocks {
+  std::int64_t width = 0, count = 1;
+};
+ColumnBlocks blas_column_blocks(std::int64_t cols) {
+  if (cols < 256) return {cols, 1};
+  const std::int64_t width = ((cols + 3) / 4 + 63) / 64 * 64;
+  return {width, (cols + width - 1) / width};
+}
+
+// out[:, j0:j0+n] (+)= op(a) op(b)[:, j0:j0+n] for each column block, the blocks spread over
+// varscope's threads. Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, so b
+// comes first: with transpose_b its block is rows j0.. of b, else columns j0.. .
+void blas_gemm_blocks(ConstMatrixView a, bool transpose_a, ConstMatrixView b, bool transpose_b, MatrixView out,
+                      std::int64_t k, bool accumulate) {
+  pin_openblas_to_one_thread();
+  const ColumnBlocks blocks = blas_column_blocks(out.cols);
+  const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
+  const int bn = static_cast<int>(out.rows), bk = static_cast<int>(k);
+  const int lda = static_cast<int>(std::max<std::int64_t>(b.row_stride, 1));
+  const int ldb = static_cast<int>(std::max<std::int64_t>(a.row_stride, 1));
+  const int ldc = static_cast<int>(std::max<std::int64_t>(out.row_stride, 1));
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  parallel_for(blocks.count, 2.0 * double(out.rows) * double(out.cols) * double(k),
+               [&](std::int64_t begin, std::int64_t end) {
+                 for (std::int64_t blk = begin; blk < end; ++blk) {
+                   const std::int64_t j0 = blk * blocks.width;
+                   const int bm = static_cast<int>(std::min(blocks.width, out.cols - j0));
+                   const float* bp = transpose_b ? b.data + j0 * b.row_stride : b.data + j0;
+                   sgemm_(&tb, &ta, &bm, &bn, &bk, &alpha, bp, &lda, a.data, &ldb, &beta, out.data + j0, &ldc);
+                 }
+               });
+}
+
+}  // namespace
+#endif
+
 void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
   if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
     shape_error("matmul", "[" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "] @ [" +
@@ -137,13 +191,11 @@ void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accu
   // output such as [B*T, vocab] logits). Row-major C = A B is column-major
   // C^T = B^T A^T, so the operands swap places.
   if (out.rows == 0 || out.cols == 0) return;
-  const char no_transpose = 'N';
-  const int m = static_cast<int>(out.cols), n = static_cast<int>(out.rows), k = static_cast<int>(a.cols);
-  const int lda = static_cast<int>(std::max<std::int64_t>(b.row_stride, std::max(m, 1)));
-  const int ldb = static_cast<int>(std::max<std::int64_t>(a.row_stride, std::max(k, 1)));
-  const int ldc = static_cast<int>(std::max<std::int64_t>(out.row_stride, std::max(m, 1)));
-  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-  sgemm_(&no_transpose, &no_transpose, &m, &n, &k, &alpha, b.data, &lda, a.data, &ldb, &beta, out.data, &ldc);
+  if (a.cols == 0) {
+    if (!accumulate) eigen(out).setZero();
+    return;
+  }
+  blas_gemm_blocks(a, false, b, false, out, a.cols, accumulate);
 #else
   if (accumulate) {
     eigen(out).noalias() += eigen(a) * eigen(b);
@@ -171,13 +223,7 @@ void gemm_into(ConstMatrixView a, bool transpose_a, ConstMatrixView b, bool tran
     if (!accumulate) eigen(out).setZero();
     return;
   }
-  const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
-  const int bm = static_cast<int>(n), bn = static_cast<int>(m), bk = static_cast<int>(k);
-  const int lda = static_cast<int>(std::max<std::int64_t>(b.row_stride, 1));
-  const int ldb = static_cast<int>(std::max<std::int64_t>(a.row_stride, 1));
-  const int ldc = static_cast<int>(std::max<std::int64_t>(out.row_stride, 1));
-  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-  sgemm_(&tb, &ta, &bm, &bn, &bk, &alpha, b.data, &lda, a.data, &ldb, &beta, out.data, &ldc);
+  blas_gemm_blocks(a, transpose_a, b, transpose_b, out, k, accumulate);
 #else
   auto o = eigen(out);
   const auto ea = eigen(a);
@@ -339,24 +385,30 @@ void matmul_packed_into(ConstMatrixView a, const PackedMatrix& b, MatrixView out
     const std::int64_t kc = std::min(kDepthBlock, b.rows() - k0);
     const bool add = accumulate || k0 > 0;
     pack_rows(a, k0, kc, a_packed.data());
-    for (std::int64_t j = 0; j < panels; ++j) {
-      const float* panel = b.panel(j) + k0 * W;
-      const std::int64_t width = std::min(W, b.cols() - j * W);
-      float* c = out.data + j * W;
-      std::int64_t i = 0;
-      for (; i + kRowBlock <= a.rows; i += kRowBlock)
-        packed_block<6>(a_packed.data() + i * kc, panel, kc, c + i * out.row_stride, out.row_stride, width, add);
-      const float* ai = a_packed.data() + i * kc;
-      float* ci = c + i * out.row_stride;
-      switch (a.rows - i) {
-        case 5: packed_block<5>(ai, panel, kc, ci, out.row_stride, width, add); break;
-        case 4: packed_block<4>(ai, panel, kc, ci, out.row_stride, width, add); break;
-        case 3: packed_block<3>(ai, panel, kc, ci, out.row_stride, width, add); break;
-        case 2: packed_block<2>(ai, panel, kc, ci, out.row_stride, width, add); break;
-        case 1: packed_block<1>(ai, panel, kc, ci, out.row_stride, width, add); break;
-        default: break;
+    const float* ap = a_packed.data();
+    // Each 16-column panel of `out` is computed whole by one thread, the same way for
+    // any thread count: results do not depend on it.
+    parallel_for(panels, 2.0 * double(a.rows) * double(kc) * double(b.cols()), [&](std::int64_t j_begin,
+                                                                                 std::int64_t j_end) {
+      for (std::int64_t j = j_begin; j < j_end; ++j) {
+        const float* panel = b.panel(j) + k0 * W;
+        const std::int64_t width = std::min(W, b.cols() - j * W);
+        float* c = out.data + j * W;
+        std::int64_t i = 0;
+        for (; i + kRowBlock <= a.rows; i += kRowBlock)
+          packed_block<6>(ap + i * kc, panel, kc, c + i * out.row_stride, out.row_stride, width, add);
+        const float* ai = ap + i * kc;
+        float* ci = c + i * out.row_stride;
+        switch (a.rows - i) {
+          case 5: packed_block<5>(ai, panel, kc, ci, out.row_stride, width, add); break;
+          case 4: packed_block<4>(ai, panel, kc, ci, out.row_stride, width, add); break;
+          case 3: packed_block<3>(ai, panel, kc, ci, out.row_stride, width, add); break;
+          case 2: packed_block<2>(ai, panel, kc, ci, out.row_stride, width, add); break;
+          case 1: packed_block<1>(ai, panel, kc, ci, out.row_stride, width, add); break;
+          default: break;
+        }
       }
-    }
+    });
   }
 }
 

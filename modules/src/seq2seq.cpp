@@ -67,13 +67,16 @@ void embed_into(const Tensor& embedding, const std::int32_t* ids, std::int64_t n
 // Per row of logits: the max m and l = log(sum(exp(x - m))), so that
 // log_softmax(x)[v] == (x[v] - m) - l is computed where it is read, without
 // writing a normalised copy of a [rows, vocab] block every step.
+// Rows are independent, so they are spread over the threads (same bits for any count).
 void log_softmax_offsets(const float* data, std::int64_t rows, std::int64_t cols, float* row_max, float* row_lse) {
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const Eigen::Map<const Eigen::ArrayXf> x(data + r * cols, cols);
-    const float m = x.maxCoeff();
-    row_max[r] = m;
-    row_lse[r] = std::log((x - m).exp().sum());
-  }
+  parallel_for(rows, 20.0 * double(rows) * double(cols), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const Eigen::Map<const Eigen::ArrayXf> x(data + r * cols, cols);
+      const float m = x.maxCoeff();
+      row_max[r] = m;
+      row_lse[r] = std::log((x - m).exp().sum());
+    }
+  });
 }
 
 // The first n rows of a [rows, cols] buffer.
@@ -903,14 +906,16 @@ BeamSearchResult dynamic_decode(BeamSearchDecoder& decoder, DecodeOptions option
     record.scores.reserve(capacity);
     record.alignments.reserve(capacity * static_cast<std::size_t>(record.align_width));
   }
-  std::vector<Candidate> selected;
-  selected.reserve(static_cast<std::size_t>(beams.beam_width));
+  // One candidate list per batch row: the rows' top-K scans are independent and run on the
+  // threads; the reorder that records them runs in row order after.
+  std::vector<std::vector<Candidate>> selected(static_cast<std::size_t>(beams.batch));
+  for (auto& row : selected) row.reserve(static_cast<std::size_t>(beams.beam_width));
   while (!beams.all_finished() && record.steps < max_iter) {
     step_live_beams(cell, decoder.output_layer(), embedding, beams, step);
-    for (std::int64_t b = 0; b < beams.batch; ++b) {
-      select_top_k(beams, step, b, opt, end, selected);
-      reorder_by_parents(beams, step, b, selected, opt, end, record);
-    }
+    parallel_for(beams.batch, 2.0 * double(beams.beams()) * double(V), [&](std::int64_t begin, std::int64_t end_row) {
+      for (std::int64_t b = begin; b < end_row; ++b) select_top_k(beams, step, b, opt, end, selected[b]);
+    });
+    for (std::int64_t b = 0; b < beams.batch; ++b) reorder_by_parents(beams, step, b, selected[b], opt, end, record);
     beams.advance();
     ++record.steps;
   }

@@ -1,5 +1,6 @@
 // Implementation of varscope:train — optimizers, global_step, clip_by_global_norm.
 module;
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -260,12 +261,17 @@ void AdamOptimizer::apply_dense(const Tensor& grad, const Variable& var) {
     float* __restrict m = s[0].data();
     float* __restrict v = s[1].data();
     float* __restrict w = s[2].data();
-    const std::size_t n = s[2].size();
-    for (std::size_t i = 0; i < n; ++i) {
-      m[i] += (g[i] - m[i]) * one_minus_b1;
-      v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
-      w[i] -= m[i] * alpha / (std::sqrt(v[i]) + eps);
-    }
+    const auto n = static_cast<std::int64_t>(s[2].size());
+    // Element-wise, so any split gives the same bits: blocks of 4096 over the threads.
+    constexpr std::int64_t kBlock = 4096;
+    parallel_for((n + kBlock - 1) / kBlock, 12.0 * double(n), [&](std::int64_t b_begin, std::int64_t b_end) {
+      const std::int64_t end = std::min(n, b_end * kBlock);
+      for (std::int64_t i = b_begin * kBlock; i < end; ++i) {
+        m[i] += (g[i] - m[i]) * one_minus_b1;
+        v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
+        w[i] -= m[i] * alpha / (std::sqrt(v[i]) + eps);
+      }
+    });
   });
 }
 
