@@ -288,8 +288,10 @@ void LSTMCell::step_backward(const StepBackwardArgs& a, Workspace& workspace) co
     dc += df.rowwise() * row_vector(*w_f_diag_).array();
     dc += di.rowwise() * row_vector(*w_i_diag_).array();
   }
-  const MapConst Kh(kernel_->value().data<float>().data() + D * 4 * H, R, 4 * H, Eigen::OuterStride<>(4 * H));
-  eigen(columns(a.d_state, H, R)).noalias() = dz * Kh.transpose();
+  // dh_prev = dz Kh^T (Kh: the h-rows of the kernel), split over the threads.
+  matmul_transposed_b_into(a.d_projection,
+                           ConstMatrixView(kernel_->value().data<float>().data() + D * 4 * H, R, 4 * H, 4 * H),
+                           columns(a.d_state, H, R));
 }
 
 void LSTMCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView, ConstMatrixView d_projection,

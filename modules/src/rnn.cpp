@@ -261,10 +261,13 @@ void GRUCell::step_backward(const StepBackwardArgs& args, Workspace& workspace) 
   dp.rightCols(H) = (d * (1.0f - u) * (1.0f - c.square())).matrix();
   dp.middleCols(H, H) = (d * (h.array() - c) * u * (1.0f - u)).matrix();
   dh = (d * u).matrix();
-  drh.noalias() = dp.rightCols(H) * Ch.transpose();
+  // The two products go through matmul_transposed_b_into (split over the threads).
+  matmul_transposed_b_into(columns(ConstMatrixView(d_projection), 2 * H, H), ConstMatrixView(Ch.data(), H, H, H),
+                           MatrixView{drh.data(), B, H, H});
   dp.leftCols(H) = (drh.array() * h.array() * r * (1.0f - r)).matrix();
   dh.array() += drh.array() * r;
-  dh.noalias() += dp.leftCols(2 * H) * Gh.transpose();
+  matmul_transposed_b_into(columns(ConstMatrixView(d_projection), 0, 2 * H), ConstMatrixView(Gh.data(), H, 2 * H, 2 * H),
+                           d_state, /*accumulate=*/true);
 }
 
 void GRUCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView, ConstMatrixView d_projection,
@@ -280,12 +283,11 @@ void GRUCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView
 void GRUCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
                                       std::vector<Tensor>& grads) const {
   const std::int64_t H = units_, D = input_dim_;
-  const auto X = eigen(x);
   const auto dp = eigen(d_projection);
-  Map dG(grads[0].data<float>().data(), D, 2 * H, Eigen::OuterStride<>(2 * H));
-  Map dC(grads[2].data<float>().data(), D, H, Eigen::OuterStride<>(H));
-  dG.noalias() += X.transpose() * dp.leftCols(2 * H);
-  dC.noalias() += X.transpose() * dp.rightCols(H);
+  // dGx += x^T dp[:, :2H];  dCx += x^T dp[:, 2H:]  (the x-rows of the kernels)
+  matmul_transposed_a_into(x, columns(d_projection, 0, 2 * H), MatrixView{grads[0].data<float>().data(), D, 2 * H, 2 * H},
+                           true);
+  matmul_transposed_a_into(x, columns(d_projection, 2 * H, H), MatrixView{grads[2].data<float>().data(), D, H, H}, true);
   Eigen::Map<Eigen::RowVectorXf>(grads[1].data<float>().data(), 2 * H) += dp.leftCols(2 * H).colwise().sum();
   Eigen::Map<Eigen::RowVectorXf>(grads[3].data<float>().data(), H) += dp.rightCols(H).colwise().sum();
   if (d_x.data) project_inputs_backward_input(d_projection, d_x);
@@ -293,12 +295,11 @@ void GRUCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_proje
 
 void GRUCell::project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const {
   const std::int64_t H = units_, D = input_dim_;
-  const auto dp = eigen(d_projection);
-  const MapConst Gx(gates_kernel_->value().data<float>().data(), D, 2 * H, Eigen::OuterStride<>(2 * H));
-  const MapConst Cx(candidate_kernel_->value().data<float>().data(), D, H, Eigen::OuterStride<>(H));
-  auto dx = eigen(d_x);
-  dx.noalias() = dp.leftCols(2 * H) * Gx.transpose();
-  dx.noalias() += dp.rightCols(H) * Cx.transpose();
+  // dx = dp[:, :2H] Gx^T + dp[:, 2H:] Cx^T
+  matmul_transposed_b_into(columns(d_projection, 0, 2 * H),
+                           ConstMatrixView(gates_kernel_->value().data<float>().data(), D, 2 * H, 2 * H), d_x);
+  matmul_transposed_b_into(columns(d_projection, 2 * H, H),
+                           ConstMatrixView(candidate_kernel_->value().data<float>().data(), D, H, H), d_x, true);
 }
 
 std::shared_ptr<const RNNCell> GRUCell::clone() const { return std::make_shared<GRUCell>(*this); }
@@ -413,7 +414,8 @@ void ResetAfterGRUCell::step_backward(const StepBackwardArgs& args, Workspace& w
   dgh.leftCols(2 * H) = dp.leftCols(2 * H);
   dgh.rightCols(H) = (dp.rightCols(H).array() * r).matrix();
   dh = (d * z).matrix();
-  dh.noalias() += dgh * Whh;
+  matmul_into(columns(ConstMatrixView(activations), 0, 3 * H), ConstMatrixView(Whh.data(), 3 * H, H, H), d_state,
+              /*accumulate=*/true);  // dh += d(gh) W_hh
 }
 
 void ResetAfterGRUCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView, ConstMatrixView,
@@ -428,18 +430,17 @@ void ResetAfterGRUCell::recurrent_weights_backward(ConstMatrixView states, Const
 void ResetAfterGRUCell::project_inputs_backward(ConstMatrixView x, ConstMatrixView d_projection, MatrixView d_x,
                                                 std::vector<Tensor>& grads) const {
   const std::int64_t H = units_, D = input_dim_;
-  const auto X = eigen(x);
   const auto dp = eigen(d_projection);
-  Map dW(grads[0].data<float>().data(), 3 * H, D, Eigen::OuterStride<>(D));
-  dW.noalias() += dp.transpose() * X;
+  // dW_ih += dp^T x
+  matmul_transposed_a_into(d_projection, x, MatrixView{grads[0].data<float>().data(), 3 * H, D, D}, true);
   Eigen::Map<Eigen::RowVectorXf>(grads[2].data<float>().data(), 3 * H) += dp.colwise().sum();
   if (d_x.data) project_inputs_backward_input(d_projection, d_x);
 }
 
 void ResetAfterGRUCell::project_inputs_backward_input(ConstMatrixView d_projection, MatrixView d_x) const {
   const std::int64_t H = units_, D = input_dim_;
-  const MapConst Wih(weight_ih_->value().data<float>().data(), 3 * H, D, Eigen::OuterStride<>(D));
-  eigen(d_x).noalias() = eigen(d_projection) * Wih;
+  // dx = dp W_ih
+  matmul_into(d_projection, ConstMatrixView(weight_ih_->value().data<float>().data(), 3 * H, D, D), d_x);
 }
 
 std::shared_ptr<const RNNCell> ResetAfterGRUCell::clone() const { return std::make_shared<ResetAfterGRUCell>(*this); }
