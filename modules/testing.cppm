@@ -6,7 +6,7 @@
 // The declarations are `extern "C++"`, i.e. attached to the global module, so they
 // name the same functions the library defines in its implementation units (also
 // inside `extern "C++"`: modules/src/kernels.cpp, modules/src/checkpoint.cpp,
-// modules/src/seq2seq.cpp) without
+// modules/src/seq2seq.cpp, modules/src/runtime/openmp_team.cpp) without
 // `varscope` exporting them. tests/CMakeLists.txt's hooks_not_exported test checks that
 // `import varscope;` alone does not see them.
 module;
@@ -53,6 +53,11 @@ std::size_t set_checkpoint_read_block_bytes(std::size_t bytes) noexcept;
 /// options' length penalty and min_length included.
 BeamStep beam_search_step(const Tensor& logits, const Tensor& next_cell_state, const BeamStepState& beam_state,
                           std::int32_t end_token, const BeamSearchOptions& options);
+
+/// How many parallel regions (teams of more than one thread) varscope has opened in this
+/// process (modules/src/runtime/openmp_team.cpp), so a test can check that its shapes
+/// really split over the threads rather than passing on the serial path.
+std::int64_t parallel_regions_opened() noexcept;
 
 }  // namespace varscope::testing
 }

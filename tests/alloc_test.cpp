@@ -11,6 +11,7 @@
 #include <vector>
 
 import varscope;
+import varscope.testing;  // parallel_regions_opened()
 
 namespace {
 std::atomic<long> g_allocations{0};
@@ -392,3 +393,47 @@ BOOST_AUTO_TEST_CASE(attention_loops_allocations_do_not_grow_with_time) {
   const long b30 = std::min(beam(30), beam(30)), b2 = std::min(beam(2), beam(2));
   BOOST_TEST(b30 == b2, "beam 2 steps: " << b2 << ", 30 steps: " << b30);
 }
+
+#if !defined(__EMSCRIPTEN__)  // the wasm build has no threads (threads_available() is false)
+// The same at 2 threads, on shapes large enough that the products, the log-softmax and
+// beam search's top-K really split (parallel_regions_opened grows): the worker threads
+// allocate nothing either, so the per-step loops stay allocation-free per thread.
+BOOST_AUTO_TEST_CASE(parallel_loops_allocations_do_not_grow_with_time) {
+  const int saved = num_threads();
+  set_num_threads(2);
+  Graph graph{13};
+  DefaultGraphGuard use{graph};
+  constexpr std::int64_t B = 3, E = 24, H = 128, V = 5000, K = 4;
+  const Tensor embedding = random_normal({V, E});
+  GRUCell cell{H, "cell"};
+  Dense out{V, {.name = "out"}};
+  {
+    auto scope = variable_scope("decoder");
+    (void)out(cell(random_normal({B, E}), cell.zero_state(B)).output);
+  }
+  Tensor bias(DType::float32, Shape{V});  // the end token 0 never wins: every row runs max steps
+  bias.data<float>()[0] = -1000.0f;
+  out.bias()->assign(bias);
+  const Tensor h0 = random_normal({B, H});
+  const Tensor tiled = tile_batch(h0, K);
+  const std::int64_t regions_before = testing::parallel_regions_opened();
+  auto rnn = [&](std::int64_t T) {
+    const Tensor x = random_normal({B, T, E});
+    return allocations_of([&] { (void)dynamic_rnn(cell, x, {.initial_state = h0, .scope = "decoder"}); });
+  };
+  (void)rnn(40);
+  BOOST_TEST(std::min(rnn(1), rnn(1)) == std::min(rnn(40), rnn(40)));
+  auto beam = [&](std::int64_t steps) {
+    return allocations_of([&] {
+      BeamSearchDecoder d(cell, embedding, ints({B}, 1), 0, tiled, K, out);
+      const auto r = dynamic_decode(d, {.maximum_iterations = steps});
+      BOOST_TEST(r.hypotheses[0][0].length == steps);
+    });
+  };
+  (void)beam(30);
+  const long b30 = std::min(beam(30), beam(30)), b2 = std::min(beam(2), beam(2));
+  BOOST_TEST(b30 == b2, "beam at 2 threads, 2 steps: " << b2 << ", 30 steps: " << b30);
+  BOOST_TEST(testing::parallel_regions_opened() > regions_before);  // the loops did split
+  set_num_threads(saved);
+}
+#endif

@@ -20,6 +20,7 @@
 #include <vector>
 
 import varscope;
+import varscope.testing;  // parallel_regions_opened()
 
 using namespace varscope;
 
@@ -51,7 +52,10 @@ int check_same_at_every_thread_count(const std::string& what,
   int compared = 0;
   for (const int n : {2, 3}) {
     set_num_threads(n);
+    const std::int64_t regions_before = testing::parallel_regions_opened();
     const auto got = f();
+    // The shapes must really split: a check that ran only the serial path proves nothing.
+    BOOST_TEST(testing::parallel_regions_opened() > regions_before, what << ": no parallel region at " << n << " threads");
     BOOST_TEST_REQUIRE(got.size() == reference.size(), what);
     for (std::size_t i = 0; i < got.size(); ++i)
       BOOST_TEST((got[i] == reference[i]), what << ": output " << i << " differs at " << n << " threads");
