@@ -4,7 +4,8 @@
 // above it, and its implementation unit (modules/src/<name>.cpp) uses only what
 // its interface imports, directly or transitively. tools/check-layering.py checks
 // both (CTest `layering`); an implementation never defines what a lower partition
-// declares for it.
+// declares for it. The date task and model are not here: `import varscope.dates;`
+// (examples/dates/; the task alone is the module varscope.dates.data).
 //   :errors  typed exceptions and "did you mean"
 //   :tensor  DType, Shape, Tensor
 //   :init    initializers, seeded RNG, eager constant tensors (zeros, ones, fill)
@@ -27,7 +28,6 @@
 //   :attention BahdanauAttention, LuongAttention, AttentionWrapper and its state
 //   :seq2seq helpers, BasicDecoder, BeamSearchDecoder, dynamic_decode, gather_tree
 //   :checkpoint JSON checkpoints: save, restore (strict/lenient/dry run, remapping), list
-//   :data    built-in tasks: date normalisation to ISO 8601 (generator, splits, vocabulary)
 export module varscope;
 export import :errors;
 export import :tensor;
@@ -48,4 +48,3 @@ export import :wrappers;
 export import :attention;
 export import :seq2seq;
 export import :checkpoint;
-export import :data;
