@@ -4,7 +4,8 @@
 // above it, and its implementation unit (modules/src/<name>.cpp) uses only what
 // its interface imports, directly or transitively. tools/check-layering.py checks
 // both (CTest `layering`); an implementation never defines what a lower partition
-// declares for it.
+// declares for it. The date task and model are not here: `import varscope.dates;`
+// (examples/dates/; the task alone is the module varscope.dates.data).
 //   :errors  typed exceptions and "did you mean"
 //   :parallel the thread count (set_num_threads, VARSCOPE_NUM_THREADS) and parallel_for
 //   :tensor  DType, Shape, Tensor
@@ -28,7 +29,6 @@
 //   :attention BahdanauAttention, LuongAttention, AttentionWrapper and its state
 //   :seq2seq helpers, BasicDecoder, BeamSearchDecoder, dynamic_decode, gather_tree
 //   :checkpoint JSON checkpoints: save, restore (strict/lenient/dry run, remapping), list
-//   :data    built-in tasks: date normalisation to ISO 8601 (generator, splits, vocabulary)
 export module varscope;
 export import :errors;
 export import :parallel;
@@ -50,4 +50,3 @@ export import :wrappers;
 export import :attention;
 export import :seq2seq;
 export import :checkpoint;
-export import :data;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs `varscope ckpt ls|diff|remap` like a user on small checkpoints written
 here by hand (base64 and plain-number encodings) and checks outputs and exit
-codes. Usage: check_ckpt_cli.py VARSCOPE_BINARY"""
+codes; then the command line's --help and bad usage (exit 2) across subcommands.
+Usage: check_ckpt_cli.py VARSCOPE_BINARY"""
 import base64
 import json
 import os
@@ -65,6 +66,17 @@ def main(binary):
     expect(code == 2, f"bad --prefix exits 2: {code} {out}")
     code, out = run(binary, "ckpt", "ls", os.path.join(d, "missing.json"))
     expect(code == 2, f"missing file exits 2: {code}")
+    # The command line as a whole (main.cpp + one cmd_<name>.cpp per subcommand): --help lists
+    # every user subcommand (dev is hidden) and succeeds; bad usage exits 2, a subcommand's too.
+    code, out = run(binary, "--help")
+    expect(code == 0 and all(f"\n  {s} " in out for s in ("tour", "ckpt", "train", "decode", "eval"))
+           and "\n  dev " not in out, f"--help lists the subcommands (dev hidden): {code} {out}")
+    for args in ([], ["nonsense"], ["ckpt"], ["ckpt", "nonsense"], ["dev"], ["train", "--task", "dates"],
+                 ["eval", "--task", "dates", "--beam", "x"], ["tour", "--bogus"]):
+        code, out = run(binary, *args)
+        expect(code == 2, f"`varscope {' '.join(args)}` is bad usage: exit {code} (want 2) {out[:200]}")
+    code, out = run(binary, "tour", "--list")
+    expect(code == 0 and "variable-scope " in out and "reuse-modes " in out, f"tour --list: {code} {out[:300]}")
     print("\n".join(failures) or "ckpt CLI: all checks passed")
     sys.exit(1 if failures else 0)
 

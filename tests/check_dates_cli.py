@@ -10,6 +10,7 @@ eval), also from a copy of the binary run in another folder; --checkpoint
 overrides it.
 Usage: check_dates_cli.py VARSCOPE_BINARY MODEL_JSON"""
 import base64
+import hashlib
 import json
 import os
 import re
@@ -290,6 +291,12 @@ def main(binary, model):
         failures.append(f"dev dump-batches: {e}: {out[:300]} {err}")
     code, out2, err = run(binary, "dev", "dump-batches", "--task", "dates", "--steps", "2", "--batch", "3", "--test-size", "4")
     expect(code == 0 and out2 == out, "dump-batches is not deterministic")
+    # Pinned: the training batches (data::draw_sample through dates::training_batch) and the fixed
+    # test set are what they were when the committed model and the PyTorch peer's runs were made.
+    # A change here changes every training run; update the hash only on purpose.
+    digest = hashlib.sha256(out.encode()).hexdigest()
+    expect(digest == "63725933c6f1b4b4bb98bec1c36160898844eb993f7dea311b5c52e3c1ae3faf",
+           f"dump-batches --steps 2 --batch 3 --test-size 4 changed (sha256 {digest}): the sampler draws differently")
 
     # Eval: greedy and beam accuracy on the test split, worst errors.
     code, out, err = run(binary, "eval", "--checkpoint", a, "--task", "dates", "--size", "40", "--beam", "2")

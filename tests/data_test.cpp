@@ -1,4 +1,4 @@
-// The date-normalisation task (varscope:data): determinism, disjoint splits,
+// The date-normalisation task (varscope.dates.data): determinism, disjoint splits,
 // every format, weekdays and Japanese eras against independent computations
 // (Zeller's congruence; era boundaries written out), the vocabulary's JSON
 // round trip, and text <-> ids.
@@ -13,6 +13,7 @@
 #include <vector>
 
 import varscope;
+import varscope.dates.data;
 
 using namespace varscope;
 using namespace varscope::data;
@@ -115,6 +116,27 @@ BOOST_AUTO_TEST_CASE(same_seed_same_samples_other_seed_other_samples) {
   // The fixed sets do not depend on the task's draws.
   const auto f1 = DateTask::fixed_set(Split::test, 50), f2 = DateTask::fixed_set(Split::test, 50);
   for (std::size_t i = 0; i < f1.size(); ++i) BOOST_TEST(f1[i].source == f2[i].source);
+}
+
+BOOST_AUTO_TEST_CASE(the_task_draws_with_the_one_sampler) {
+  // DateTask::sample is draw_sample over the split's dates with the split's generator
+  // (seeded mix_seed(seed, split + 1)): the model's training batches draw the same way.
+  for (const Split split : {Split::train, Split::validation, Split::test}) {
+    DateTask task(11);
+    const auto pool = dates_of(split);
+    Rng rng(mix_seed(11, static_cast<std::uint64_t>(split) + 1));
+    for (int i = 0; i < 50; ++i) {
+      const DateSample a = task.sample(split), b = draw_sample(pool, rng);
+      BOOST_TEST_REQUIRE(a.source == b.source);
+      BOOST_TEST_REQUIRE(a.target == b.target);
+      BOOST_TEST_REQUIRE((a.format == b.format));
+    }
+  }
+  // One date in the pool: every draw is that date, in some format.
+  Rng rng(3);
+  const std::vector<Date> one{{2026, 12, 1}};
+  for (int i = 0; i < 20; ++i) BOOST_TEST(draw_sample(one, rng).target == "2026-12-01");
+  BOOST_CHECK_THROW((void)draw_sample({}, rng), InvalidArgumentError);
 }
 
 BOOST_AUTO_TEST_CASE(splits_are_disjoint_by_date) {

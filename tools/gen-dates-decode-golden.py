@@ -2,12 +2,18 @@
 """Golden for the native == wasm decode check of the committed date model (issue 12).
 
 Runs the NATIVE CLI `varscope decode --checkpoint models/dates.json --beam 4 --n-best 4 --json`
-on a fixed list of inputs (every date format of varscope:data, with case/spacing noise,
+on a fixed list of inputs (every date format of the date task, with case/spacing noise,
 era dates with 元年, and one input with characters outside the vocabulary) and writes
 its output to tests/data/dates_decode_native.json. The wasm build's test
 (tests/wasm/dates_decode_wasm.mjs, ctest `dates_decode_wasm` in the wasm preset)
 decodes the same inputs with the same checkpoint and compares: ids equal, scores
 within 1e-5.
+
+Sampling too ("sampling" in the golden): `varscope decode --sample --temperature T
+--top-k K --seed S --json` on a few inputs, flat enough (T from 1.5 to 4) that the draws leave
+the greedy path; the wasm test samples with the same (input, T, K, seed) through
+datesDecode {sample: true, ...} and wants the same ids (a seed gives the same tokens
+natively and in wasm).
 
 Regenerate (after changing the model, the decoder or the inputs):
   cmake --build build/native --target varscope_cli
@@ -54,6 +60,30 @@ INPUTS = [
     "Sept 9, 2009 ?",             # characters outside the vocabulary -> <unk>
 ]
 
+# (input, temperature, top_k, seed): sampling cases (top_k 0 = the whole vocabulary).
+SAMPLING = [
+    ("1 December 2026", 3.0, 0, 7),
+    ("1 December 2026", 3.0, 0, 8),
+    ("Dec 1, 2026", 2.0, 5, 1),
+    ("12/01/2026", 1.5, 3, 42),
+    ("2026年12月1日(火)", 4.0, 10, 123),
+    ("令和元年5月1日", 3.0, 0, 7),
+    ("Tuesday, December 1, 2026", 4.0, 0, 3),
+    ("Sept 9, 2009 ?", 3.0, 0, 2026),
+]
+
+
+def sample(cli: str) -> list:
+    # One input per run, as decode() and the page.
+    out = []
+    for text, temperature, top_k, seed in SAMPLING:
+        cmd = [cli, "decode", "--checkpoint", str(CHECKPOINT), "--sample", "--temperature", str(temperature),
+               "--top-k", str(top_k), "--seed", str(seed), "--json", "--", text]
+        result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)[0]
+        out.append({"input": text, "temperature": temperature, "top_k": top_k, "seed": seed,
+                    "hypotheses": result["hypotheses"]})
+    return out
+
 
 def decode(cli: str) -> list:
     # One input per run: a batch of one, as the page decodes (batch padding changes the
@@ -82,6 +112,7 @@ def main() -> int:
         "n_best": N_BEST,
         "inputs": INPUTS,
         "results": decode(cli),
+        "sampling": sample(cli),
     }
     text = json.dumps(golden, indent=1, ensure_ascii=False) + "\n"
     if "--check" in sys.argv[2:]:
@@ -90,10 +121,11 @@ def main() -> int:
             print(f"{GOLDEN} is stale: the native build decodes differently now; regenerate with "
                   f"python3 tools/gen-dates-decode-golden.py {cli}", file=sys.stderr)
             return 1
-        print(f"ok: {GOLDEN.name} matches the native build ({len(INPUTS)} inputs, beam {BEAM})")
+        print(f"ok: {GOLDEN.name} matches the native build ({len(INPUTS)} inputs, beam {BEAM}; "
+              f"{len(SAMPLING)} sampling cases)")
         return 0
     GOLDEN.write_text(text, encoding="utf-8")
-    print(f"wrote {GOLDEN} ({len(INPUTS)} inputs)")
+    print(f"wrote {GOLDEN} ({len(INPUTS)} inputs, {len(SAMPLING)} sampling cases)")
     return 0
 
 

@@ -315,14 +315,7 @@ std::vector<vd::DateSample> training_batch(const std::vector<vd::Date>& pool, st
                                            std::int64_t n) {
   Rng rng(mix_seed(mix_seed(seed, 0x7472'6169'6eull), static_cast<std::uint64_t>(step)));
   std::vector<vd::DateSample> out;
-  for (std::int64_t i = 0; i < n; ++i) {
-    vd::DateSample s;
-    s.date = pool[rng.next_u64() % pool.size()];
-    s.format = static_cast<vd::DateFormat>(rng.next_u64() % vd::kDateFormatCount);
-    s.source = vd::format_date(s.date, s.format, rng);
-    s.target = vd::iso(s.date);
-    out.push_back(std::move(s));
-  }
+  for (std::int64_t i = 0; i < n; ++i) out.push_back(vd::draw_sample(pool, rng));
   return out;
 }
 

@@ -17,6 +17,7 @@ module;
 #include <vector>
 export module varscope.dates;
 import varscope;
+export import varscope.dates.data;  // the task (varscope::data): importers of the model get it too
 import varscope.article;
 import varscope.nmt;
 
@@ -144,7 +145,8 @@ struct Prediction {
 /// Exact-match fraction of `p` against the samples' targets.
 [[nodiscard]] double accuracy(const std::vector<Prediction>& p, const std::vector<data::DateSample>& set);
 
-/// The training batch of step `step`: a function of (seed, step) only.
+/// The training batch of step `step`: a function of (seed, step) only (data::draw_sample
+/// from a generator seeded by them).
 [[nodiscard]] std::vector<data::DateSample> training_batch(const std::vector<data::Date>& pool, std::uint64_t seed,
                                                            std::int64_t step, std::int64_t n);
 /// That batch encoded with `vocab` and padded (make_batch): what Trainer::step trains on at

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// native == wasm decode of the committed date model (issue 12), under node:
+// native == wasm decode of the committed date model (beam search and sampling), under node:
 //   node tests/wasm/dates_decode_wasm.mjs --module build/wasm/varscope_web.mjs \
 //        --checkpoint models/dates.json --golden tests/data/dates_decode_native.json
 // The golden is the NATIVE CLI's `varscope decode --json` output for the same inputs
@@ -11,6 +11,7 @@
 // unlikely hypotheses (score ~ -11, ulp 9.5e-7) the measured difference reached 1.14e-5
 // absolute = 1.05e-6 relative (12 ulp), so the bound is 1e-5 absolute up to |score| 1 and
 // 1e-5 relative beyond. Prints the measured max absolute and relative differences.
+// Then the golden's sampling cases (a seed's draws): the same ids and text as native.
 // Exits 1 on any mismatch.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -72,6 +73,29 @@ golden.results.forEach((expected, i) => {
   console.log(`${failures.length > failedBefore ? 'FAIL' : 'ok  '} ${input.padEnd(28)} -> ${r.hypotheses[0].text} ` +
     `(score ${r.hypotheses[0].score.toFixed(6)}, native ${expected.hypotheses[0].score.toFixed(6)})`);
 });
+// Sampling (golden.sampling: `varscope decode --sample --temperature T --top-k K --seed S`):
+// the same (input, T, K, seed) through datesDecode {sample: true} must draw the same ids.
+// The draws are exact (varscope's Rng, IEEE-only arithmetic); the logits agree to float
+// rounding, so a draw could only differ on a CDF boundary within ~1e-6: none of these does.
+const sampling = golden.sampling ?? [];
+if (sampling.length === 0) failures.push('the golden has no sampling cases (regenerate: tools/gen-dates-decode-golden.py)');
+let sampled = 0;
+for (const c of sampling) {
+  const label = `${JSON.stringify(c.input)} T=${c.temperature} k=${c.top_k} seed=${c.seed}`;
+  const r = JSON.parse(mod.datesDecode(JSON.stringify({
+    text: c.input, sample: true, temperature: c.temperature, topK: c.top_k, seed: c.seed })));
+  if (!r.ok) {
+    failures.push(`sampling ${label}: ${r.kind}: ${r.message}`);
+    continue;
+  }
+  const got = JSON.stringify(r.hypotheses.map((h) => [h.ids, h.text]));
+  const want = JSON.stringify(c.hypotheses.map((h) => [h.ids, h.text]));
+  const same = got === want;
+  if (!same) failures.push(`sampling ${label}: wasm ${got} vs native ${want}`);
+  sampled += 1;
+  console.log(`${same ? 'ok  ' : 'FAIL'} sample ${label} -> ${r.hypotheses[0]?.text} (native ${c.hypotheses[0].text})`);
+}
+console.log(`sampled ${sampled} cases: ids ${failures.some((f) => f.startsWith('sampling')) ? 'DIFFER from' : 'equal to'} native`);
 console.log(`compared ${compared} hypotheses of ${golden.inputs.length} inputs (beam ${golden.beam}); ` +
   `max |score or log-prob diff| wasm vs native = ${worst.toExponential(3)} (top hypotheses: ${worstTop.toExponential(3)}); ` +
   `max relative (to max(1, |native|)) = ${worstRel.toExponential(3)} (tolerance ${TOL})`);

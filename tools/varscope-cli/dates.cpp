@@ -4,7 +4,7 @@
 // (embedding shared by encoder and decoder, GRU encoder via
 // dynamic_rnn(scope='encoder'), a training decoder and a beam-search decoder
 // sharing decoder/...) trained with Adam + clip_by_global_norm on
-// varscope:data's date-normalisation task.
+// the date-normalisation task (varscope.dates.data).
 //
 // Determinism: the graph is seeded with --seed and the batch of step s is drawn
 // from Rng(mix(seed, s)), so a run is a function of (seed, hyper-parameters,

@@ -1,6 +1,7 @@
 // `varscope train|decode|eval --task dates`: the article's Seq2Seq trained on
-// varscope:data's date-normalisation task (issue 12). Plain declarations so
-// main.cpp (CLI11) stays the only place that parses arguments.
+// the date-normalisation task (varscope.dates.data). Plain declarations so the
+// subcommand files (cmd_train.cpp, cmd_decode.cpp, ...: CLI11) stay the only
+// places that parse arguments; dates.cpp runs them.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// varscope:data — the date-normalisation task: calendar arithmetic, Japanese
+// varscope.dates.data — the date-normalisation task: calendar arithmetic, Japanese
 // eras, source formats with noise, date-hash splits and the character vocabulary.
 module;
 #include <nlohmann/json.hpp>
@@ -10,10 +10,8 @@ module;
 #include <string>
 #include <string_view>
 #include <vector>
-module varscope;
-import :errors;
-import :init;
-import :data;
+module varscope.dates.data;
+import varscope;
 
 namespace varscope::data {
 
@@ -230,16 +228,19 @@ DateTask::DateTask(std::uint64_t seed)
       rngs_{Rng(mix_seed(seed, 1)), Rng(mix_seed(seed, 2)), Rng(mix_seed(seed, 3))},
       dates_{dates_of(Split::train), dates_of(Split::validation), dates_of(Split::test)} {}
 
-DateSample DateTask::sample(Split split) {
-  const auto k = static_cast<std::size_t>(split);
-  Rng& rng = rngs_.at(k);
-  const auto& pool = dates_[k];
+DateSample draw_sample(const std::vector<Date>& pool, Rng& rng) {
+  if (pool.empty()) throw InvalidArgumentError("draw_sample: the pool of dates is empty; pass dates_of(split)");
   DateSample s;
   s.date = pool[below(rng, pool.size())];
   s.format = static_cast<DateFormat>(below(rng, kDateFormatCount));
   s.source = format_date(s.date, s.format, rng);
   s.target = iso(s.date);
   return s;
+}
+
+DateSample DateTask::sample(Split split) {
+  const auto k = static_cast<std::size_t>(split);
+  return draw_sample(dates_[k], rngs_.at(k));
 }
 
 std::vector<DateSample> DateTask::samples(Split split, std::size_t n) {

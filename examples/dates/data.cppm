@@ -1,5 +1,7 @@
-// varscope:data — a built-in seq2seq task with no download: character-level
-// date normalisation to ISO 8601 (issue 12).
+// varscope.dates.data — the date model's task, with no download: character-level
+// date normalisation to ISO 8601 (issue 12). Not part of `import varscope;`:
+// `import varscope.dates.data;` for the task alone, or `import varscope.dates;`
+// (which re-exports it) for the task and the model.
 //
 //   data::DateTask task(/*seed=*/1);
 //   auto batch = task.samples(data::Split::train, 64);   // deterministic for a seed
@@ -11,17 +13,16 @@
 // (train / validation / test) is a fixed hash of the date, independent of the
 // seed, so the splits are disjoint by date for every seed. Sources are written
 // in one of the DateFormat styles with random case and spacing noise.
-// It is a library partition (not an example module) because the CLI, the tests
-// and the wasm bindings all need the same generator and vocabulary.
+// The CLI, the tests and the wasm bindings all use this one generator and
+// vocabulary; the model's training batches draw through draw_sample too.
 module;
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
-export module varscope:data;
-import :errors;
-import :init;
+export module varscope.dates.data;
+import varscope;
 
 export namespace varscope::data {
 
@@ -90,6 +91,12 @@ struct DateSample {
   std::string source;  ///< the noisy text
   std::string target;  ///< ISO 8601
 };
+
+/// The one sampler: a uniformly drawn date of `pool`, a uniformly drawn format, noise,
+/// all from `rng` in that order. DateTask::sample draws with it from a split's generator;
+/// the model's training batches (varscope.dates' training_batch) from a (seed, step) generator.
+/// An empty pool is an InvalidArgumentError.
+[[nodiscard]] DateSample draw_sample(const std::vector<Date>& pool, Rng& rng);
 
 /// The seeded generator. Samples of one split depend only on (seed, split, call order).
 class DateTask {
