@@ -7,6 +7,7 @@ module;
 #include <cstdint>
 export module varscope:loss;
 import :errors;
+import :parallel;
 import :tensor;
 import :autograd;  // the implementation records backward functions on the tape
 

@@ -42,35 +42,40 @@ std::vector<float> cross_entropy_rows(const float* logits, const std::int32_t* l
                                  "; padding ids must be valid too: weights apply only after this check)");
     }
   std::vector<float> ce(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) {
-    const Eigen::Map<const Eigen::ArrayXf> row(logits + i * v, v);
-    const float m = row.maxCoeff();
-    float sum = 0.0f;
-    if (probs) {
-      Eigen::Map<Eigen::ArrayXf> p(probs + i * v, v);
-      p = (row - m).exp();
-      sum = p.sum();
-      p *= 1.0f / sum;
-    } else {
-      sum = (row - m).exp().sum();
+  // Rows are independent: spread over the threads (the same bits for any count).
+  parallel_for(n, 20.0 * double(n) * double(v), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const Eigen::Map<const Eigen::ArrayXf> row(logits + i * v, v);
+      const float m = row.maxCoeff();
+      float sum = 0.0f;
+      if (probs) {
+        Eigen::Map<Eigen::ArrayXf> p(probs + i * v, v);
+        p = (row - m).exp();
+        sum = p.sum();
+        p *= 1.0f / sum;
+      } else {
+        sum = (row - m).exp().sum();
+      }
+      ce[i] = std::log(sum) - (row[labels[i]] - m);
     }
-    ce[i] = std::log(sum) - (row[labels[i]] - m);
-  }
+  });
   return ce;
 }
 
 // probs[i] <- scale[i] * (probs[i] - onehot(label i)), in place: d ce / d logits.
 void cross_entropy_backward(float* probs, const std::int32_t* labels, const float* scale, std::int64_t n,
                             std::int64_t v) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    Eigen::Map<Eigen::ArrayXf> d(probs + i * v, v);
-    if (scale[i] == 0.0f) {
-      d.setZero();
-      continue;
+  parallel_for(n, 2.0 * double(n) * double(v), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      Eigen::Map<Eigen::ArrayXf> d(probs + i * v, v);
+      if (scale[i] == 0.0f) {
+        d.setZero();
+        continue;
+      }
+      d *= scale[i];
+      d[labels[i]] -= scale[i];
     }
-    d *= scale[i];
-    d[labels[i]] -= scale[i];
-  }
+  });
 }
 
 }  // namespace
