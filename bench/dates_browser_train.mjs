@@ -49,12 +49,14 @@ try {
     const t0 = Date.now();
     await page.click('#train-scratch');
     let reached = null;
+    let last = { acc: [], accSteps: [] };
     while (Date.now() - t0 < limitMs) {
       await page.waitForTimeout(250);
       const s = await page.evaluate(() => ({
         acc: window.varscopeDemo.dates.acc.slice(), accSteps: window.varscopeDemo.dates.accSteps.slice(),
         step: Number(document.getElementById('dates').dataset.step),
       }));
+      last = s;
       const k = s.acc.findIndex((a) => a >= target);
       if (k >= 0) {
         reached = { ms: Date.now() - t0, step: s.accSteps[k], curve: s.acc.map((a, i) => `${s.accSteps[i]}:${a.toFixed(3)}`) };
@@ -64,7 +66,8 @@ try {
     await page.click('#train-pause');
     await page.close();
     if (!reached) {
-      console.log(`run ${run + 1}: did not reach ${target} within ${limitMs / 1000} s`);
+      console.log(`run ${run + 1}: did not reach ${target} within ${limitMs / 1000} s\n  curve ` +
+        last.acc.map((a, i) => `${last.accSteps[i]}:${a.toFixed(3)}`).join(' '));
       results.push(null);
     } else {
       console.log(`run ${run + 1}: ${(reached.ms / 1000).toFixed(1)} s to validation accuracy >= ${target} at step ${reached.step} ` +
