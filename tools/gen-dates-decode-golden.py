@@ -21,6 +21,10 @@ Regenerate (after changing the model, the decoder or the inputs):
 Check that the committed file is what the native build produces now (ctest
 `dates_decode_golden` in the native preset):
   python3 tools/gen-dates-decode-golden.py build/native/varscope --check
+
+With --attention: the committed attention model (models/dates-attention.json) and its golden
+tests/data/dates_attention_decode_native.json, whose hypotheses also carry their alignments
+(ctest `dates_attention_decode_golden`; the wasm side: `dates_attention_decode_wasm`).
 """
 import json
 import pathlib
@@ -85,12 +89,12 @@ def sample(cli: str) -> list:
     return out
 
 
-def decode(cli: str) -> list:
+def decode(cli: str, checkpoint: pathlib.Path = CHECKPOINT) -> list:
     # One input per run: a batch of one, as the page decodes (batch padding changes the
     # matrix shapes, hence the last bits of the scores).
     results = []
     for text in INPUTS:
-        cmd = [cli, "decode", "--checkpoint", str(CHECKPOINT), "--beam", str(BEAM), "--n-best", str(N_BEST), "--json",
+        cmd = [cli, "decode", "--checkpoint", str(checkpoint), "--beam", str(BEAM), "--n-best", str(N_BEST), "--json",
                "--", text]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         results.extend(json.loads(out))
@@ -105,27 +109,33 @@ def main() -> int:
     if not pathlib.Path(cli).exists():
         print(f"{cli}: no such file; build it: cmake --build build/native --target varscope_cli", file=sys.stderr)
         return 2
+    attention = "--attention" in sys.argv[2:]
+    checkpoint = REPO / "models" / "dates-attention.json" if attention else CHECKPOINT
+    golden_path = REPO / "tests" / "data" / "dates_attention_decode_native.json" if attention else GOLDEN
     golden = {
-        "generated_by": "tools/gen-dates-decode-golden.py (native varscope decode --json)",
-        "checkpoint": "models/dates.json",
+        "generated_by": "tools/gen-dates-decode-golden.py" + (" --attention" if attention else "") +
+                        " (native varscope decode --json)",
+        "checkpoint": "models/" + checkpoint.name,
         "beam": BEAM,
         "n_best": N_BEST,
         "inputs": INPUTS,
-        "results": decode(cli),
-        "sampling": sample(cli),
+        "results": decode(cli, checkpoint),
     }
+    if not attention:  # sampling is checked on the default model only
+        golden["sampling"] = sample(cli)
     text = json.dumps(golden, indent=1, ensure_ascii=False) + "\n"
     if "--check" in sys.argv[2:]:
-        committed = GOLDEN.read_text(encoding="utf-8")
+        committed = golden_path.read_text(encoding="utf-8")
         if json.loads(committed) != golden:
-            print(f"{GOLDEN} is stale: the native build decodes differently now; regenerate with "
-                  f"python3 tools/gen-dates-decode-golden.py {cli}", file=sys.stderr)
+            print(f"{golden_path} is stale: the native build decodes differently now; regenerate with "
+                  f"python3 tools/gen-dates-decode-golden.py {cli}"
+                  f"{' --attention' if attention else ''}", file=sys.stderr)
             return 1
-        print(f"ok: {GOLDEN.name} matches the native build ({len(INPUTS)} inputs, beam {BEAM}; "
-              f"{len(SAMPLING)} sampling cases)")
+        print(f"ok: {golden_path.name} matches the native build ({len(INPUTS)} inputs, beam {BEAM}"
+              f"{'' if attention else f'; {len(SAMPLING)} sampling cases'})")
         return 0
-    GOLDEN.write_text(text, encoding="utf-8")
-    print(f"wrote {GOLDEN} ({len(INPUTS)} inputs, {len(SAMPLING)} sampling cases)")
+    golden_path.write_text(text, encoding="utf-8")
+    print(f"wrote {golden_path} ({len(INPUTS)} inputs{'' if attention else f', {len(SAMPLING)} sampling cases'})")
     return 0
 
 

@@ -289,14 +289,31 @@ json dates_info() {
                 {"layers", h.layers},
                 {"bidirectional", h.bidirectional},
                 {"residual", h.residual},
-                {"dropout", h.dropout}}},
+                {"dropout", h.dropout},
+                {"attention", h.attention}}},
               {"model", dates::describe(h)},
               {"vocabSize", t.vocab().size()}};
 }
 
+// With an attention model: the hypothesis' alignments ([length, source length]: one row per
+// decoded step, the end-token step included, backtracked through the beam's parents) and
+// the character each row produced (its id decoded; "</s>" for the end token).
 json hypothesis_json(const Hypothesis& h, const vd::Vocabulary& vocab) {
-  return json{{"text", vocab.decode(h.ids)}, {"ids", h.ids}, {"score", h.score}, {"logProb", h.log_prob},
-              {"length", h.length}};
+  json j{{"text", vocab.decode(h.ids)}, {"ids", h.ids}, {"score", h.score}, {"logProb", h.log_prob},
+         {"length", h.length}};
+  if (h.alignments.shape().dims().size() == 2) {
+    const auto rows = h.alignments.shape()[0], cols = h.alignments.shape()[1];
+    const auto a = h.alignments.data<float>();
+    json matrix = json::array(), tokens = json::array();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      matrix.push_back(std::vector<float>(a.begin() + r * cols, a.begin() + (r + 1) * cols));
+      tokens.push_back(r < static_cast<std::int64_t>(h.ids.size()) ? vocab.decode({h.ids[static_cast<std::size_t>(r)]})
+                                                                    : std::string("</s>"));
+    }
+    j["alignments"] = std::move(matrix);
+    j["outputTokens"] = std::move(tokens);
+  }
+  return j;
 }
 
 json dates_decode_impl(const std::string& params_json) {
@@ -344,6 +361,12 @@ json dates_decode_impl(const std::string& params_json) {
   for (const auto& h : beams.hypotheses.at(0)) hyps.push_back(hypothesis_json(h, t.vocab()));
   json out = dates_info();
   out["input"] = text;
+  {
+    // The source characters (one id each: the heat map's columns).
+    json chars = json::array();
+    for (const char32_t cp : vd::utf8_decode(text)) chars.push_back(vd::utf8_encode(cp));
+    out["sourceChars"] = std::move(chars);
+  }
   out["unknown"] = in.unknown;
   out["hypotheses"] = hyps;
   out["greedy"] = hypothesis_json(g, t.vocab());
@@ -506,6 +529,16 @@ std::string dates_new(const std::string& params_json) {
     h.batch = p.value("batch", h.batch);
     h.seed = p.value("seed", h.seed);
     h.learning_rate = p.value("learningRate", h.learning_rate);
+    // attention (luong | scaled_luong | bahdanau | normed_bahdanau): tensorflow/nmt's model with an
+    // AttentionWrapper, as `varscope train --attention` (1-layer GRU encoder and decoder at the page's sizes).
+    h.attention = p.value("attention", std::string());
+    if (!h.attention.empty()) {
+      if (h.attention != "luong" && h.attention != "scaled_luong" && h.attention != "bahdanau" &&
+          h.attention != "normed_bahdanau")
+        throw InvalidArgumentError("attention '" + h.attention +
+                                   "' is not an attention; pass luong, scaled_luong, bahdanau or normed_bahdanau");
+      h.nmt = true;
+    }
     if (h.hidden > 512 || h.embedding > 512 || h.batch > 512)
       throw InvalidArgumentError("hidden " + std::to_string(h.hidden) + ", embedding " + std::to_string(h.embedding) +
                                  ", batch " + std::to_string(h.batch) + ": the page allows at most 512 each");

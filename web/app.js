@@ -215,7 +215,7 @@ async function decode(perturb = false) {
 const datesEl = () => document.getElementById('dates');
 const datesState = {
   steps: [], losses: [], accSteps: [], acc: [], training: false, loop: null, lastEval: 0, lastDecodeAt: 0,
-  lastDecode: null, info: null,
+  lastDecode: null, info: null, attnBeam: 0, runs: [], run: null,
 };
 const TRAIN_CHUNK = 5;      // steps per worker request: a pause or a decode waits at most one chunk
 const EVAL_EVERY = 100;     // steps between validation runs
@@ -252,16 +252,81 @@ function showDatesInfo(info) {
   setTrainingButtons();
 }
 
+// The attention heat map of one hypothesis: a table with the output characters as rows (the
+// end token </s> included) and the source characters as columns, each cell shaded by its
+// alignment weight. Every cell carries its exact value in data-value (a row sums to 1).
+function showAttention(r) {
+  const section = $('dates-attn-section');
+  const hyps = r.hypotheses.filter((h) => Array.isArray(h.alignments));
+  if (!hyps.length) {
+    section.hidden = true;
+    $('dates-attn').replaceChildren();
+    datesEl().dataset.attention = 'off';
+    return;
+  }
+  if (datesState.attnBeam >= r.hypotheses.length) datesState.attnBeam = 0;
+  const k = datesState.attnBeam;
+  const h = r.hypotheses[k];
+  const table = $('dates-attn');
+  const head = document.createElement('thead');
+  const axis = document.createElement('tr');
+  const corner = document.createElement('th');
+  corner.className = 'axis';
+  corner.scope = 'col';
+  corner.textContent = 'output ↓ · source →';
+  axis.append(corner);
+  r.sourceChars.forEach((c, j) => {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = c === ' ' ? '␣' : c;
+    th.title = `source character ${j + 1}: '${c}'`;
+    axis.append(th);
+  });
+  head.append(axis);
+  const body = document.createElement('tbody');
+  h.alignments.forEach((weights, t) => {
+    const tr = document.createElement('tr');
+    const th = document.createElement('th');
+    th.scope = 'row';
+    th.textContent = h.outputTokens[t];
+    tr.append(th);
+    weights.forEach((w, j) => {
+      const td = document.createElement('td');
+      td.dataset.value = String(w);
+      td.style.background = `rgba(11, 92, 173, ${Math.min(1, Math.max(0, w)).toFixed(3)})`;
+      td.title = `${h.outputTokens[t]} ← '${r.sourceChars[j]}': ${w.toFixed(4)}`;
+      tr.append(td);
+    });
+    body.append(tr);
+  });
+  table.replaceChildren(head, body);
+  table.dataset.beam = String(k);
+  table.dataset.text = h.text;
+  table.dataset.rows = String(h.alignments.length);
+  table.dataset.cols = String(r.sourceChars.length);
+  $('dates-attn-beam').textContent = `${k} (${h.text})`;
+  [...$('dates-beams').tBodies[0].rows].forEach((tr, i) => tr.classList.toggle('selected', i === k));
+  section.hidden = false;
+  datesEl().dataset.attention = 'on';
+  datesEl().dataset.attnDraws = String(Number(datesEl().dataset.attnDraws || 0) + 1);
+}
+
 function showDatesDecode(r) {
   showDatesInfo(r);
+  if (!datesState.lastDecode || datesState.lastDecode.input !== r.input) datesState.attnBeam = 0;
   $('dates-greedy').textContent = `${r.greedy.text}  (score ${r.greedy.score.toFixed(5)})`;
-  $('dates-beams').tBodies[0].replaceChildren(...r.hypotheses.map((h, i) =>
-    row([String(i), h.text, h.score.toFixed(5), h.logProb.toFixed(5), String(h.length)], true)));
+  $('dates-beams').tBodies[0].replaceChildren(...r.hypotheses.map((h, i) => {
+    const tr = row([String(i), h.text, h.score.toFixed(5), h.logProb.toFixed(5), String(h.length)], true);
+    tr.dataset.beam = String(i);
+    if (h.alignments) tr.title = 'show this hypothesis\' attention';
+    return tr;
+  }));
   $('dates-unknown').textContent = r.unknown ? `characters outside the vocabulary, read as <unk>: ${r.unknown}` : '';
   showSharedVariables('dates-shared', 'dates-shared-verdict', r.decoders);
   $('dates-vars').tBodies[0].replaceChildren(...r.variables.map((v) => row([v.name, shapeText(v.shape), v.fingerprint])));
   $('dates-var-count').textContent = String(r.variables.length);
   datesState.lastDecode = r;
+  showAttention(r);
   window.varscopeDemo.lastDates = r;
   datesEl().dataset.decodes = String(Number(datesEl().dataset.decodes) + 1);
 }
@@ -294,8 +359,27 @@ async function validateDates() {
   datesState.acc.push(v.accuracy);
   accPlot.setData([datesState.accSteps, datesState.acc]);
   $('train-acc').textContent = `${(100 * v.accuracy).toFixed(1)}% at step ${v.step}`;
+  if (datesState.run) {
+    const run = datesState.run;
+    run.step = v.step;
+    run.accuracy = v.accuracy;
+    if (run.reached99 === null && v.accuracy >= 0.99) run.reached99 = v.step;
+    showRuns();
+  }
   datesEl().dataset.accuracy = String(v.accuracy);
   datesEl().dataset.evals = String(datesState.acc.length);
+}
+
+// One row per training run started on this page (from scratch or from a committed model):
+// its latest validation accuracy and the first validation step at ≥ 99%.
+function showRuns() {
+  $('train-runs').tBodies[0].replaceChildren(...datesState.runs.map((run, i) => {
+    const tr = row([String(i + 1), run.model, run.attention || 'none', String(run.step),
+      run.accuracy === null ? '–' : `${(100 * run.accuracy).toFixed(1)}%`,
+      run.reached99 === null ? '–' : String(run.reached99)], true);
+    tr.dataset.attention = run.attention || 'none';
+    return tr;
+  }));
 }
 
 function setTrainingButtons() {
@@ -352,12 +436,19 @@ async function newTraining(fromDefault) {
   await pauseTraining();
   await guarded('Training', async () => {
     const info = fromDefault
-      ? check(await call('datesLoadDefault'), 'Default model')
+      ? check(await call('datesLoadDefault', $('dates-attention').value), 'Default model')
       : check(await call('datesNew', JSON.stringify({
         hidden: Number($('train-hidden').value), embedding: Number($('train-embedding').value),
         batch: Number($('train-batch').value), seed: Number($('train-seed').value),
+        attention: $('train-attention').value,
       })), 'New model');
     resetCurves();
+    datesState.run = {
+      model: `${fromDefault ? 'committed' : 'from scratch'}: ${info.model}, hidden ${info.hyper.hidden}`,
+      attention: info.hyper.attention, step: info.step, accuracy: null, reached99: null,
+    };
+    datesState.runs.push(datesState.run);
+    showRuns();
     datesState.lastEval = info.step;
     showDatesInfo(info);
     $('dates-report').textContent = '';
@@ -400,9 +491,12 @@ async function loadDatesFile(file) {
   });
 }
 
+// The committed model the "attention" switch selects: models/dates.json or models/dates-attention.json.
 async function loadDefaultDates() {
   await guarded('Default model', async () => {
-    showDatesInfo(check(await call('datesLoadDefault'), 'Default model'));
+    const which = $('dates-attention').value;
+    showDatesInfo(check(await call('datesLoadDefault', which), 'Default model'));
+    datesEl().dataset.model = which || 'default';
     await decodeDates();
   });
 }
@@ -514,6 +608,18 @@ let typing = null;
 $('dates-input').addEventListener('input', () => {
   clearTimeout(typing);
   typing = setTimeout(decodeDates, 250);
+});
+$('dates-beams').tBodies[0].addEventListener('click', (e) => {
+  const tr = e.target.closest('tr');
+  if (!tr || !datesState.lastDecode) return;
+  datesState.attnBeam = Number(tr.dataset.beam);
+  showAttention(datesState.lastDecode);
+});
+$('dates-attention').addEventListener('change', async () => {
+  await pauseTraining();
+  datesState.run = null;
+  resetCurves();
+  await loadDefaultDates();
 });
 $('train-scratch').addEventListener('click', () => newTraining(false));
 $('train-default').addEventListener('click', () => newTraining(true));

@@ -7,8 +7,14 @@ import createVarscope from './dist/varscope_web.mjs';
 
 const allowed = new Set(['tour', 'reuseTable', 'feedForward', 'seq2seq', 'saveCheckpoint', 'loadCheckpoint',
   'datesLoad', 'datesNew', 'datesDecode', 'datesTrain', 'datesValidate', 'datesSave']);
-/** The committed trained model (models/dates.json), copied into dist/ by the wasm build. */
-const defaultModelUrl = new URL('./dist/models/dates.json', import.meta.url);
+/** The committed trained models (models/dates.json, models/dates-attention.json), copied into dist/ by the wasm build. */
+const defaultModels = {
+  '': { url: new URL('./dist/models/dates.json', import.meta.url), label: 'models/dates.json (the trained default)' },
+  attention: {
+    url: new URL('./dist/models/dates-attention.json', import.meta.url),
+    label: 'models/dates-attention.json (trained, with attention)',
+  },
+};
 const ready = createVarscope();
 
 ready.then(
@@ -27,10 +33,13 @@ async function handle({ id, fn, args = [] }) {
     let callArgs = args;
     let name = fn;
     if (fn === 'datesLoadDefault') {
-      // Fetch the default model here (not in the page): 2.6 MB never crosses postMessage twice.
-      const res = await fetch(defaultModelUrl);
-      if (!res.ok) throw new Error(`${defaultModelUrl.pathname}: HTTP ${res.status} (build the wasm preset: it copies models/dates.json into build/wasm/web-dist/models/, served as dist/)`);
-      callArgs = [await res.text(), 'models/dates.json (the trained default)'];
+      // Fetch the committed model here (not in the page): 2.6 MB never crosses postMessage twice.
+      // args[0]: '' the default (no attention), 'attention' the attention model.
+      const which = defaultModels[args[0] || ''];
+      if (!which) throw new Error(`no committed date model '${args[0]}' (use '' or 'attention')`);
+      const res = await fetch(which.url);
+      if (!res.ok) throw new Error(`${which.url.pathname}: HTTP ${res.status} (build the wasm preset: it copies models/dates*.json into build/wasm/web-dist/models/, served as dist/)`);
+      callArgs = [await res.text(), which.label];
       name = 'datesLoad';
     } else if (!allowed.has(fn)) {
       throw new Error(`unknown function ${fn}`);

@@ -12,6 +12,11 @@
 // absolute = 1.05e-6 relative (12 ulp), so the bound is 1e-5 absolute up to |score| 1 and
 // 1e-5 relative beyond. Prints the measured max absolute and relative differences.
 // Then the golden's sampling cases (a seed's draws): the same ids and text as native.
+// With an attention model's golden (tools/gen-dates-decode-golden.py --attention, whose
+// hypotheses carry `alignments`): each hypothesis' alignments must have native's shape
+// ([length, source characters]) and values within 1e-5 (softmaxes of float32 scores, the
+// same kernels' differences as the scores); a golden with alignments and a wasm decode
+// without them (or the reverse) is a mismatch.
 // Exits 1 on any mismatch.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,7 +39,26 @@ const bound = (native) => TOL * Math.max(1, Math.abs(native));
 
 const { default: createVarscope } = await import(pathToFileURL(modulePath).href);
 const mod = await createVarscope();
-const loaded = JSON.parse(mod.datesLoad(fs.readFileSync(checkpoint, 'utf8'), 'models/dates.json'));
+const loaded = JSON.parse(mod.datesLoad(fs.readFileSync(checkpoint, 'utf8'), `models/${path.basename(checkpoint)}`));
+const ALIGN_TOL = 1e-5;
+let worstAlign = 0;
+let alignRows = 0;
+/** '' when the alignments agree, else what differs. */
+function alignmentsDiffer(w, n) {
+  if (!n.alignments && !w.alignments) return '';
+  if (!n.alignments || !w.alignments) return `alignments: wasm ${w.alignments ? 'has' : 'has none'}, native ${n.alignments ? 'has' : 'has none'}`;
+  if (w.alignments.length !== n.alignments.length) return `alignments: ${w.alignments.length} rows vs native ${n.alignments.length}`;
+  for (let t = 0; t < n.alignments.length; ++t) {
+    if (w.alignments[t].length !== n.alignments[t].length) return `alignments row ${t}: ${w.alignments[t].length} columns vs native ${n.alignments[t].length}`;
+    alignRows += 1;
+    for (let j = 0; j < n.alignments[t].length; ++j) {
+      const d = Math.abs(w.alignments[t][j] - n.alignments[t][j]);
+      worstAlign = Math.max(worstAlign, d);
+      if (!(d <= ALIGN_TOL)) return `alignments[${t}][${j}]: wasm ${w.alignments[t][j]} vs native ${n.alignments[t][j]}`;
+    }
+  }
+  return '';
+}
 if (!loaded.ok) {
   console.error(`FAIL datesLoad: ${JSON.stringify(loaded)}`);
   process.exit(1);
@@ -69,6 +93,8 @@ golden.results.forEach((expected, i) => {
     if (!same || !(dScore <= bound(n.score)) || !(dLogProb <= bound(n.log_prob)))
       failures.push(`${JSON.stringify(input)} hypothesis ${k}: wasm ${w.text} [${w.ids}] score ${w.score} ` +
         `vs native ${n.text} [${n.ids}] score ${n.score} (|diff| ${diff})`);
+    const alignError = alignmentsDiffer(w, n);
+    if (alignError) failures.push(`${JSON.stringify(input)} hypothesis ${k}: ${alignError}`);
   });
   console.log(`${failures.length > failedBefore ? 'FAIL' : 'ok  '} ${input.padEnd(28)} -> ${r.hypotheses[0].text} ` +
     `(score ${r.hypotheses[0].score.toFixed(6)}, native ${expected.hypotheses[0].score.toFixed(6)})`);
@@ -78,7 +104,11 @@ golden.results.forEach((expected, i) => {
 // The draws are exact (varscope's Rng, IEEE-only arithmetic); the logits agree to float
 // rounding, so a draw could only differ on a CDF boundary within ~1e-6: none of these does.
 const sampling = golden.sampling ?? [];
-if (sampling.length === 0) failures.push('the golden has no sampling cases (regenerate: tools/gen-dates-decode-golden.py)');
+// The default model's golden must carry sampling cases; the attention golden has none (its
+// generator samples the default model only).
+const attentionGolden = String(golden.generated_by ?? '').includes('--attention');
+if (sampling.length === 0 && !attentionGolden)
+  failures.push('the golden has no sampling cases (regenerate: tools/gen-dates-decode-golden.py)');
 let sampled = 0;
 for (const c of sampling) {
   const label = `${JSON.stringify(c.input)} T=${c.temperature} k=${c.top_k} seed=${c.seed}`;
@@ -99,6 +129,7 @@ console.log(`sampled ${sampled} cases: ids ${failures.some((f) => f.startsWith('
 console.log(`compared ${compared} hypotheses of ${golden.inputs.length} inputs (beam ${golden.beam}); ` +
   `max |score or log-prob diff| wasm vs native = ${worst.toExponential(3)} (top hypotheses: ${worstTop.toExponential(3)}); ` +
   `max relative (to max(1, |native|)) = ${worstRel.toExponential(3)} (tolerance ${TOL})`);
+if (alignRows) console.log(`alignments: ${alignRows} rows compared, max |wasm - native| = ${worstAlign.toExponential(3)} (tolerance ${ALIGN_TOL})`);
 if (compared === 0) failures.push('nothing compared');
 if (failures.length) {
   console.log(`FAIL ${failures.length} mismatch(es):\n - ${failures.join('\n - ')}`);

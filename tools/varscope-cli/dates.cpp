@@ -288,8 +288,15 @@ int run_decode(const DecodeArgs& a) {
       int rank = 0;
       for (const auto& h : r.hypotheses[k]) {
         const std::string text = loaded.vocab.decode(h.ids);
-        row["hypotheses"].push_back(
-            {{"text", text}, {"ids", h.ids}, {"score", h.score}, {"log_prob", h.log_prob}, {"length", h.length}});
+        json hyp{{"text", text}, {"ids", h.ids}, {"score", h.score}, {"log_prob", h.log_prob}, {"length", h.length}};
+        // An attention model's alignments, [length][source length] (the end-token step included).
+        if (h.alignments.shape().dims().size() == 2) {
+          const auto rows = h.alignments.shape()[0], cols = h.alignments.shape()[1];
+          const auto al = h.alignments.data<float>();
+          for (std::int64_t t = 0; t < rows; ++t)
+            hyp["alignments"].push_back(std::vector<float>(al.begin() + t * cols, al.begin() + (t + 1) * cols));
+        }
+        row["hypotheses"].push_back(std::move(hyp));
         if (!a.json)
           fmt::print("  {}. {:<12} score {:9.4f}  log_prob {:9.4f}  length {}\n", ++rank, text, h.score, h.log_prob,
                      h.length);
