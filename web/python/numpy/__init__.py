@@ -37,8 +37,32 @@ def _to_f32(x):
     return _struct.unpack("f", _struct.pack("f", x))[0]
 
 
-class float32(float):
+class _Scalar:
+    """What numpy's scalars share with 0-d arrays: .item(), .tolist(), .shape, .ndim, .size, .dtype."""
+
+    __slots__ = ()
+
+    def item(self):
+        return self._python(self)
+
+    tolist = item
+
+    @property
+    def shape(self):
+        return ()
+
+    ndim = 0
+    size = 1
+
+    @property
+    def dtype(self):
+        return dtype(type(self))
+
+
+class float32(_Scalar, float):
     """numpy.float32: a float rounded to single precision, printed with float32's shortest digits."""
+
+    _python = float
 
     def __new__(cls, x=0.0):
         return super().__new__(cls, _to_f32(float(x)))
@@ -49,19 +73,25 @@ class float32(float):
     __str__ = __repr__
 
 
-class float64(float):
+class float64(_Scalar, float):
+    _python = float
+
     def __new__(cls, x=0.0):
         return super().__new__(cls, float(x))
 
 
-class int32(int):
+class int32(_Scalar, int):
+    _python = int
+
     def __new__(cls, x=0):
         v = int(x)
         v = (v + 2**31) % 2**32 - 2**31
         return super().__new__(cls, v)
 
 
-class int64(int):
+class int64(_Scalar, int):
+    _python = int
+
     def __new__(cls, x=0):
         v = int(x)
         v = (v + 2**63) % 2**64 - 2**63
@@ -430,6 +460,8 @@ class ndarray:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         shape = [int(n) for n in shape]
+        # numpy's wording: "(4,newaxis)", "(7,)"
+        asked = "(" + ",".join("newaxis" if n == -1 else str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
         if shape.count(-1) > 1:
             raise ValueError("can only specify one unknown dimension")
         known = 1
@@ -438,10 +470,10 @@ class ndarray:
                 known *= n
         if -1 in shape:
             if known == 0 or self.size % known:
-                raise ValueError(f"cannot reshape array of size {self.size} into shape {tuple(shape)}")
+                raise ValueError(f"cannot reshape array of size {self.size} into shape {asked}")
             shape[shape.index(-1)] = self.size // known
         elif known != self.size:
-            raise ValueError(f"cannot reshape array of size {self.size} into shape {tuple(shape)}")
+            raise ValueError(f"cannot reshape array of size {self.size} into shape {asked}")
         return ndarray(shape, self._dtype, list(self._data))
 
     def astype(self, dtype):
