@@ -33,3 +33,10 @@ except ValueError as e:
 print(a[-1], a[-1, -2], a[::-1, ::-1], a[5:], a[:, 1:].tolist(), a[1:, 1:].shape)
 print(len(a), list(a[0]), [x for x in a[:, 0]], a.item(0) if False else a[0, 1].item())
 print(np.argmax(np.array([float("nan"), 3.0, float("nan")])), np.argmax([[1, 5], [7, 2]], axis=0))
+# Scalar arithmetic keeps numpy 1.x's types: same-type scalars stay 32-bit, Python numbers make 64-bit.
+f, i, big = np.float32(1), np.int32(3), np.int64(3)
+for name, v in [("f/3", f / 3), ("f/f", f / np.float32(3)), ("f+0.5", f + 0.5), ("f*2", f * 2),
+                ("0.5*f", 0.5 * f), ("f+i", f + i), ("f+big", f + big), ("i+1", i + 1), ("i/2", i / 2),
+                ("i+i", i + i), ("-f", -f), ("abs", abs(-f)), ("f**2", f ** 2), ("f//2", f // 2),
+                ("i*big", i * big), ("f-f", f - np.float32(0.1)), ("i+0.5", i + 0.5), ("3-i", 3 - i)]:
+    print(name, type(v).__name__, v)

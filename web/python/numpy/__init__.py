@@ -13,13 +13,15 @@ same scripts under real numpy and under this, and compares the output byte for b
                past 1000 elements)
   functions    array asarray zeros ones argmax (axis=None or an axis) random.rand
   scalar types float32 float64 int32 int64 bool_ (indexing to one element gives these, so a
-               float32 prints as numpy prints it: 0.1, not 0.10000000149011612)
+               float32 prints as numpy prints it: 0.1, not 0.10000000149011612); their arithmetic
+               gives numpy 1.x's result types (float32 / float32 is float32, float32 * 2 float64)
 
 Anything else (arithmetic on arrays, fancy or boolean indexing, item assignment, other
 functions) raises NotImplementedError naming it, never a silent wrong answer.
 """
 
 import math as _math
+import operator as _operator
 import random as _random
 import struct as _struct
 from decimal import Decimal as _Decimal
@@ -97,6 +99,49 @@ class int64(_Scalar, int):
         v = (v + 2**63) % 2**64 - 2**63
         return super().__new__(cls, v)
 
+
+def _scalar_result(a, b, op):
+    """The type numpy 1.x gives `a op b` for a numpy scalar a and another operand b (None: not ours)."""
+    ta = type(a)
+    if isinstance(b, _Scalar):
+        tb = type(b)
+        if ta is tb:
+            return float64 if op == "truediv" and ta in (int32, int64) else ta
+        names = {_dtype_name(ta), _dtype_name(tb)}
+        return int64 if names == {"int32", "int64"} else float64
+    if isinstance(b, int):  # a Python int (or bool): 64-bit result
+        if ta in (int32, int64):
+            return float64 if op == "truediv" else int64
+        return float64
+    if isinstance(b, float):
+        return float64
+    return None
+
+
+def _scalar_binary(op, reflected):
+    def method(self, other):
+        kind = _scalar_result(self, other, op)
+        if kind is None:
+            return NotImplemented
+        a, b = self._python(self), other._python(other) if isinstance(other, _Scalar) else other
+        if reflected:
+            a, b = b, a
+        return kind(getattr(_operator, op)(a, b))
+    return method
+
+
+def _scalar_unary(op):
+    def method(self):
+        return type(self)(getattr(_operator, op)(self._python(self)))
+    return method
+
+
+for _cls in (float32, float64, int32, int64):
+    for _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow"):
+        setattr(_cls, f"__{_op}__", _scalar_binary(_op, False))
+        setattr(_cls, f"__r{_op}__", _scalar_binary(_op, True))
+    for _op in ("neg", "pos", "abs"):
+        setattr(_cls, f"__{_op}__", _scalar_unary(_op))
 
 bool_ = bool
 float_ = float64
