@@ -27,15 +27,20 @@ out=$(mktemp -d)
 threads=${THREADS:-1}
 cpus=$([ "$threads" = 1 ] && echo 0 || echo "0-$((threads - 1))")
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads VARSCOPE_NUM_THREADS=$threads PEER_THREADS=$threads
-# With more than one thread, PyTorch's OpenMP workers spin-wait by default; on this shared 2-core
-# machine, with another process on the second core, that made the 2-thread peer 7x slower than its
-# 1-thread self (docs/benchmarks.md, attention section). PASSIVE is what a user on a shared machine sets.
-[ "$threads" = 1 ] || export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# With more than one thread each side runs under the OpenMP wait policy that is best for it
+# (docs/benchmarks.md, "Two threads"): PyTorch's OpenMP workers spinning (ACTIVE) fight its
+# OpenBLAS pthreads for the two cores (medium beam 450 ms vs 186 ms PASSIVE), so the peer gets
+# PASSIVE; varscope's one team (OpenBLAS held at one thread) opens a region per step, and sleeping
+# workers cost a wake-up each time (seed beam 1.9 ms PASSIVE vs 0.8 ms ACTIVE), so varscope gets
+# libomp's default, ACTIVE. OURS_WAIT_POLICY / PEER_WAIT_POLICY override either.
+ours_wait=${OURS_WAIT_POLICY:-ACTIVE}
+peer_wait=${PEER_WAIT_POLICY:-PASSIVE}
+[ "$threads" = 1 ] && ours_wait=${OURS_WAIT_POLICY:-} && peer_wait=${PEER_WAIT_POLICY:-}
 if [ "${BENCH:-gru}" = attention ]; then
   export ATTN_EXPORT_DIR="$out/export"
   mkdir -p "$ATTN_EXPORT_DIR" && "$bin" --export "$ATTN_EXPORT_DIR"
 fi
-echo "threads: $threads (cores $cpus); raw results in $out" >&2
+echo "threads: $threads (cores $cpus); OMP_WAIT_POLICY varscope ${ours_wait:-default}, peer ${peer_wait:-default}; raw results in $out" >&2
 have_torch=0
 /usr/bin/python3 -c "import torch" 2>/dev/null && have_torch=1
 [ $have_torch = 1 ] || echo "(PyTorch not installed: apt-get install python3-torch libopenblas0-pthread)"
@@ -43,9 +48,9 @@ names=$("$bin" --benchmark_list_tests | grep -E "${FILTER:-.}")
 for round in $(seq "${ROUNDS:-3}"); do
   for name in $names; do
     f="$out/$(echo "$name" | tr / _).$round"
-    taskset -c "$cpus" "$bin" --benchmark_filter="^$name\$" --benchmark_repetitions="${REPS:-5}" \
+    env ${ours_wait:+OMP_WAIT_POLICY=$ours_wait} taskset -c "$cpus" "$bin" --benchmark_filter="^$name\$" --benchmark_repetitions="${REPS:-5}" \
       --benchmark_report_aggregates_only=true --benchmark_format=json >"$f.ours.json"
-    if [ $have_torch = 1 ]; then taskset -c "$cpus" /usr/bin/python3 "$peer" "^$name\$" >"$f.peer.json"
+    if [ $have_torch = 1 ]; then env ${peer_wait:+OMP_WAIT_POLICY=$peer_wait} taskset -c "$cpus" /usr/bin/python3 "$peer" "^$name\$" >"$f.peer.json"
     else echo "{}" >"$f.peer.json"; fi
   done
 done

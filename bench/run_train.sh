@@ -16,12 +16,16 @@ trap 'rm -f "$log"' EXIT
 threads=${THREADS:-1}
 cpus=$([ "$threads" = 1 ] && echo 0 || echo "0-$((threads - 1))")
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads VARSCOPE_NUM_THREADS=$threads PEER_THREADS=$threads
-echo "threads: $threads (cores $cpus)"
+# More than one thread: each side under its better OpenMP wait policy (see bench/run.sh).
+ours_wait=${OURS_WAIT_POLICY:-ACTIVE}
+peer_wait=${PEER_WAIT_POLICY:-PASSIVE}
+[ "$threads" = 1 ] && ours_wait=${OURS_WAIT_POLICY:-} && peer_wait=${PEER_WAIT_POLICY:-}
+echo "threads: $threads (cores $cpus); OMP_WAIT_POLICY varscope ${ours_wait:-default}, peer ${peer_wait:-default}"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "${ROUNDS:-5}"); do
   for shape in seed medium; do
-    taskset -c "$cpus" "$bin" "$shape" | sed "s/^{/{\"peer\": \"varscope\", \"shape\": \"$shape\", /" | tee -a "$log"
-    taskset -c "$cpus" /usr/bin/python3 bench/train_peer_torch.py "$shape" | sed "s/^{/{\"peer\": \"pytorch\", \"shape\": \"$shape\", /" \
+    env ${ours_wait:+OMP_WAIT_POLICY=$ours_wait} taskset -c "$cpus" "$bin" "$shape" | sed "s/^{/{\"peer\": \"varscope\", \"shape\": \"$shape\", /" | tee -a "$log"
+    env ${peer_wait:+OMP_WAIT_POLICY=$peer_wait} taskset -c "$cpus" /usr/bin/python3 bench/train_peer_torch.py "$shape" | sed "s/^{/{\"peer\": \"pytorch\", \"shape\": \"$shape\", /" \
       | sed 's/, "blas": .*/}/' | tee -a "$log"
   done
 done
