@@ -24,18 +24,7 @@ case "${BENCH:-gru}" in
 esac
 [ -x "$bin" ] || { echo "build first: npx cmake --build --preset native --target $(basename "$bin")" >&2; exit 2; }
 out=$(mktemp -d)
-threads=${THREADS:-1}
-cpus=$([ "$threads" = 1 ] && echo 0 || echo "0-$((threads - 1))")
-export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads VARSCOPE_NUM_THREADS=$threads PEER_THREADS=$threads
-# With more than one thread each side runs under the OpenMP wait policy that is best for it
-# (docs/benchmarks.md, "Two threads"): PyTorch's OpenMP workers spinning (ACTIVE) fight its
-# OpenBLAS pthreads for the two cores (medium beam 450 ms vs 186 ms PASSIVE), so the peer gets
-# PASSIVE; varscope's one team (OpenBLAS held at one thread) opens a region per step, and sleeping
-# workers cost a wake-up each time (seed beam 1.9 ms PASSIVE vs 0.8 ms ACTIVE), so varscope gets
-# libomp's default, ACTIVE. OURS_WAIT_POLICY / PEER_WAIT_POLICY override either.
-ours_wait=${OURS_WAIT_POLICY:-ACTIVE}
-peer_wait=${PEER_WAIT_POLICY:-PASSIVE}
-[ "$threads" = 1 ] && ours_wait=${OURS_WAIT_POLICY:-} && peer_wait=${PEER_WAIT_POLICY:-}
+. bench/threads.sh  # $threads, $cpus, $ours_wait, $peer_wait and the thread variables
 if [ "${BENCH:-gru}" = attention ]; then
   export ATTN_EXPORT_DIR="$out/export"
   mkdir -p "$ATTN_EXPORT_DIR" && "$bin" --export "$ATTN_EXPORT_DIR"

@@ -13,13 +13,7 @@ bin=build/native/bench/train_bench
 [ -x "$bin" ] || { echo "build first: npx cmake --build --preset native --target train_bench" >&2; exit 2; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-threads=${THREADS:-1}
-cpus=$([ "$threads" = 1 ] && echo 0 || echo "0-$((threads - 1))")
-export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads VARSCOPE_NUM_THREADS=$threads PEER_THREADS=$threads
-# More than one thread: each side under its better OpenMP wait policy (see bench/run.sh).
-ours_wait=${OURS_WAIT_POLICY:-ACTIVE}
-peer_wait=${PEER_WAIT_POLICY:-PASSIVE}
-[ "$threads" = 1 ] && ours_wait=${OURS_WAIT_POLICY:-} && peer_wait=${PEER_WAIT_POLICY:-}
+. bench/threads.sh  # $threads, $cpus, $ours_wait, $peer_wait and the thread variables
 echo "threads: $threads (cores $cpus); OMP_WAIT_POLICY varscope ${ours_wait:-default}, peer ${peer_wait:-default}"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "${ROUNDS:-5}"); do
