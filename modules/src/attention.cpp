@@ -364,8 +364,9 @@ void AttentionWrapper::step(const StepArgs& a, Workspace& workspace) const {
   const float* keys = mem.keys.data<float>().data();
   const float* values = mem.values.data<float>().data();
   // Per row: the scores against its memory row (a [len, A] GEMV, or Bahdanau's vectorised
-  // tanh over [len, A]), the softmax over t < len, and the context (a [len, Dm] GEMV).
-  float* e = kind_ == AttentionKind::bahdanau ? workspace.buffer(5, static_cast<std::size_t>(T * A + A)) : nullptr;
+  // tanh over [len, A] fused with the v' dot), the softmax over t < len, and the context (a
+  // [len, Dm] GEMV).
+  float* e = kind_ == AttentionKind::bahdanau ? workspace.buffer(5, static_cast<std::size_t>(A)) : nullptr;
   for (std::int64_t i = 0; i < N; ++i) {
     const std::int64_t m = a.rows.empty() ? i : a.rows[static_cast<std::size_t>(i)];
     const std::int64_t len = mem.lengths[static_cast<std::size_t>(m)];
@@ -376,12 +377,13 @@ void AttentionWrapper::step(const StepArgs& a, Workspace& workspace) const {
       score.transpose().noalias() = Km * hi;
       if (g != 1.0f) score *= g;
     } else {
-      Eigen::Map<Eigen::RowVectorXf> qb(e + T * A, A);  // query_layer(h) (+ b)
+      Eigen::Map<Eigen::RowVectorXf> qb(e, A);  // query_layer(h) (+ b)
       qb = Eigen::Map<const Eigen::RowVectorXf>(pq + i * A, A);
       if (bias) qb += Eigen::Map<const Eigen::RowVectorXf>(bias, A);
-      MapRows E(e, len, A);
-      E = (Km.rowwise() + qb).array().tanh().matrix();
-      score.transpose().noalias() = E * Eigen::Map<const Eigen::VectorXf>(vprime, A);
+      // score[t] = v' · tanh(keys[t] + q), fused: the [len, A] tanh block is never stored.
+      const Eigen::Map<const Eigen::ArrayXf> vp(vprime, A);
+      for (std::int64_t t = 0; t < len; ++t)
+        score[t] = ((Km.row(t).array() + qb.array()).tanh() * vp.transpose()).sum();
     }
     // softmax over t < len; the masked scores are -inf, i.e. exactly 0 after it.
     score = (score.array() - score.maxCoeff()).exp().matrix();
