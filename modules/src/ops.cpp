@@ -82,17 +82,17 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b, bool transpose_a, bool t
                               " @ b " + b.shape().to_string() + (transpose_b ? "^T" : "") + " (" +
                               std::to_string(k) + " vs " + std::to_string(kb) + ")");
   Tensor out = Tensor::uninitialized(DType::float32, Shape{m, n});
-  const auto ea = eigen(as_matrix(a));
-  const auto eb = eigen(as_matrix(b));
-  auto eo = eigen(as_matrix(out));
-  if (transpose_a && transpose_b)
-    eo.noalias() = ea.transpose() * eb.transpose();
-  else if (transpose_a)
-    eo.noalias() = ea.transpose() * eb;
-  else if (transpose_b)
-    eo.noalias() = ea * eb.transpose();
-  else
-    eo.noalias() = ea * eb;
+  // Through :kernels' products, so the op gets varscope's threads (fixed column blocks) and
+  // the same kernels as the layers; both operands transposed is rare enough for Eigen.
+  if (transpose_a && transpose_b) {
+    eigen(as_matrix(out)).noalias() = eigen(as_matrix(a)).transpose() * eigen(as_matrix(b)).transpose();
+  } else if (transpose_a) {
+    matmul_transposed_a_into(as_matrix(a), as_matrix(b), as_matrix(out));
+  } else if (transpose_b) {
+    matmul_transposed_b_into(as_matrix(a), as_matrix(b), as_matrix(out));
+  } else {
+    matmul_into(as_matrix(a), as_matrix(b), as_matrix(out));
+  }
   return out;
 }
 
