@@ -102,8 +102,11 @@ class BeamSearchDecoder:
     def _decode(self, opts):
         r = call(self._handle.decode, opts)
         ids = Tensor(r.predictedIds)
+        # varscope keeps the ids after gather_tree only: the per-step (un-gathered) ids TF puts in
+        # beam_search_decoder_output.predicted_ids are not computed, so that field refuses use.
+        step_ids = _NotProvided("beam_search_decoder_output.predicted_ids (the per-step ids before gather_tree)")
         outputs = FinalBeamSearchDecoderOutput(
-            ids, BeamSearchDecoderOutput(Tensor(r.scores), Tensor(r.predictedIds), Tensor(r.parentIds)))
+            ids, BeamSearchDecoderOutput(Tensor(r.scores), step_ids, Tensor(r.parentIds)))
         state = _NotProvided("the final_state of dynamic_decode with a BeamSearchDecoder")
         return outputs, state, Tensor(r.lengths)
 
