@@ -548,7 +548,10 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
       .class_function("zeros", +[]() { return zeros_initializer(); })
       .class_function("ones", +[]() { return ones_initializer(); })
       .class_function("constant", +[](double v) { return constant_initializer(v); })
+      // value(t): tf.constant_initializer(array), the variable's dtype; fromValue(t): get_variable(initializer=t),
+      // the variable takes t's shape and dtype.
       .class_function("value", +[](const Tensor& t) { return guard([&] { return constant_initializer(t); }); })
+      .class_function("fromValue", +[](const Tensor& t) { return guard([&] { return Initializer(t); }); })
       .class_function("randomUniform", +[](double lo, double hi, val seed) {
         return guard([&] { return random_uniform_initializer(lo, hi, seed_of(seed)); });
       })

@@ -16,7 +16,7 @@ from .initializers import (constant_initializer, glorot_uniform_initializer, one
                            zeros_initializer)
 from ._ops import (add, argmax, constant, matmul, multiply, ones, random_normal, random_uniform, reshape, sigmoid,
                    tanh, zeros)
-from . import initializers, layers, nn, contrib, compat
+from . import initializers, layers, nn, contrib, compat, test
 from .variables import wrap_list as _wrap_list
 
 __version__ = "1.15.0-varscope"

@@ -16,6 +16,11 @@ except ImportError:
 import js
 from pyodide.ffi import JsException, to_js
 
+try:  # Pyodide >= 0.26 gives JS null as pyodide.ffi.jsnull, not None
+    from pyodide.ffi import jsnull as _jsnull
+except ImportError:
+    _jsnull = None
+
 import numpy as _np
 
 _SHIM_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +35,11 @@ _PYTHON_ERROR = {
     "FrozenStoreError": ValueError,
     "VariableInUseError": RuntimeError,
 }
+
+
+def absent(value):
+    """True for a JS null/undefined (or None) returned by _varscope."""
+    return value is None or value is _jsnull
 
 
 def unsupported(name):

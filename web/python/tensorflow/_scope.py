@@ -61,7 +61,7 @@ class VariableScope:
     def initializer(self):
         from .initializers import Initializer
         h = self._handle.initializer()
-        return None if h is None else Initializer(h)
+        return None if _bridge.absent(h) else Initializer(h)
 
     def set_initializer(self, initializer):
         init, handle = _initializer_handle(initializer)
@@ -167,9 +167,6 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
     init_handle = None
     if initializer is not None:
         from .initializers import Initializer, as_initializer
-        if isinstance(initializer, (Tensor, Variable)):
-            if shape is not None:
-                raise ValueError("If initializer is a constant, do not specify shape.")
         keep = as_initializer(initializer)
         init_handle = keep._handle
     if shape is not None:

@@ -71,5 +71,5 @@ def as_initializer(value):
     if callable(value) and not isinstance(value, Tensor):
         # tf.zeros_initializer (the class, not an instance) and other callables
         raise unsupported(f"initializer {value!r} (use tf.zeros_initializer() and the other tf initializers)")
-    t = as_tensor(value)
-    return Initializer(call(vs.Initializer.value, t._handle))
+    t = as_tensor(value)  # a value: the variable takes its shape and dtype (TF's get_variable(initializer=tensor))
+    return Initializer(call(vs.Initializer.fromValue, t._handle))

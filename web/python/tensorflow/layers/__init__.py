@@ -57,7 +57,7 @@ class Dense:
     @property
     def bias(self):
         h = call(self._handle.bias)
-        return None if h is None else Variable(_handle=h)
+        return None if _bridge.absent(h) else Variable(_handle=h)
 
     @property
     def built(self):
