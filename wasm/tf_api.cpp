@@ -177,6 +177,7 @@ void close_context(ContextState& state) {
     throw InvalidArgumentError(state.what + " closed out of order: an inner context opened after it is still open " +
                                "(close the innermost context first)");
   state.release();
+  state.release = nullptr;  // drop what the guard held (a graph, a scope) now, not when JS deletes the handle
   state.closed = true;
   stack.pop_back();
 }
