@@ -30,7 +30,7 @@ const pyodideDir = resolve(repo, "node_modules/pyodide");
 const pythonDir = resolve(repo, "web/python");
 
 function usage(message) {
-  process.stderr.write(`tf1-python: ${message}\nusage: node tools/tf1-python.mjs FILE.py [ARGS...]\n`);
+  process.stderr.write(`tf1-python: ${message}\nusage: node tools/tf1-python.mjs [--wasm PATH/varscope_web.mjs] FILE.py [ARGS...]\n`);
   process.exit(2);
 }
 
