@@ -8,11 +8,13 @@
 // with tests/data/article_outputs.txt (its comment and [section] lines dropped): every variable name,
 // boolean and reuse-table line exactly, line for line; the two id arrays of the seq2seq block by shape
 // (rows x ids per row; their values come from random weights) and as ids inside the vocabulary.
+// Beyond the article: those ids must equal, id for id, what the C++ article (`varscope tour`, the same
+// module's `tour("seq2seq")`) prints: the Python path builds the same graph with the same seeds.
 // Exit 0 when everything matches; 1 with the first differences listed otherwise.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
@@ -58,6 +60,7 @@ function takeArray(lines, at) {
 let a = 0;
 let e = 0;
 let arrays = 0;
+const pythonArrays = [];
 while (e < expected.length && problems.length < 10) {
   if (a >= actual.length) {
     problems.push(`output ended at line ${a + 1}; expected next: ${JSON.stringify(expected[e])}`);
@@ -79,6 +82,7 @@ while (e < expected.length && problems.length < 10) {
         break;
       }
     arrays++;
+    pythonArrays.push(got.rows);
     e = want.next;
     a = got.next;
     continue;
@@ -92,11 +96,34 @@ if (problems.length === 0 && a < actual.length)
   problems.push(`extra output from line ${a + 1}: ${JSON.stringify(actual.slice(a, a + 3))}`);
 if (problems.length === 0 && arrays !== 2) problems.push(`compared ${arrays} id arrays, the article prints 2`);
 
+// The C++ article's ids from the same wasm module.
+if (problems.length === 0) {
+  const { default: createVarscope } = await import(pathToFileURL(modulePath).href);
+  const mod = await createVarscope();
+  const tour = JSON.parse(mod.tour("seq2seq"));
+  if (!tour.ok) problems.push(`tour("seq2seq") failed: ${tour.kind}: ${tour.message}`);
+  else {
+    const lines = tour.text.split("\n");
+    const cpp = [];
+    for (let k = 0; k < lines.length; ) {
+      if (lines[k].startsWith("[[")) {
+        const arr = takeArray(lines, k);
+        cpp.push(arr.rows);
+        k = arr.next;
+      } else k++;
+    }
+    const text = (arrs) => JSON.stringify(arrs);
+    if (text(cpp.slice(0, 2)) !== text(pythonArrays))
+      problems.push(`the Python ids ${text(pythonArrays)} differ from the C++ article's (varscope tour) ${text(cpp.slice(0, 2))}`);
+  }
+}
+
 if (problems.length) {
   console.error("playground_article: FAIL\n" + problems.join("\n"));
   process.exit(1);
 }
 console.log(
-  `playground_article: ok: ${expected.length} article lines (${expected.length - 4} exactly, 2 id arrays by shape), ` +
+  `playground_article: ok: ${expected.length} article lines (${expected.length - 4} exactly, 2 id arrays by shape ` +
+    `and equal to varscope tour's), ` +
     `article.py ran in ${(ms / 1000).toFixed(2)} s (Pyodide load + wasm + the article)`,
 );
