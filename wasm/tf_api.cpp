@@ -17,8 +17,8 @@
 //   the scope stack untouched.
 // - getVariable / createVariable take the Python caller's file and line, kept in the
 //   variable's VariableOrigin (`origin().callSite`), so tables and errors name the Python line.
-// - Only leaf (single-tensor) RNN states cross this API today: GRUCell's. LSTM's tuples
-//   are not bound yet.
+// - RNN states cross as a Tensor (a leaf: GRUCell's) or as {kind, items} with kind
+//   "LSTMStateTuple" (items [c, h]) or "tuple" (MultiRNNCell's per-layer states), nested.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -336,8 +336,39 @@ struct JsDense {
   int units() const { return static_cast<int>(layer->units()); }
 };
 
+// A state to JS: a leaf is its Tensor; a tuple is {kind: "LSTMStateTuple" | "tuple", items: [...]}.
+val state_to_js(const State& s) {
+  if (s.is_leaf()) return val(s.leaf());
+  if (s.kind() == NestKind::attention_wrapper_state)
+    throw InvalidArgumentError("an AttentionWrapperState cannot cross the playground API (not bound)");
+  val out = val::object();
+  out.set("kind", val(std::string(s.kind() == NestKind::lstm_state_tuple ? "LSTMStateTuple" : "tuple")));
+  val items = val::array();
+  for (std::size_t i = 0; i < s.size(); ++i) items.call<void>("push", state_to_js(s[i]));
+  out.set("items", items);
+  return out;
+}
+
+// The inverse of state_to_js.
+State state_from_js(const val& v) {
+  if (absent(v)) throw InvalidArgumentError("a state is null/undefined");
+  const val kind = v["kind"];
+  if (absent(kind)) return State(v.as<Tensor>());
+  const auto k = kind.as<std::string>();
+  NestKind nk;
+  if (k == "LSTMStateTuple") nk = NestKind::lstm_state_tuple;
+  else if (k == "tuple") nk = NestKind::tuple;
+  else throw InvalidArgumentError("state kind '" + k + "' is not LSTMStateTuple or tuple");
+  std::vector<State> items;
+  const val js_items = v["items"];
+  const int n = js_items["length"].as<int>();
+  for (int i = 0; i < n; ++i) items.push_back(state_from_js(js_items[i]));
+  return State::tuple(std::move(items), nk);
+}
+
 struct JsCell {
   std::shared_ptr<RNNCell> cell;
+  std::vector<std::shared_ptr<RNNCell>> children;  // a MultiRNNCell's layers (it holds references)
 
   static JsCell gru(double units, const val& options) {
     if (units < 1 || units != static_cast<double>(static_cast<std::int64_t>(units)))
@@ -346,11 +377,61 @@ struct JsCell {
     return JsCell{std::make_shared<GRUCell>(static_cast<std::int64_t>(units),
                                             absent(name) ? std::string() : name.as<std::string>(),
                                             initializer_of(option(options, "kernelInitializer")),
-                                            initializer_of(option(options, "biasInitializer")))};
+                                            initializer_of(option(options, "biasInitializer"))),
+                  {}};
+  }
+  // options: {name, forgetBias, stateIsTuple, usePeepholes, cellClip, numProj, projClip, initializer}
+  static JsCell lstm(double units, const val& options) {
+    if (units < 1 || units != static_cast<double>(static_cast<std::int64_t>(units)))
+      throw InvalidArgumentError("LSTMCell: num_units must be a positive integer, not " + std::to_string(units));
+    LSTMCellOptions o;
+    const val name = option(options, "name");
+    if (!absent(name)) o.name = name.as<std::string>();
+    const val forget = option(options, "forgetBias");
+    if (!absent(forget)) o.forget_bias = forget.as<float>();
+    const val tuple = option(options, "stateIsTuple");
+    if (!absent(tuple)) o.state_is_tuple = tuple.as<bool>();
+    const val peep = option(options, "usePeepholes");
+    if (!absent(peep)) o.use_peepholes = peep.as<bool>();
+    const val cell_clip = option(options, "cellClip");
+    if (!absent(cell_clip)) o.cell_clip = cell_clip.as<float>();
+    const val num_proj = option(options, "numProj");
+    if (!absent(num_proj)) o.num_proj = static_cast<std::int64_t>(num_proj.as<double>());
+    const val proj_clip = option(options, "projClip");
+    if (!absent(proj_clip)) o.proj_clip = proj_clip.as<float>();
+    o.initializer = initializer_of(option(options, "initializer"));
+    return JsCell{std::make_shared<LSTMCell>(static_cast<std::int64_t>(units), o), {}};
+  }
+  static JsCell basic_lstm(double units, const val& options) {
+    if (units < 1 || units != static_cast<double>(static_cast<std::int64_t>(units)))
+      throw InvalidArgumentError("BasicLSTMCell: num_units must be a positive integer, not " + std::to_string(units));
+    const val forget = option(options, "forgetBias");
+    const val tuple = option(options, "stateIsTuple");
+    const val name = option(options, "name");
+    return JsCell{std::make_shared<BasicLSTMCell>(static_cast<std::int64_t>(units),
+                                                  absent(forget) ? 1.0f : forget.as<float>(),
+                                                  absent(tuple) ? true : tuple.as<bool>(),
+                                                  absent(name) ? std::string() : name.as<std::string>()),
+                  {}};
+  }
+  // cells: a JS array of RNNCell; options: {stateIsTuple, name}
+  static JsCell multi(const val& cells, const val& options) {
+    const int n = cells["length"].as<int>();
+    std::vector<std::shared_ptr<RNNCell>> children;
+    std::vector<std::reference_wrapper<RNNCell>> refs;
+    for (int i = 0; i < n; ++i) {
+      children.push_back(cells[i].as<JsCell>().cell);
+      refs.push_back(std::ref(*children.back()));
+    }
+    const val tuple = option(options, "stateIsTuple");
+    const val name = option(options, "name");
+    return JsCell{std::make_shared<MultiRNNCell>(std::move(refs), absent(tuple) ? true : tuple.as<bool>(),
+                                                 absent(name) ? std::string() : name.as<std::string>()),
+                  std::move(children)};
   }
   int output_size() const { return static_cast<int>(cell->output_size()); }
   int state_size() const { return static_cast<int>(cell->flat_state_size()); }
-  Tensor zero_state(double batch) const { return cell->zero_state(static_cast<std::int64_t>(batch)).leaf(); }
+  val zero_state(double batch) const { return state_to_js(cell->zero_state(static_cast<std::int64_t>(batch))); }
 };
 
 val dynamic_rnn_js(JsCell& cell, const Tensor& inputs, const val& options) {
@@ -358,13 +439,13 @@ val dynamic_rnn_js(JsCell& cell, const Tensor& inputs, const val& options) {
   const val len = option(options, "sequenceLength");
   if (!absent(len)) o.sequence_length = len.as<Tensor>();
   const val init = option(options, "initialState");
-  if (!absent(init)) o.initial_state = State(init.as<Tensor>());
+  if (!absent(init)) o.initial_state = state_from_js(init);
   const val scope = option(options, "scope");
   if (!absent(scope)) o.scope = scope.as<std::string>();
   auto r = dynamic_rnn(*cell.cell, inputs, o);
   val out = val::object();
   out.set("outputs", val(r.outputs));
-  out.set("finalState", val(r.final_state.leaf()));
+  out.set("finalState", state_to_js(r.final_state));
   return out;
 }
 
@@ -404,16 +485,16 @@ DecodeOptions decode_options(const val& options) {
 }
 
 struct JsBasicDecoder {
-  std::shared_ptr<RNNCell> cell;
+  std::shared_ptr<JsCell> cell;  // the cell and, for a MultiRNNCell, its layers
   std::shared_ptr<Dense> layer;
   std::shared_ptr<JsHelper> helper;
   std::shared_ptr<BasicDecoder> decoder;
 
-  static JsBasicDecoder create(const JsCell& cell, const JsHelper& helper, const Tensor& initial_state,
+  static JsBasicDecoder create(const JsCell& cell, const JsHelper& helper, const val& initial_state,
                                const val& output_layer) {
-    JsBasicDecoder d{cell.cell, nullptr, std::make_shared<JsHelper>(helper), nullptr};
+    JsBasicDecoder d{std::make_shared<JsCell>(cell), nullptr, std::make_shared<JsHelper>(helper), nullptr};
     auto layer = layer_of(output_layer, d.layer);
-    d.decoder = std::make_shared<BasicDecoder>(*d.cell, *helper.helper, State(initial_state), layer);
+    d.decoder = std::make_shared<BasicDecoder>(*d.cell->cell, *helper.helper, state_from_js(initial_state), layer);
     return d;
   }
   val decode(const val& options) {
@@ -421,32 +502,32 @@ struct JsBasicDecoder {
     val out = val::object();
     out.set("rnnOutput", val(r.rnn_output));
     out.set("sampleId", val(r.sample_id));
-    out.set("finalState", val(r.final_state.leaf()));
+    out.set("finalState", state_to_js(r.final_state));
     out.set("lengths", val(r.lengths));
     return out;
   }
 };
 
 struct JsBeamSearchDecoder {
-  std::shared_ptr<RNNCell> cell;
+  std::shared_ptr<JsCell> cell;
   std::shared_ptr<Dense> layer;
   std::shared_ptr<BeamSearchDecoder> decoder;
 
   // options: {lengthPenaltyWeight}
   static JsBeamSearchDecoder create(const JsCell& cell, const Tensor& embedding, const Tensor& start_tokens,
-                                    int end_token, const Tensor& initial_state, double beam_width,
+                                    int end_token, const val& initial_state, double beam_width,
                                     const val& output_layer, const val& options) {
     if (beam_width < 1 || beam_width != static_cast<double>(static_cast<std::int64_t>(beam_width)))
       throw InvalidArgumentError("BeamSearchDecoder: beam_width must be a positive integer, not " +
                                  std::to_string(beam_width));
-    JsBeamSearchDecoder d{cell.cell, nullptr, nullptr};
+    JsBeamSearchDecoder d{std::make_shared<JsCell>(cell), nullptr, nullptr};
     auto layer = layer_of(output_layer, d.layer);
     BeamSearchOptions o;
     o.beam_width = static_cast<std::int64_t>(beam_width);
     const val lp = option(options, "lengthPenaltyWeight");
     if (!absent(lp)) o.length_penalty_weight = lp.as<float>();
-    d.decoder = std::make_shared<BeamSearchDecoder>(*d.cell, embedding, start_tokens, end_token,
-                                                    State(initial_state), o, layer);
+    d.decoder = std::make_shared<BeamSearchDecoder>(*d.cell->cell, embedding, start_tokens, end_token,
+                                                    state_from_js(initial_state), o, layer);
     return d;
   }
   val decode(const val& options) {
@@ -597,6 +678,13 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
   function("embeddingLookup", +[](const Tensor& params, const Tensor& ids) {
     return guard([&] { return embedding_lookup(params, ids); });
   });
+  function("tileBatchState", +[](val state, double k) {
+    return guard([&] {
+      if (k < 1 || k != static_cast<double>(static_cast<std::int64_t>(k)))
+        throw InvalidArgumentError("tile_batch: multiplier must be a positive integer, not " + std::to_string(k));
+      return state_to_js(tile_batch(state_from_js(state), static_cast<std::int64_t>(k)));
+    });
+  });
   function("tileBatch", +[](const Tensor& t, double k) {
     return guard([&] {
       if (k < 1 || k != static_cast<double>(static_cast<std::int64_t>(k)))
@@ -618,6 +706,11 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
 
   class_<JsCell>("RNNCell")
       .class_function("gru", +[](double units, val options) { return guard([&] { return JsCell::gru(units, options); }); })
+      .class_function("lstm", +[](double units, val options) { return guard([&] { return JsCell::lstm(units, options); }); })
+      .class_function("basicLstm", +[](double units, val options) {
+        return guard([&] { return JsCell::basic_lstm(units, options); });
+      })
+      .class_function("multi", +[](val cells, val options) { return guard([&] { return JsCell::multi(cells, options); }); })
       .function("outputSize", +[](const JsCell& c) { return c.output_size(); })
       .function("stateSize", +[](const JsCell& c) { return c.state_size(); })
       .function("zeroState", +[](const JsCell& c, double batch) { return guard([&] { return c.zero_state(batch); }); });
@@ -633,13 +726,13 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
         return guard([&] { return JsHelper::greedy(embedding, start, end); });
       });
   class_<JsBasicDecoder>("BasicDecoder")
-      .class_function("create", +[](const JsCell& cell, const JsHelper& helper, const Tensor& init, val layer) {
+      .class_function("create", +[](const JsCell& cell, const JsHelper& helper, val init, val layer) {
         return guard([&] { return JsBasicDecoder::create(cell, helper, init, layer); });
       })
       .function("decode", +[](JsBasicDecoder& d, val options) { return guard([&] { return d.decode(options); }); });
   class_<JsBeamSearchDecoder>("BeamSearchDecoder")
       .class_function("create", +[](const JsCell& cell, const Tensor& embedding, const Tensor& start, int end,
-                                    const Tensor& init, double beam_width, val layer, val options) {
+                                    val init, double beam_width, val layer, val options) {
         return guard([&] {
           return JsBeamSearchDecoder::create(cell, embedding, start, end, init, beam_width, layer, options);
         });

@@ -1,7 +1,8 @@
 # Checks of the tensorflow shim and wasm/tf_api.cpp beyond the article (CTest playground_shim):
 # contexts closed twice or out of order, the error mapping (kind -> Python exception), unsupported
 # TF calls naming themselves, scope options (initializer, dtype, default_name, auxiliary_name_scope,
-# reopening a scope object), name_scope, the Python line in VariableOrigin, sess.run structures.
+# reopening a scope object), name_scope, the Python line in VariableOrigin, sess.run structures,
+# LSTM / MultiRNN cells with nested states (LSTMStateTuple, tuples) through dynamic_rnn, tile_batch, decoders.
 # Each check prints "ok <name>"; the first failure raises (traceback, exit 1).
 # Run: node tools/tf1-python.mjs tests/playground/shim_checks.py
 import _varscope as vs
@@ -120,6 +121,41 @@ def dense_and_matmul_values():
         assert sess.run(y).tolist() == [[3.0]]
         assert [v.name for v in tf.trainable_variables()] == ["d/kernel:0"]
         assert sess.run(tf.matmul(x, tf.constant([[1.0], [1.0]]))).tolist() == [[3.0]]
+
+
+@check
+def lstm_and_multi_cells_with_nested_states():
+    with tf.Session(graph=tf.Graph()) as sess:
+        x = tf.random_uniform([2, 3, 5])
+        cell = tf.nn.rnn_cell.LSTMCell(4, name="lstm")
+        out, st = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+        assert isinstance(st, tf.nn.rnn_cell.LSTMStateTuple), type(st)
+        assert st.c.shape == [2, 4] and st.h.shape == [2, 4] and out.shape == [2, 3, 4]
+        o, h = sess.run([out, st.h])
+        assert o[:, 2, :].tolist() == h.tolist()  # the last output is h
+        z = cell.zero_state(2)
+        assert isinstance(z, tf.nn.rnn_cell.LSTMStateTuple) and sess.run(z.c).tolist() == [[0.0] * 4] * 2
+        multi = tf.nn.rnn_cell.MultiRNNCell([tf.nn.rnn_cell.GRUCell(3), tf.contrib.rnn.BasicLSTMCell(3)])
+        _, st2 = tf.nn.dynamic_rnn(multi, x, dtype=tf.float32, scope="multi")
+        assert isinstance(st2, tuple) and isinstance(st2[1], tf.nn.rnn_cell.LSTMStateTuple), st2
+        tiled = tf.contrib.seq2seq.tile_batch(st, multiplier=3)
+        assert tiled.c.shape == [6, 4] and sess.run(tiled.h)[1].tolist() == h[0].tolist()
+        # the state goes back in: dynamic_rnn from st continues the sequence
+        _, st3 = tf.nn.dynamic_rnn(cell, x, initial_state=st)
+        assert sess.run(st3.h).tolist() != h.tolist()
+        assert [v.name for v in tf.global_variables()] == [
+            "rnn/lstm/kernel:0", "rnn/lstm/bias:0",
+            "multi/multi_rnn_cell/cell_0/gru_cell/gates/kernel:0", "multi/multi_rnn_cell/cell_0/gru_cell/gates/bias:0",
+            "multi/multi_rnn_cell/cell_0/gru_cell/candidate/kernel:0",
+            "multi/multi_rnn_cell/cell_0/gru_cell/candidate/bias:0",
+            "multi/multi_rnn_cell/cell_1/basic_lstm_cell/kernel:0",
+            "multi/multi_rnn_cell/cell_1/basic_lstm_cell/bias:0"], [v.name for v in tf.global_variables()]
+        emb = tf.random_uniform([10, 5])
+        helper = tf.contrib.seq2seq.GreedyEmbeddingHelper(emb, tf.ones([2], tf.int32), 2)
+        dec = tf.contrib.seq2seq.BasicDecoder(cell, helper, st, output_layer=tf.layers.Dense(10, name="proj"))
+        outs, final, lengths = tf.contrib.seq2seq.dynamic_decode(dec, maximum_iterations=4, scope="dec")
+        assert isinstance(final, tf.nn.rnn_cell.LSTMStateTuple) and outs.rnn_output.shape[2] == 10
+        assert outs.sample_id.shape[0] == 2 and max(sess.run(lengths).tolist()) <= 4
 
 
 @check

@@ -169,3 +169,26 @@ def as_tensor(value, dtype=None):
     if isinstance(value, Variable):
         return value.value()
     return tensor_from_value(value, dtype)
+
+
+def state_to_js(state, keep):
+    """An RNN state (a tensor, an LSTMStateTuple, a tuple of states) as _varscope takes it; the
+    temporary Tensors made on the way are appended to `keep` (hold it while the JS value is used)."""
+    from .nn.rnn_cell import LSTMStateTuple
+    if isinstance(state, LSTMStateTuple):
+        return options(kind="LSTMStateTuple", items=js_list(state_to_js(x, keep) for x in state))
+    if isinstance(state, (tuple, list)):
+        return options(kind="tuple", items=js_list(state_to_js(x, keep) for x in state))
+    t = as_tensor(state)
+    keep.append(t)
+    return t._handle
+
+
+def state_from_js(value):
+    """The inverse of state_to_js: Tensors, LSTMStateTuples and tuples."""
+    from .nn.rnn_cell import LSTMStateTuple
+    kind = getattr(value, "kind", None)
+    if kind is None or absent(kind):
+        return Tensor(value)
+    items = [state_from_js(x) for x in value.items]
+    return LSTMStateTuple(*items) if kind == "LSTMStateTuple" else tuple(items)

@@ -1,6 +1,6 @@
 """tf.contrib.rnn for the varscope playground: the cells of tf.nn.rnn_cell under their contrib names."""
 from .._bridge import unsupported
-from ..nn.rnn_cell import GRUCell, RNNCell
+from ..nn.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, LSTMStateTuple, MultiRNNCell, RNNCell
 
 
 def __getattr__(name):

@@ -72,14 +72,15 @@ class BasicDecoder:
             raise unsupported(f"tf.contrib.seq2seq.BasicDecoder with helper {type(helper).__name__}")
         _check_layer(output_layer)
         self._refs = (cell, helper, output_layer)
-        init = as_tensor(initial_state)
-        self._handle = own(self, call(vs.BasicDecoder.create, cell._handle, helper._handle, init._handle,
+        keep = []
+        init = _bridge.state_to_js(initial_state, keep)
+        self._handle = own(self, call(vs.BasicDecoder.create, cell._handle, helper._handle, init,
                                       None if output_layer is None else output_layer._handle))
 
     def _decode(self, opts):
         r = call(self._handle.decode, opts)
         outputs = BasicDecoderOutput(Tensor(r.rnnOutput), Tensor(r.sampleId))
-        return outputs, Tensor(r.finalState), Tensor(r.lengths)
+        return outputs, _bridge.state_from_js(r.finalState), Tensor(r.lengths)
 
 
 class BeamSearchDecoder:
@@ -93,9 +94,10 @@ class BeamSearchDecoder:
         self._refs = (cell, output_layer)
         emb = _embedding(embedding, "BeamSearchDecoder")
         start = as_tensor(start_tokens, "int32")
-        init = as_tensor(initial_state)
+        keep = []
+        init = _bridge.state_to_js(initial_state, keep)
         self._handle = own(self, call(vs.BeamSearchDecoder.create, cell._handle, emb._handle, start._handle,
-                                      int(end_token), init._handle, int(beam_width),
+                                      int(end_token), init, int(beam_width),
                                       None if output_layer is None else output_layer._handle,
                                       options(lengthPenaltyWeight=float(length_penalty_weight))))
 
@@ -128,9 +130,13 @@ def dynamic_decode(decoder, output_time_major=False, impute_finished=False, maxi
 
 
 def tile_batch(t, multiplier, name=None):
-    """Repeats each batch entry multiplier times: [B, ...] -> [B * multiplier, ...]."""
-    if isinstance(t, (list, tuple, dict)):
-        raise unsupported("tf.contrib.seq2seq.tile_batch over a nested structure")
+    """Repeats each batch entry multiplier times: [B, ...] -> [B * multiplier, ...], every leaf of a
+    state structure (LSTMStateTuple, tuples of states)."""
+    if isinstance(t, dict):
+        raise unsupported("tf.contrib.seq2seq.tile_batch over a dict")
+    if isinstance(t, (list, tuple)):
+        keep = []
+        return _bridge.state_from_js(call(vs.tileBatchState, _bridge.state_to_js(t, keep), int(multiplier)))
     x = as_tensor(t)
     return Tensor(call(vs.tileBatch, x._handle, int(multiplier)))
 

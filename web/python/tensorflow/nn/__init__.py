@@ -1,5 +1,5 @@
 """tf.nn for the varscope playground: dynamic_rnn, embedding_lookup, relu, tanh, sigmoid, softmax,
-and rnn_cell (GRUCell)."""
+and rnn_cell (GRUCell, LSTMCell, BasicLSTMCell, MultiRNNCell, LSTMStateTuple)."""
 from .. import _bridge
 from .._bridge import Tensor, as_tensor, call, options, unsupported, vs
 from .._ops import relu, sigmoid, softmax, tanh
@@ -20,11 +20,11 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
         raise unsupported("tf.nn.dynamic_rnn(scope=<VariableScope>) (pass the scope's name)")
     x = as_tensor(inputs)
     length = None if sequence_length is None else as_tensor(sequence_length, "int32")
-    init = None if initial_state is None else as_tensor(initial_state)
+    keep = []
+    init = None if initial_state is None else _bridge.state_to_js(initial_state, keep)
     r = call(vs.dynamicRnn, cell._handle, x._handle,
-             options(sequenceLength=None if length is None else length._handle,
-                     initialState=None if init is None else init._handle, scope=scope))
-    return Tensor(r.outputs), Tensor(r.finalState)
+             options(sequenceLength=None if length is None else length._handle, initialState=init, scope=scope))
+    return Tensor(r.outputs), _bridge.state_from_js(r.finalState)
 
 
 def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_indices=True, max_norm=None):
