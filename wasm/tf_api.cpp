@@ -545,18 +545,18 @@ struct JsBeamSearchDecoder {
 }  // namespace
 
 // ------------------------------------------------------------------ bindings
-// Each lambda's body runs under guard(); `+` turns a captureless lambda into a function pointer.
+// Every lambda's body runs under guard() (getters too); `+` turns a captureless lambda into a function pointer.
 
 EMSCRIPTEN_BINDINGS(varscope_tf_api) {
   using namespace emscripten;
 
   class_<GraphContext>("GraphContext")
       .function("close", +[](GraphContext& c) { guard([&] { c.close(); }); })
-      .function("closed", +[](const GraphContext& c) { return c.closed(); });
+      .function("closed", +[](const GraphContext& c) { return guard([&] { return c.closed(); }); });
   class_<JsGraph>("Graph")
       .class_function("create", +[](double seed) { return guard([&] { return JsGraph::create(seed); }); })
       .function("asDefault", +[](const JsGraph& g) { return guard([&] { return g.as_default(); }); })
-      .function("seed", +[](const JsGraph& g) { return static_cast<double>(g.graph->seed()); })
+      .function("seed", +[](const JsGraph& g) { return guard([&] { return static_cast<double>(g.graph->seed()); }); })
       .function("globalVariables", +[](const JsGraph& g, const std::string& scope) {
         return guard([&] { return array_of(g.graph->global_variables(scope)); });
       })
@@ -569,17 +569,17 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
       .function("getCollection", +[](const JsGraph& g, const std::string& key, const std::string& scope) {
         return guard([&] { return array_of(g.graph->get_collection(key, scope)); });
       })
-      .function("isSame", +[](const JsGraph& a, const JsGraph& b) { return a.graph == b.graph; });
+      .function("isSame", +[](const JsGraph& a, const JsGraph& b) { return guard([&] { return a.graph == b.graph; }); });
 
   class_<VariableScope>("VariableScope")
-      .function("name", +[](const VariableScope& s) { return s.name(); })
-      .function("reuse", +[](const VariableScope& s) { return std::string(reuse_name(s.reuse())); })
-      .function("reuseOrigin", +[](const VariableScope& s) { return s.reuse_origin(); })
-      .function("originalNameScope", +[](const VariableScope& s) { return s.original_name_scope(); })
+      .function("name", +[](const VariableScope& s) { return guard([&] { return s.name(); }); })
+      .function("reuse", +[](const VariableScope& s) { return guard([&] { return std::string(reuse_name(s.reuse())); }); })
+      .function("reuseOrigin", +[](const VariableScope& s) { return guard([&] { return s.reuse_origin(); }); })
+      .function("originalNameScope", +[](const VariableScope& s) { return guard([&] { return s.original_name_scope(); }); })
       .function("reuseVariables", +[](VariableScope& s) { guard([&] { s.reuse_variables(); }); })
-      .function("initializer", +[](const VariableScope& s) { return s.initializer() ? val(*s.initializer()) : val::null(); })
+      .function("initializer", +[](const VariableScope& s) { return guard([&] { return s.initializer() ? val(*s.initializer()) : val::null(); }); })
       .function("setInitializer", +[](VariableScope& s, const Initializer& i) { guard([&] { s.set_initializer(i); }); })
-      .function("dtype", +[](const VariableScope& s) { return std::string(dtype_name(s.dtype())); })
+      .function("dtype", +[](const VariableScope& s) { return guard([&] { return std::string(dtype_name(s.dtype())); }); })
       .function("setDtype", +[](VariableScope& s, const std::string& d) { guard([&] { s.set_dtype(parse_dtype(d)); }); })
       .function("globalVariables", +[](const VariableScope& s) { return guard([&] { return array_of(s.global_variables()); }); })
       .function("trainableVariables", +[](const VariableScope& s) { return guard([&] { return array_of(s.trainable_variables()); }); });
@@ -587,35 +587,35 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
       .class_function("open", +[](val name_or_scope, val options) {
         return guard([&] { return ScopeContext::open(name_or_scope, options); });
       })
-      .function("scope", +[](const ScopeContext& c) { return c.scope(); })
+      .function("scope", +[](const ScopeContext& c) { return guard([&] { return c.scope(); }); })
       .function("close", +[](ScopeContext& c) { guard([&] { c.close(); }); });
   class_<NameScopeContext>("NameScopeContext")
       .class_function("open", +[](const std::string& name) { return guard([&] { return NameScopeContext::open(name); }); })
-      .function("name", +[](const NameScopeContext& c) { return c.name(); })
+      .function("name", +[](const NameScopeContext& c) { return guard([&] { return c.name(); }); })
       .function("close", +[](NameScopeContext& c) { guard([&] { c.close(); }); });
   function("getVariableScope", +[]() { return guard([] { return get_variable_scope(); }); });
   function("currentNameScope", +[]() { return guard([] { return current_name_scope(); }); });
-  function("openContexts", +[]() { return static_cast<int>(open_contexts().size()); });
+  function("openContexts", +[]() { return guard([&] { return static_cast<int>(open_contexts().size()); }); });
 
   class_<Tensor>("Tensor")
       .class_function("fromArray", +[](val data, val shape, std::string dtype) {
         return guard([&] { return tensor_from_array(data, shape, dtype); });
       })
-      .function("shape", +[](const Tensor& t) { return dims_of(t.shape()); })
-      .function("dtype", +[](const Tensor& t) { return std::string(dtype_name(t.dtype())); })
+      .function("shape", +[](const Tensor& t) { return guard([&] { return dims_of(t.shape()); }); })
+      .function("dtype", +[](const Tensor& t) { return guard([&] { return std::string(dtype_name(t.dtype())); }); })
       .function("data", +[](const Tensor& t) { return guard([&] { return tensor_data(t); }); })
-      .function("bitwiseEqual", +[](const Tensor& a, const Tensor& b) { return a.bitwise_equal(b); })
+      .function("bitwiseEqual", +[](const Tensor& a, const Tensor& b) { return guard([&] { return a.bitwise_equal(b); }); })
       .function("toString", +[](const Tensor& t) { return guard([&] { return t.to_string(); }); });
 
   class_<Variable>("Variable")
-      .function("name", +[](const Variable& v) { return v.name(); })
-      .function("opName", +[](const Variable& v) { return v.op_name(); })
-      .function("shape", +[](const Variable& v) { return dims_of(v.shape()); })
-      .function("dtype", +[](const Variable& v) { return std::string(dtype_name(v.dtype())); })
-      .function("trainable", +[](const Variable& v) { return v.trainable(); })
-      .function("origin", +[](const Variable& v) { return origin_of(v); })
-      .function("value", +[](const Variable& v) { return v.value(); })
-      .function("isSame", +[](const Variable& a, const Variable& b) { return a == b; });
+      .function("name", +[](const Variable& v) { return guard([&] { return v.name(); }); })
+      .function("opName", +[](const Variable& v) { return guard([&] { return v.op_name(); }); })
+      .function("shape", +[](const Variable& v) { return guard([&] { return dims_of(v.shape()); }); })
+      .function("dtype", +[](const Variable& v) { return guard([&] { return std::string(dtype_name(v.dtype())); }); })
+      .function("trainable", +[](const Variable& v) { return guard([&] { return v.trainable(); }); })
+      .function("origin", +[](const Variable& v) { return guard([&] { return origin_of(v); }); })
+      .function("value", +[](const Variable& v) { return guard([&] { return v.value(); }); })
+      .function("isSame", +[](const Variable& a, const Variable& b) { return guard([&] { return a == b; }); });
   function("getVariable", +[](std::string name, val options, std::string file, int line) {
     return guard([&] { return get_variable_js(name, options, file, line); });
   });
@@ -627,9 +627,9 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
   function("localVariables", +[](std::string scope) { return guard([&] { return array_of(local_variables(scope)); }); });
 
   class_<Initializer>("Initializer")
-      .class_function("zeros", +[]() { return zeros_initializer(); })
-      .class_function("ones", +[]() { return ones_initializer(); })
-      .class_function("constant", +[](double v) { return constant_initializer(v); })
+      .class_function("zeros", +[]() { return guard([&] { return zeros_initializer(); }); })
+      .class_function("ones", +[]() { return guard([&] { return ones_initializer(); }); })
+      .class_function("constant", +[](double v) { return guard([&] { return constant_initializer(v); }); })
       // value(t): tf.constant_initializer(array), the variable's dtype; fromValue(t): get_variable(initializer=t),
       // the variable takes t's shape and dtype.
       .class_function("value", +[](const Tensor& t) { return guard([&] { return constant_initializer(t); }); })
@@ -644,7 +644,7 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
         return guard([&] { return truncated_normal_initializer(mean, stddev, seed_of(seed)); });
       })
       .class_function("glorotUniform", +[](val seed) { return guard([&] { return glorot_uniform_initializer(seed_of(seed)); }); })
-      .function("description", +[](const Initializer& i) { return i.description(); });
+      .function("description", +[](const Initializer& i) { return guard([&] { return i.description(); }); });
 
   // ops (eager)
   function("zeros", +[](val shape, val dtype) {
@@ -698,8 +698,8 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
       .function("apply", +[](const JsDense& d, const Tensor& x) { return guard([&] { return d.apply(x); }); })
       .function("kernel", +[](const JsDense& d) { return guard([&] { return d.kernel(); }); })
       .function("bias", +[](const JsDense& d) { return guard([&] { return d.bias(); }); })
-      .function("built", +[](const JsDense& d) { return d.built(); })
-      .function("units", +[](const JsDense& d) { return d.units(); });
+      .function("built", +[](const JsDense& d) { return guard([&] { return d.built(); }); })
+      .function("units", +[](const JsDense& d) { return guard([&] { return d.units(); }); });
   function("dense", +[](const Tensor& x, double units, val options) {
     return guard([&] { return JsDense::create(units, options).apply(x); });
   });
@@ -711,8 +711,8 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
         return guard([&] { return JsCell::basic_lstm(units, options); });
       })
       .class_function("multi", +[](val cells, val options) { return guard([&] { return JsCell::multi(cells, options); }); })
-      .function("outputSize", +[](const JsCell& c) { return c.output_size(); })
-      .function("stateSize", +[](const JsCell& c) { return c.state_size(); })
+      .function("outputSize", +[](const JsCell& c) { return guard([&] { return c.output_size(); }); })
+      .function("stateSize", +[](const JsCell& c) { return guard([&] { return c.state_size(); }); })
       .function("zeroState", +[](const JsCell& c, double batch) { return guard([&] { return c.zero_state(batch); }); });
   function("dynamicRnn", +[](JsCell& cell, const Tensor& inputs, val options) {
     return guard([&] { return dynamic_rnn_js(cell, inputs, options); });
