@@ -30,6 +30,7 @@
 
 import varscope;
 #include "bench_model.hpp"
+#include "sgemm_peak.hpp"
 
 using namespace varscope;
 
@@ -138,15 +139,6 @@ void attention_beam(benchmark::State& state, Kind kind) {
 }
 
 // lstm_bench's row: [B*T, E + H] x [E + H, 4H] (480 x 768 x 2048) through varscope's matmul.
-void sgemm_peak(benchmark::State& state) {
-  Graph g{1};
-  DefaultGraphGuard use{g};
-  const std::int64_t M = kMedium.batch * kMedium.len, Kd = kMedium.emb + kMedium.hidden, N = 4 * kMedium.hidden;
-  const Tensor a = random_uniform({M, Kd}, -1.0f, 1.0f), b = random_uniform({Kd, N}, -1.0f, 1.0f);
-  for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b));
-  state.counters["flops"] = 2.0 * static_cast<double>(M) * static_cast<double>(Kd) * static_cast<double>(N);
-}
-
 int export_models(const std::string& dir) {
   const std::pair<Kind, const char*> kinds[] = {{Kind::gru, "gru"}, {Kind::luong, "luong"}, {Kind::bahdanau, "bahdanau"}};
   for (const auto& [kind, name] : kinds) {

@@ -13,6 +13,15 @@ struct Config {
 };
 inline constexpr Config kSeed{3000, 256, 256, 2, 8};
 inline constexpr Config kMedium{8000, 256, 512, 16, 30};
+inline constexpr Config kLarge{32000, 512, 1024, 32, 50};
+
+// The FLOP model docs/benchmarks.md quotes (products only, 2 per multiply-add): a GRU step
+// is 2·(E+H)·3H per row (gates and candidate, input and recurrent halves), the output
+// projection 2·H·V per row. Beam search counts every one of its B·K rows at every step.
+inline double gru_flops(const Config& c, double rows) {
+  return rows * 2.0 * double(c.emb + c.hidden) * 3.0 * double(c.hidden);
+}
+inline double projection_flops(const Config& c, double rows) { return rows * 2.0 * double(c.hidden) * double(c.vocab); }
 
 inline varscope::Tensor ids(const Config& c, std::int32_t salt) {
   std::vector<std::int32_t> v(static_cast<std::size_t>(c.batch * c.len));

@@ -1,7 +1,8 @@
-// GRU encoder and teacher-forced decoder forward (TF-layout GRUCell), at the
-// article's seed shape and a medium shape, single thread. Run through
-// bench/run.sh, which also runs the PyTorch peer (bench/peer_torch.py) on the
-// same shapes and prints the ratios.
+// GRU encoder, teacher-forced decoder and beam search (TF-layout GRUCell), at the
+// article's seed shape, a medium and a large shape. Run through bench/run.sh, which
+// also runs the PyTorch peer (bench/peer_torch.py) on the same shapes and prints the
+// ratios, and, from each benchmark's `flops` counter (bench_model.hpp's FLOP model),
+// the share of the same run's sgemm_peak.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 import varscope;
 #include "bench_model.hpp"
+#include "sgemm_peak.hpp"
 
 using namespace varscope;
 
@@ -20,11 +22,13 @@ using namespace bench_model;
 void encoder(benchmark::State& state, Config c) {
   Model m(c);
   for (auto _ : state) benchmark::DoNotOptimize(m.encode());
+  state.counters["flops"] = gru_flops(c, double(c.batch * c.len));
 }
 void decoder(benchmark::State& state, Config c) {
   Model m(c);
   const Tensor s = m.encode();
   for (auto _ : state) benchmark::DoNotOptimize(m.decode_teacher_forced(s));
+  state.counters["flops"] = gru_flops(c, double(c.batch * c.len)) + projection_flops(c, double(c.batch * c.len));
 }
 
 // The two halves of the teacher-forced decoder, to see where its time goes:
@@ -35,6 +39,7 @@ void decoder_rnn(benchmark::State& state, Config c) {
   for (auto _ : state)
     benchmark::DoNotOptimize(dynamic_rnn(m.decoder_cell, embedding_lookup(m.embedding, m.tgt),
                                          {.initial_state = s, .scope = "decoder"}));
+  state.counters["flops"] = gru_flops(c, double(c.batch * c.len));
 }
 void projection(benchmark::State& state, Config c) {
   Model m(c);
@@ -42,6 +47,7 @@ void projection(benchmark::State& state, Config c) {
                                      {.initial_state = m.encode(), .scope = "decoder"})
                              .outputs;
   for (auto _ : state) benchmark::DoNotOptimize(m.out_layer(outputs));
+  state.counters["flops"] = projection_flops(c, double(c.batch * c.len));
 }
 
 // Beam search decode (BOS=1, EOS=2, alpha 0) from the encoder's state.
@@ -58,16 +64,22 @@ void beam_search(benchmark::State& state, Config c, std::int64_t beam_width, std
     benchmark::DoNotOptimize(result);
   }
   state.counters["steps"] = static_cast<double>(steps);
+  const double rows = double(steps) * double(c.batch * beam_width);
+  state.counters["flops"] = gru_flops(c, rows) + projection_flops(c, rows);
 }
 
 }  // namespace
 
+BENCHMARK(sgemm_peak)->Name("sgemm_peak/medium")->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(beam_search, seed, kSeed, 2, 8)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(beam_search, medium, kMedium, 4, 30)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(beam_search, large, kLarge, 5, 50)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(encoder, seed, kSeed)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(encoder, medium, kMedium)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(encoder, large, kLarge)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(decoder, seed, kSeed)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(decoder, medium, kMedium)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(decoder, large, kLarge)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(decoder_rnn, medium, kMedium)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(projection, medium, kMedium)->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();

@@ -29,7 +29,7 @@ if [ "${BENCH:-gru}" = attention ]; then
   export ATTN_EXPORT_DIR="$out/export"
   mkdir -p "$ATTN_EXPORT_DIR" && "$bin" --export "$ATTN_EXPORT_DIR"
 fi
-echo "threads: $threads (cores $cpus); OMP_WAIT_POLICY varscope ${ours_wait:-default}, peer ${peer_wait:-default}; raw results in $out" >&2
+echo "threads: $threads (cores $cpus); OMP_WAIT_POLICY varscope ${ours_wait:-default}, peer ${peer_wait:-default}; peer malloc ${peer_malloc:-glibc default}; raw results in $out" >&2
 have_torch=0
 /usr/bin/python3 -c "import torch" 2>/dev/null && have_torch=1
 [ $have_torch = 1 ] || echo "(PyTorch not installed: apt-get install python3-torch libopenblas0-pthread)"
@@ -39,7 +39,7 @@ for round in $(seq "${ROUNDS:-3}"); do
     f="$out/$(echo "$name" | tr / _).$round"
     env ${ours_wait:+OMP_WAIT_POLICY=$ours_wait} taskset -c "$cpus" "$bin" --benchmark_filter="^$name\$" --benchmark_repetitions="${REPS:-5}" \
       --benchmark_report_aggregates_only=true --benchmark_format=json >"$f.ours.json"
-    if [ $have_torch = 1 ]; then env ${peer_wait:+OMP_WAIT_POLICY=$peer_wait} taskset -c "$cpus" /usr/bin/python3 "$peer" "^$name\$" >"$f.peer.json"
+    if [ $have_torch = 1 ]; then env $peer_malloc ${peer_wait:+OMP_WAIT_POLICY=$peer_wait} taskset -c "$cpus" /usr/bin/python3 "$peer" "^$name\$" >"$f.peer.json"
     else echo "{}" >"$f.peer.json"; fi
   done
 done
@@ -53,15 +53,16 @@ peer0 = load(names[0], 1, "peer")
 ctx = first["context"]
 print(f"machine: {ctx.get('host_name','?')}, {ctx['num_cpus']} cpus @ {ctx['mhz_per_cpu']} MHz; "
       f"peer BLAS: {peer0.get('blas','-')} (torch {peer0.get('torch','-')}); {rounds} rounds")
-def median_of(o, key):
-    return next(b[key] for b in o["benchmarks"] if b.get("aggregate_name") == "median")
+def median_of(o, key):  # REPS=1 gives no aggregates: the one run is the median
+    return next((b[key] for b in o["benchmarks"] if b.get("aggregate_name") == "median"), o["benchmarks"][0][key])
 rows = []
 for name in names:
     t, p, flops = [], [], None
     for r in range(1, rounds + 1):
         o = load(name, r, "ours")
         t.append(median_of(o, "real_time"))
-        flops = next((b.get("flops") for b in o["benchmarks"] if b.get("aggregate_name") == "median"), None)
+        flops = next((b.get("flops") for b in o["benchmarks"] if b.get("aggregate_name") == "median"), None) \
+            or o["benchmarks"][0].get("flops")
         p.append(load(name, r, "peer").get(name))
     gflops = flops / statistics.median(t) / 1e3 if flops else None  # real_time is in microseconds
     rows.append((name, t, p, gflops))

@@ -14,12 +14,12 @@ bin=build/native/bench/train_bench
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 . bench/threads.sh  # $threads, $cpus, $ours_wait, $peer_wait and the thread variables
-echo "threads: $threads (cores $cpus); OMP_WAIT_POLICY varscope ${ours_wait:-default}, peer ${peer_wait:-default}"
+echo "threads: $threads (cores $cpus); OMP_WAIT_POLICY varscope ${ours_wait:-default}, peer ${peer_wait:-default}; peer malloc ${peer_malloc:-glibc default}"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "${ROUNDS:-5}"); do
   for shape in seed medium; do
     env ${ours_wait:+OMP_WAIT_POLICY=$ours_wait} taskset -c "$cpus" "$bin" "$shape" | sed "s/^{/{\"peer\": \"varscope\", \"shape\": \"$shape\", /" | tee -a "$log"
-    env ${peer_wait:+OMP_WAIT_POLICY=$peer_wait} taskset -c "$cpus" /usr/bin/python3 bench/train_peer_torch.py "$shape" | sed "s/^{/{\"peer\": \"pytorch\", \"shape\": \"$shape\", /" \
+    env $peer_malloc ${peer_wait:+OMP_WAIT_POLICY=$peer_wait} taskset -c "$cpus" /usr/bin/python3 bench/train_peer_torch.py "$shape" | sed "s/^{/{\"peer\": \"pytorch\", \"shape\": \"$shape\", /" \
       | sed 's/, "blas": .*/}/' | tee -a "$log"
   done
 done

@@ -28,6 +28,9 @@ namespace varscope::testing {
 void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate = false);
 /// out = a @ b, always through Eigen's GEMM (the dispatch's large-rows path checked on its own).
 void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out);
+/// The thread count OpenBLAS runs its own products with (openblas_get_num_threads); 0 when
+/// the build has no BLAS. varscope holds it at 1 from the moment the library loads.
+int blas_threads() noexcept;
 
 /// When set, save() / write_checkpoint() call it with the temp file's path after the
 /// temp file is written, flushed and closed and just before the rename; a non-zero

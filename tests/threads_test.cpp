@@ -83,6 +83,16 @@ Tensor random_ids(std::int64_t rows, std::int64_t cols, std::int32_t vocab, std:
 
 }  // namespace
 
+// Declared first, so it runs before any product; CTest also runs it alone as threads_blas_pin_test
+// with OPENBLAS_NUM_THREADS=2. OpenBLAS must be at one thread from the moment the library loads:
+// the products Eigen hands to BLAS itself round differently with OpenBLAS's thread count.
+BOOST_AUTO_TEST_CASE(openblas_is_held_at_one_thread_from_load) {
+  const int blas = testing::blas_threads();
+  if (blas != 0) BOOST_TEST(blas == 1);  // 0: a build without BLAS (nothing to hold)
+  const char* env = std::getenv("OPENBLAS_NUM_THREADS");
+  if (env && std::string(env) == "2") BOOST_TEST(blas == 1);  // the CTest run: BLAS is linked, must be pinned
+}
+
 BOOST_AUTO_TEST_CASE(thread_count_is_set_once_and_checked) {
   BOOST_TEST(threads_available());  // the native build has its runtime; wasm does not
   const int saved = num_threads();

@@ -353,7 +353,7 @@ void AttentionWrapper::step(const StepArgs& a, Workspace& workspace) const {
   if (kind_ == AttentionKind::bahdanau) {
     pq = workspace.buffer(3, static_cast<std::size_t>(N * A + 2 * A));
     vprime = pq + N * A;
-    matmul_into(h, as_matrix(query_kernel_->value()), MatrixView{pq, N, A, A});
+    query_packed_.matmul_into(h, *query_kernel_, 0, D, MatrixView{pq, N, A, A});
     effective_v(vprime);
     if (attention_b_) {
       bias = vprime + A;
@@ -393,7 +393,7 @@ void AttentionWrapper::step(const StepArgs& a, Workspace& workspace) const {
   }
   const MatrixView att = columns(a.state_out, l.attention, L);
   if (attention_kernel_)
-    matmul_into(hc, as_matrix(attention_kernel_->value()), att);
+    attention_packed_.matmul_into(hc, *attention_kernel_, 0, D + Dm, att);
   else
     eigen(att) = eigen(context);
   for (std::int64_t i = 0; i < N; ++i)
@@ -611,6 +611,8 @@ std::shared_ptr<const RNNCell> AttentionWrapper::clone() const {
   copy->attention_g_ = attention_g_;
   copy->attention_b_ = attention_b_;
   copy->attention_kernel_ = attention_kernel_;
+  copy->query_packed_ = query_packed_;
+  copy->attention_packed_ = attention_packed_;
   return copy;
 }
 

@@ -17,10 +17,12 @@ module;
 #include <mutex>
 #ifdef EIGEN_USE_BLAS
 extern "C" void openblas_set_num_threads(int);
+extern "C" int openblas_get_num_threads(void);
 #endif
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 module varscope;
 #include "eigen_views.hpp"
 #include "validate.hpp"
@@ -136,6 +138,11 @@ void pin_openblas_to_one_thread() {
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
+// Pinned when the library loads, not at the first blocked product: products Eigen hands to
+// BLAS itself (EIGEN_USE_BLAS: the matmul op, per-row GEMVs) must not run on OpenBLAS's
+// default thread count (OPENBLAS_NUM_THREADS / the cores) either, or their rounding would
+// depend on it. (threads_blas_pin_test checks it with OPENBLAS_NUM_THREADS=2.)
+[[maybe_unused]] const bool openblas_pinned_at_load = (pin_openblas_to_one_thread(), true);
 
 // A BLAS product's output columns in blocks that depend only on the shape, never on the
 // thread count (OpenBLAS's rounding changes with the block, so the split must be fixed for
@@ -176,6 +183,11 @@ void blas_gemm_blocks(ConstMatrixView a, bool transpose_a, ConstMatrixView b, bo
 }  // namespace
 #endif
 
+namespace {
+void gemm_into(ConstMatrixView a, bool transpose_a, ConstMatrixView b, bool transpose_b, MatrixView out,
+               bool accumulate, const char* what);
+}  // namespace
+
 void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
   if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
     shape_error("matmul", "[" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "] @ [" +
@@ -190,12 +202,7 @@ void matmul_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accu
   // would zero `out` first and then accumulate (one more pass over a large
   // output such as [B*T, vocab] logits). Row-major C = A B is column-major
   // C^T = B^T A^T, so the operands swap places.
-  if (out.rows == 0 || out.cols == 0) return;
-  if (a.cols == 0) {
-    if (!accumulate) eigen(out).setZero();
-    return;
-  }
-  blas_gemm_blocks(a, false, b, false, out, a.cols, accumulate);
+  gemm_into(a, false, b, false, out, accumulate, "matmul");
 #else
   if (accumulate) {
     eigen(out).noalias() += eigen(a) * eigen(b);
@@ -224,6 +231,28 @@ void gemm_into(ConstMatrixView a, bool transpose_a, ConstMatrixView b, bool tran
     return;
   }
   blas_gemm_blocks(a, transpose_a, b, transpose_b, out, k, accumulate);
+#elif defined(__EMSCRIPTEN__)
+  // Eigen 3.4 has no SIMD128 GEMM, so its products run scalar in wasm (training's backward
+  // products: weight gradients x^T dy and input gradients dy W^T). Transposed operands are
+  // copied into per-thread buffers that only ever grow (no allocation per step once warm) and
+  // the product runs on the SIMD128 register-blocked kernel matmul_into uses here; the copy is
+  // 1/m of the product's work. numerics_test checks every transpose combination against the
+  // reference loop.
+  thread_local std::vector<float> a_t, b_t;
+  ConstMatrixView lhs = a, rhs = b;
+  if (transpose_a) {  // a [k, m] -> [m, k]
+    if (a_t.size() < static_cast<std::size_t>(m * k)) a_t.resize(static_cast<std::size_t>(m * k));
+    for (std::int64_t r = 0; r < k; ++r)
+      for (std::int64_t c = 0; c < m; ++c) a_t[static_cast<std::size_t>(c * k + r)] = a.data[r * a.row_stride + c];
+    lhs = ConstMatrixView(a_t.data(), m, k, k);
+  }
+  if (transpose_b) {  // b [n, k] -> [k, n]
+    if (b_t.size() < static_cast<std::size_t>(k * n)) b_t.resize(static_cast<std::size_t>(k * n));
+    for (std::int64_t r = 0; r < n; ++r)
+      for (std::int64_t c = 0; c < k; ++c) b_t[static_cast<std::size_t>(c * n + r)] = b.data[r * b.row_stride + c];
+    rhs = ConstMatrixView(b_t.data(), k, n, n);
+  }
+  small_rows_matmul(lhs, rhs, out, accumulate);
 #else
   auto o = eigen(out);
   const auto ea = eigen(a);
@@ -516,6 +545,14 @@ void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out,
         sum += double(a.data[i * a.row_stride + k]) * double(b.data[k * b.row_stride + j]);
       out.data[i * out.row_stride + j] = static_cast<float>(sum);
     }
+}
+
+int blas_threads() noexcept {
+#ifdef EIGEN_USE_BLAS
+  return openblas_get_num_threads();
+#else
+  return 0;
+#endif
 }
 
 void matmul_eigen_into(ConstMatrixView a, ConstMatrixView b, MatrixView out) {
