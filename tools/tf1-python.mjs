@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // tools/tf1-python.mjs — run a Python file the way the browser playground will (issue 24), under node.
 //
-//   node tools/tf1-python.mjs FILE.py [ARGS...]
+//   node tools/tf1-python.mjs [--wasm PATH/varscope_web.mjs] FILE.py [ARGS...]
+//
+// The varscope wasm build (build/wasm/varscope_web.mjs by default; --wasm PATH or the environment
+// variable VARSCOPE_WASM override it) is loaded and registered for Python as the JS module `_varscope`
+// (pyodide.registerJsModule), which the `tensorflow` shim imports. Given explicitly (flag or variable)
+// and missing: exit 2. The default missing: scripts that never import tensorflow still run; importing it
+// raises ImportError saying how to build the module.
 //
 // Python is Pyodide from this repo's node_modules (npm `pyodide`, exact version in package.json),
 // loaded from disk with indexURL pointing there: never from a CDN, works with the network off.
@@ -24,11 +30,22 @@ const pyodideDir = resolve(repo, "node_modules/pyodide");
 const pythonDir = resolve(repo, "web/python");
 
 function usage(message) {
-  process.stderr.write(`tf1-python: ${message}\nusage: node tools/tf1-python.mjs FILE.py [ARGS...]\n`);
+  process.stderr.write(`tf1-python: ${message}\nusage: node tools/tf1-python.mjs [--wasm PATH/varscope_web.mjs] FILE.py [ARGS...]\n`);
   process.exit(2);
 }
 
-const [file, ...args] = process.argv.slice(2);
+let argv = process.argv.slice(2);
+let wasmPath = process.env.VARSCOPE_WASM || null;
+const wasmExplicit = wasmPath !== null || argv[0] === "--wasm";
+if (argv[0] === "--wasm") {
+  if (argv.length < 2) usage("--wasm needs a PATH to varscope_web.mjs");
+  wasmPath = argv[1];
+  argv = argv.slice(2);
+}
+wasmPath = resolve(wasmPath ?? resolve(repo, "build/wasm/varscope_web.mjs"));
+const wasmBuildHint = "build it: node_modules/.bin/cmake --preset wasm && node_modules/.bin/cmake --build --preset wasm --target varscope_web";
+if (wasmExplicit && !existsSync(wasmPath)) usage(`varscope wasm module ${wasmPath} not found: ${wasmBuildHint}`);
+const [file, ...args] = argv;
 if (file === undefined) usage("no Python file given");
 let source;
 try {
@@ -61,6 +78,14 @@ const py = await loadPyodide({
 py.setStdout({ write: (buf) => writeAll(1, buf) });
 py.setStderr({ write: (buf) => writeAll(2, buf) });
 py.mountNodeFS("/varscope/python", pythonDir);
+let wasmMissing = "";
+if (existsSync(wasmPath)) {
+  const { pathToFileURL } = await import("node:url");
+  const { default: createVarscope } = await import(pathToFileURL(wasmPath).href);
+  py.registerJsModule("_varscope", await createVarscope());
+} else {
+  wasmMissing = `tf1-python: the varscope wasm module ${wasmPath} is not built; ${wasmBuildHint} (or pass --wasm PATH)`;
+}
 py.mountNodeFS("/varscope/script", resolve(dirname(file)));
 
 // The driver: run the source as __main__, CPython-style traceback (without the driver's own frame)
@@ -68,11 +93,15 @@ py.mountNodeFS("/varscope/script", resolve(dirname(file)));
 const run = py.globals.get("dict")();
 run.set("source", source);
 run.set("filename", file);
+run.set("wasm_missing", wasmMissing);
 run.set("argv", py.toPy([file, ...args]));
 const code = py.runPython(
   `
 import sys, linecache, traceback, types
 sys.path[:0] = ["/varscope/python", "/varscope/script"]
+if wasm_missing:
+    import os
+    os.environ["VARSCOPE_WASM_MISSING"] = wasm_missing
 sys.argv = list(argv)
 sys.stdout.reconfigure(line_buffering=True)
 sys.stderr.reconfigure(line_buffering=True)

@@ -125,8 +125,14 @@ def check_runner(args):
     r = run(node + [missing])
     report("a missing file: exit 2 with a clear message", expect(r, 2, "", [
         ("says it cannot read the file", lambda e: e.startswith(f"tf1-python: cannot read {missing}: no such file\n")),
-        ("shows the usage", lambda e: "usage: node tools/tf1-python.mjs FILE.py" in e),
+        ("shows the usage", lambda e: "usage: node tools/tf1-python.mjs [--wasm PATH/varscope_web.mjs] FILE.py" in e),
     ]))
+
+    absent = os.path.join("build", "no_such_dir", "varscope_web.mjs")
+    r = run(node + ["--wasm", absent, os.path.join("tests", "playground", "exits.py")])
+    report("--wasm naming a missing module: exit 2 naming it", expect(r, 2, "", [
+        ("names the module and how to build it", lambda e: e.startswith(
+            f"tf1-python: varscope wasm module {os.path.abspath(absent)} not found: build it:"))]))
 
     r = run(node)
     report("no file: exit 2 with usage", expect(r, 2, "", [

@@ -626,6 +626,14 @@ def array(obj, dtype=None):
     return ndarray(shape, name, [_convert(v, name) for v in data])
 
 
+def _from_buffer(flat, shape, dtype):
+    """An ndarray over flat C-order values (e.g. a typed array's tolist()) converted to dtype.
+
+    Internal: the tensorflow shim builds sess.run results with it from one typed-array copy."""
+    name = _dtype_name(dtype)
+    return ndarray(shape, name, [_convert(v, name) for v in flat])
+
+
 def asarray(obj, dtype=None):
     if isinstance(obj, ndarray) and (dtype is None or _dtype_name(dtype) == obj._dtype):
         return obj
