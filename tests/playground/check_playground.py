@@ -132,7 +132,7 @@ def check_runner(args):
     r = run(node + ["--wasm", absent, os.path.join("tests", "playground", "exits.py")])
     report("--wasm naming a missing module: exit 2 naming it", expect(r, 2, "", [
         ("names the module and how to build it", lambda e: e.startswith(
-            f"tf1-python: varscope wasm module {os.path.abspath(absent)} not found: build it:"))]))
+            f"tf1-python: varscope wasm module {os.path.join(REPO, absent)} not found: build it:"))]))
 
     r = run(node)
     report("no file: exit 2 with usage", expect(r, 2, "", [
