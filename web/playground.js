@@ -4,7 +4,8 @@
 // Run, the streamed output, the variables of every graph the code made as a scope tree (shape, creator,
 // Python line, reused marks), and the code in the URL fragment (#code= base64url of UTF-8) for sharing.
 // window.varscopePlayground exposes timings and the last run for tests/browser/playground.test.mjs.
-import { createEditor } from './playground-editor.js';
+// The editor: CodeMirror 6, bundled at build time from web/playground-editor.js (esbuild).
+import { createEditor } from './dist/playground-editor.mjs';
 
 const $ = (id) => document.getElementById(id);
 const section = $('playground');
@@ -13,6 +14,7 @@ const state = (window.varscopePlayground = {
   firstResultMs: null,  // navigation -> the first Run's {done}
   runs: 0,
   last: null,           // {exitCode, ms, stdout, stderr, graphs}
+  code: () => editor.get(), // the editor's text
 });
 
 // ------------------------------------------------------------------ #code= (base64url of UTF-8)

@@ -44,6 +44,9 @@ async function table(page) {
       li.dataset.line ? Number(li.dataset.line) : null, li.querySelector('.pg-mark').textContent.trim()])));
 }
 
+// The editor's text (CodeMirror's document, through the page's hook).
+const code = (page) => page.evaluate(() => window.varscopePlayground.code());
+
 async function runAndWait(page, runs) {
   await page.click('#pg-run');
   await page.waitForSelector(`#playground[data-runs="${runs}"]`, { timeout: 120000 });
@@ -68,10 +71,8 @@ async function main() {
   check(node.status === 0 && node.stderr === '', 'node: the whole-article entry runs', node.stderr);
 
   t = performance.now();
-  const { page, pageErrors, foreign, close } = await openDemoPage({ webDir, distDir });
-  // Every local path the page and its worker request (the route in support.mjs aborts the others).
-  const requested = new Set();
-  page.context().on('request', (req) => requested.add(new URL(req.url()).pathname));
+  // local: every URL the page and its workers requested (support.mjs's route aborts all others).
+  const { page, pageErrors, foreign, local, close } = await openDemoPage({ webDir, distDir });
   try {
     await page.waitForSelector('#playground[data-state="ready"]', { timeout: 120000 });
     timings.playgroundReadyMs = await page.evaluate(() => window.varscopePlayground.readyMs);
@@ -82,13 +83,17 @@ async function main() {
       JSON.stringify(options));
     check(options.some((o) => o.includes('reuse option の継承')) && options.some((o) => o.includes('Seq2Seq のデコーダを学習時と生成時で分ける')),
       'the drop-down shows the Japanese headings');
-    check(await page.inputValue('#pg-code') === blocks.entries[0].code, 'the editor opens with the whole article');
+    check(await code(page) === blocks.entries[0].code, 'the editor opens with the whole article');
+    check(await page.locator('#pg-editor .cm-editor .cm-content[aria-label="Python code"]').count() === 1,
+      'the editor is CodeMirror (the bundle from dist/playground-editor.mjs)');
+    check(await page.locator('#pg-editor .cm-content .tok-keyword, #pg-editor .cm-content span[class^="ͼ"]').count() > 0,
+      'the code is highlighted as Python');
 
     // 2. The whole article, picked from the drop-down.
     await page.selectOption('#pg-block', '8');
-    check(await page.inputValue('#pg-code') === blocks.entries[8].code, 'picking the seq2seq block puts it in the editor');
+    check(await code(page) === blocks.entries[8].code, 'picking the seq2seq block puts it in the editor');
     await page.selectOption('#pg-block', '0');
-    check(await page.inputValue('#pg-code') === blocks.entries[0].code, 'picking the whole article puts it back');
+    check(await code(page) === blocks.entries[0].code, 'picking the whole article puts it back');
     const first = await runAndWait(page, 1);
     timings.firstRunResultMs = await page.evaluate(() => window.varscopePlayground.firstResultMs);
     timings.firstRunMs = first.ms;
@@ -131,7 +136,11 @@ async function main() {
     const from = "with tf.variable_scope('reuse_none', reuse=None):";
     check(block.includes(from), `block 3 has ${from}`);
     const edited = block.replace(from, "with tf.variable_scope('reuse_none', reuse=True):");
-    await page.fill('#pg-code', edited);
+    // As a reader would: into the editor, select all, type (insertText: no auto-indent on the way).
+    await page.click('#pg-editor .cm-content');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(edited);
+    check(await code(page) === edited, 'the edit is in the editor');
     const failed = await runAndWait(page, 2);
     const line = edited.split('\n').findIndex((l) => l.includes("v_none_a = tf.get_variable('variable'")) + 1;
     check(failed.exitCode === 1, 'the edited block fails (exit 1)', `${failed.exitCode}`);
@@ -149,8 +158,8 @@ async function main() {
     // 4. The #code= link reopens the edited code (a new tab, same context: still offline).
     const shared = await page.context().newPage();
     await shared.goto(new URL(failed.hash, page.url()).href);
-    await shared.waitForSelector('#pg-code');
-    check(await shared.inputValue('#pg-code') === edited, 'the #code= link reopens the edited code');
+    await shared.waitForSelector('#pg-editor .cm-content');
+    check(await code(shared) === edited, 'the #code= link reopens the edited code');
     check(await shared.inputValue('#pg-block') === 'shared', 'the drop-down says the code came from the link');
     await shared.close();
 
@@ -166,7 +175,8 @@ async function main() {
 
     // The download budget: what the playground requests beyond the demo, sized from the served files.
     const file = (p) => (p.startsWith('/dist/') ? path.join(distDir, p.slice(6)) : path.join(webDir, p.slice(1)));
-    const playground = [...requested].filter((p) => /^\/dist\/pyodide\/|^\/dist\/python\.zip$|^\/playground/.test(p)).sort();
+    const requested = new Set(local.map((u) => new URL(u).pathname));
+    const playground = [...requested].filter((p) => /^\/dist\/pyodide\/|^\/dist\/python\.zip$|^\/playground|^\/dist\/playground/.test(p)).sort();
     const size = (p) => fs.statSync(file(p)).size;
     const gz = (p) => zlib.gzipSync(fs.readFileSync(file(p)), { level: 9 }).length;
     const total = playground.reduce((s, p) => s + size(p), 0);
@@ -175,7 +185,7 @@ async function main() {
       playground.map((p) => `  ${p} ${size(p)} bytes (gzip -9 ${gz(p)})`).join('\n') +
       `\n  total ${total} bytes (gzip -9 ${totalGz})`);
     for (const p of ['/dist/pyodide/pyodide.asm.wasm', '/dist/pyodide/pyodide.asm.mjs', '/dist/pyodide/python_stdlib.zip',
-      '/dist/python.zip', '/dist/varscope_web.wasm', '/playground/article-blocks.json'])
+      '/dist/python.zip', '/dist/varscope_web.wasm', '/playground/article-blocks.json', '/dist/playground-editor.mjs'])
       check(requested.has(p), `${p} came from the page's own server`);
   } finally {
     await close();
