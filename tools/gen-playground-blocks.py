@@ -5,7 +5,7 @@ verbatim, indentation restored) and the article itself (../shared/seed/blog-vari
 
   python3 tools/gen-playground-blocks.py [--article TXT] > web/playground/article-blocks.json
   python3 tools/gen-playground-blocks.py [--article TXT] --check web/playground/article-blocks.json \
-      [--run MODULE.mjs]   # CTest playground_blocks
+      [--run MODULE.mjs [--node NODE]]   # CTest playground_blocks
 
 Every non-blank line of every block must occur in the article, in order (so the blocks are the article's
 code, not ours), and every heading must be a line of the article standing before its block's code and
@@ -143,14 +143,17 @@ def main(argv):
     article = DEFAULT_ARTICLE
     check = None
     run = None
+    node = "node"
     i = 0
     while i < len(argv):
-        if argv[i] in ("--article", "--check", "--run") and i + 1 < len(argv):
+        if argv[i] in ("--article", "--check", "--run", "--node") and i + 1 < len(argv):
             value = argv[i + 1]
             if argv[i] == "--article":
                 article = value
             elif argv[i] == "--check":
                 check = value
+            elif argv[i] == "--node":
+                node = value
             else:
                 run = value
             i += 2
@@ -180,7 +183,7 @@ def main(argv):
                 path = os.path.join(tmp, f"{entry['id']}.py")
                 with open(path, "w", encoding="utf-8") as f:
                     f.write(entry["code"])
-                r = subprocess.run(["node", runner, "--wasm", run, path], capture_output=True, text=True)
+                r = subprocess.run([node, runner, "--wasm", run, path], capture_output=True, text=True)
                 if r.returncode != 0 or r.stderr:
                     fail(f"entry {entry['label']!r} exited {r.returncode} under node:\n{r.stderr}")
                 print(f"ok   {entry['label']}: runs on its own ({len(r.stdout.splitlines())} lines printed)")

@@ -74,7 +74,9 @@ async function main() {
   // local: every URL the page and its workers requested (support.mjs's route aborts all others).
   const { page, pageErrors, foreign, local, close } = await openDemoPage({ webDir, distDir });
   try {
-    await page.waitForSelector('#playground[data-state="ready"]', { timeout: 120000 });
+    await page.waitForSelector('#playground:is([data-state="ready"], [data-state="error"])', { timeout: 120000 });
+    if (!check(await page.getAttribute('#playground', 'data-state') === 'ready', 'the playground loads (Pyodide, the shim, varscope)',
+      `${await page.textContent('#pg-status')}\n     ${(await page.textContent('#pg-output')).slice(0, 1500)}`)) return;
     timings.playgroundReadyMs = await page.evaluate(() => window.varscopePlayground.readyMs);
 
     // 1. The drop-down.
