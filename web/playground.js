@@ -40,7 +40,7 @@ function codeFromHash() {
 }
 
 // ------------------------------------------------------------------ the variable table as a scope tree
-// graphs: [{index, variables: [{name, shape, dtype, creator, line, callSite, reused}]}]
+// graphs: [{index, variables: [{name, shape, dtype, creator, line, callSite, reused, reusedLines}]}]
 function renderVariables(graphs) {
   const root = $('pg-vars');
   root.replaceChildren();
@@ -86,18 +86,33 @@ function renderVariables(graphs) {
       name.textContent = v.name.slice(cut + 1);
       const info = document.createElement('span');
       info.className = 'pg-info';
-      const where = v.line ? `line ${v.line}` : v.callSite;
-      info.textContent = ` [${v.shape.join(', ')}] ${v.dtype} — created by ${v.creator} (${where})`;
+      info.textContent = ` [${v.shape.join(', ')}] ${v.dtype} — created by ${v.creator} `;
       li.append(name, info);
+      // A line of the Run's code: a button that selects it in the editor.
+      const lineRef = (n) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'pg-line';
+        b.textContent = `line ${n}`;
+        b.title = 'show the line in the editor';
+        b.addEventListener('click', () => editor.selectLine(n));
+        return b;
+      };
       if (v.line) {
         li.dataset.line = String(v.line);
-        info.title = 'click: show the line in the editor';
-        info.addEventListener('click', () => editor.selectLine(v.line));
+        info.append('at ', lineRef(v.line));
+      } else {
+        info.append(`(${v.callSite})`);
       }
       const mark = document.createElement('span');
       mark.className = 'pg-mark';
       mark.textContent = v.reused > 0 ? ` reused ×${v.reused}` : ' created';
       li.append(mark);
+      if (v.reusedLines.length) {
+        li.dataset.reusedLines = v.reusedLines.join(' ');
+        mark.append(' by ');
+        v.reusedLines.forEach((n, i) => mark.append(...(i ? [', '] : []), lineRef(n)));
+      }
       scopeList(cut < 0 ? '' : v.name.slice(0, cut)).append(li);
     }
     box.append(top);

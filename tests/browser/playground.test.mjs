@@ -37,11 +37,12 @@ const seq2seqVars = [
   'decoder/decoder/out_layer/kernel:0',
 ];
 
-// The variable table as the DOM shows it: per graph, [name, reused count, line or null].
+// The variable table as the DOM shows it: per graph, [name, reused count, line or null, mark, reusing lines].
 async function table(page) {
   return page.evaluate(() => [...document.querySelectorAll('#pg-vars .pg-graph')].map((g) =>
     [...g.querySelectorAll('li.pg-var')].map((li) => [li.dataset.name, Number(li.dataset.reused),
-      li.dataset.line ? Number(li.dataset.line) : null, li.querySelector('.pg-mark').textContent.trim()])));
+      li.dataset.line ? Number(li.dataset.line) : null, li.querySelector('.pg-mark').textContent.trim(),
+      li.dataset.reusedLines ? li.dataset.reusedLines.split(' ').map(Number) : []])));
 }
 
 // The editor's text (CodeMirror's document, through the page's hook).
@@ -106,7 +107,7 @@ async function main() {
     check(first.stdout === node.stdout, 'the page prints byte for byte what tools/tf1-python.mjs prints (ids included)',
       `${JSON.stringify(first.stdout.slice(-300))}\n     vs ${JSON.stringify(node.stdout.slice(-300))}`);
     check(first.dom === first.stdout, 'the output pane shows the streamed stdout');
-    await page.screenshot({ path: path.join(artifacts, 'playground-article.png'), fullPage: true });
+    await page.locator('#playground').screenshot({ path: path.join(artifacts, 'playground-article.png') });
 
     const graphs = await table(page);
     const byName = new Map(graphs.flat().map((v) => [v[0], v]));
@@ -127,6 +128,23 @@ async function main() {
     const embedding = s2s.find((v) => v[0] === 'embedding:0');
     check(embedding?.[2] && /tf\.Variable\(.*name='embedding'\)/.test(articleLines[embedding[2] - 1]),
       'embedding:0 names the Python line that created it', JSON.stringify(embedding));
+    // Which line: the decoders' variables are created by the training decoder's dynamic_decode and reused
+    // by the beam-search decoder's (both lines of the Run's code, found by their text).
+    const lineOf = (n) => articleLines[n - 1] ?? '';
+    const trainDecode = articleLines.findIndex((l) => l.includes('dynamic_decode(decoder, swap_memory=True')) + 1;
+    const beamDecode = articleLines.findIndex((l) => l.includes('decoder_outputs, _, _ = tf.contrib.seq2seq.dynamic_decode(')) + 1;
+    for (const name of seq2seqVars.filter((n) => n.startsWith('decoder/'))) {
+      const v = byName.get(name);
+      check(v?.[2] === trainDecode && eq(v?.[4], [beamDecode]),
+        `${name}: created at line ${trainDecode} (the training decoder's dynamic_decode), reused by line ${beamDecode} (the beam search's)`,
+        JSON.stringify(v));
+    }
+    const hoge = byName.get('hoge/variable:0');
+    check(/v_c = tf\.get_variable\('variable'/.test(lineOf(hoge?.[4]?.[0])) && /v_a = tf\.get_variable/.test(lineOf(hoge?.[2])),
+      'hoge/variable:0: created by v_a\'s line, reused by v_c\'s', JSON.stringify(hoge));
+    const kernelX = byName.get('feed_forward_x/dense_a/kernel:0');
+    check(/tf\.layers\.dense\(inputs, 20, name='dense_a'\)/.test(lineOf(kernelX?.[2])),
+      'feed_forward_x/dense_a/kernel:0: created at the tf.layers.dense line', JSON.stringify(kernelX));
     const scopes = await page.$$eval('#pg-vars .pg-graph:last-of-type li.pg-scope', (ls) => ls.map((l) => l.dataset.scope));
     check(eq(scopes, ['encoder', 'encoder/cell', 'encoder/cell/gates', 'encoder/cell/candidate', 'decoder', 'decoder/decoder',
       'decoder/decoder/cell', 'decoder/decoder/cell/gates', 'decoder/decoder/cell/candidate', 'decoder/decoder/out_layer']),
@@ -155,7 +173,7 @@ async function main() {
       failed.stderr.slice(0, 800));
     check(failed.dom.includes('ValueError: Variable reuse_none/variable does not exist'), 'the output pane shows the error');
     check(/Failed/.test(failed.status), 'the status says the run failed', failed.status);
-    await page.screenshot({ path: path.join(artifacts, 'playground-error.png'), fullPage: true });
+    await page.locator('#playground').screenshot({ path: path.join(artifacts, 'playground-error.png') });
 
     // 4. The #code= link reopens the edited code (a new tab, same context: still offline).
     const shared = await page.context().newPage();
