@@ -5,32 +5,30 @@
 // into /varscope/python. Python -> JS -> wasm calls are synchronous inside this worker.
 //
 // Messages: page -> worker {run: id, code}; worker -> page {ready, loadMs} once, then per Run
-// {stdout, text} / {stderr, text} (streamed, coalesced), {variables, graphs} and
-// {done, id, exitCode, ms, restart}; a load failure is {fatal, message}.
+// {stdout, text} / {stderr, text} (streamed as Python writes), {variables, graphs} and
+// {done, id, exitCode, ms, restart}; a load failure is {fatal, message}. Stop is the page terminating
+// this worker and starting a new one (no SharedArrayBuffer interrupt: the server sends no COOP/COEP).
 import { loadPyodide } from './dist/pyodide/pyodide.mjs';
 import createVarscope from './dist/varscope_web.mjs';
 
 const base = new URL('./dist/', import.meta.url);
 const t0 = performance.now();
 
-// stdout/stderr: bytes decoded as UTF-8 and posted at most every 30 ms or 8 KB while Python runs
-// (the run blocks this worker's event loop, so flushing happens on write), the rest at the end.
+// stdout/stderr: bytes decoded as UTF-8 and posted on every write (Python's streams are line-buffered, so
+// a line at a time): a run blocks this worker's event loop, so nothing could flush a held-back tail later,
+// and a program that prints and then computes for long (or forever) must show what it printed.
 function stream(kind) {
   const decoder = new TextDecoder();
-  let pending = '';
-  let last = 0;
-  const flush = () => {
-    if (pending) postMessage({ [kind]: true, text: pending });
-    pending = '';
-    last = performance.now();
-  };
   return {
     write(buf) {
-      pending += decoder.decode(buf, { stream: true });
-      if (pending.length > 8192 || performance.now() - last > 30) flush();
+      const text = decoder.decode(buf, { stream: true });
+      if (text) postMessage({ [kind]: true, text });
       return buf.length;
     },
-    flush,
+    flush() {
+      const text = decoder.decode();
+      if (text) postMessage({ [kind]: true, text });
+    },
   };
 }
 const out = stream('stdout');

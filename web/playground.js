@@ -13,6 +13,7 @@ const state = (window.varscopePlayground = {
   readyMs: null,        // navigation -> the worker's Python, tensorflow shim and wasm loaded
   firstResultMs: null,  // navigation -> the first Run's {done}
   runs: 0,
+  stops: 0,
   last: null,           // {exitCode, ms, stdout, stderr, graphs}
   code: () => editor.get(), // the editor's text
 });
@@ -148,6 +149,7 @@ function startWorker() {
       append(data.message + '\n', 'stderr');
     } else if (data.ready) {
       if (state.readyMs === null) state.readyMs = performance.now();
+      section.dataset.loads = String(Number(section.dataset.loads ?? 0) + 1);
       setStatus(`Python ready (loaded in ${(data.loadMs / 1000).toFixed(1)} s).`, 'ready');
       $('pg-run').disabled = false;
     } else if (data.stdout || data.stderr) {
@@ -166,6 +168,7 @@ function startWorker() {
                      graphs: running.graphs ?? [] };
       running = null;
       $('pg-run').disabled = false;
+      $('pg-stop').disabled = true;
       setStatus(`${data.exitCode === 0 ? 'Done' : `Failed (exit ${data.exitCode})`} in ${Math.round(data.ms)} ms.`,
         data.exitCode === 0 ? 'done' : 'failed');
       section.dataset.runs = String(state.runs);
@@ -186,8 +189,21 @@ function run() {
   $('pg-vars').replaceChildren();
   running = { id: ++runId, t0: performance.now(), stdout: '', stderr: '', graphs: null };
   $('pg-run').disabled = true;
+  $('pg-stop').disabled = false;
   setStatus('Running…', 'running');
   worker.postMessage({ run: running.id, code });
+}
+
+// Stop: the run blocks the worker, so the worker is terminated and a new one loads Python again.
+function stop() {
+  if (!running) return;
+  worker.terminate();
+  running = null;
+  state.stops++;
+  $('pg-stop').disabled = true;
+  append('\n[stopped: Python is being restarted]\n', 'stderr');
+  section.dataset.stops = String(state.stops);
+  startWorker();
 }
 
 // ------------------------------------------------------------------ blocks, editor, sharing
@@ -217,6 +233,7 @@ select.addEventListener('change', () => {
   editor.set(blocks.entries[Number(select.value)].code);
 });
 $('pg-run').addEventListener('click', run);
+$('pg-stop').addEventListener('click', stop);
 $('pg-share').addEventListener('click', async () => {
   const url = `${location.origin}${location.pathname}#code=${encodeCode(editor.get())}`;
   history.replaceState(null, '', url);

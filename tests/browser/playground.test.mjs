@@ -9,7 +9,8 @@
 //    and feed_forward_shared/... marked reused, encoder/... and feed_forward_x/... created only;
 // 3. `reuse=True` edited into a block where it must fail: TF's ValueError text, naming the edited line;
 // 4. the #code= link reopens the edited code; a second Run of the article prints the same (fresh graph);
-// 5. reports the time from navigation to the first Run result and what the playground downloads.
+// 5. output streams during a run; Stop ends a run that never returns and Python restarts;
+// 6. reports the time from navigation to the first Run result and what the playground downloads.
 import fs from 'node:fs';
 import os from 'node:os';
 import zlib from 'node:zlib';
@@ -189,6 +190,23 @@ async function main() {
     timings.secondArticleRunMs = again.ms;
     check(again.exitCode === 0 && again.stdout === first.stdout, 'the article again, after the failure: the same output');
     check(eq(await table(page), graphs), 'the same variable table');
+
+    // 5. Output streams while the code runs, and Stop ends a run that never returns.
+    const forever = "import tensorflow as tf\nprint('started', tf.get_variable('w', shape=[1]).name)\nwhile True:\n    pass\n";
+    await page.click('#pg-editor .cm-content');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(forever);
+    await page.click('#pg-run');
+    await page.waitForFunction(() => document.getElementById('pg-output').textContent.includes('started w:0'), null, { timeout: 60000 });
+    check(await page.getAttribute('#playground', 'data-state') === 'running', 'the printed line shows while the run goes on (streamed)');
+    await page.click('#pg-stop');
+    await page.waitForSelector('#playground[data-stops="1"][data-loads="2"][data-state="ready"]', { timeout: 120000 });
+    check((await page.textContent('#pg-output')).includes('[stopped'), 'Stop ends the run and says so');
+    await page.click('#pg-editor .cm-content');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText("print('after stop', 6 * 7)\n");
+    const afterStop = await runAndWait(page, 4);
+    check(afterStop.exitCode === 0 && afterStop.stdout === 'after stop 42\n', 'after Stop, the restarted Python runs code', JSON.stringify(afterStop));
 
     check(foreign.length === 0, 'no request left the local server', foreign.join(' '));
     check(pageErrors.length === 0, 'no page errors', pageErrors.join('\n     '));
