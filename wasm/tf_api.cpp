@@ -204,6 +204,25 @@ struct JsGraph {
   }
 };
 
+// What get_variable created vs reused in one graph since startAudit() (varscope::VariableAudit), for the
+// playground's variable table (issue 24). The graph is kept alive by the audit; the audit is declared
+// after it, so it is destroyed first.
+struct JsAudit {
+  std::shared_ptr<Graph> graph;
+  std::shared_ptr<VariableAudit> audit;
+
+  val entries() const {
+    val out = val::array();
+    for (const AuditEntry& e : audit->entries()) {
+      val o = val::object();
+      o.set("name", val(e.name));
+      o.set("created", val(e.created));
+      out.call<void>("push", o);
+    }
+    return out;
+  }
+};
+
 // ------------------------------------------------------------------ scopes
 
 struct ScopeContext {
@@ -553,10 +572,15 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
   class_<GraphContext>("GraphContext")
       .function("close", +[](GraphContext& c) { guard([&] { c.close(); }); })
       .function("closed", +[](const GraphContext& c) { return guard([&] { return c.closed(); }); });
+  class_<JsAudit>("VariableAudit")
+      .function("entries", +[](const JsAudit& a) { return guard([&] { return a.entries(); }); });
   class_<JsGraph>("Graph")
       .class_function("create", +[](double seed) { return guard([&] { return JsGraph::create(seed); }); })
       .function("asDefault", +[](const JsGraph& g) { return guard([&] { return g.as_default(); }); })
       .function("seed", +[](const JsGraph& g) { return guard([&] { return static_cast<double>(g.graph->seed()); }); })
+      .function("startAudit", +[](const JsGraph& g) {
+        return guard([&] { return JsAudit{g.graph, std::make_shared<VariableAudit>(*g.graph)}; });
+      })
       .function("globalVariables", +[](const JsGraph& g, const std::string& scope) {
         return guard([&] { return array_of(g.graph->global_variables(scope)); });
       })

@@ -68,9 +68,10 @@ export function launchChromium() {
 }
 
 /// Serves `webDir` with `distDir` as its dist/, launches Chromium and opens the page until
-/// body[data-ready="true"] (at most 120 s). Returns { page, pageErrors, foreign, readyMs,
+/// body[data-ready="true"] (at most 120 s). Returns { page, pageErrors, foreign, local, readyMs,
 /// close }: pageErrors collects uncaught page errors and console errors, foreign the URLs
-/// of refused requests beyond the page's origin; close() ends the browser and the server.
+/// of refused requests beyond the page's origin, local the URLs served (page and workers, from
+/// navigation on); close() ends the browser and the server.
 export async function openDemoPage({ webDir, distDir }) {
   const server = await startServer({ port: 0, root: webDir, dist: distDir, quiet: true });
   const origin = server.url.replace(/\/$/, '');
@@ -87,10 +88,12 @@ export async function openDemoPage({ webDir, distDir }) {
   };
   const pageErrors = [];
   const foreign = [];
+  const local = [];
   try {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
     await context.route('**/*', (route) => {
       const url = route.request().url();
+      if (url.startsWith(origin + '/')) local.push(url);
       if (url.startsWith(origin + '/') || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
       foreign.push(url);
       return route.abort();
@@ -101,7 +104,7 @@ export async function openDemoPage({ webDir, distDir }) {
     const t = performance.now();
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
-    return { page, pageErrors, foreign, readyMs: performance.now() - t, close };
+    return { page, pageErrors, foreign, local, readyMs: performance.now() - t, close };
   } catch (e) {
     await close();
     throw e;

@@ -7,12 +7,13 @@
 // Runs `node tools/tf1-python.mjs --wasm MODULE tests/playground/article.py` and compares its stdout
 // with tests/data/article_outputs.txt (its comment and [section] lines dropped): every variable name,
 // boolean and reuse-table line exactly, line for line; the two id arrays of the seq2seq block by shape
-// (rows x ids per row; their values come from random weights) and as ids inside the vocabulary.
+// (rows x ids per row; their values come from random weights) and as ids inside the vocabulary
+// (the comparison lives in article_compare.mjs, shared with tests/browser/playground.test.mjs).
 // Beyond the article: those ids must equal, id for id, what the C++ article (`varscope tour`, the same
 // module's `tour("seq2seq")`) prints: the Python path builds the same graph with the same seeds.
 // Exit 0 when everything matches; 1 with the first differences listed otherwise.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { compareArticleOutput, expectedArticleLines, takeArray } from "./article_compare.mjs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -25,11 +26,7 @@ if (i < 0 || i + 1 >= args.length) {
   process.exit(2);
 }
 const modulePath = resolve(args[i + 1]);
-const VOCAB = 3000; // the article's vocab_size
-
-const expected = readFileSync(resolve(repo, "tests/data/article_outputs.txt"), "utf8")
-  .split("\n")
-  .filter((l) => l !== "" && !l.startsWith("#") && !/^\[[a-z0-9-]+\]$/.test(l));
+const expected = expectedArticleLines();
 
 const t0 = process.hrtime.bigint();
 const run = spawnSync(
@@ -41,60 +38,9 @@ const ms = Number(process.hrtime.bigint() - t0) / 1e6;
 const problems = [];
 if (run.status !== 0) problems.push(`article.py exited ${run.status}; stderr:\n${run.stderr}`);
 else if (run.stderr !== "") problems.push(`article.py wrote to stderr:\n${run.stderr}`);
-const actual = run.stdout.split("\n");
-if (actual.at(-1) === "") actual.pop();
 
-// An array printed over several lines ("[[a b ...]" ... "[c d ...]]"): its rows of integers.
-function takeArray(lines, at) {
-  const rows = [];
-  let k = at;
-  for (; k < lines.length; k++) {
-    const text = lines[k].trim();
-    const inner = text.replace(/^\[+/, "").replace(/\]+$/, "").trim();
-    rows.push(inner === "" ? [] : inner.split(/\s+/));
-    if (text.endsWith("]]")) break;
-  }
-  return { rows, next: k + 1 };
-}
-
-let a = 0;
-let e = 0;
-let arrays = 0;
-const pythonArrays = [];
-while (e < expected.length && problems.length < 10) {
-  if (a >= actual.length) {
-    problems.push(`output ended at line ${a + 1}; expected next: ${JSON.stringify(expected[e])}`);
-    break;
-  }
-  if (expected[e].startsWith("[[")) {
-    const want = takeArray(expected, e);
-    if (!actual[a].startsWith("[[")) {
-      problems.push(`line ${a + 1}: expected an id array, got ${JSON.stringify(actual[a])}`);
-      break;
-    }
-    const got = takeArray(actual, a);
-    const shape = (r) => `${r.length}x${r.map((x) => x.length).join(",")}`;
-    if (shape(want.rows) !== shape(got.rows))
-      problems.push(`line ${a + 1}: id array of shape ${shape(got.rows)}, the article's is ${shape(want.rows)}`);
-    for (const id of got.rows.flat())
-      if (!/^\d+$/.test(id) || Number(id) >= VOCAB) {
-        problems.push(`line ${a + 1}: ${JSON.stringify(id)} is not an id in [0, ${VOCAB})`);
-        break;
-      }
-    arrays++;
-    pythonArrays.push(got.rows);
-    e = want.next;
-    a = got.next;
-    continue;
-  }
-  if (actual[a] !== expected[e])
-    problems.push(`line ${a + 1}: got ${JSON.stringify(actual[a])}, the article prints ${JSON.stringify(expected[e])}`);
-  a++;
-  e++;
-}
-if (problems.length === 0 && a < actual.length)
-  problems.push(`extra output from line ${a + 1}: ${JSON.stringify(actual.slice(a, a + 3))}`);
-if (problems.length === 0 && arrays !== 2) problems.push(`compared ${arrays} id arrays, the article prints 2`);
+const { problems: compared, arrays: pythonArrays } = compareArticleOutput(run.stdout);
+problems.push(...compared);
 
 // The C++ article's ids from the same wasm module.
 if (problems.length === 0) {

@@ -58,12 +58,23 @@ def python_error(exc):
     return out
 
 
+# The playground driver's observer (web/python/_playground.py) or None: before() is called ahead of every
+# call() and after(token) once it returns or raises, so the driver can tell which Python line made each
+# get_variable happen (including those the layers, cells and decoders make inside varscope).
+_call_observer = None
+
+
 def call(fn, *args):
     """fn(*args) on the JS side, its JS Error raised as TF's Python exception."""
+    observer = _call_observer
+    token = observer.before() if observer is not None else None
     try:
         return fn(*args)
     except JsException as e:
         raise python_error(e) from None
+    finally:
+        if observer is not None:
+            observer.after(token)
 
 
 def options(**kw):

@@ -6,6 +6,8 @@ from ._bridge import Tensor, call, own, unsupported, vs
 from .variables import Variable, wrap_list
 
 _graph_stack = []  # Graph objects entered with as_default(), innermost last
+# Callables run with each new Graph (the playground worker opens a created/reused audit on it).
+_graph_created_hooks = []
 
 
 class GraphKeys:
@@ -19,6 +21,8 @@ class Graph:
 
     def __init__(self, _seed=0):
         self._handle = own(self, call(vs.Graph.create, _seed))
+        for hook in _graph_created_hooks:
+            hook(self)
 
     def as_default(self):
         return _GraphContext(self)
