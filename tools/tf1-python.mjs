@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // tools/tf1-python.mjs — run a Python file the way the browser playground will (issue 24), under node.
 //
-//   node tools/tf1-python.mjs [--wasm PATH/varscope_web.mjs] FILE.py [ARGS...]
+//   node tools/tf1-python.mjs [--wasm PATH/varscope_web.mjs] [--data DIR]... FILE.py [ARGS...]
 //
 // The varscope wasm build (build/wasm/varscope_web.mjs by default; --wasm PATH or the environment
 // variable VARSCOPE_WASM override it) is loaded and registered for Python as the JS module `_varscope`
@@ -15,6 +15,9 @@
 // later the `tensorflow` shim over the varscope wasm build) is mounted and put first on sys.path,
 // ahead of the script's own directory, so `import numpy` is numpy-mini, as in the page.
 //
+// --data DIR (repeatable) mounts a host directory read-write at /varscope/data/<DIR's base name>, for test
+// scripts that read golden data (tests/playground/attention_checks.py reads tests/data as /varscope/data/data).
+//
 // The script runs as __main__ with sys.argv = [FILE.py, ARGS...]. Its stdout and stderr are written
 // to ours byte for byte as Python flushes them (line-buffered). Exit codes:
 //   0  the script ran to the end (or sys.exit(0) / sys.exit(None))
@@ -22,7 +25,7 @@
 //   2  usage error: no FILE given, or FILE cannot be read
 //   N  sys.exit(N)
 import { readFileSync, writeSync, existsSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -30,16 +33,24 @@ const pyodideDir = resolve(repo, "node_modules/pyodide");
 const pythonDir = resolve(repo, "web/python");
 
 function usage(message) {
-  process.stderr.write(`tf1-python: ${message}\nusage: node tools/tf1-python.mjs [--wasm PATH/varscope_web.mjs] FILE.py [ARGS...]\n`);
+  process.stderr.write(`tf1-python: ${message}\nusage: node tools/tf1-python.mjs [--wasm PATH/varscope_web.mjs] FILE.py [ARGS...]\n` +
+    "  --data DIR (before FILE.py, repeatable): mount DIR at /varscope/data/<DIR's base name>\n");
   process.exit(2);
 }
 
 let argv = process.argv.slice(2);
 let wasmPath = process.env.VARSCOPE_WASM || null;
-const wasmExplicit = wasmPath !== null || argv[0] === "--wasm";
-if (argv[0] === "--wasm") {
-  if (argv.length < 2) usage("--wasm needs a PATH to varscope_web.mjs");
-  wasmPath = argv[1];
+let wasmExplicit = wasmPath !== null;
+const dataDirs = [];
+while (argv[0] === "--wasm" || argv[0] === "--data") {
+  if (argv.length < 2) usage(argv[0] === "--wasm" ? "--wasm needs a PATH to varscope_web.mjs" : "--data needs a DIR");
+  if (argv[0] === "--wasm") {
+    wasmPath = argv[1];
+    wasmExplicit = true;
+  } else {
+    if (!existsSync(argv[1]) || !statSync(argv[1]).isDirectory()) usage(`--data ${argv[1]}: not a directory`);
+    dataDirs.push(resolve(argv[1]));
+  }
   argv = argv.slice(2);
 }
 wasmPath = resolve(wasmPath ?? resolve(repo, "build/wasm/varscope_web.mjs"));
@@ -87,6 +98,10 @@ if (existsSync(wasmPath)) {
   wasmMissing = `tf1-python: the varscope wasm module ${wasmPath} is not built; ${wasmBuildHint} (or pass --wasm PATH)`;
 }
 py.mountNodeFS("/varscope/script", resolve(dirname(file)));
+for (const dir of dataDirs) {
+  const at = `/varscope/data/${basename(dir)}`;
+  py.mountNodeFS(at, dir);
+}
 
 // The driver: run the source as __main__, CPython-style traceback (without the driver's own frame)
 // on an uncaught exception. linecache gets the source so tracebacks show the offending lines.

@@ -1,6 +1,6 @@
 // varscope_web's fine-grained JavaScript API (issue 24, slice 2): embind classes over the
-// library's graph, scopes, variables, tensors, initializers, layers, GRU cell and seq2seq
-// decoders, for the playground's Python `tensorflow` shim (web/python/tensorflow/), which
+// library's graph, scopes, variables, tensors, initializers, layers, cells (GRU, LSTM, MultiRNNCell,
+// ResidualWrapper, DropoutWrapper, AttentionWrapper), attention mechanisms and seq2seq decoders, for the playground's Python `tensorflow` shim (web/python/tensorflow/), which
 // reaches them through Pyodide as the JS module `_varscope`.
 //
 // Conventions (the shim relies on them):
@@ -18,7 +18,8 @@
 // - getVariable / createVariable take the Python caller's file and line, kept in the
 //   variable's VariableOrigin (`origin().callSite`), so tables and errors name the Python line.
 // - RNN states cross as a Tensor (a leaf: GRUCell's) or as {kind, items} with kind
-//   "LSTMStateTuple" (items [c, h]) or "tuple" (MultiRNNCell's per-layer states), nested.
+//   "LSTMStateTuple" (items [c, h]), "AttentionWrapperState" (its six fields in TF's order) or
+//   "tuple" (MultiRNNCell's per-layer states), nested.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +27,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -106,6 +108,13 @@ std::optional<std::uint64_t> seed_of(const val& v) {
   if (d < 0 || d != static_cast<double>(static_cast<std::uint64_t>(d)))
     throw InvalidArgumentError("seed " + std::to_string(d) + " is not a non-negative integer");
   return static_cast<std::uint64_t>(d);
+}
+
+// A JS number that must be a positive integer (units, a beam width, a multiplier); `what` names it.
+std::int64_t positive_int(double v, const std::string& what) {
+  if (v < 1 || v != static_cast<double>(static_cast<std::int64_t>(v)))
+    throw InvalidArgumentError(what + " must be a positive integer, not " + std::to_string(v));
+  return static_cast<std::int64_t>(v);
 }
 
 std::optional<Initializer> initializer_of(const val& v) {
@@ -221,6 +230,8 @@ struct JsAudit {
     }
     return out;
   }
+  // The sharing trap made visible (VariableAudit::warnings(): memory_layer_1 next to memory_layer, ...).
+  val warnings() const { return array_of(audit->warnings()); }
 };
 
 // ------------------------------------------------------------------ scopes
@@ -326,8 +337,7 @@ struct JsDense {
   std::shared_ptr<Dense> layer;
 
   static JsDense create(double units, const val& options) {
-    if (units < 1 || units != static_cast<double>(static_cast<std::int64_t>(units)))
-      throw InvalidArgumentError("Dense: units must be a positive integer, not " + std::to_string(units));
+    const std::int64_t n = positive_int(units, "Dense: units");
     DenseOptions o;
     const val act = option(options, "activation");
     if (!absent(act)) {
@@ -346,7 +356,7 @@ struct JsDense {
     if (!absent(name)) o.name = name.as<std::string>();
     const val trainable = option(options, "trainable");
     if (!absent(trainable)) o.trainable = trainable.as<bool>();
-    return JsDense{std::make_shared<Dense>(static_cast<std::int64_t>(units), o)};
+    return JsDense{std::make_shared<Dense>(n, o)};
   }
   Tensor apply(const Tensor& inputs) const { return (*layer)(inputs); }
   Variable kernel() const { return layer->kernel(); }
@@ -355,13 +365,23 @@ struct JsDense {
   int units() const { return static_cast<int>(layer->units()); }
 };
 
-// A state to JS: a leaf is its Tensor; a tuple is {kind: "LSTMStateTuple" | "tuple", items: [...]}.
+// The nest kinds that cross to JS by name (a leaf crosses as its Tensor).
+constexpr std::pair<NestKind, const char*> kStateKinds[] = {
+    {NestKind::tuple, "tuple"},
+    {NestKind::lstm_state_tuple, "LSTMStateTuple"},
+    {NestKind::attention_wrapper_state, "AttentionWrapperState"},
+};
+
+// A state to JS: a leaf is its Tensor; a nest is {kind: "tuple" | "LSTMStateTuple" |
+// "AttentionWrapperState", items: [...]} (an AttentionWrapperState's six fields in TF's order).
 val state_to_js(const State& s) {
   if (s.is_leaf()) return val(s.leaf());
-  if (s.kind() == NestKind::attention_wrapper_state)
-    throw InvalidArgumentError("an AttentionWrapperState cannot cross the playground API (not bound)");
+  const char* kind = nullptr;
+  for (const auto& [k, name] : kStateKinds)
+    if (k == s.kind()) kind = name;
+  if (kind == nullptr) throw InvalidArgumentError("a state nest of kind " + s.structure() + " cannot cross to JS");
   val out = val::object();
-  out.set("kind", val(std::string(s.kind() == NestKind::lstm_state_tuple ? "LSTMStateTuple" : "tuple")));
+  out.set("kind", val(std::string(kind)));
   val items = val::array();
   for (std::size_t i = 0; i < s.size(); ++i) items.call<void>("push", state_to_js(s[i]));
   out.set("items", items);
@@ -374,26 +394,49 @@ State state_from_js(const val& v) {
   const val kind = v["kind"];
   if (absent(kind)) return State(v.as<Tensor>());
   const auto k = kind.as<std::string>();
-  NestKind nk;
-  if (k == "LSTMStateTuple") nk = NestKind::lstm_state_tuple;
-  else if (k == "tuple") nk = NestKind::tuple;
-  else throw InvalidArgumentError("state kind '" + k + "' is not LSTMStateTuple or tuple");
+  std::optional<NestKind> nk;
+  for (const auto& [nest_kind, name] : kStateKinds)
+    if (k == name) nk = nest_kind;
+  if (!nk) throw InvalidArgumentError("state kind '" + k + "' is not tuple, LSTMStateTuple or AttentionWrapperState");
   std::vector<State> items;
   const val js_items = v["items"];
   const int n = js_items["length"].as<int>();
   for (int i = 0; i < n; ++i) items.push_back(state_from_js(js_items[i]));
-  return State::tuple(std::move(items), nk);
+  return State::tuple(std::move(items), *nk);
 }
+
+// An attention mechanism (tf.contrib.seq2seq.BahdanauAttention / LuongAttention): memory_layer/kernel is
+// created by create(), in the variable scope open at that moment, as in TF.
+struct JsMechanism {
+  std::shared_ptr<AttentionMechanism> mechanism;
+
+  // kind "bahdanau" (flag = normalize) or "luong" (flag = scale); lengths: an int32 Tensor or null.
+  static JsMechanism create(const std::string& kind, double units, const Tensor& memory, const val& lengths,
+                            bool flag) {
+    std::optional<Tensor> len;
+    if (!absent(lengths)) len = lengths.as<Tensor>();
+    if (kind == "bahdanau")
+      return {std::make_shared<BahdanauAttention>(positive_int(units, "BahdanauAttention: num_units"), memory, len, flag)};
+    if (kind == "luong")
+      return {std::make_shared<LuongAttention>(positive_int(units, "LuongAttention: num_units"), memory, len, flag)};
+    throw InvalidArgumentError("attention mechanism kind '" + kind + "' is not bahdanau or luong");
+  }
+  void setup_memory(const Tensor& memory, const val& lengths) {
+    std::optional<Tensor> len;
+    if (!absent(lengths)) len = lengths.as<Tensor>();
+    mechanism->setup_memory(memory, len);
+  }
+};
 
 struct JsCell {
   std::shared_ptr<RNNCell> cell;
-  std::vector<std::shared_ptr<RNNCell>> children;  // a MultiRNNCell's layers (it holds references)
+  // What a composite cell references and must outlive it: a MultiRNNCell's layers, a wrapper's cell,
+  // an AttentionWrapper's mechanism (each a JsCell / JsMechanism, so their own references stay too).
+  std::vector<std::shared_ptr<const void>> children;
 
   static JsCell gru(double units, const val& options) {
-    if (units < 1 || units != static_cast<double>(static_cast<std::int64_t>(units)))
-      throw InvalidArgumentError("GRUCell: num_units must be a positive integer, not " + std::to_string(units));
     const val name = option(options, "name");
-    return JsCell{std::make_shared<GRUCell>(static_cast<std::int64_t>(units),
+    return JsCell{std::make_shared<GRUCell>(positive_int(units, "GRUCell: num_units"),
                                             absent(name) ? std::string() : name.as<std::string>(),
                                             initializer_of(option(options, "kernelInitializer")),
                                             initializer_of(option(options, "biasInitializer"))),
@@ -401,8 +444,6 @@ struct JsCell {
   }
   // options: {name, forgetBias, stateIsTuple, usePeepholes, cellClip, numProj, projClip, initializer}
   static JsCell lstm(double units, const val& options) {
-    if (units < 1 || units != static_cast<double>(static_cast<std::int64_t>(units)))
-      throw InvalidArgumentError("LSTMCell: num_units must be a positive integer, not " + std::to_string(units));
     LSTMCellOptions o;
     const val name = option(options, "name");
     if (!absent(name)) o.name = name.as<std::string>();
@@ -419,15 +460,13 @@ struct JsCell {
     const val proj_clip = option(options, "projClip");
     if (!absent(proj_clip)) o.proj_clip = proj_clip.as<float>();
     o.initializer = initializer_of(option(options, "initializer"));
-    return JsCell{std::make_shared<LSTMCell>(static_cast<std::int64_t>(units), o), {}};
+    return JsCell{std::make_shared<LSTMCell>(positive_int(units, "LSTMCell: num_units"), o), {}};
   }
   static JsCell basic_lstm(double units, const val& options) {
-    if (units < 1 || units != static_cast<double>(static_cast<std::int64_t>(units)))
-      throw InvalidArgumentError("BasicLSTMCell: num_units must be a positive integer, not " + std::to_string(units));
     const val forget = option(options, "forgetBias");
     const val tuple = option(options, "stateIsTuple");
     const val name = option(options, "name");
-    return JsCell{std::make_shared<BasicLSTMCell>(static_cast<std::int64_t>(units),
+    return JsCell{std::make_shared<BasicLSTMCell>(positive_int(units, "BasicLSTMCell: num_units"),
                                                   absent(forget) ? 1.0f : forget.as<float>(),
                                                   absent(tuple) ? true : tuple.as<bool>(),
                                                   absent(name) ? std::string() : name.as<std::string>()),
@@ -436,17 +475,58 @@ struct JsCell {
   // cells: a JS array of RNNCell; options: {stateIsTuple, name}
   static JsCell multi(const val& cells, const val& options) {
     const int n = cells["length"].as<int>();
-    std::vector<std::shared_ptr<RNNCell>> children;
+    std::vector<std::shared_ptr<const void>> children;
     std::vector<std::reference_wrapper<RNNCell>> refs;
     for (int i = 0; i < n; ++i) {
-      children.push_back(cells[i].as<JsCell>().cell);
-      refs.push_back(std::ref(*children.back()));
+      auto layer = std::make_shared<JsCell>(cells[i].as<JsCell>());
+      refs.push_back(std::ref(*layer->cell));
+      children.push_back(std::move(layer));
     }
     const val tuple = option(options, "stateIsTuple");
     const val name = option(options, "name");
     return JsCell{std::make_shared<MultiRNNCell>(std::move(refs), absent(tuple) ? true : tuple.as<bool>(),
                                                  absent(name) ? std::string() : name.as<std::string>()),
                   std::move(children)};
+  }
+  // tf.contrib.seq2seq.AttentionWrapper(cell, mechanism, ...); options: {attentionLayerSize,
+  // alignmentHistory, outputAttention, initialCellState (a state as state_to_js gives it), name}.
+  static JsCell attention_wrapper(const JsCell& inner, const JsMechanism& mechanism, const val& options) {
+    AttentionWrapperOptions o;
+    const val size = option(options, "attentionLayerSize");
+    if (!absent(size)) o.attention_layer_size = positive_int(size.as<double>(), "AttentionWrapper: attention_layer_size");
+    const val history = option(options, "alignmentHistory");
+    if (!absent(history)) o.alignment_history = history.as<bool>();
+    const val output_attention = option(options, "outputAttention");
+    if (!absent(output_attention)) o.output_attention = output_attention.as<bool>();
+    const val initial = option(options, "initialCellState");
+    if (!absent(initial)) o.initial_cell_state = state_from_js(initial);
+    const val name = option(options, "name");
+    if (!absent(name)) o.name = name.as<std::string>();
+    auto keep_cell = std::make_shared<JsCell>(inner);
+    auto keep_mechanism = std::make_shared<JsMechanism>(mechanism);
+    auto wrapper = std::make_shared<AttentionWrapper>(*keep_cell->cell, *keep_mechanism->mechanism, std::move(o));
+    return JsCell{std::move(wrapper), {keep_cell, keep_mechanism}};
+  }
+  // tf.nn.rnn_cell.ResidualWrapper(cell) (TF's default residual_fn).
+  static JsCell residual(const JsCell& inner) {
+    auto keep = std::make_shared<JsCell>(inner);
+    return JsCell{std::make_shared<ResidualWrapper>(*keep->cell), {keep}};
+  }
+  // tf.nn.rnn_cell.DropoutWrapper(cell, ...); options: {inputKeepProb, outputKeepProb, stateKeepProb,
+  // variationalRecurrent, seed}.
+  static JsCell dropout(const JsCell& inner, const val& options) {
+    DropoutWrapperOptions o;
+    for (auto [key, field] : {std::pair{"inputKeepProb", &DropoutWrapperOptions::input_keep_prob},
+                              std::pair{"outputKeepProb", &DropoutWrapperOptions::output_keep_prob},
+                              std::pair{"stateKeepProb", &DropoutWrapperOptions::state_keep_prob}}) {
+      const val v = option(options, key);
+      if (!absent(v)) o.*field = v.as<float>();
+    }
+    const val variational = option(options, "variationalRecurrent");
+    if (!absent(variational)) o.variational_recurrent = variational.as<bool>();
+    o.seed = seed_of(option(options, "seed"));
+    auto keep = std::make_shared<JsCell>(inner);
+    return JsCell{std::make_shared<DropoutWrapper>(*keep->cell, o), {keep}};
   }
   int output_size() const { return static_cast<int>(cell->output_size()); }
   int state_size() const { return static_cast<int>(cell->flat_state_size()); }
@@ -466,6 +546,43 @@ val dynamic_rnn_js(JsCell& cell, const Tensor& inputs, const val& options) {
   out.set("outputs", val(r.outputs));
   out.set("finalState", state_to_js(r.final_state));
   return out;
+}
+
+// bidirectionalDynamicRnn(fw, bw, inputs, {sequenceLength, initialStateFw, initialStateBw, scope}):
+// {outputsFw, outputsBw, stateFw, stateBw}.
+val bidirectional_dynamic_rnn_js(JsCell& fw, JsCell& bw, const Tensor& inputs, const val& options) {
+  BidirectionalRNNOptions o;
+  const val len = option(options, "sequenceLength");
+  if (!absent(len)) o.sequence_length = len.as<Tensor>();
+  const val init_fw = option(options, "initialStateFw");
+  if (!absent(init_fw)) o.initial_state_fw = state_from_js(init_fw);
+  const val init_bw = option(options, "initialStateBw");
+  if (!absent(init_bw)) o.initial_state_bw = state_from_js(init_bw);
+  const val scope = option(options, "scope");
+  if (!absent(scope)) o.scope = scope.as<std::string>();
+  auto r = bidirectional_dynamic_rnn(*fw.cell, *bw.cell, inputs, o);
+  val out = val::object();
+  out.set("outputsFw", val(r.outputs.first));
+  out.set("outputsBw", val(r.outputs.second));
+  out.set("stateFw", state_to_js(r.output_states[0]));
+  out.set("stateBw", state_to_js(r.output_states[1]));
+  return out;
+}
+
+// AttentionWrapperState.clone(**fields): fields {cellState, attention, time, alignments, attentionState};
+// TF's "Invalid shape for tensor ..." when a replacement's shape differs.
+val clone_attention_state_js(const val& state, const val& fields) {
+  AttentionWrapperStateFields f;
+  const val cell_state = option(fields, "cellState");
+  if (!absent(cell_state)) f.cell_state = state_from_js(cell_state);
+  for (auto [key, field] : {std::pair{"attention", &AttentionWrapperStateFields::attention},
+                            std::pair{"time", &AttentionWrapperStateFields::time},
+                            std::pair{"alignments", &AttentionWrapperStateFields::alignments},
+                            std::pair{"attentionState", &AttentionWrapperStateFields::attention_state}}) {
+    const val v = option(fields, key);
+    if (!absent(v)) f.*field = v.as<Tensor>();
+  }
+  return state_to_js(AttentionWrapperState::from(state_from_js(state)).clone(f));
 }
 
 // ------------------------------------------------------------------ seq2seq
@@ -523,6 +640,8 @@ struct JsBasicDecoder {
     out.set("sampleId", val(r.sample_id));
     out.set("finalState", state_to_js(r.final_state));
     out.set("lengths", val(r.lengths));
+    // [T, B, T_mem] with AttentionWrapper(alignment_history=True) and the GreedyEmbeddingHelper; else null.
+    out.set("alignmentHistory", r.alignment_history.shape().dims().size() == 3 ? val(r.alignment_history) : val::null());
     return out;
   }
 };
@@ -536,13 +655,11 @@ struct JsBeamSearchDecoder {
   static JsBeamSearchDecoder create(const JsCell& cell, const Tensor& embedding, const Tensor& start_tokens,
                                     int end_token, const val& initial_state, double beam_width,
                                     const val& output_layer, const val& options) {
-    if (beam_width < 1 || beam_width != static_cast<double>(static_cast<std::int64_t>(beam_width)))
-      throw InvalidArgumentError("BeamSearchDecoder: beam_width must be a positive integer, not " +
-                                 std::to_string(beam_width));
+    const std::int64_t width = positive_int(beam_width, "BeamSearchDecoder: beam_width");
     JsBeamSearchDecoder d{std::make_shared<JsCell>(cell), nullptr, nullptr};
     auto layer = layer_of(output_layer, d.layer);
     BeamSearchOptions o;
-    o.beam_width = static_cast<std::int64_t>(beam_width);
+    o.beam_width = width;
     const val lp = option(options, "lengthPenaltyWeight");
     if (!absent(lp)) o.length_penalty_weight = lp.as<float>();
     d.decoder = std::make_shared<BeamSearchDecoder>(*d.cell->cell, embedding, start_tokens, end_token,
@@ -573,7 +690,8 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
       .function("close", +[](GraphContext& c) { guard([&] { c.close(); }); })
       .function("closed", +[](const GraphContext& c) { return guard([&] { return c.closed(); }); });
   class_<JsAudit>("VariableAudit")
-      .function("entries", +[](const JsAudit& a) { return guard([&] { return a.entries(); }); });
+      .function("entries", +[](const JsAudit& a) { return guard([&] { return a.entries(); }); })
+      .function("warnings", +[](const JsAudit& a) { return guard([&] { return a.warnings(); }); });
   class_<JsGraph>("Graph")
       .class_function("create", +[](double seed) { return guard([&] { return JsGraph::create(seed); }); })
       .function("asDefault", +[](const JsGraph& g) { return guard([&] { return g.as_default(); }); })
@@ -639,6 +757,8 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
       .function("trainable", +[](const Variable& v) { return guard([&] { return v.trainable(); }); })
       .function("origin", +[](const Variable& v) { return guard([&] { return origin_of(v); }); })
       .function("value", +[](const Variable& v) { return guard([&] { return v.value(); }); })
+      // tf.Variable.load(value, session): the new value now (varscope's eager graph).
+      .function("assign", +[](Variable& v, const Tensor& t) { guard([&] { v.assign(t); }); })
       .function("isSame", +[](const Variable& a, const Variable& b) { return guard([&] { return a == b; }); });
   function("getVariable", +[](std::string name, val options, std::string file, int line) {
     return guard([&] { return get_variable_js(name, options, file, line); });
@@ -691,6 +811,14 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
     return guard([&] { return matmul(a, b, ta, tb); });
   });
   function("add", +[](const Tensor& a, const Tensor& b) { return guard([&] { return add(a, b); }); });
+  function("concat", +[](val parts, int axis) {
+    return guard([&] {
+      std::vector<Tensor> items;
+      const int n = parts["length"].as<int>();
+      for (int i = 0; i < n; ++i) items.push_back(parts[i].as<Tensor>());
+      return concat(items, axis);
+    });
+  });
   function("multiply", +[](const Tensor& a, const Tensor& b) { return guard([&] { return multiply(a, b); }); });
   function("scale", +[](const Tensor& a, double s) { return guard([&] { return a * s; }); });
   function("tanh", +[](const Tensor& a) { return guard([&] { return varscope::tanh(a); }); });
@@ -704,16 +832,12 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
   });
   function("tileBatchState", +[](val state, double k) {
     return guard([&] {
-      if (k < 1 || k != static_cast<double>(static_cast<std::int64_t>(k)))
-        throw InvalidArgumentError("tile_batch: multiplier must be a positive integer, not " + std::to_string(k));
-      return state_to_js(tile_batch(state_from_js(state), static_cast<std::int64_t>(k)));
+      return state_to_js(tile_batch(state_from_js(state), positive_int(k, "tile_batch: multiplier")));
     });
   });
   function("tileBatch", +[](const Tensor& t, double k) {
     return guard([&] {
-      if (k < 1 || k != static_cast<double>(static_cast<std::int64_t>(k)))
-        throw InvalidArgumentError("tile_batch: multiplier must be a positive integer, not " + std::to_string(k));
-      return tile_batch(t, static_cast<std::int64_t>(k));
+      return tile_batch(t, positive_int(k, "tile_batch: multiplier"));
     });
   });
 
@@ -735,11 +859,42 @@ EMSCRIPTEN_BINDINGS(varscope_tf_api) {
         return guard([&] { return JsCell::basic_lstm(units, options); });
       })
       .class_function("multi", +[](val cells, val options) { return guard([&] { return JsCell::multi(cells, options); }); })
+      .class_function("attentionWrapper", +[](const JsCell& cell, const JsMechanism& mechanism, val options) {
+        return guard([&] { return JsCell::attention_wrapper(cell, mechanism, options); });
+      })
+      .class_function("residual", +[](const JsCell& cell) { return guard([&] { return JsCell::residual(cell); }); })
+      .class_function("dropout", +[](const JsCell& cell, val options) {
+        return guard([&] { return JsCell::dropout(cell, options); });
+      })
       .function("outputSize", +[](const JsCell& c) { return guard([&] { return c.output_size(); }); })
       .function("stateSize", +[](const JsCell& c) { return guard([&] { return c.state_size(); }); })
       .function("zeroState", +[](const JsCell& c, double batch) { return guard([&] { return c.zero_state(batch); }); });
   function("dynamicRnn", +[](JsCell& cell, const Tensor& inputs, val options) {
     return guard([&] { return dynamic_rnn_js(cell, inputs, options); });
+  });
+  function("bidirectionalDynamicRnn", +[](JsCell& fw, JsCell& bw, const Tensor& inputs, val options) {
+    return guard([&] { return bidirectional_dynamic_rnn_js(fw, bw, inputs, options); });
+  });
+
+  class_<JsMechanism>("AttentionMechanism")
+      .class_function("create", +[](std::string kind, double units, const Tensor& memory, val lengths, bool flag) {
+        return guard([&] { return JsMechanism::create(kind, units, memory, lengths, flag); });
+      })
+      .function("setupMemory", +[](JsMechanism& m, const Tensor& memory, val lengths) {
+        guard([&] { m.setup_memory(memory, lengths); });
+      })
+      .function("memoryLayerKernel", +[](const JsMechanism& m) {
+        return guard([&] { return m.mechanism->memory_layer().kernel(); });
+      })
+      .function("batchSize", +[](const JsMechanism& m) {
+        return guard([&] { return static_cast<double>(m.mechanism->batch_size()); });
+      })
+      .function("alignmentsSize", +[](const JsMechanism& m) {
+        return guard([&] { return static_cast<double>(m.mechanism->alignments_size()); });
+      })
+      .function("className", +[](const JsMechanism& m) { return guard([&] { return m.mechanism->class_name(); }); });
+  function("cloneAttentionWrapperState", +[](val state, val fields) {
+    return guard([&] { return clone_attention_state_js(state, fields); });
   });
 
   class_<JsHelper>("Helper")

@@ -10,7 +10,9 @@
 // 3. `reuse=True` edited into a block where it must fail: TF's ValueError text, naming the edited line;
 // 4. the #code= link reopens the edited code; a second Run of the article prints the same (fresh graph);
 // 5. output streams during a run; Stop ends a run that never returns and Python restarts;
-// 6. reports the time from navigation to the first Run result and what the playground downloads.
+// 6. the "(beyond the article)" attention entries: the trap's decoder/memory_layer_1 flagged by the variable
+//    audit's warning in the variable table, none for the TF-correct way;
+// 7. reports the time from navigation to the first Run result and what the playground downloads.
 import fs from 'node:fs';
 import os from 'node:os';
 import zlib from 'node:zlib';
@@ -207,6 +209,28 @@ async function main() {
     await page.keyboard.insertText("print('after stop', 6 * 7)\n");
     const afterStop = await runAndWait(page, 4);
     check(afterStop.exitCode === 0 && afterStop.stdout === 'after stop 42\n', 'after Stop, the restarted Python runs code', JSON.stringify(afterStop));
+
+    // 6. Beyond the article: the attention sharing trap, then TF's way to avoid it.
+    const trapIndex = blocks.entries.findIndex((e) => e.id === 'beyond-attention-trap');
+    const sharedIndex = blocks.entries.findIndex((e) => e.id === 'beyond-attention-shared');
+    check(trapIndex > 8 && /^\(beyond the article\) attention/.test(options[trapIndex] ?? ''),
+      'the attention trap entry comes after the article\'s blocks, labelled as beyond the article', options[trapIndex]);
+    await page.selectOption('#pg-block', String(trapIndex));
+    const trap = await runAndWait(page, 5);
+    check(trap.exitCode === 0 && trap.stderr === '', 'the trap entry runs', trap.stderr.slice(0, 800));
+    const warnings = await page.$$eval('#pg-vars .pg-graph .pg-warnings li', (ls) => ls.map((l) => l.textContent));
+    check(warnings.length === 1 && warnings[0].includes('decoder/memory_layer_1/kernel was created next to decoder/memory_layer/kernel'),
+      'the variable table shows the audit\'s warning for decoder/memory_layer_1', JSON.stringify(warnings));
+    const warned = await page.$$eval('#pg-vars li.pg-var.warned', (ls) => ls.map((l) => [l.dataset.name, l.querySelector('.pg-mark').textContent]));
+    check(warned.length === 1 && warned[0][0] === 'decoder/memory_layer_1/kernel:0' && warned[0][1].includes('not shared'),
+      'decoder/memory_layer_1/kernel:0 is marked as not shared', JSON.stringify(warned));
+    await page.locator('#playground').screenshot({ path: path.join(artifacts, 'playground-attention-trap.png') });
+    await page.selectOption('#pg-block', String(sharedIndex));
+    const sharedRun = await runAndWait(page, 6);
+    const sharedWarnings = await page.$$eval('#pg-vars .pg-warnings li', (ls) => ls.length);
+    const memoryLayers = (await table(page)).flat().filter((v) => v[0].includes('memory_layer'));
+    check(sharedRun.exitCode === 0 && sharedWarnings === 0 && memoryLayers.length === 1 && memoryLayers[0][1] === 1,
+      'the TF-correct way: one memory_layer, reused by the beam-search decoder, no warning', JSON.stringify(memoryLayers));
 
     check(foreign.length === 0, 'no request left the local server', foreign.join(' '));
     check(pageErrors.length === 0, 'no page errors', pageErrors.join('\n     '));

@@ -2,7 +2,8 @@
 __main__ in a fresh default graph, prints an uncaught exception's traceback (without this module's frames)
 to stderr, and collects every graph the code made with its variables: name, shape, dtype, who created it
 at which Python line, and which Python lines made get_variable return it again (reused), from varscope's
-VariableAudit opened on each graph as it is created; each audit entry is attributed to the line of the
+VariableAudit opened on each graph as it is created, with the audit's warnings (the sharing trap: a
+memory_layer_1 next to memory_layer, a new decoder_1/...; each names the variable it flags); each audit entry is attributed to the line of the
 Run's code that was executing when it appeared (tensorflow._bridge's call observer), so the variables a
 layer, cell or decoder makes inside varscope get the Python line that built or ran it."""
 import linecache
@@ -118,6 +119,7 @@ def run(source):
                 created_at[e.name] = line
             else:
                 reuses.setdefault(e.name, []).append(line)
+        warnings = list(audit_handle.warnings())
         variables = []
         handles = graph._handle.globalVariables("")
         for v in handles:
@@ -132,10 +134,11 @@ def run(source):
                 "callSite": o.callSite,
                 "reused": len(reuses.get(key, [])),
                 "reusedLines": sorted({l for l in reuses.get(key, []) if l is not None}),
+                "warned": any(w.startswith(key + " ") for w in warnings),
             })
             v.delete()
         audit_handle.delete()
         if variables:
-            result.append({"index": index, "variables": variables})
+            result.append({"index": index, "variables": variables, "warnings": warnings})
     graphs.clear()
     return {"exitCode": code, "graphs": result, "restart": restart}

@@ -14,7 +14,7 @@ from ._session import (Graph, GraphKeys, Session, get_default_graph, global_vari
 from .initializers import (constant_initializer, glorot_uniform_initializer, ones_initializer,
                            random_normal_initializer, random_uniform_initializer, truncated_normal_initializer,
                            zeros_initializer)
-from ._ops import (add, argmax, constant, matmul, multiply, ones, random_normal, random_uniform, reshape, sigmoid,
+from ._ops import (add, argmax, concat, constant, matmul, multiply, ones, random_normal, random_uniform, reshape, sigmoid,
                    tanh, zeros)
 from . import initializers, layers, nn, contrib, compat, test
 from .variables import wrap_list as _wrap_list

@@ -182,12 +182,22 @@ def as_tensor(value, dtype=None):
     return tensor_from_value(value, dtype)
 
 
-def state_to_js(state, keep):
-    """An RNN state (a tensor, an LSTMStateTuple, a tuple of states) as _varscope takes it; the
-    temporary Tensors made on the way are appended to `keep` (hold it while the JS value is used)."""
+def _state_kinds():
+    """The namedtuple state kinds that cross to _varscope by name (class -> kind), besides plain tuples."""
     from .nn.rnn_cell import LSTMStateTuple
-    if isinstance(state, LSTMStateTuple):
-        return options(kind="LSTMStateTuple", items=js_list(state_to_js(x, keep) for x in state))
+    from .contrib._attention_wrapper import AttentionWrapperState
+    return {LSTMStateTuple: "LSTMStateTuple", AttentionWrapperState: "AttentionWrapperState"}
+
+
+def state_to_js(state, keep):
+    """An RNN state (a tensor, an LSTMStateTuple, an AttentionWrapperState, a tuple of states) as _varscope
+    takes it; the temporary Tensors made on the way are appended to `keep` (hold it while the JS value is
+    used)."""
+    kind = _state_kinds().get(type(state))
+    if kind == "AttentionWrapperState":
+        state = state._for_js()
+    if kind is not None:
+        return options(kind=kind, items=js_list(state_to_js(x, keep) for x in state))
     if isinstance(state, (tuple, list)):
         return options(kind="tuple", items=js_list(state_to_js(x, keep) for x in state))
     t = as_tensor(state)
@@ -196,10 +206,12 @@ def state_to_js(state, keep):
 
 
 def state_from_js(value):
-    """The inverse of state_to_js: Tensors, LSTMStateTuples and tuples."""
-    from .nn.rnn_cell import LSTMStateTuple
+    """The inverse of state_to_js: Tensors, LSTMStateTuples, AttentionWrapperStates and tuples."""
     kind = getattr(value, "kind", None)
     if kind is None or absent(kind):
         return Tensor(value)
     items = [state_from_js(x) for x in value.items]
-    return LSTMStateTuple(*items) if kind == "LSTMStateTuple" else tuple(items)
+    for cls, name in _state_kinds().items():
+        if kind == name:
+            return cls(*items)
+    return tuple(items)

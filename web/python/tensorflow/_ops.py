@@ -1,5 +1,5 @@
 """Tensor ops for the varscope playground (computed eagerly by varscope): constant, zeros, ones,
-random_uniform, random_normal, matmul, add, multiply, tanh, sigmoid, argmax, reshape, and the
+random_uniform, random_normal, matmul, add, multiply, concat, tanh, sigmoid, argmax, reshape, and the
 activation functions tf.layers.dense accepts."""
 import numpy as _np
 
@@ -72,6 +72,16 @@ def multiply(x, y, name=None):
     x = as_tensor(x)
     y = as_tensor(y, x._handle.dtype())
     return Tensor(call(vs.multiply, x._handle, y._handle))
+
+
+def concat(values, axis, name="concat"):
+    """tf.concat(values, axis): the tensors joined along axis (negative counts from the end)."""
+    parts = [as_tensor(v) for v in values]
+    if not parts:
+        raise ValueError("List argument 'values' to 'ConcatV2' Op with length 0 shorter than minimum length 1.")
+    if axis < 0:
+        axis += len(parts[0].shape.as_list())
+    return Tensor(call(vs.concat, js_list(p._handle for p in parts), int(axis)))
 
 
 def _unary(fn):

@@ -70,6 +70,14 @@ class Variable:
 
     read_value = value
 
+    def load(self, value, session=None):
+        """tf.Variable.load(value, session): the variable holds `value` from now on (same shape and dtype).
+        An attention mechanism whose memory_layer/kernel this is recomputes its keys, as TF's graph would."""
+        from .contrib._attention_wrapper import variable_loaded
+        v = as_tensor(value, self._handle.dtype())
+        call(self._handle.assign, v._handle)
+        variable_loaded(self)
+
     def _value_handle(self):
         return self._handle.value()
 

@@ -1,6 +1,7 @@
 """tf.contrib.rnn for the varscope playground: the cells of tf.nn.rnn_cell under their contrib names."""
 from .._bridge import unsupported
-from ..nn.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, LSTMStateTuple, MultiRNNCell, RNNCell
+from ..nn.rnn_cell import (BasicLSTMCell, DropoutWrapper, GRUCell, LSTMCell, LSTMStateTuple, MultiRNNCell, RNNCell,
+                           ResidualWrapper)
 
 
 def __getattr__(name):

@@ -1,17 +1,22 @@
 """tf.contrib.seq2seq for the varscope playground: TrainingHelper, GreedyEmbeddingHelper, BasicDecoder,
 BeamSearchDecoder, dynamic_decode and tile_batch over varscope's decoders (batch-major outputs; the
-decoder's variables under <scope>/decoder/..., as TF names them)."""
+decoder's variables under <scope>/decoder/..., as TF names them), and the attention of
+_attention_wrapper.py (BahdanauAttention, LuongAttention, AttentionWrapper, AttentionWrapperState)."""
 import collections
 
 from .. import _bridge
 from .._bridge import Tensor, as_tensor, call, options, own, unsupported, vs
 from ..layers import Dense
 from ..nn.rnn_cell import RNNCell
+from . import _attention_wrapper
+from ._attention_wrapper import AttentionWrapper, AttentionWrapperState, BahdanauAttention, LuongAttention
 
 BasicDecoderOutput = collections.namedtuple("BasicDecoderOutput", ("rnn_output", "sample_id"))
 BeamSearchDecoderOutput = collections.namedtuple("BeamSearchDecoderOutput", ("scores", "predicted_ids", "parent_ids"))
 FinalBeamSearchDecoderOutput = collections.namedtuple("FinalBeamSearchDecoderOutput",
                                                       ("predicted_ids", "beam_search_decoder_output"))
+BeamSearchDecoderState = collections.namedtuple("BeamSearchDecoderState", (
+    "cell_state", "log_probs", "finished", "lengths", "accumulated_attention_probs"))
 
 
 class _NotProvided:
@@ -72,6 +77,8 @@ class BasicDecoder:
             raise unsupported(f"tf.contrib.seq2seq.BasicDecoder with helper {type(helper).__name__}")
         _check_layer(output_layer)
         self._refs = (cell, helper, output_layer)
+        self._cell = cell
+        self._helper = helper
         keep = []
         init = _bridge.state_to_js(initial_state, keep)
         self._handle = own(self, call(vs.BasicDecoder.create, cell._handle, helper._handle, init,
@@ -80,7 +87,10 @@ class BasicDecoder:
     def _decode(self, opts):
         r = call(self._handle.decode, opts)
         outputs = BasicDecoderOutput(Tensor(r.rnnOutput), Tensor(r.sampleId))
-        return outputs, _bridge.state_from_js(r.finalState), Tensor(r.lengths)
+        state = _attention_wrapper.with_alignment_history(
+            self._cell, _bridge.state_from_js(r.finalState), r.alignmentHistory,
+            f"dynamic_decode with a {type(self._helper).__name__}")
+        return outputs, state, Tensor(r.lengths)
 
 
 class BeamSearchDecoder:
@@ -109,8 +119,15 @@ class BeamSearchDecoder:
         step_ids = _NotProvided("beam_search_decoder_output.predicted_ids (the per-step ids before gather_tree)")
         outputs = FinalBeamSearchDecoderOutput(
             ids, BeamSearchDecoderOutput(Tensor(r.scores), step_ids, Tensor(r.parentIds)))
-        state = _NotProvided("the final_state of dynamic_decode with a BeamSearchDecoder")
-        return outputs, state, Tensor(r.lengths)
+        # TF's BeamSearchDecoderState: the final beams' log_probs [B, K] and lengths [B, K] (int32 here);
+        # varscope keeps hypotheses, not the beams' final cell states and finished flags.
+        lengths = Tensor(r.lengths)  # one owner per JS handle (each Tensor deletes its handle once)
+        state = BeamSearchDecoderState(
+            _NotProvided("final_state.cell_state of dynamic_decode with a BeamSearchDecoder"),
+            Tensor(r.finalLogProbs),
+            _NotProvided("final_state.finished of dynamic_decode with a BeamSearchDecoder"),
+            lengths, ())
+        return outputs, state, lengths
 
 
 def dynamic_decode(decoder, output_time_major=False, impute_finished=False, maximum_iterations=None,

@@ -1,10 +1,11 @@
 """tf.nn.rnn_cell for the varscope playground: GRUCell (variables <scope>/<name>/gates/{kernel,bias} and
 candidate/{kernel,bias}, as TF 1.x names them), LSTMCell, BasicLSTMCell (<scope>/<name>/kernel, bias),
-MultiRNNCell (<scope>/multi_rnn_cell/cell_<i>/...) and LSTMStateTuple, over varscope's cells."""
+MultiRNNCell (<scope>/multi_rnn_cell/cell_<i>/...), LSTMStateTuple, and ResidualWrapper / DropoutWrapper
+(no scope level of their own: the wrapped cell's names), over varscope's cells."""
 import collections
 
 from .. import _bridge
-from .._bridge import Tensor, call, options, own, unsupported, vs
+from .._bridge import Tensor, as_tensor, call, options, own, unsupported, vs
 from ..initializers import as_initializer
 
 
@@ -129,6 +130,52 @@ class MultiRNNCell(RNNCell):
         self._cells = cells
         self._handle = own(self, call(vs.RNNCell.multi, _bridge.js_list(c._handle for c in cells),
                                       options(stateIsTuple=bool(state_is_tuple))))
+
+
+def _wrapped(cell, who):
+    if not isinstance(cell, RNNCell):
+        raise TypeError(f"The parameter cell is not a RNNCell: {type(cell).__name__} ({who})")
+    return cell
+
+
+class ResidualWrapper(RNNCell):
+    """tf.nn.rnn_cell.ResidualWrapper(cell): output = inputs + cell output (same depth), the state unchanged."""
+
+    def __init__(self, cell, residual_fn=None):
+        if residual_fn is not None:
+            raise unsupported("tf.nn.rnn_cell.ResidualWrapper(residual_fn=...)")
+        self._cell = _wrapped(cell, "ResidualWrapper")
+        self._handle = own(self, call(vs.RNNCell.residual, cell._handle))
+
+
+def _keep_prob(value):
+    """A keep probability as a float (a Python number or a scalar tensor's value)."""
+    if isinstance(value, Tensor):
+        value = as_tensor(value).numpy_value().tolist()
+    return float(value)
+
+
+class DropoutWrapper(RNNCell):
+    """tf.nn.rnn_cell.DropoutWrapper(cell, input_keep_prob=1.0, output_keep_prob=1.0, state_keep_prob=1.0,
+    variational_recurrent=False, input_size=None, dtype=None, seed=None): dropout on the inputs, the new
+    state (never an LSTMStateTuple's c) and the output, seeded by the graph seed and `seed`."""
+
+    def __init__(self, cell, input_keep_prob=1.0, output_keep_prob=1.0, state_keep_prob=1.0,
+                 variational_recurrent=False, input_size=None, dtype=None, seed=None,
+                 dropout_state_filter_visitor=None):
+        if dropout_state_filter_visitor is not None:
+            raise unsupported("tf.nn.rnn_cell.DropoutWrapper(dropout_state_filter_visitor=...)")
+        self._cell = _wrapped(cell, "DropoutWrapper")
+        probs = [_keep_prob(p) for p in (input_keep_prob, output_keep_prob, state_keep_prob)]
+        if variational_recurrent:  # TF's checks (varscope itself knows the sizes at build)
+            if dtype is None:
+                raise ValueError("When variational_recurrent=True, dtype must be provided")
+            if probs[0] < 1.0 and input_size is None:
+                raise ValueError("When variational_recurrent=True and input_keep_prob < 1.0 or is unknown, "
+                                 "input_size must be provided")
+        self._handle = own(self, call(vs.RNNCell.dropout, cell._handle, options(
+            inputKeepProb=probs[0], outputKeepProb=probs[1], stateKeepProb=probs[2],
+            variationalRecurrent=bool(variational_recurrent), seed=None if seed is None else int(seed))))
 
 
 def __getattr__(name):
