@@ -13,7 +13,7 @@
    unsupported arguments raising NotImplementedError."""
 import tensorflow as tf
 import _playground
-from checks import check, close, finish, flat, golden, load_json, raises
+from checks import check, close, finish, flat, golden, load_golden_params, load_json, raises
 
 seq2seq = tf.contrib.seq2seq
 GOLDEN = load_json("/varscope/data/data/attention_golden.json")
@@ -47,11 +47,7 @@ def golden_case(c):
         batch = memory.shape.as_list()[0]
         initial = cell.zero_state(batch, tf.float32).clone(cell_state=cell_state)
         tf.nn.dynamic_rnn(cell, inputs, initial_state=initial)  # builds every variable, under rnn/
-        variables = tf.global_variables()
-        check([v.name for v in variables] == [n + ":0" for n in c["params"]],
-              f"{name}: variable names in TF's creation order {[v.name for v in variables]}")
-        for v in variables:
-            v.load(golden(c["params"][v.name[:-2]]), sess)
+        load_golden_params(c["params"], sess, f"{name}: ")
         outputs, state = tf.nn.dynamic_rnn(cell, inputs, initial_state=initial)
         outputs, state = sess.run([outputs, state])
         close(outputs, c["outputs"]["data"], TOL, f"{name}: outputs")

@@ -9,19 +9,11 @@
    leaves the state alone and makes every output 0 or output / keep; the same seed repeats its masks in
    a fresh graph, another seed does not; the wrapper adds no scope level; TF's argument errors."""
 import tensorflow as tf
-from checks import check, close, finish, flat, golden, load_json, raises
+from checks import check, close, finish, flat, golden, load_golden_params, load_json, raises
 
 GOLDEN = load_json("/varscope/data/data/tf_lstm_golden.json")
 TOL = 1e-5
 rnn_cell = tf.nn.rnn_cell
-
-
-def load_golden_params(c, sess):
-    variables = tf.global_variables()
-    check([v.name for v in variables] == [n + ":0" for n in c["params"]],
-          f"TF's variable names in creation order: {[v.name for v in variables]}")
-    for v in variables:
-        v.load(golden(c["params"][v.name[:-2]]), sess)
 
 
 def lstm_state(init, prefix):
@@ -41,7 +33,7 @@ with tf.Session(graph=tf.Graph()) as sess:
                                                initial_state_fw=lstm_state(c["initial_state"], "fw/"),
                                                initial_state_bw=lstm_state(c["initial_state"], "bw/"))
     run()
-    load_golden_params(c, sess)
+    load_golden_params(c["params"], sess, "")
     (out_fw, out_bw), (state_fw, state_bw) = sess.run(run())
     close(out_fw, c["outputs_fw"]["data"], TOL, "bidirectional: outputs_fw")
     close(out_bw, c["outputs_bw"]["data"], TOL, "bidirectional: outputs_bw (input time order)")
@@ -66,7 +58,7 @@ with tf.Session(graph=tf.Graph()) as sess:
     def run():
         return tf.nn.dynamic_rnn(cell, inputs, sequence_length=lengths, initial_state=initial)
     run()
-    load_golden_params(c, sess)
+    load_golden_params(c["params"], sess, "")
     outputs, state = sess.run(run())
     close(outputs, c["outputs"]["data"], TOL, "residual multi: outputs")
     for i in (0, 1):

@@ -1,6 +1,6 @@
 """Shared by the playground's Python test scripts (run by tools/tf1-python.mjs): a check list that prints
 'ok' / 'FAIL' per check and exits 1 at the end if any failed, golden-data tensors (tests/data's
-{"shape", "data"} layout) as tf.constant, flattening of results, and closeness within a tolerance."""
+{"shape", "data"} layout) as tf.constant, golden weights loaded by variable name, flattening of results, and closeness within a tolerance."""
 import json
 import sys
 
@@ -45,6 +45,16 @@ def golden(entry, dtype=tf.float32):
     if isinstance(entry, list):
         return tf.constant(entry, dtype=dtype)
     return tf.constant(entry["data"], dtype=dtype, shape=entry["shape"])
+
+
+def load_golden_params(params, sess, label):
+    """The default graph's variables must be the golden's, by TF's names in creation order; then each
+    variable gets its golden value (Variable.load)."""
+    variables = tf.global_variables()
+    check([v.name for v in variables] == [n + ":0" for n in params],
+          f"{label}TF's variable names in creation order: {[v.name for v in variables]}")
+    for v in variables:
+        v.load(golden(params[v.name[:-2]]), sess)
 
 
 def flat(value):
