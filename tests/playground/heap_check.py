@@ -4,7 +4,9 @@
 # WARMUP times, notes varscope's heap size, runs it RUNS more times and fails if the heap grew by
 # more than LIMIT_MB. One run allocates ~10 MB in varscope (the 3000x256 embedding, the decoders'
 # [2, 8, 3000] logits), so a leak of one run's tensors shows within a few runs.
-# Run: node tools/tf1-python.mjs tests/playground/heap_check.py [RUNS]
+# Run: node tools/tf1-python.mjs tests/playground/heap_check.py [RUNS] [FILE]
+# FILE (default article.py, beside this script) is the code run; CTest playground_heap_attention runs
+# beyond_attention.py (mechanisms, attention wrappers and their states, beam search over a tiled memory).
 import contextlib
 import gc
 import io
@@ -17,7 +19,8 @@ import _varscope as vs
 WARMUP, LIMIT_MB = 3, 8
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 here = "/varscope/script" if os.path.isdir("/varscope/script") else os.path.dirname(__file__)
-code = compile(open(os.path.join(here, "article.py"), encoding="utf-8").read(), "article.py", "exec")
+name = sys.argv[2] if len(sys.argv) > 2 else "article.py"
+code = compile(open(os.path.join(here, name), encoding="utf-8").read(), name, "exec")
 
 
 def run():
@@ -36,7 +39,7 @@ seconds = (time.perf_counter() - t0) / RUNS
 after = vs.HEAP8.length
 grew = (after - before) / 2**20
 print(f"wasm heap {before / 2**20:.1f} MB after {WARMUP} runs, {after / 2**20:.1f} MB after {RUNS} more "
-      f"(+{grew:.1f} MB); {seconds * 1000:.0f} ms per article run; open contexts {vs.openContexts()}")
+      f"(+{grew:.1f} MB); {seconds * 1000:.0f} ms per {name} run; open contexts {vs.openContexts()}")
 if grew > LIMIT_MB:
     print(f"FAIL: the heap grew by {grew:.1f} MB over {RUNS} runs (limit {LIMIT_MB} MB)")
     sys.exit(1)
