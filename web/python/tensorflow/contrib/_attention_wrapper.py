@@ -159,6 +159,8 @@ class AttentionWrapper(RNNCell):
     alignment_history=False, output_attention=True, initial_cell_state=None, name=None): an RNN cell for
     tf.nn.dynamic_rnn, BasicDecoder and BeamSearchDecoder; its state is an AttentionWrapperState."""
 
+    _tf_module = "tf.contrib.seq2seq"
+
     def __init__(self, cell, attention_mechanism, attention_layer_size=None, alignment_history=False,
                  cell_input_fn=None, output_attention=True, initial_cell_state=None, name=None,
                  attention_layer=None, attention_fn=None):

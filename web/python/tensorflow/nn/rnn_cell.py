@@ -12,6 +12,8 @@ from ..initializers import as_initializer
 class RNNCell:
     """Base of the playground's cells (a handle on a varscope cell)."""
 
+    _tf_module = "tf.nn.rnn_cell"  # where TF has the class (for NotImplementedError's text)
+
     @property
     def state_size(self):
         return self._handle.stateSize()
@@ -26,12 +28,12 @@ class RNNCell:
         return _bridge.state_from_js(call(self._handle.zeroState, int(batch_size)))
 
     def __call__(self, inputs, state, scope=None):
-        raise unsupported(f"calling tf.nn.rnn_cell.{type(self).__name__} directly (use tf.nn.dynamic_rnn or a decoder)")
+        raise unsupported(f"calling {self._tf_module}.{type(self).__name__} directly (use tf.nn.dynamic_rnn or a decoder)")
 
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
-        raise unsupported(f"tf.nn.rnn_cell.{type(self).__name__}.{name}")
+        raise unsupported(f"{self._tf_module}.{type(self).__name__}.{name}")
 
 
 class GRUCell(RNNCell):
