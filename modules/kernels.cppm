@@ -135,6 +135,11 @@ class PackedWeights {
                    bool accumulate = false) const;
   /// out = x @ w^T for a PyTorch-layout weight w [out_features, in_features].
   void matmul_transposed_into(ConstMatrixView x, const Variable& w, MatrixView out) const;
+  /// out = x @ w[row_begin : row_begin + rows]^T (+ out when accumulate): a backward pass's
+  /// per-step product through some rows of a kernel (a GRU's dh = dz Kh^T). Always packed
+  /// (once per version of w): the steps of one backward pass share the packed copy.
+  void matmul_transposed_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin, std::int64_t rows,
+                              MatrixView out, bool accumulate = false) const;
 
  private:
   // The packed copy for (w, version, rows, transposed), made or remade under the lock.

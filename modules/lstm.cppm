@@ -102,8 +102,9 @@ class LSTMCell : public RNNCell {
   std::int64_t input_dim_ = -1;
   LayerScope scope_;
   std::optional<Variable> kernel_, bias_, w_f_diag_, w_i_diag_, w_o_diag_, projection_;
-  // Packed copies of the x-rows and h-rows of the kernel, and of the projection (see PackedWeights).
-  PackedWeights kernel_x_, kernel_h_, projection_packed_;
+  // Packed copies of the x-rows and h-rows of the kernel, and of the projection (see PackedWeights),
+  // and the transpose of the h-rows for step_backward.
+  PackedWeights kernel_x_, kernel_h_, projection_packed_, kernel_h_t_;
 };
 
 /// tf.nn.rnn_cell.BasicLSTMCell(num_units, forget_bias=1.0, state_is_tuple=True):

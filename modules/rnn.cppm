@@ -216,8 +216,9 @@ class GRUCell : public RNNCell {
   std::optional<Initializer> bias_initializer_;
   LayerScope scope_;
   std::optional<Variable> gates_kernel_, gates_bias_, candidate_kernel_, candidate_bias_;
-  // Packed copies of the x-rows and h-rows of both kernels (see PackedWeights).
-  PackedWeights gates_x_, gates_h_, candidate_x_, candidate_h_;
+  // Packed copies of the x-rows and h-rows of both kernels (see PackedWeights), and the
+  // transposes of the h-rows for step_backward.
+  PackedWeights gates_x_, gates_h_, candidate_x_, candidate_h_, gates_h_t_, candidate_h_t_;
 };
 
 /// The "reset after" GRU with PyTorch nn.GRU's layout and math, so weights

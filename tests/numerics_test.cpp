@@ -486,6 +486,41 @@ BOOST_AUTO_TEST_CASE(packed_matmul_equals_the_reference_loop) {
   BOOST_CHECK_THROW(matmul_packed_into(as_matrix(a), PackedMatrix(as_matrix(b)), as_matrix(out)), ShapeMismatchError);
 }
 
+BOOST_AUTO_TEST_CASE(packed_weights_transposed_rows_equal_the_exact_product_and_see_assigns) {
+  // PackedWeights::matmul_transposed_into(x, w, row_begin, rows): x @ w[rows]^T, the GRU and
+  // LSTM backward's per-step product, packed once per version of w. Checked against the exact
+  // product with the part transposed by hand, with accumulate, a strided output, and after an
+  // assign (a stale packed copy would still give the old weights' product).
+  Graph g;
+  auto use = g.as_default();
+  const std::int64_t R = 45, N = 37, row_begin = 13, rows = 20, B = 7;
+  Variable w(random_normal({R, N}), "w");
+  const Tensor x = random_normal({B, N});
+  PackedWeights packed;
+  auto check = [&](const char* when) {
+    Tensor part_t(DType::float32, Shape{N, rows});
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t j = 0; j < N; ++j)
+        part_t.data<float>()[j * rows + i] = w.value().data<float>()[(row_begin + i) * N + j];
+    const ExactProduct e = exact_product(as_matrix(x), as_matrix(part_t));
+    Tensor out(DType::float32, Shape{B, rows + 3});
+    for (auto& v : out.data<float>()) v = std::numeric_limits<float>::quiet_NaN();
+    const MatrixView ov{out.data<float>().data(), B, rows, rows + 3};
+    packed.matmul_transposed_into(as_matrix(x), w, row_begin, rows, ov);
+    const ConstMatrixView got{ov.data, B, rows, rows + 3};
+    BOOST_TEST(error_over_bound(got, e, 1.0, gamma_k(N)) <= 1.0, when);
+    BOOST_TEST(std::isnan(ov.data[rows]), when);  // the stride gap is never written
+    packed.matmul_transposed_into(as_matrix(x), w, row_begin, rows, ov, /*accumulate=*/true);
+    BOOST_TEST(error_over_bound(got, e, 2.0, 3 * gamma_k(N + 1) + 2.1 * kU) <= 1.0, when);
+  };
+  check("first use");
+  check("packed copy reused");
+  w.assign(random_normal({R, N}));
+  check("after assign");
+  Tensor out(DType::float32, Shape{B, rows});
+  BOOST_CHECK_THROW(packed.matmul_transposed_into(as_matrix(x), w, 30, rows, as_matrix(out)), ShapeMismatchError);
+}
+
 BOOST_AUTO_TEST_CASE(dense_repacks_its_kernel_after_assign) {
   // Natively Dense runs on a packed copy of its kernel; an assign must be seen
   // by the next call (checked against a fresh product).

@@ -510,21 +510,22 @@ bool PackedWeights::packed_is_current(const Variable& w, std::int64_t row_begin,
 }
 
 void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w, MatrixView out) const {
+  matmul_transposed_into(x, w, 0, as_matrix(w.value()).rows, out);
+}
+
+void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin,
+                                           std::int64_t rows, MatrixView out, bool accumulate) const {
   const ConstMatrixView all = as_matrix(w.value());
+  if (row_begin < 0 || rows < 0 || row_begin + rows > all.rows)
+    throw ShapeMismatchError("PackedWeights: rows [" + std::to_string(row_begin) + ", " +
+                             std::to_string(row_begin + rows) + ") of " + w.name() + " " + w.shape().to_string() +
+                             " do not exist");
+  const ConstMatrixView part(all.data + row_begin * all.row_stride, rows, all.cols, all.row_stride);
   if (!kPackedKernelIsSimd) {
-    // Portable builds: the plain loop over the transposed view.
-    if (x.cols != all.cols || out.rows != x.rows || out.cols != all.rows)
-      throw ShapeMismatchError("PackedWeights: [" + std::to_string(x.rows) + ", " + std::to_string(x.cols) +
-                               "] @ " + w.name() + " " + w.shape().to_string() + "^T");
-    for (std::int64_t i = 0; i < x.rows; ++i)
-      for (std::int64_t n = 0; n < all.rows; ++n) {
-        float sum = 0.0f;
-        for (std::int64_t k = 0; k < x.cols; ++k) sum += x.data[i * x.row_stride + k] * all.data[n * all.row_stride + k];
-        out.data[i * out.row_stride + n] = sum;
-      }
+    varscope::matmul_transposed_b_into(x, part, out, accumulate);
     return;
   }
-  matmul_packed_into(x, *packed(w, all, 0, true), out);
+  matmul_packed_into(x, *packed(w, part, row_begin, true), out, accumulate);
 }
 
 }  // namespace varscope

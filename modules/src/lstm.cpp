@@ -288,10 +288,8 @@ void LSTMCell::step_backward(const StepBackwardArgs& a, Workspace& workspace) co
     dc += df.rowwise() * row_vector(*w_f_diag_).array();
     dc += di.rowwise() * row_vector(*w_i_diag_).array();
   }
-  // dh_prev = dz Kh^T (Kh: the h-rows of the kernel), split over the threads.
-  matmul_transposed_b_into(a.d_projection,
-                           ConstMatrixView(kernel_->value().data<float>().data() + D * 4 * H, R, 4 * H, 4 * H),
-                           columns(a.d_state, H, R));
+  // dh_prev = dz Kh^T (Kh: the h-rows of the kernel, packed once per backward pass), split over the threads.
+  kernel_h_t_.matmul_transposed_into(a.d_projection, *kernel_, D, R, columns(a.d_state, H, R));
 }
 
 void LSTMCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView, ConstMatrixView d_projection,

@@ -249,8 +249,6 @@ void GRUCell::step_backward(const StepBackwardArgs& args, Workspace& workspace) 
   const std::int64_t H = units_, B = state.rows, D = input_dim_;
   const auto h = eigen(state);
   const auto d = eigen(state_and_output_grad(args, workspace, 4)).array();
-  const MapConst Gh(gates_kernel_->value().data<float>().data() + D * 2 * H, H, 2 * H, Eigen::OuterStride<>(2 * H));
-  const MapConst Ch(candidate_kernel_->value().data<float>().data() + D * H, H, H, Eigen::OuterStride<>(H));
   const auto a = eigen(activations);
   Map drh(workspace.buffer(3, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
   const auto r = a.leftCols(H).array();
@@ -261,13 +259,14 @@ void GRUCell::step_backward(const StepBackwardArgs& args, Workspace& workspace) 
   dp.rightCols(H) = (d * (1.0f - u) * (1.0f - c.square())).matrix();
   dp.middleCols(H, H) = (d * (h.array() - c) * u * (1.0f - u)).matrix();
   dh = (d * u).matrix();
-  // The two products go through matmul_transposed_b_into (split over the threads).
-  matmul_transposed_b_into(columns(ConstMatrixView(d_projection), 2 * H, H), ConstMatrixView(Ch.data(), H, H, H),
-                           MatrixView{drh.data(), B, H, H});
+  // The two products through the h-rows' transposes, packed once per backward pass (the
+  // weights do not change between its steps) and split over the threads.
+  candidate_h_t_.matmul_transposed_into(columns(ConstMatrixView(d_projection), 2 * H, H), *candidate_kernel_, D, H,
+                                        MatrixView{drh.data(), B, H, H});
   dp.leftCols(H) = (drh.array() * h.array() * r * (1.0f - r)).matrix();
   dh.array() += drh.array() * r;
-  matmul_transposed_b_into(columns(ConstMatrixView(d_projection), 0, 2 * H), ConstMatrixView(Gh.data(), H, 2 * H, 2 * H),
-                           d_state, /*accumulate=*/true);
+  gates_h_t_.matmul_transposed_into(columns(ConstMatrixView(d_projection), 0, 2 * H), *gates_kernel_, D, H, d_state,
+                                    /*accumulate=*/true);
 }
 
 void GRUCell::recurrent_weights_backward(ConstMatrixView states, ConstMatrixView, ConstMatrixView d_projection,
