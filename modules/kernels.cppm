@@ -90,6 +90,11 @@ class PackedMatrix {
   /// Copies and packs the transpose of `bt` [N, K] (a PyTorch-layout weight):
   /// then matmul_packed_into computes a @ bt^T.
   PackedMatrix(ConstMatrixView bt, Transposed);
+  /// Packs `b` (or the transpose of `bt`) again into this matrix's storage, which only ever
+  /// grows: a weight's packed copy remade after every optimizer step, or a product's operand
+  /// packed into a per-thread buffer, allocates nothing once warm.
+  void repack(ConstMatrixView b);
+  void repack(ConstMatrixView bt, Transposed);
   [[nodiscard]] std::int64_t rows() const noexcept { return rows_; }
   [[nodiscard]] std::int64_t cols() const noexcept { return cols_; }
   /// Panel j: rows() x kPanelWidth floats, row-major.
@@ -152,7 +157,7 @@ class PackedWeights {
     std::uint64_t version = 0;
     bool transposed = false;
     std::int64_t row_begin = 0, rows = 0;
-    std::shared_ptr<const PackedMatrix> packed;
+    std::shared_ptr<PackedMatrix> packed;  // repacked in place when no caller holds it
   };
   std::shared_ptr<Cache> cache_ = std::make_shared<Cache>();
 };
