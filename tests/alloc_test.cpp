@@ -110,7 +110,8 @@ BOOST_AUTO_TEST_CASE(the_counter_sees_tensor_storage) {
 
 BOOST_AUTO_TEST_CASE(freed_large_tensor_blocks_are_reused_not_refaulted) {
   // Tensor storage of 1 MiB and more goes to a bounded cache when freed and serves
-  // the next request of the same size (a training step's logits, gradients).
+  // the next request of the same size or up to 1/8 smaller (a training step's logits,
+  // gradients, for batches whose length varies).
   release_cached_tensor_blocks();
   BOOST_TEST(cached_tensor_bytes() == 0u);
   constexpr std::int64_t kFloats = std::int64_t{1} << 19;  // 2 MiB
@@ -141,7 +142,19 @@ BOOST_AUTO_TEST_CASE(freed_large_tensor_blocks_are_reused_not_refaulted) {
   BOOST_TEST(fresh == small - 1);  // the storage came from the cache: no operator new for it
   BOOST_TEST(again == first);      // the same block
   BOOST_TEST(allocations_of([] { const Tensor t = Tensor::uninitialized(DType::float32, Shape{kFloats + 1}); }) ==
-             small);               // another size: a new block
+             small);               // a larger size: a new block
+  // A request up to 1/8 smaller (a batch with shorter sequences) is served by the cached block,
+  // which goes back to the cache whole when freed; one more than 1/8 smaller gets a new block.
+  const float* smaller = nullptr;
+  const std::size_t before = cached_tensor_bytes();
+  BOOST_TEST(allocations_of([&] {
+               const Tensor t = Tensor::uninitialized(DType::float32, Shape{kFloats - kFloats / 8});
+               smaller = t.data<float>().data();
+             }) == small - 1);
+  BOOST_TEST(smaller == first);
+  BOOST_TEST(cached_tensor_bytes() == before);  // the whole block came back
+  BOOST_TEST(allocations_of([] { const Tensor t = Tensor::uninitialized(DType::float32, Shape{kFloats - kFloats / 8 - 1024}); }) ==
+             small);
   // Bounded: three freed 100 MiB blocks (never touched, so never resident) keep at most 256 MiB.
   release_cached_tensor_blocks();
   {

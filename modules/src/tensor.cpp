@@ -26,12 +26,12 @@ namespace {
 constexpr std::size_t kHugeThreshold = std::size_t{4} << 20;
 constexpr std::align_val_t kSmallAlignment{64}, kHugeAlignment{std::size_t{2} << 20};
 
-// Freed blocks of 1 MiB and more are kept for the next request of the same size
+// Freed blocks of 1 MiB and more are kept for the next request of the same size or up to 1/8 smaller
 // (a training step frees and re-requests the same large buffers — logits,
 // their gradient, the output layer's weight gradient — every step; returning
 // them to the OS cost a fault per page on every step: ~16% of a medium-shape
-// step). Bounded (kCacheLimit bytes, kCacheSlots blocks); exact sizes only, so nothing is split or
-// fragmented. Off under AddressSanitizer, which must see every free.
+// step). Bounded (kCacheLimit bytes, kCacheSlots blocks); whole blocks, never split, so
+// nothing fragments. Off under AddressSanitizer, which must see every free.
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define VARSCOPE_NO_BLOCK_CACHE 1
@@ -51,6 +51,10 @@ struct BlockCache {
   std::array<std::pair<std::size_t, void*>, kCacheSlots> blocks{};
   std::size_t count = 0;
   std::size_t bytes = 0;
+  // Blocks handed to a smaller request (block, its real size): free_tensor_bytes is told the
+  // request's size, and this gives back the block's.
+  std::array<std::pair<void*, std::size_t>, kCacheSlots> loaned{};
+  std::size_t loaned_count = 0;
 };
 // Never destroyed: tensors in static storage are freed after static destructors run.
 BlockCache& block_cache() {
@@ -77,13 +81,24 @@ void* allocate_tensor_bytes(std::size_t bytes) {
   if (bytes >= kCacheMinBlock) {
     BlockCache& c = block_cache();
     std::lock_guard lock(c.mutex);
-    for (std::size_t i = 0; i < c.count; ++i)
-      if (c.blocks[i].first == bytes) {
-        void* p = c.blocks[i].second;
-        c.blocks[i] = c.blocks[--c.count];
-        c.bytes -= bytes;
-        return p;
-      }
+    // The smallest cached block that holds `bytes` and is at most 1/8 larger: a batch whose
+    // length changes from step to step (the date model's) asks for slightly different sizes
+    // every step, and with exact sizes only each request missed and faulted in fresh pages
+    // (17% of a date-model training step).
+    std::size_t best = c.count;
+    for (std::size_t i = 0; i < c.count; ++i) {
+      const std::size_t size = c.blocks[i].first;
+      if (size >= bytes && size - bytes <= size / 8 && (best == c.count || size < c.blocks[best].first)) best = i;
+      if (size == bytes) break;
+    }
+    const bool exact = best < c.count && c.blocks[best].first == bytes;
+    if (best < c.count && (exact || c.loaned_count < kCacheSlots)) {
+      const auto [size, p] = c.blocks[best];
+      c.blocks[best] = c.blocks[--c.count];
+      c.bytes -= size;
+      if (!exact) c.loaned[c.loaned_count++] = {p, size};
+      return p;
+    }
   }
 #endif
   return allocate_fresh(bytes);
@@ -95,6 +110,12 @@ void free_tensor_bytes(void* p, std::size_t bytes) noexcept {
   if (bytes >= kCacheMinBlock) {
     BlockCache& c = block_cache();
     std::lock_guard lock(c.mutex);
+    for (std::size_t i = 0; i < c.loaned_count; ++i)
+      if (c.loaned[i].first == p) {
+        bytes = c.loaned[i].second;  // the block is larger than the request it served
+        c.loaned[i] = c.loaned[--c.loaned_count];
+        break;
+      }
     if (c.bytes + bytes <= kCacheLimit && c.count < kCacheSlots) {
       c.blocks[c.count++] = {bytes, p};
       c.bytes += bytes;
