@@ -1,5 +1,6 @@
-// Runs the varscope wasm benchmark (dist/wasm_bench.mjs) and the TF.js wasm GRU
-// encoder (dist/tfjs/tfjs_gru.mjs, from bench/) in this page and prints JSON
+// Runs the varscope wasm benchmark (dist/wasm_bench.mjs), the TF.js wasm GRU encoder
+// (dist/tfjs/tfjs_gru.mjs, from bench/) and the same beam search in TF.js ops on
+// varscope's weights (dist/tfjs/tfjs_beam.mjs) in this page and prints JSON
 // into <pre id="result">. Driven headless by bench/run_wasm.mjs.
 const status = document.getElementById('status');
 const result = document.getElementById('result');
@@ -22,6 +23,9 @@ async function run() {
       tf: globalThis.tf, setWasmPaths: globalThis.tf.wasm.setWasmPaths,
       wasmPath: new URL('dist/tfjs/', location.href).href, reps,
     });
+    status.textContent = 'TF.js beam search…';
+    const { benchTfjsBeam } = await import('./dist/tfjs/tfjs_beam.mjs');
+    out.tfjsBeam = benchTfjsBeam({ tf: globalThis.tf, problem: vs.seed_beam_problem(), reps });
   } else {
     out.tfjs = { error: 'TF.js not loaded (dist/tfjs/ missing: npm install, then rebuild wasm_bench)' };
   }
