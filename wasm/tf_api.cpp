@@ -75,6 +75,13 @@ val option(const val& options, const char* key) {
   return options[key];
 }
 
+// field = options[key] as a T, when the key is given (undefined or null keeps the default).
+template <class T, class Field>
+void set_option(const val& options, const char* key, Field& field) {
+  const val v = option(options, key);
+  if (!absent(v)) field = v.as<T>();
+}
+
 Shape shape_of(const val& dims, const char* what) {
   if (absent(dims)) return Shape::unknown();
   if (!val::global("Array").call<bool>("isArray", dims))
@@ -244,14 +251,12 @@ struct ScopeContext {
   // nameOrScope: a string, a VariableScope, or null/undefined (then options.defaultName is required).
   static ScopeContext open(const val& name_or_scope, const val& options) {
     ScopeOptions o;
-    const val default_name = option(options, "defaultName");
-    if (!absent(default_name)) o.default_name = default_name.as<std::string>();
+    set_option<std::string>(options, "defaultName", o.default_name);
     o.reuse = reuse_of(option(options, "reuse"));
     o.initializer = initializer_of(option(options, "initializer"));
     const val dtype = option(options, "dtype");
     if (!absent(dtype)) o.dtype = parse_dtype(dtype.as<std::string>());
-    const val aux = option(options, "auxiliaryNameScope");
-    if (!absent(aux)) o.auxiliary_name_scope = aux.as<bool>();
+    set_option<bool>(options, "auxiliaryNameScope", o.auxiliary_name_scope);
     std::unique_ptr<VariableScopeGuard> g;
     if (absent(name_or_scope)) {
       if (o.default_name.empty())
@@ -326,8 +331,7 @@ Variable get_variable_js(const std::string& name, const val& options, const std:
   const val dtype = option(options, "dtype");
   if (!absent(dtype)) o.dtype = parse_dtype(dtype.as<std::string>());
   o.initializer = initializer_of(option(options, "initializer"));
-  const val trainable = option(options, "trainable");
-  if (!absent(trainable)) o.trainable = trainable.as<bool>();
+  set_option<bool>(options, "trainable", o.trainable);
   return get_variable(name, o, where_of(file, line));
 }
 
@@ -348,14 +352,11 @@ struct JsDense {
       else if (a == "sigmoid") o.activation = Activation::sigmoid;
       else throw InvalidArgumentError("Dense: activation '" + a + "' is not one of linear, relu, tanh, sigmoid");
     }
-    const val use_bias = option(options, "useBias");
-    if (!absent(use_bias)) o.use_bias = use_bias.as<bool>();
+    set_option<bool>(options, "useBias", o.use_bias);
     o.kernel_initializer = initializer_of(option(options, "kernelInitializer"));
     o.bias_initializer = initializer_of(option(options, "biasInitializer"));
-    const val name = option(options, "name");
-    if (!absent(name)) o.name = name.as<std::string>();
-    const val trainable = option(options, "trainable");
-    if (!absent(trainable)) o.trainable = trainable.as<bool>();
+    set_option<std::string>(options, "name", o.name);
+    set_option<bool>(options, "trainable", o.trainable);
     return JsDense{std::make_shared<Dense>(n, o)};
   }
   Tensor apply(const Tensor& inputs) const { return (*layer)(inputs); }
@@ -445,20 +446,14 @@ struct JsCell {
   // options: {name, forgetBias, stateIsTuple, usePeepholes, cellClip, numProj, projClip, initializer}
   static JsCell lstm(double units, const val& options) {
     LSTMCellOptions o;
-    const val name = option(options, "name");
-    if (!absent(name)) o.name = name.as<std::string>();
-    const val forget = option(options, "forgetBias");
-    if (!absent(forget)) o.forget_bias = forget.as<float>();
-    const val tuple = option(options, "stateIsTuple");
-    if (!absent(tuple)) o.state_is_tuple = tuple.as<bool>();
-    const val peep = option(options, "usePeepholes");
-    if (!absent(peep)) o.use_peepholes = peep.as<bool>();
-    const val cell_clip = option(options, "cellClip");
-    if (!absent(cell_clip)) o.cell_clip = cell_clip.as<float>();
+    set_option<std::string>(options, "name", o.name);
+    set_option<float>(options, "forgetBias", o.forget_bias);
+    set_option<bool>(options, "stateIsTuple", o.state_is_tuple);
+    set_option<bool>(options, "usePeepholes", o.use_peepholes);
+    set_option<float>(options, "cellClip", o.cell_clip);
     const val num_proj = option(options, "numProj");
     if (!absent(num_proj)) o.num_proj = static_cast<std::int64_t>(num_proj.as<double>());
-    const val proj_clip = option(options, "projClip");
-    if (!absent(proj_clip)) o.proj_clip = proj_clip.as<float>();
+    set_option<float>(options, "projClip", o.proj_clip);
     o.initializer = initializer_of(option(options, "initializer"));
     return JsCell{std::make_shared<LSTMCell>(positive_int(units, "LSTMCell: num_units"), o), {}};
   }
@@ -494,14 +489,11 @@ struct JsCell {
     AttentionWrapperOptions o;
     const val size = option(options, "attentionLayerSize");
     if (!absent(size)) o.attention_layer_size = positive_int(size.as<double>(), "AttentionWrapper: attention_layer_size");
-    const val history = option(options, "alignmentHistory");
-    if (!absent(history)) o.alignment_history = history.as<bool>();
-    const val output_attention = option(options, "outputAttention");
-    if (!absent(output_attention)) o.output_attention = output_attention.as<bool>();
+    set_option<bool>(options, "alignmentHistory", o.alignment_history);
+    set_option<bool>(options, "outputAttention", o.output_attention);
     const val initial = option(options, "initialCellState");
     if (!absent(initial)) o.initial_cell_state = state_from_js(initial);
-    const val name = option(options, "name");
-    if (!absent(name)) o.name = name.as<std::string>();
+    set_option<std::string>(options, "name", o.name);
     auto keep_cell = std::make_shared<JsCell>(inner);
     auto keep_mechanism = std::make_shared<JsMechanism>(mechanism);
     auto wrapper = std::make_shared<AttentionWrapper>(*keep_cell->cell, *keep_mechanism->mechanism, std::move(o));
@@ -522,8 +514,7 @@ struct JsCell {
       const val v = option(options, key);
       if (!absent(v)) o.*field = v.as<float>();
     }
-    const val variational = option(options, "variationalRecurrent");
-    if (!absent(variational)) o.variational_recurrent = variational.as<bool>();
+    set_option<bool>(options, "variationalRecurrent", o.variational_recurrent);
     o.seed = seed_of(option(options, "seed"));
     auto keep = std::make_shared<JsCell>(inner);
     return JsCell{std::make_shared<DropoutWrapper>(*keep->cell, o), {keep}};
@@ -535,12 +526,10 @@ struct JsCell {
 
 val dynamic_rnn_js(JsCell& cell, const Tensor& inputs, const val& options) {
   DynamicRNNOptions o;
-  const val len = option(options, "sequenceLength");
-  if (!absent(len)) o.sequence_length = len.as<Tensor>();
+  set_option<Tensor>(options, "sequenceLength", o.sequence_length);
   const val init = option(options, "initialState");
   if (!absent(init)) o.initial_state = state_from_js(init);
-  const val scope = option(options, "scope");
-  if (!absent(scope)) o.scope = scope.as<std::string>();
+  set_option<std::string>(options, "scope", o.scope);
   auto r = dynamic_rnn(*cell.cell, inputs, o);
   val out = val::object();
   out.set("outputs", val(r.outputs));
@@ -552,14 +541,12 @@ val dynamic_rnn_js(JsCell& cell, const Tensor& inputs, const val& options) {
 // {outputsFw, outputsBw, stateFw, stateBw}.
 val bidirectional_dynamic_rnn_js(JsCell& fw, JsCell& bw, const Tensor& inputs, const val& options) {
   BidirectionalRNNOptions o;
-  const val len = option(options, "sequenceLength");
-  if (!absent(len)) o.sequence_length = len.as<Tensor>();
+  set_option<Tensor>(options, "sequenceLength", o.sequence_length);
   const val init_fw = option(options, "initialStateFw");
   if (!absent(init_fw)) o.initial_state_fw = state_from_js(init_fw);
   const val init_bw = option(options, "initialStateBw");
   if (!absent(init_bw)) o.initial_state_bw = state_from_js(init_bw);
-  const val scope = option(options, "scope");
-  if (!absent(scope)) o.scope = scope.as<std::string>();
+  set_option<std::string>(options, "scope", o.scope);
   auto r = bidirectional_dynamic_rnn(*fw.cell, *bw.cell, inputs, o);
   val out = val::object();
   out.set("outputsFw", val(r.outputs.first));
@@ -613,10 +600,8 @@ DecodeOptions decode_options(const val& options) {
                                  std::to_string(m));
     o.maximum_iterations = static_cast<std::int64_t>(m);
   }
-  const val impute = option(options, "imputeFinished");
-  if (!absent(impute)) o.impute_finished = impute.as<bool>();
-  const val scope = option(options, "scope");
-  if (!absent(scope)) o.scope = scope.as<std::string>();
+  set_option<bool>(options, "imputeFinished", o.impute_finished);
+  set_option<std::string>(options, "scope", o.scope);
   return o;
 }
 
@@ -660,8 +645,7 @@ struct JsBeamSearchDecoder {
     auto layer = layer_of(output_layer, d.layer);
     BeamSearchOptions o;
     o.beam_width = width;
-    const val lp = option(options, "lengthPenaltyWeight");
-    if (!absent(lp)) o.length_penalty_weight = lp.as<float>();
+    set_option<float>(options, "lengthPenaltyWeight", o.length_penalty_weight);
     d.decoder = std::make_shared<BeamSearchDecoder>(*d.cell->cell, embedding, start_tokens, end_token,
                                                     state_from_js(initial_state), o, layer);
     return d;

@@ -492,6 +492,18 @@ void tanh_into(MatrixView x) {
 
 // ---------------------------------------------------------------- PackedWeights
 
+namespace {
+// Rows [row_begin, row_begin + rows) of w's value, checked.
+ConstMatrixView rows_of(const Variable& w, std::int64_t row_begin, std::int64_t rows) {
+  const ConstMatrixView all = as_matrix(w.value());
+  if (row_begin < 0 || rows < 0 || row_begin + rows > all.rows)
+    throw ShapeMismatchError("PackedWeights: rows [" + std::to_string(row_begin) + ", " +
+                             std::to_string(row_begin + rows) + ") of " + w.name() + " " + w.shape().to_string() +
+                             " do not exist");
+  return {all.data + row_begin * all.row_stride, rows, all.cols, all.row_stride};
+}
+}  // namespace
+
 std::shared_ptr<const PackedMatrix> PackedWeights::packed(const Variable& w, ConstMatrixView part,
                                                           std::int64_t row_begin, bool transposed) const {
   std::lock_guard lock(cache_->mutex);
@@ -520,12 +532,7 @@ std::shared_ptr<const PackedMatrix> PackedWeights::packed(const Variable& w, Con
 
 void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin, std::int64_t rows,
                                 MatrixView out, bool accumulate) const {
-  const ConstMatrixView all = as_matrix(w.value());
-  if (row_begin < 0 || rows < 0 || row_begin + rows > all.rows)
-    throw ShapeMismatchError("PackedWeights: rows [" + std::to_string(row_begin) + ", " +
-                             std::to_string(row_begin + rows) + ") of " + w.name() + " " + w.shape().to_string() +
-                             " do not exist");
-  const ConstMatrixView part(all.data + row_begin * all.row_stride, rows, all.cols, all.row_stride);
+  const ConstMatrixView part = rows_of(w, row_begin, rows);
   if (!kPackedKernelIsSimd) {
     varscope::matmul_into(x, part, out, accumulate);
     return;
@@ -556,12 +563,7 @@ void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w,
 
 void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin,
                                            std::int64_t rows, MatrixView out, bool accumulate) const {
-  const ConstMatrixView all = as_matrix(w.value());
-  if (row_begin < 0 || rows < 0 || row_begin + rows > all.rows)
-    throw ShapeMismatchError("PackedWeights: rows [" + std::to_string(row_begin) + ", " +
-                             std::to_string(row_begin + rows) + ") of " + w.name() + " " + w.shape().to_string() +
-                             " do not exist");
-  const ConstMatrixView part(all.data + row_begin * all.row_stride, rows, all.cols, all.row_stride);
+  const ConstMatrixView part = rows_of(w, row_begin, rows);
   if (!kPackedKernelIsSimd) {
     varscope::matmul_transposed_b_into(x, part, out, accumulate);
     return;
