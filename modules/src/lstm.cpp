@@ -226,9 +226,9 @@ std::int64_t LSTMCell::backward_activation_size() const {
 void LSTMCell::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView,
                                     MatrixView activations) const {
   const std::int64_t H = units_, R = h_depth(), D = input_dim_;
-  const float* k = kernel_->value().data<float>().data();
-  // The forward step's products for every step at once: h_prev [N, R] @ Kh.
-  matmul_into(columns(states, H, R), ConstMatrixView(k + D * 4 * H, R, 4 * H, 4 * H), columns(activations, 0, 4 * H));
+  // The forward step's products for every step at once: h_prev [N, R] @ Kh, on the packed copy
+  // the forward steps used (GRUCell::backward_activations says why).
+  kernel_h_.matmul_into(columns(states, H, R), *kernel_, D, R, columns(activations, 0, 4 * H));
   auto acts = eigen(activations);
   auto z = acts.leftCols(4 * H);
   z += eigen(projection);
@@ -239,8 +239,8 @@ void LSTMCell::backward_activations(ConstMatrixView states, ConstMatrixView proj
   tanh_c = tanh_c.tanh();
   if (options_.num_proj) {
     acts.middleCols(6 * H, H) = (zo * tanh_c).matrix();
-    matmul_into(columns(ConstMatrixView(activations), 6 * H, H), as_matrix(projection_->value()),
-                columns(activations, 7 * H, R));
+    projection_packed_.matmul_into(columns(ConstMatrixView(activations), 6 * H, H), *projection_, 0, H,
+                                   columns(activations, 7 * H, R));
   }
 }
 

@@ -227,19 +227,19 @@ std::int64_t GRUCell::backward_activation_size() const { return 4 * units_; }
 void GRUCell::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView,
                                    MatrixView activations) const {
   const std::int64_t H = units_, D = input_dim_;
-  const float* gk = gates_kernel_->value().data<float>().data();
-  const float* ck = candidate_kernel_->value().data<float>().data();
   const auto p = eigen(projection);
   const auto h = eigen(states);
   auto g = eigen(columns(activations, 0, 2 * H));
   auto c = eigen(columns(activations, 2 * H, H));
   auto rh = eigen(columns(activations, 3 * H, H));
-  // The forward step's products for every step at once: [N, H] @ Gh, then (r*h) @ Ch.
-  matmul_into(states, ConstMatrixView(gk + D * 2 * H, H, 2 * H, 2 * H), columns(activations, 0, 2 * H));
+  // The forward step's products for every step at once: [N, H] @ Gh, then (r*h) @ Ch, on the
+  // packed copies the forward steps used (same sums as they did; SIMD128 in wasm, where a plain
+  // product over N rows had no packed kernel).
+  gates_h_.matmul_into(states, *gates_kernel_, D, H, columns(activations, 0, 2 * H));
   g = (1.0f + (-(g + p.leftCols(2 * H)).array()).exp()).inverse().matrix();
   rh = g.leftCols(H).cwiseProduct(h);
-  matmul_into(columns(ConstMatrixView(activations), 3 * H, H), ConstMatrixView(ck + D * H, H, H, H),
-              columns(activations, 2 * H, H));
+  candidate_h_.matmul_into(columns(ConstMatrixView(activations), 3 * H, H), *candidate_kernel_, D, H,
+                           columns(activations, 2 * H, H));
   c = (c + p.rightCols(H)).array().tanh().matrix();
 }
 
