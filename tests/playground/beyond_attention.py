@@ -65,7 +65,20 @@ def create_generation_decoder(attention_cell, thought_vector, embedding):
     )
     return decoder_outputs.predicted_ids
 
-def show_memory_layers():
+def build_inputs():
+    # The article's inputs (the second source row shorter), the embedding, and the encoder over them.
+    encoder_inputs = tf.ones(shape=[batch_size, max_len], dtype=tf.int32)
+    encoder_inputs_length = tf.constant([max_len, 5], dtype=tf.int32)
+    decoder_inputs = tf.ones(shape=[batch_size, max_len], dtype=tf.int32)
+    decoder_inputs_length = tf.ones(shape=[batch_size], dtype=tf.int32) * max_len
+    embedding = tf.Variable(tf.random_uniform([vocab_size, embedding_dim], -1.0, 1.0), dtype=tf.float32, name='embedding')
+    memory, thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding)
+    return embedding, memory, encoder_inputs_length, thought_vector, decoder_inputs, decoder_inputs_length
+
+def run_and_show(sess, train_outputs, generation_outputs):
+    sess.run(tf.global_variables_initializer())
+    train_result, generation_result = sess.run([train_outputs, generation_outputs])
+    print(np.argmax(train_result, axis=-1).shape, generation_result[:,:,0].shape)
     for v in tf.global_variables():
         if 'memory_layer' in v.name:
             print(v.name, v.shape)
@@ -81,12 +94,7 @@ def create_attention_cell(memory, memory_length):
     return tf.contrib.seq2seq.AttentionWrapper(cell, attention, attention_layer_size=hidden_dim)
 
 with tf.Session(graph=tf.Graph()) as sess:
-    encoder_inputs = tf.ones(shape=[batch_size, max_len], dtype=tf.int32)
-    encoder_inputs_length = tf.constant([max_len, 5], dtype=tf.int32)
-    decoder_inputs = tf.ones(shape=[batch_size, max_len], dtype=tf.int32)
-    decoder_inputs_length = tf.ones(shape=[batch_size], dtype=tf.int32) * max_len
-    embedding = tf.Variable(tf.random_uniform([vocab_size, embedding_dim], -1.0, 1.0), dtype=tf.float32, name='embedding')
-    memory, thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding)
+    embedding, memory, encoder_inputs_length, thought_vector, decoder_inputs, decoder_inputs_length = build_inputs()
     with tf.variable_scope('decoder', reuse=tf.AUTO_REUSE):
         train_cell = create_attention_cell(memory, encoder_inputs_length)
         train_outputs = create_trainer_decoder(
@@ -95,10 +103,7 @@ with tf.Session(graph=tf.Graph()) as sess:
         tiled_length = tf.contrib.seq2seq.tile_batch(encoder_inputs_length, multiplier=beam_width)
         generation_cell = create_attention_cell(tiled_memory, tiled_length)  # memory_layer_1
         generation_outputs = create_generation_decoder(generation_cell, thought_vector, embedding)
-    sess.run(tf.global_variables_initializer())
-    train_result, generation_result = sess.run([train_outputs, generation_outputs])
-    print(np.argmax(train_result, axis=-1).shape, generation_result[:,:,0].shape)
-    show_memory_layers()
+    run_and_show(sess, train_outputs, generation_outputs)
 
 # [attention-shared]
 # TF's fix (tensorflow#11904): build each decoder's mechanism in the same named scope, the beam-search
@@ -111,12 +116,7 @@ def create_attention_cell(memory, memory_length, reuse=None):
     return tf.contrib.seq2seq.AttentionWrapper(cell, attention, attention_layer_size=hidden_dim)
 
 with tf.Session(graph=tf.Graph()) as sess:
-    encoder_inputs = tf.ones(shape=[batch_size, max_len], dtype=tf.int32)
-    encoder_inputs_length = tf.constant([max_len, 5], dtype=tf.int32)
-    decoder_inputs = tf.ones(shape=[batch_size, max_len], dtype=tf.int32)
-    decoder_inputs_length = tf.ones(shape=[batch_size], dtype=tf.int32) * max_len
-    embedding = tf.Variable(tf.random_uniform([vocab_size, embedding_dim], -1.0, 1.0), dtype=tf.float32, name='embedding')
-    memory, thought_vector = create_encoder(encoder_inputs, encoder_inputs_length, embedding)
+    embedding, memory, encoder_inputs_length, thought_vector, decoder_inputs, decoder_inputs_length = build_inputs()
     with tf.variable_scope('decoder') as scope:
         train_cell = create_attention_cell(memory, encoder_inputs_length)
         train_outputs = create_trainer_decoder(
@@ -126,7 +126,4 @@ with tf.Session(graph=tf.Graph()) as sess:
         tiled_length = tf.contrib.seq2seq.tile_batch(encoder_inputs_length, multiplier=beam_width)
         generation_cell = create_attention_cell(tiled_memory, tiled_length, reuse=True)
         generation_outputs = create_generation_decoder(generation_cell, thought_vector, embedding)
-    sess.run(tf.global_variables_initializer())
-    train_result, generation_result = sess.run([train_outputs, generation_outputs])
-    print(np.argmax(train_result, axis=-1).shape, generation_result[:,:,0].shape)
-    show_memory_layers()
+    run_and_show(sess, train_outputs, generation_outputs)
