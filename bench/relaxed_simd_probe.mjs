@@ -55,7 +55,7 @@ async function measure({ bytes, shapes, rounds }) {
       f(a * 4, b * 4, (f === x.gemm_relaxed ? c2 : c1) * 4, s.m, s.k, s.n, reps);
       return performance.now() - t0;
     };
-    for (const f of [x.gemm_simd128, x.gemm_relaxed]) for (let w = 0, t0 = performance.now(); performance.now() - t0 < 300; ++w) run(f, 16);
+    for (const f of [x.gemm_simd128, x.gemm_relaxed]) for (const t0 = performance.now(); performance.now() - t0 < 300;) run(f, 16);
     const once = Math.max(1e-3, run(x.gemm_simd128, 16) / 16);
     const reps = Math.max(1, Math.round(20 / once));  // ~20 ms a sample (Chromium's clock: 0.1 ms)
     const gflops = { simd128: [], relaxed: [] };

@@ -4,7 +4,7 @@
 // beam search in TF.js ops on varscope's weights (bench/tfjs_beam.mjs, checked to give
 // varscope's beams), under node and in headless Chromium (playwright-core,
 // /usr/bin/chromium), then a table of medians and tfjs/varscope ratios. Every timed sample
-// runs a batch of calls lasting >= 10 ms (Chromium's clock has 0.1 ms steps).
+// runs a batch of calls lasting about 10 ms, after 1 s of warm-up (Chromium's clock has 0.1 ms steps).
 // --check: exit 1 unless TF.js's beams equal varscope's in every environment run.
 //
 //   node_modules/.bin/cmake --preset wasm

@@ -11,7 +11,7 @@
 // r, u = sigmoid([x, h] Wg + bg); c = tanh([x, r*h] Wc + bc); h' = u*h + (1-u)*c; logits = h' Wout.
 //
 // Browser: web/bench.js (dist/tfjs/tfjs_beam.mjs); node: bench/run_wasm.mjs.
-import { timeIt, setupWasm } from './tfjs_gru.mjs';
+import { timeIt } from './tfjs_gru.mjs';
 
 // The variable whose name (without ":0") is `name`; a clear error listing the names otherwise.
 function variable(problem, name) {
@@ -110,6 +110,17 @@ export function gatherTree(words, parents, B, K, eos) {
   return out;
 }
 
+// TF.js's search result `r` (makeTfjsBeam's search()) against varscope's in `problem`: the ids after
+// gather_tree equal (and as many steps), the final log-probs within 1e-3 (NaN fails).
+export function compareBeams(problem, r) {
+  let ids_equal = r.steps === problem.steps && r.ids.length === problem.ids.length;
+  for (let i = 0; ids_equal && i < r.ids.length; ++i) ids_equal = r.ids[i] === problem.ids[i];
+  let max_final_log_prob_diff = 0;
+  for (let i = 0; i < r.finalLogProbs.length; ++i)
+    max_final_log_prob_diff = Math.max(max_final_log_prob_diff, Math.abs(r.finalLogProbs[i] - problem.final_log_probs[i]));
+  return { ids_equal, max_final_log_prob_diff, agrees: ids_equal && max_final_log_prob_diff <= 1e-3 };
+}
+
 // Times the TF.js search and checks it against varscope's beams. The backend must be set up
 // (setupWasm). Returns a JSON-able object: median_us per search, and `agrees` (ids equal,
 // same number of steps, final log-probs within 1e-3).
@@ -119,20 +130,13 @@ export function benchTfjsBeam({ tf, problem, reps = 50, warmup = 3 }) {
     const before = tf.memory().numTensors;
     const r = beam.search();
     const leaked = tf.memory().numTensors - before;
-    let idsEqual = r.steps === problem.steps && r.ids.length === problem.ids.length;
-    for (let i = 0; idsEqual && i < r.ids.length; ++i) idsEqual = r.ids[i] === problem.ids[i];
-    let maxLogProbDiff = 0;
-    for (let i = 0; i < r.finalLogProbs.length; ++i)
-      maxLogProbDiff = Math.max(maxLogProbDiff, Math.abs(r.finalLogProbs[i] - problem.final_log_probs[i]));
     const timing = timeIt(() => beam.search(), reps, warmup);
     return {
-      name: 'tfjs_beam', backend: tf.getBackend(), reps, steps: r.steps, ids_equal: idsEqual,
-      max_final_log_prob_diff: maxLogProbDiff, agrees: idsEqual && maxLogProbDiff <= 1e-3, leaked_tensors: leaked,
-      ...timing,
+      name: 'tfjs_beam', backend: tf.getBackend(), reps, steps: r.steps, ...compareBeams(problem, r),
+      leaked_tensors: leaked, ...timing,
     };
   } finally {
     beam.dispose();
   }
 }
 
-export { setupWasm };

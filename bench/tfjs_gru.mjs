@@ -57,7 +57,7 @@ export async function setupWasm({ tf, setWasmPaths, wasmPath, threads = false })
 }
 
 // Sets up the wasm backend (files from `wasmPath`, a URL prefix or a directory
-// ending in '/') and times both variants. Returns a plain JSON-able object.
+// ending in '/') and times the three variants. Returns a plain JSON-able object.
 export async function benchTfjsGru({ tf, setWasmPaths, wasmPath, reps = 50, warmup = 3, threads = false }) {
   const { simd, multithread } = await setupWasm({ tf, setWasmPaths, wasmPath, threads });
 

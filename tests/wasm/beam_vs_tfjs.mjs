@@ -6,7 +6,7 @@
 //   node tests/wasm/beam_vs_tfjs.mjs --module <build>/wasm_bench.mjs
 import { pathToFileURL } from 'node:url';
 import { tfjsNode, setupWasm } from '../../bench/tfjs_gru.mjs';
-import { makeTfjsBeam } from '../../bench/tfjs_beam.mjs';
+import { makeTfjsBeam, compareBeams } from '../../bench/tfjs_beam.mjs';
 
 const args = process.argv.slice(2);
 const modulePath = args[args.indexOf('--module') + 1];
@@ -22,15 +22,12 @@ const beam = makeTfjsBeam(t.tf, problem);
 const r = beam.search();
 beam.dispose();
 
-const ids = Array.from(problem.ids), theirs = Array.from(r.ids);
-let maxDiff = 0;
-for (let i = 0; i < r.finalLogProbs.length; ++i)
-  maxDiff = Math.max(maxDiff, Math.abs(r.finalLogProbs[i] - problem.final_log_probs[i]));
-const sameIds = r.steps === problem.steps && ids.length === theirs.length && ids.every((x, i) => x === theirs[i]);
+const c = compareBeams(problem, r);
 console.log(`TF.js ${t.tf.version?.tfjs ?? t.tf.version_core} (wasm, simd=${simd}): ${r.steps} steps (varscope ` +
-  `${problem.steps}), ids ${sameIds ? 'equal' : 'DIFFER'}, max |final log-prob diff| ${maxDiff.toExponential(2)}`);
-if (!sameIds || !(maxDiff <= 1e-3)) {
-  console.error(`varscope ids ${ids.join(' ')}\nTF.js    ids ${theirs.join(' ')}`);
+  `${problem.steps}), ids ${c.ids_equal ? 'equal' : 'DIFFER'}, ` +
+  `max |final log-prob diff| ${c.max_final_log_prob_diff.toExponential(2)}`);
+if (!c.agrees) {
+  console.error(`varscope ids ${Array.from(problem.ids).join(' ')}\nTF.js    ids ${Array.from(r.ids).join(' ')}`);
   console.error(`varscope log-probs ${Array.from(problem.final_log_probs).join(' ')}`);
   console.error(`TF.js    log-probs ${Array.from(r.finalLogProbs).join(' ')}`);
   process.exit(1);
