@@ -73,9 +73,9 @@ class Shape {
 /// Raw storage for tensors: 64-byte aligned; blocks of 4 MiB and more are 2 MiB
 /// aligned and marked for transparent huge pages where the OS has them (Linux
 /// madvise), so filling a fresh multi-MB tensor (a restored checkpoint, logits)
-/// takes one page fault per 2 MiB instead of per 4 KiB. Freed blocks of 1 MiB
-/// and more are cached (up to 256 MiB and 64 blocks, exact sizes) for the next request
-/// of the same size, as a training step makes the same large buffers every step;
+/// takes one page fault per 2 MiB instead of per 4 KiB. Freed blocks of 64 KiB
+/// and more are cached (up to 256 MiB and 64 blocks) for the next request of the same
+/// size or up to 1/8 smaller, as a training step makes the same buffers every step;
 /// not under AddressSanitizer.
 [[nodiscard]] void* allocate_tensor_bytes(std::size_t bytes);
 void free_tensor_bytes(void* p, std::size_t bytes) noexcept;

@@ -109,9 +109,9 @@ BOOST_AUTO_TEST_CASE(the_counter_sees_tensor_storage) {
 }
 
 BOOST_AUTO_TEST_CASE(freed_large_tensor_blocks_are_reused_not_refaulted) {
-  // Tensor storage of 1 MiB and more goes to a bounded cache when freed and serves
+  // Tensor storage of 64 KiB and more goes to a bounded cache when freed and serves
   // the next request of the same size or up to 1/8 smaller (a training step's logits,
-  // gradients, for batches whose length varies).
+  // gradients, recorded activations, for batches whose length varies).
   release_cached_tensor_blocks();
   BOOST_TEST(cached_tensor_bytes() == 0u);
   constexpr std::int64_t kFloats = std::int64_t{1} << 19;  // 2 MiB
@@ -155,6 +155,17 @@ BOOST_AUTO_TEST_CASE(freed_large_tensor_blocks_are_reused_not_refaulted) {
   BOOST_TEST(cached_tensor_bytes() == before);  // the whole block came back
   BOOST_TEST(allocations_of([] { const Tensor t = Tensor::uninitialized(DType::float32, Shape{kFloats - kFloats / 8 - 1024}); }) ==
              small);
+  // The smallest cached size is 64 KiB (the date model's recorded sequences and their
+  // gradients are 0.1-1.5 MiB): a 64 KiB block is kept, one 4 KiB smaller is not.
+  release_cached_tensor_blocks();
+  constexpr std::int64_t k64KiB = 16 * 1024;  // floats
+  { const Tensor t = Tensor::uninitialized(DType::float32, Shape{k64KiB}); }
+  BOOST_TEST(cached_tensor_bytes() == std::size_t{64} << 10);
+  BOOST_TEST(allocations_of([] { const Tensor t = Tensor::uninitialized(DType::float32, Shape{k64KiB}); }) ==
+             small - 1);
+  release_cached_tensor_blocks();
+  { const Tensor t = Tensor::uninitialized(DType::float32, Shape{k64KiB - 1024}); }
+  BOOST_TEST(cached_tensor_bytes() == 0u);
   // Bounded: three freed 100 MiB blocks (never touched, so never resident) keep at most 256 MiB.
   release_cached_tensor_blocks();
   {

@@ -26,12 +26,15 @@ namespace {
 constexpr std::size_t kHugeThreshold = std::size_t{4} << 20;
 constexpr std::align_val_t kSmallAlignment{64}, kHugeAlignment{std::size_t{2} << 20};
 
-// Freed blocks of 1 MiB and more are kept for the next request of the same size or up to 1/8 smaller
+// Freed blocks of 64 KiB and more are kept for the next request of the same size or up to 1/8 smaller
 // (a training step frees and re-requests the same large buffers — logits,
 // their gradient, the output layer's weight gradient — every step; returning
 // them to the OS cost a fault per page on every step: ~16% of a medium-shape
-// step). Bounded (kCacheLimit bytes, kCacheSlots blocks); whole blocks, never split, so
-// nothing fragments. Off under AddressSanitizer, which must see every free.
+// step). Blocks of 64 KiB-1 MiB count too: glibc's malloc maps them or trims them
+// off the top of its heap once a step frees them all, and the date model (hidden 64)
+// faulted them back in every step (a third of its step time). Bounded (kCacheLimit
+// bytes, kCacheSlots blocks); whole blocks, never split, so nothing fragments. Off
+// under AddressSanitizer, which must see every free.
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define VARSCOPE_NO_BLOCK_CACHE 1
@@ -40,7 +43,7 @@ constexpr std::align_val_t kSmallAlignment{64}, kHugeAlignment{std::size_t{2} <<
 #if defined(__SANITIZE_ADDRESS__)
 #define VARSCOPE_NO_BLOCK_CACHE 1
 #endif
-constexpr std::size_t kCacheMinBlock = std::size_t{1} << 20;
+constexpr std::size_t kCacheMinBlock = std::size_t{64} << 10;  // tests/alloc_test.cpp
 constexpr std::size_t kCacheLimit = std::size_t{256} << 20;
 
 constexpr std::size_t kCacheSlots = 64;
