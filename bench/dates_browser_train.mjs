@@ -84,7 +84,7 @@ async function nativeRun() {
   const t0 = Date.now();
   const child = spawn(nativeCli, ['train', '--task', 'dates', '--steps', '20000', '--out', path.join(process.env.TMPDIR || '/tmp', `dates-bench-${process.pid}.json`),
     '--hidden', hidden, '--embedding', embedding, '--batch', batch, '--seed', seed, '--eval-every', '100', '--eval-size', '200',
-    '--log-every', '100', '--save-every', '0', ...(attention ? ['--attention', attention] : [])], { env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
+    '--log-every', '100', '--save-every', '0', ...(attention ? ['--attention', attention] : [])], { env: { ...process.env, OPENBLAS_NUM_THREADS: '1', VARSCOPE_NUM_THREADS: '1' } });
   let buffer = '';
   const curve = [];
   return new Promise((resolve, reject) => {

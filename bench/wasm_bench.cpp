@@ -154,6 +154,12 @@ EMSCRIPTEN_BINDINGS(wasm_bench) {
   emscripten::function("decoder", &decoder);
   emscripten::function("beam", &beam);
   emscripten::function("seed_beam_problem", &seed_beam_problem);
+  // Thread count for the timings (wasm-threads build; the default build runs 1 thread).
+  emscripten::function("set_threads", +[](int n) {
+    varscope::set_num_threads(n);
+    return varscope::num_threads();
+  });
+  emscripten::function("threads_available", +[] { return varscope::threads_available(); });
 }
 #else
 #include <cstdio>

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // A tiny static file server for the browser demo (web/), no dependencies.
-//   node tools/serve-web.mjs [--port 8765] [--root web] [--dist build/wasm/web-dist]
+//   node tools/serve-web.mjs [--port 8765] [--root web] [--dist build/wasm/web-dist] [--isolate]
 // Serves the page's sources from --root and its built files (dist/...: the wasm
 // module, wasm_bench, TF.js copies) from --dist, the wasm build's output folder
 // (the build never writes into the source tree).
-// Binds to 127.0.0.1 only; --port 0 picks a free port. Prints the URL.
+// Binds to 127.0.0.1 only; --port 0 picks a free port. Prints the URL. --isolate (option
+// `isolate`) sends COOP/COEP, making the page cross-origin isolated: SharedArrayBuffer, so
+// the wasm-threads build (build/wasm-threads/web-dist) can start its pthreads.
 // Also importable: `const { url, close } = await startServer({ port: 0, dist })`.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -30,7 +32,7 @@ const mimeTypes = {
 };
 
 export function startServer({ port = 8765, root = defaultRoot, dist = defaultDist, host = '127.0.0.1',
-                              quiet = false } = {}) {
+                              quiet = false, isolate = false } = {}) {
   const rootDir = path.resolve(root);
   const distDir = path.resolve(dist);
   const server = http.createServer((req, res) => {
@@ -65,6 +67,7 @@ export function startServer({ port = 8765, root = defaultRoot, dist = defaultDis
         'Content-Length': st.size,
         'Cache-Control': 'no-cache',
         'X-Content-Type-Options': 'nosniff',
+        ...(isolate ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {}),
       });
       if (req.method === 'HEAD') res.end();
       else fs.createReadStream(file).pipe(res);
@@ -91,6 +94,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const dist = opt('--dist', defaultDist);
   if (!fs.existsSync(path.join(dist, 'varscope_web.mjs')))
     console.warn(`warning: ${path.join(dist, 'varscope_web.mjs')} is missing; build the wasm preset first (or pass --dist)`);
-  const { url } = await startServer({ port, root, dist });
+  const { url } = await startServer({ port, root, dist, isolate: args.includes('--isolate') });
   console.log(url);
 }

@@ -562,6 +562,15 @@ std::string dates_validate(int size) {
 std::string dates_save() {
   return guarded([] { return json{{"ok", true}, {"text", dates_trainer().save_to_string()}, {"step", dates_trainer().current_step()}}; });
 }
+// setThreads(n): the thread count of every later call (varscope::set_num_threads); in a
+// build without threads (the default wasm preset) every count runs as 1 thread. Returns
+// {"threads": n in use, "available": whether this build has a thread team}.
+std::string set_threads(int n) {
+  return guarded([&] {
+    varscope::set_num_threads(n);
+    return json{{"ok", true}, {"threads", varscope::num_threads()}, {"available", varscope::threads_available()}};
+  });
+}
 
 }  // namespace varscope_web
 
@@ -579,6 +588,7 @@ EMSCRIPTEN_BINDINGS(varscope_web) {
   emscripten::function("datesTrain", &varscope_web::dates_train);
   emscripten::function("datesValidate", &varscope_web::dates_validate);
   emscripten::function("datesSave", &varscope_web::dates_save);
+  emscripten::function("setThreads", &varscope_web::set_threads);
 }
 #else
 // Native: `varscope_web_native FUNCTION [ARG...]` prints the function's JSON.

@@ -6,7 +6,7 @@
 import createVarscope from './dist/varscope_web.mjs';
 
 const allowed = new Set(['tour', 'reuseTable', 'feedForward', 'seq2seq', 'saveCheckpoint', 'loadCheckpoint',
-  'datesLoad', 'datesNew', 'datesDecode', 'datesTrain', 'datesValidate', 'datesSave']);
+  'datesLoad', 'datesNew', 'datesDecode', 'datesTrain', 'datesValidate', 'datesSave', 'setThreads']);
 /** The committed trained models (models/dates.json, models/dates-attention.json), copied into dist/ by the wasm build. */
 const defaultModels = {
   '': { url: new URL('./dist/models/dates.json', import.meta.url), label: 'models/dates.json (the trained default)' },

@@ -1,8 +1,17 @@
-// The OpenMP team behind varscope:parallel (declared in openmp_team.hpp). A plain
-// translation unit, compiled with -fopenmp natively and without it in WebAssembly (then
-// every loop runs on the calling thread).
+// The thread team behind varscope:parallel (declared in openmp_team.hpp). A plain
+// translation unit, compiled with -fopenmp natively (an LLVM OpenMP team). In
+// WebAssembly: without -pthread every loop runs on the calling thread; with -pthread
+// (the wasm-threads preset) a small team of Emscripten pthreads, below, because
+// Emscripten ships no OpenMP runtime.
 #if defined(_OPENMP)
 #include <omp.h>
+#elif defined(__EMSCRIPTEN_PTHREADS__)
+#include <emscripten/threading.h>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <thread>
 #endif
 #include <atomic>
 #include <cstdint>
@@ -14,6 +23,101 @@ namespace varscope::parallel_runtime {
 namespace {
 std::atomic<std::int64_t> g_regions{0};
 }  // namespace
+
+#if !defined(_OPENMP) && defined(__EMSCRIPTEN_PTHREADS__)
+// ---- WebAssembly threads (Emscripten -pthread) --------------------------------------
+// Emscripten has no OpenMP (and apt/npm ship no wasm build of libomp or oneTBB), so this
+// is the one place varscope runs its own team: one pthread per core but the caller's (at
+// most kWasmPoolSize), started at the first parallel region and kept (the build
+// preallocates kWasmPoolSize Web Workers with -sPTHREAD_POOL_SIZE, so starting them never
+// waits for the browser's event loop; more threads than cores would spin against each other). A
+// region publishes (body, context, count, threads), bumps `generation` and wakes the
+// workers; worker w runs range w, the caller range 0, and the caller waits until
+// `pending` reaches 0. As libomp's workers do (KMP_BLOCKTIME), a worker spins after a
+// region before it sleeps on a futex: a recurrence opens a region per step, and a futex
+// wake through JS costs more than a small product. One region at a time: a second
+// caller, or a nested call, runs its loop serially, as OpenMP does for nested regions.
+namespace {
+#ifndef VARSCOPE_WASM_POOL_SIZE
+#define VARSCOPE_WASM_POOL_SIZE 2
+#endif
+constexpr int kWasmPoolSize = VARSCOPE_WASM_POOL_SIZE;  // = the link's -sPTHREAD_POOL_SIZE
+constexpr double kSpinMs = 20.0;  // a worker's spin before it sleeps (libomp: 200 ms)
+
+struct WasmTeam {
+  std::mutex busy;  // held by the thread running a region
+  std::once_flag started;
+  // Futex words (32-bit, as emscripten_futex_wait needs).
+  std::atomic<std::uint32_t> generation{0};
+  std::atomic<std::uint32_t> pending{0};
+  std::atomic<int> sleepers{0};  // workers in (or about to enter) the futex wait
+  int workers = 0;                // started at the first region; all check in to every region
+  // The region being run; written before `generation` is bumped, read after.
+  void (*body)(void*, std::int64_t, std::int64_t) = nullptr;
+  void* context = nullptr;
+  std::int64_t count = 0;
+  int threads = 1;
+};
+WasmTeam& wasm_team() {
+  static WasmTeam* team = new WasmTeam;  // never destroyed: its workers outlive main()
+  return *team;
+}
+thread_local bool t_in_region = false;
+
+void worker_loop(int index) {
+  WasmTeam& team = wasm_team();
+  t_in_region = true;  // a worker's own loops run serially
+  std::uint32_t seen = 0;
+  for (;;) {
+    // Spin for kSpinMs, then sleep. sleepers is raised before the last check of generation
+    // (both seq_cst), and the caller bumps generation before it reads sleepers: either the
+    // caller sees a sleeper and wakes it, or the worker sees the new generation.
+    const double spin_until = emscripten_get_now() + kSpinMs;
+    for (int i = 0; team.generation.load() == seen; ++i) {
+      if ((i & 255) != 255 || emscripten_get_now() < spin_until) continue;
+      team.sleepers.fetch_add(1);
+      while (team.generation.load() == seen)
+        emscripten_futex_wait(reinterpret_cast<volatile void*>(&team.generation), seen, INFINITY);
+      team.sleepers.fetch_sub(1);
+    }
+    seen = team.generation.load();
+    if (index < team.threads) {
+      const std::int64_t begin = team.count * index / team.threads, end = team.count * (index + 1) / team.threads;
+      if (begin < end) team.body(team.context, begin, end);
+    }
+    team.pending.fetch_sub(1);
+  }
+}
+
+bool run_on_wasm_team(std::int64_t count, int threads, void (*body)(void*, std::int64_t, std::int64_t),
+                      void* context) {
+  if (t_in_region) return false;
+  WasmTeam& team = wasm_team();
+  std::unique_lock lock(team.busy, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  std::call_once(team.started, [&team] {
+    team.workers = std::clamp(emscripten_num_logical_cores() - 1, 0, kWasmPoolSize);
+    for (int w = 1; w <= team.workers; ++w) std::thread(worker_loop, w).detach();
+  });
+  if (team.workers == 0) return false;
+  team.body = body;
+  team.context = context;
+  team.count = count;
+  team.threads = std::min(threads, team.workers + 1);
+  team.pending.store(static_cast<std::uint32_t>(team.workers));  // every worker checks in, with work or without
+  team.generation.fetch_add(1);
+  if (team.sleepers.load() > 0)
+    emscripten_futex_wake(reinterpret_cast<volatile void*>(&team.generation), team.workers);
+  t_in_region = true;
+  const std::int64_t end = count / team.threads;
+  if (end > 0) body(context, 0, end);
+  t_in_region = false;
+  while (team.pending.load() != 0) {
+  }  // the workers' ranges are as long as this one: spin
+  return true;
+}
+}  // namespace
+#endif
 
 void run_ranges(std::int64_t count, int threads, void (*body)(void*, std::int64_t, std::int64_t), void* context) {
 #if defined(_OPENMP)
@@ -28,6 +132,11 @@ void run_ranges(std::int64_t count, int threads, void (*body)(void*, std::int64_
     }
     return;
   }
+#elif defined(__EMSCRIPTEN_PTHREADS__)
+  if (threads > 1 && run_on_wasm_team(count, threads, body, context)) {
+    g_regions.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
 #else
   (void)threads;
 #endif
@@ -37,13 +146,16 @@ void run_ranges(std::int64_t count, int threads, void (*body)(void*, std::int64_
 int available_cores() noexcept {
 #if defined(_OPENMP)
   return omp_get_num_procs();
+#elif defined(__EMSCRIPTEN_PTHREADS__)
+  // navigator.hardwareConcurrency (node: os.cpus()), at most the caller plus the pool.
+  return std::clamp(emscripten_num_logical_cores(), 1, kWasmPoolSize + 1);
 #else
   return 1;
 #endif
 }
 
 bool available() noexcept {
-#if defined(_OPENMP)
+#if defined(_OPENMP) || defined(__EMSCRIPTEN_PTHREADS__)
   return true;
 #else
   return false;

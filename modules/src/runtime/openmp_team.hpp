@@ -1,4 +1,5 @@
-// The OpenMP side of varscope:parallel: declared here, defined in openmp_team.cpp, a plain
+// The thread team of varscope:parallel (LLVM OpenMP natively, Emscripten pthreads in the
+// wasm-threads build): declared here, defined in openmp_team.cpp, a plain
 // (non-module) translation unit compiled with -fopenmp. clang refuses a module BMI built
 // with another OpenMP setting than its importer, so -fopenmp stays out of every module unit
 // and out of importers' flags; modules/src/parallel.cpp includes this in its global module
