@@ -13,7 +13,7 @@
 //   node_modules/.bin/cmake --preset wasm-threads -DVARSCOPE_NATIVE_WEB_EXE=$PWD/build/native/varscope_web_native
 //   nice node_modules/.bin/cmake --build --preset wasm-threads --target wasm_bench varscope_web
 //   node bench/wasm_threads.mjs [--rounds 5] [--reps 20] [--steps 20] [--skip-browser] [--skip-node]
-//        [--dist build/wasm-threads/web-dist] [--native build/native/varscope]
+//        [--dist build/wasm-threads/web-dist] [--native build/native/varscope] [--hidden 64 --embedding 32 --batch 64]
 // --native: also time the native CLI's training step at 1 thread (same sizes), the peer for the
 // page's "per step vs native" ratio.
 import fs from 'node:fs';
@@ -33,7 +33,9 @@ const reps = Number(opt('--reps', '20'));
 const steps = Number(opt('--steps', '20'));
 const distDir = path.resolve(opt('--dist', path.join(root, 'build', 'wasm-threads', 'web-dist')));
 const nativeCli = opt('--native', '');
-const model = { hidden: 64, embedding: 32, batch: 64, seed: 1 };  // the page's defaults
+// The page's default size; --hidden / --embedding / --batch time a larger model (the page allows up to 512).
+const model = { hidden: Number(opt('--hidden', '64')), embedding: Number(opt('--embedding', '32')),
+  batch: Number(opt('--batch', '64')), seed: 1 };
 for (const f of ['wasm_bench.mjs', 'wasm_bench.worker.js', 'varscope_web.mjs', 'varscope_web.worker.js']) {
   if (!fs.existsSync(path.join(distDir, f))) {
     console.error(`${path.join(distDir, f)} is missing: build the wasm-threads preset's wasm_bench and varscope_web first`);
@@ -149,7 +151,8 @@ const results = [];
 if (!args.includes('--skip-node')) results.push(await runNode());
 if (!args.includes('--skip-browser')) results.push(await runBrowser());
 const native = nativeCli ? runNative() : null;
-console.log(JSON.stringify({ results, native }, null, 1));
+console.log(JSON.stringify({ model, results, native }, null, 1));
+console.log(`\ndate model hidden ${model.hidden}, embedding ${model.embedding}, batch ${model.batch}; ${rounds} rounds`);
 console.log('\n| env | threads | encoder µs | decoder µs | beam µs | train step ms [range] | 2 thr / 1 thr (enc / dec / beam / train) |');
 console.log('|---|---:|---:|---:|---:|---:|---|');
 let failed = false;
