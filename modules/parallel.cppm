@@ -5,8 +5,10 @@
 //                                        environment variable VARSCOPE_NUM_THREADS, else
 //                                        the cores this process may run on
 //   parallel_for(count, body)            items [0, count) split into contiguous ranges,
-//                                        one per thread (LLVM OpenMP natively; serial in
-//                                        WebAssembly and inside another parallel region)
+//                                        one per thread (LLVM OpenMP natively, Emscripten
+//                                        pthreads in the wasm-threads build; serial in the
+//                                        default WebAssembly build and inside another
+//                                        parallel region)
 //
 // Results never depend on the thread count: every caller splits work into items that
 // are computed the same way whoever runs them (a 16-column panel of a product, a batch
@@ -29,8 +31,9 @@ void set_num_threads(int n);
 /// The thread count in use: set_num_threads's, else VARSCOPE_NUM_THREADS's (read once,
 /// at the first call), else the number of cores this process may run on.
 [[nodiscard]] int num_threads();
-/// True when varscope was built with a parallel runtime (natively: LLVM OpenMP). In
-/// WebAssembly it is false and every count behaves as 1.
+/// True when varscope was built with a parallel runtime (natively: LLVM OpenMP; the
+/// wasm-threads build: Emscripten pthreads). In the default WebAssembly build it is false
+/// and every count behaves as 1.
 [[nodiscard]] bool threads_available() noexcept;
 
 }  // namespace varscope

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #endif
 #include <atomic>
@@ -29,14 +30,19 @@ std::atomic<std::int64_t> g_regions{0};
 // Emscripten has no OpenMP (and apt/npm ship no wasm build of libomp or oneTBB), so this
 // is the one place varscope runs its own team: one pthread per core but the caller's (at
 // most kWasmPoolSize), started at the first parallel region and kept (the build
-// preallocates kWasmPoolSize Web Workers with -sPTHREAD_POOL_SIZE, so starting them never
-// waits for the browser's event loop; more threads than cores would spin against each other). A
+// preallocates kWasmPoolSize Web Workers with -sPTHREAD_POOL_SIZE, so starting them does not
+// wait for the browser's event loop as long as the team is the pool's first user; more
+// threads than cores would spin against each other). Only the main runtime thread (the
+// module's own: node's main thread, the page's worker) starts or uses the team: a pthread
+// asking for one would have its workers' creation proxied to a main thread that may be
+// blocked, so its loops run serially. A
 // region publishes (body, context, count, threads), bumps `generation` and wakes the
 // workers; worker w runs range w, the caller range 0, and the caller waits until
 // `pending` reaches 0. As libomp's workers do (KMP_BLOCKTIME), a worker spins after a
 // region before it sleeps on a futex: a recurrence opens a region per step, and a futex
 // wake through JS costs more than a small product. One region at a time: a second
-// caller, or a nested call, runs its loop serially, as OpenMP does for nested regions.
+// caller, or a nested call, runs its loop serially, as OpenMP does for nested regions. A
+// body must not throw (as in an OpenMP region, an escaping exception terminates).
 namespace {
 #ifndef VARSCOPE_WASM_POOL_SIZE
 #define VARSCOPE_WASM_POOL_SIZE 2
@@ -47,9 +53,8 @@ constexpr double kSpinMs = 20.0;  // a worker's spin before it sleeps (libomp: 2
 struct WasmTeam {
   std::mutex busy;  // held by the thread running a region
   std::once_flag started;
-  // Futex words (32-bit, as emscripten_futex_wait needs).
-  std::atomic<std::uint32_t> generation{0};
-  std::atomic<std::uint32_t> pending{0};
+  std::atomic<std::uint32_t> generation{0};  // the futex word workers sleep on (32-bit)
+  std::atomic<std::uint32_t> pending{0};     // workers yet to check in to this region
   std::atomic<int> sleepers{0};  // workers in (or about to enter) the futex wait
   int workers = 0;                // started at the first region; all check in to every region
   // The region being run; written before `generation` is bumped, read after.
@@ -63,6 +68,12 @@ WasmTeam& wasm_team() {
   return *team;
 }
 thread_local bool t_in_region = false;
+
+// The range [begin, end) of region item ranges; noexcept: an exception ends the program.
+void run_body(void (*body)(void*, std::int64_t, std::int64_t), void* context, std::int64_t begin,
+              std::int64_t end) noexcept {
+  body(context, begin, end);
+}
 
 void worker_loop(int index) {
   WasmTeam& team = wasm_team();
@@ -83,7 +94,7 @@ void worker_loop(int index) {
     seen = team.generation.load();
     if (index < team.threads) {
       const std::int64_t begin = team.count * index / team.threads, end = team.count * (index + 1) / team.threads;
-      if (begin < end) team.body(team.context, begin, end);
+      if (begin < end) run_body(team.body, team.context, begin, end);
     }
     team.pending.fetch_sub(1);
   }
@@ -91,13 +102,22 @@ void worker_loop(int index) {
 
 bool run_on_wasm_team(std::int64_t count, int threads, void (*body)(void*, std::int64_t, std::int64_t),
                       void* context) {
-  if (t_in_region) return false;
+  if (t_in_region || !emscripten_is_main_runtime_thread()) return false;
   WasmTeam& team = wasm_team();
   std::unique_lock lock(team.busy, std::try_to_lock);
   if (!lock.owns_lock()) return false;
   std::call_once(team.started, [&team] {
-    team.workers = std::clamp(emscripten_num_logical_cores() - 1, 0, kWasmPoolSize);
-    for (int w = 1; w <= team.workers; ++w) std::thread(worker_loop, w).detach();
+    const int wanted = std::clamp(emscripten_num_logical_cores() - 1, 0, kWasmPoolSize);
+    // Workers that started check in to every region; a failed start (no Worker left with
+    // -sPTHREAD_POOL_SIZE_STRICT=2) leaves a smaller team, never a miscount.
+    for (int w = 1; w <= wanted; ++w) {
+      try {
+        std::thread(worker_loop, w).detach();
+      } catch (const std::system_error&) {
+        break;
+      }
+      team.workers = w;
+    }
   });
   if (team.workers == 0) return false;
   team.body = body;
@@ -110,10 +130,13 @@ bool run_on_wasm_team(std::int64_t count, int threads, void (*body)(void*, std::
     emscripten_futex_wake(reinterpret_cast<volatile void*>(&team.generation), team.workers);
   t_in_region = true;
   const std::int64_t end = count / team.threads;
-  if (end > 0) body(context, 0, end);
+  if (end > 0) run_body(body, context, 0, end);
   t_in_region = false;
-  while (team.pending.load() != 0) {
-  }  // the workers' ranges are as long as this one: spin
+  // Spin until every worker has checked in (their ranges are about as long as this one),
+  // running the calls workers proxy to this thread meanwhile (in Emscripten 3.1.6 a
+  // worker's syscalls, e.g. a write to stderr, run synchronously on the main thread).
+  for (int i = 0; team.pending.load() != 0; ++i)
+    if ((i & 255) == 255) emscripten_main_thread_process_queued_calls();
   return true;
 }
 }  // namespace
