@@ -19,15 +19,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { startServer } from '../tools/serve-web.mjs';
+import { repo as root, commandLine, launchChromium } from '../tests/browser/support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
+const opt = commandLine(args);
 const rounds = Number(opt('--rounds', '5'));
 const reps = Number(opt('--reps', '20'));
 const steps = Number(opt('--steps', '20'));
@@ -66,7 +63,7 @@ async function measure(env, bench, web) {
       if (!set.available || set.threads !== n) throw new Error(`${env}: the page's build has no threads (${JSON.stringify(set)})`);
       parse(await web.call('datesNew', JSON.stringify(model)));
       const first = parse(await web.call('datesTrain', 10));  // warm-up, and the losses compared across counts
-      const key = JSON.stringify(first.losses ?? first.loss ?? first);
+      const key = JSON.stringify(first.losses);
       losses[n] ??= key;
       if (losses[n] !== key) throw new Error(`${env}: the first 10 losses at ${n} threads changed between rounds`);
       const t0 = performance.now();
@@ -95,7 +92,6 @@ async function runNode() {
 }
 
 async function runBrowser() {
-  const { launchChromium } = await import('../tests/browser/support.mjs');
   const server = await startServer({ port: 0, dist: distDir, quiet: true, isolate: true });
   const browser = await launchChromium();
   try {
