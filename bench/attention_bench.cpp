@@ -125,12 +125,12 @@ Flops count(Kind kind, double steps) {
 void attention_beam(benchmark::State& state, Kind kind) {
   AttnModel m(kind);
   double steps = 0.0, sum = 0.0;
-  for (auto _ : state) {
+  run_warm(state, [&] {
     BeamSearchResult r = m.decode();
     steps = static_cast<double>(r.predicted_ids.shape()[1]);
     sum = checksum(r);
     benchmark::DoNotOptimize(r);
-  }
+  });
   const Flops f = count(kind, steps);
   state.counters["flops"] = f.flops;
   if (f.tanh > 0) state.counters["tanh"] = f.tanh;

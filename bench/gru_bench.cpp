@@ -11,6 +11,7 @@
 import varscope;
 #include "bench_model.hpp"
 #include "sgemm_peak.hpp"
+#include "warm_loop.hpp"
 
 using namespace varscope;
 
@@ -21,13 +22,13 @@ using namespace bench_model;
 
 void encoder(benchmark::State& state, Config c) {
   Model m(c);
-  for (auto _ : state) benchmark::DoNotOptimize(m.encode());
+  run_warm(state, [&] { benchmark::DoNotOptimize(m.encode()); });
   state.counters["flops"] = gru_flops(c, double(c.batch * c.len));
 }
 void decoder(benchmark::State& state, Config c) {
   Model m(c);
   const Tensor s = m.encode();
-  for (auto _ : state) benchmark::DoNotOptimize(m.decode_teacher_forced(s));
+  run_warm(state, [&] { benchmark::DoNotOptimize(m.decode_teacher_forced(s)); });
   state.counters["flops"] = gru_flops(c, double(c.batch * c.len)) + projection_flops(c, double(c.batch * c.len));
 }
 
@@ -36,9 +37,10 @@ void decoder(benchmark::State& state, Config c) {
 void decoder_rnn(benchmark::State& state, Config c) {
   Model m(c);
   const Tensor s = m.encode();
-  for (auto _ : state)
+  run_warm(state, [&] {
     benchmark::DoNotOptimize(dynamic_rnn(m.decoder_cell, embedding_lookup(m.embedding, m.tgt),
                                          {.initial_state = s, .scope = "decoder"}));
+  });
   state.counters["flops"] = gru_flops(c, double(c.batch * c.len));
 }
 void projection(benchmark::State& state, Config c) {
@@ -46,7 +48,7 @@ void projection(benchmark::State& state, Config c) {
   const Tensor outputs = dynamic_rnn(m.decoder_cell, embedding_lookup(m.embedding, m.tgt),
                                      {.initial_state = m.encode(), .scope = "decoder"})
                              .outputs;
-  for (auto _ : state) benchmark::DoNotOptimize(m.out_layer(outputs));
+  run_warm(state, [&] { benchmark::DoNotOptimize(m.out_layer(outputs)); });
   state.counters["flops"] = projection_flops(c, double(c.batch * c.len));
 }
 
@@ -57,12 +59,12 @@ void beam_search(benchmark::State& state, Config c, std::int64_t beam_width, std
   Tensor start(DType::int32, Shape{c.batch});
   for (auto& x : start.data<std::int32_t>()) x = 1;
   std::int64_t steps = 0;
-  for (auto _ : state) {
+  run_warm(state, [&] {
     BeamSearchDecoder decoder(m.decoder_cell, m.embedding, start, 2, tiled, beam_width, m.out_layer);
     auto result = dynamic_decode(decoder, {.maximum_iterations = max_len, .scope = "decoder"});
     steps = result.predicted_ids.shape()[1];
     benchmark::DoNotOptimize(result);
-  }
+  });
   state.counters["steps"] = static_cast<double>(steps);
   const double rows = double(steps) * double(c.batch * beam_width);
   state.counters["flops"] = gru_flops(c, rows) + projection_flops(c, rows);

@@ -12,6 +12,7 @@
 
 import varscope;
 #include "bench_model.hpp"
+#include "warm_loop.hpp"
 
 using namespace varscope;
 
@@ -48,14 +49,14 @@ void set_flops(benchmark::State& state, double flops) { state.counters["flops"] 
 
 void encoder(benchmark::State& state) {
   LstmModel m;
-  for (auto _ : state) benchmark::DoNotOptimize(m.encode());
+  run_warm(state, [&] { benchmark::DoNotOptimize(m.encode()); });
   set_flops(state, lstm_flops(kMedium.batch * kMedium.len, kMedium.emb, kMedium.hidden));
 }
 
 void decoder(benchmark::State& state) {
   LstmModel m;
   const State s = m.encode();
-  for (auto _ : state) benchmark::DoNotOptimize(m.out_layer(m.decoder_outputs(s)));
+  run_warm(state, [&] { benchmark::DoNotOptimize(m.out_layer(m.decoder_outputs(s))); });
   const double rows = kMedium.batch * kMedium.len;
   set_flops(state, lstm_flops(rows, kMedium.emb, kMedium.hidden) + 2.0 * rows * kMedium.hidden * kMedium.vocab);
 }
@@ -63,7 +64,7 @@ void decoder(benchmark::State& state) {
 void decoder_rnn(benchmark::State& state) {
   LstmModel m;
   const State s = m.encode();
-  for (auto _ : state) benchmark::DoNotOptimize(m.decoder_outputs(s));
+  run_warm(state, [&] { benchmark::DoNotOptimize(m.decoder_outputs(s)); });
   set_flops(state, lstm_flops(kMedium.batch * kMedium.len, kMedium.emb, kMedium.hidden));
 }
 
@@ -75,12 +76,12 @@ void beam_search(benchmark::State& state) {
   Tensor start(DType::int32, Shape{kMedium.batch});
   for (auto& x : start.data<std::int32_t>()) x = 1;
   std::int64_t steps = 0;
-  for (auto _ : state) {
+  run_warm(state, [&] {
     BeamSearchDecoder decoder(m.decoder_cell, m.embedding, start, 2, tiled, K, m.out_layer);
     auto result = dynamic_decode(decoder, {.maximum_iterations = max_len, .scope = "decoder"});
     steps = result.predicted_ids.shape()[1];
     benchmark::DoNotOptimize(result);
-  }
+  });
   const double rows = static_cast<double>(kMedium.batch * K);
   state.counters["steps"] = static_cast<double>(steps);
   set_flops(state, static_cast<double>(steps) * (lstm_flops(rows, kMedium.emb, kMedium.hidden) +
@@ -95,7 +96,7 @@ void sgemm_peak(benchmark::State& state) {
   DefaultGraphGuard use{g};
   const std::int64_t M = kMedium.batch * kMedium.len, K = kMedium.emb + kMedium.hidden, N = 4 * kMedium.hidden;
   const Tensor a = random_uniform({M, K}, -1.0f, 1.0f), b = random_uniform({K, N}, -1.0f, 1.0f);
-  for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b));
+  run_warm(state, [&] { benchmark::DoNotOptimize(matmul(a, b)); });
   set_flops(state, 2.0 * static_cast<double>(M) * static_cast<double>(K) * static_cast<double>(N));
 }
 

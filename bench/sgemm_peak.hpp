@@ -5,12 +5,14 @@
 #pragma once
 #include <benchmark/benchmark.h>
 
+#include "warm_loop.hpp"
+
 inline void sgemm_peak(benchmark::State& state) {
   using namespace varscope;
   Graph g{1};
   DefaultGraphGuard use{g};
   const std::int64_t M = 16 * 30, Kd = 256 + 512, N = 4 * 512;
   const Tensor a = random_uniform({M, Kd}, -1.0f, 1.0f), b = random_uniform({Kd, N}, -1.0f, 1.0f);
-  for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b));
+  run_warm(state, [&] { benchmark::DoNotOptimize(matmul(a, b)); });
   state.counters["flops"] = 2.0 * static_cast<double>(M) * static_cast<double>(Kd) * static_cast<double>(N);
 }
