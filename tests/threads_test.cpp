@@ -255,3 +255,40 @@ BOOST_AUTO_TEST_CASE(training_steps_are_bit_identical_for_any_thread_count) {
   });
   BOOST_TEST(n == 2);
 }
+
+// A training step of the article's seq2seq at a batch large enough that every loop beside the
+// products splits too: the recurrence backward's time-major reorders, the gate math over every
+// step at once (GRUCell::backward_activations), the packing of a's rows, the repacking of the
+// recurrent kernels after each update, and TrainingHelper's argmax over [B, T, V].
+BOOST_AUTO_TEST_CASE(training_at_a_batch_that_splits_every_loop_is_bit_identical) {
+  constexpr std::int64_t B = 16, T = 30, E = 64, H = 256, V = 2000;
+  const int n = check_same_at_every_thread_count("seq2seq adam steps", [&] {
+    Graph graph{5};
+    DefaultGraphGuard use{graph};
+    Variable embedding = get_variable("embedding", {.initializer = random_normal({V, E}, 0.0f, 0.3f)});
+    GRUCell encoder_cell{H, "cell"}, decoder_cell{H, "cell"};
+    Dense out{V, {.use_bias = false, .name = "out"}};
+    const Tensor source = random_ids(B, T, V, 21), inputs_ids = random_ids(B, T, V, 22),
+                 targets = random_ids(B, T, V, 23);
+    const Tensor lengths = ints({B}, static_cast<std::int32_t>(T)), weights = ones({B, T});
+    AdamOptimizer adam({.learning_rate = 0.01f});
+    std::vector<std::vector<unsigned char>> r;
+    for (int step = 0; step < 2; ++step) {
+      Tensor sample_id;
+      const Tensor loss = adam.minimize([&] {
+        const auto enc = dynamic_rnn(encoder_cell, embedding_lookup(embedding.value(), source),
+                                     {.sequence_length = lengths, .scope = "encoder"});
+        BasicDecoder d(decoder_cell, TrainingHelper(embedding_lookup(embedding.value(), inputs_ids), lengths),
+                       enc.final_state, out);
+        const auto o = dynamic_decode(d, {.scope = "decoder"});
+        sample_id = o.sample_id;
+        return sequence_loss(o.rnn_output, targets, weights);
+      });
+      r.push_back(bytes(loss));
+      r.push_back(bytes(sample_id));
+    }
+    for (const Variable& v : global_variables()) r.push_back(bytes(v.value()));
+    return r;
+  });
+  BOOST_TEST(n == 2);
+}

@@ -345,13 +345,17 @@ Tensor argmax(const Tensor& x, int axis) {
   Tensor out(DType::int32, without_axis(x.shape(), ax));
   const auto in = x.data<float>();
   auto o = out.data<std::int32_t>();
-  for (std::int64_t a = 0; a < s.outer; ++a)
-    for (std::int64_t c = 0; c < s.inner; ++c) {
-      std::int64_t best = 0;
-      for (std::int64_t d = 1; d < s.dim; ++d)
-        if (in[(a * s.dim + d) * s.inner + c] > in[(a * s.dim + best) * s.inner + c]) best = d;
-      o[a * s.inner + c] = static_cast<std::int32_t>(best);
-    }
+  // Split over the outer rows (a training step's TrainingHelper takes the argmax of [B, T, V]
+  // logits: millions of compares); each row's pick is the same whoever runs it.
+  parallel_for(s.outer, double(s.outer) * double(s.dim) * double(s.inner), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t a = begin; a < end; ++a)
+      for (std::int64_t c = 0; c < s.inner; ++c) {
+        std::int64_t best = 0;
+        for (std::int64_t d = 1; d < s.dim; ++d)
+          if (in[(a * s.dim + d) * s.inner + c] > in[(a * s.dim + best) * s.inner + c]) best = d;
+        o[a * s.inner + c] = static_cast<std::int32_t>(best);
+      }
+  });
   return out;
 }
 

@@ -21,6 +21,9 @@ namespace varscope {
 
 namespace {
 using namespace eigen_views;
+// parallel_for's work per element of the element-wise gate math (an exp or tanh and a few
+// multiply-adds), for the gate math over every step of a batch at once.
+constexpr double kTranscendentalWork = 20.0;
 Eigen::Map<const Eigen::RowVectorXf> row_vector(const Variable& v) {
   const auto d = v.value().data<float>();
   return Eigen::Map<const Eigen::RowVectorXf>(d.data(), static_cast<Eigen::Index>(d.size()));
@@ -235,12 +238,21 @@ void GRUCell::backward_activations(ConstMatrixView states, ConstMatrixView proje
   // The forward step's products for every step at once: [N, H] @ Gh, then (r*h) @ Ch, on the
   // packed copies the forward steps used (same sums as they did; SIMD128 in wasm, where a plain
   // product over N rows had no packed kernel).
+  // The gate math between them runs over row blocks split over the threads (each element is
+  // computed the same way in any block: Eigen vectorises along a row).
+  const std::int64_t N = states.rows;
   gates_h_.matmul_into(states, *gates_kernel_, D, H, columns(activations, 0, 2 * H));
-  g = (1.0f + (-(g + p.leftCols(2 * H)).array()).exp()).inverse().matrix();
-  rh = g.leftCols(H).cwiseProduct(h);
+  parallel_for(N, kTranscendentalWork * double(N) * double(2 * H), [&](std::int64_t i0, std::int64_t i1) {
+    auto gi = g.middleRows(i0, i1 - i0);
+    gi = (1.0f + (-(gi + p.leftCols(2 * H).middleRows(i0, i1 - i0)).array()).exp()).inverse().matrix();
+    rh.middleRows(i0, i1 - i0) = gi.leftCols(H).cwiseProduct(h.middleRows(i0, i1 - i0));
+  });
   candidate_h_.matmul_into(columns(ConstMatrixView(activations), 3 * H, H), *candidate_kernel_, D, H,
                            columns(activations, 2 * H, H));
-  c = (c + p.rightCols(H)).array().tanh().matrix();
+  parallel_for(N, kTranscendentalWork * double(N) * double(H), [&](std::int64_t i0, std::int64_t i1) {
+    auto ci = c.middleRows(i0, i1 - i0);
+    ci = (ci + p.rightCols(H).middleRows(i0, i1 - i0)).array().tanh().matrix();
+  });
 }
 
 void GRUCell::step_backward(const StepBackwardArgs& args, Workspace& workspace) const {
@@ -554,10 +566,15 @@ void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor
       // The forward activations of every step at once (large products instead of a
       // recomputation per step): the projection reordered time-major first, into
       // dproj_steps, which the loop overwrites afterwards.
-      for (std::int64_t t = 0; t < steps; ++t)
-        for (std::int64_t b = 0; b < B; ++b)
-          std::memcpy(dproj_steps.data<float>().data() + (t * B + b) * P,
-                      projection.data<float>().data() + (b * T + t) * P, sizeof(float) * P);
+      // (Copies of ~3 MB at the medium shape, split over the threads like the products.)
+      const double copy_work = 4.0 * double(steps) * double(B) * double(P);
+      float* const dps = dproj_steps.data<float>().data();
+      const float* const proj = projection.data<float>().data();
+      parallel_for(steps, copy_work, [&](std::int64_t t_begin, std::int64_t t_end) {
+        for (std::int64_t t = t_begin; t < t_end; ++t)
+          for (std::int64_t b = 0; b < B; ++b)
+            std::memcpy(dps + (t * B + b) * P, proj + (b * T + t) * P, sizeof(float) * P);
+      });
       const float* saved_data = F > 0 ? saved.data<float>().data() : nullptr;
       if (N > 0)
         cell->backward_activations(ConstMatrixView(states.data<float>().data(), N, S, S), as_matrix(dproj_steps),
@@ -606,14 +623,17 @@ void record_recurrence(const RNNCell& cell, OpInput tracked_inputs, const Tensor
                                        grads);
       // The input half pairs rows with x [B*T, D] (row b*T + t): reorder, zeros past `steps`.
       Tensor dproj = Tensor::uninitialized(DType::float32, Shape{B * T, P});
-      for (std::int64_t b = 0; b < B; ++b)
-        for (std::int64_t t = 0; t < T; ++t) {
-          float* dst = dproj.data<float>().data() + (b * T + t) * P;
-          if (t < steps)
-            std::memcpy(dst, dproj_steps.data<float>().data() + (t * B + b) * P, sizeof(float) * P);
-          else
-            std::fill_n(dst, P, 0.0f);
-        }
+      float* const dpx = dproj.data<float>().data();
+      parallel_for(B, copy_work, [&](std::int64_t b_begin, std::int64_t b_end) {
+        for (std::int64_t b = b_begin; b < b_end; ++b)
+          for (std::int64_t t = 0; t < T; ++t) {
+            float* dst = dpx + (b * T + t) * P;
+            if (t < steps)
+              std::memcpy(dst, dps + (t * B + b) * P, sizeof(float) * P);
+            else
+              std::fill_n(dst, P, 0.0f);
+          }
+      });
       if (B * T > 0) {
         const bool ix = ctx.input_tracked(0);
         Tensor dx(DType::float32, x.shape());
