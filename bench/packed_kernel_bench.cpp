@@ -39,6 +39,14 @@ BENCHMARK_CAPTURE(packed, gru_step_64x768x1536, 64, 768, 1536)->Unit(benchmark::
 BENCHMARK_CAPTURE(packed, attn_gru_step_64x1280x1536, 64, 1280, 1536)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(packed, attention_layer_64x1024x512, 64, 1024, 512)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(packed, output_64x512x8000, 64, 512, 8000)->Unit(benchmark::kMicrosecond);
+// Seed shape (E 256, H 256, V 3000): the encoder's recurrent step over a batch of 2 (the gates'
+// h-rows, 256 x 512), the beam's 4 rows (B 2 x K 2) through the output layer, and a batch of 1
+// (a single sentence decoded) through both.
+BENCHMARK_CAPTURE(packed, seed_recurrent_2x256x512, 2, 256, 512)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(packed, seed_recurrent_1x256x512, 1, 256, 512)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(packed, seed_output_4x256x3000, 4, 256, 3000)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(packed, seed_output_1x256x3000, 1, 256, 3000)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(packed, seed_output_3x256x3000, 3, 256, 3000)->Unit(benchmark::kMicrosecond);
 // Large beam: 32 * 5 = 160 rows, H 1024, E 512, V 32000.
 BENCHMARK_CAPTURE(packed, large_gru_step_160x1536x3072, 160, 1536, 3072)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(packed, large_output_160x1024x32000, 160, 1024, 32000)->Unit(benchmark::kMicrosecond);
