@@ -77,13 +77,14 @@ struct AttnModel {
   // One decode, as TF builds it per call (tile, setup_memory, zero_state, decode).
   BeamSearchResult decode() {
     if (kind == Kind::gru) {
-      BeamSearchDecoder decoder(decoder_cell, embedding, start, kEos, tile_batch(encoder_state, K), K, out_layer);
+      BeamSearchDecoder decoder(decoder_cell, EmbeddingParams::borrowed(embedding), start, kEos,
+                                tile_batch(encoder_state, K), K, out_layer);
       return dynamic_decode(decoder, {.maximum_iterations = kMaxLen, .scope = "decoder"});
     }
     mechanism->setup_memory(tile_batch(memory, K), tile_batch(lengths, K));
     const State s0 = AttentionWrapperState::from(cell->zero_state(kMedium.batch * K))
                          .clone({.cell_state = State(tile_batch(encoder_state, K))});
-    BeamSearchDecoder decoder(*cell, embedding, start, kEos, s0, K, out_layer);
+    BeamSearchDecoder decoder(*cell, EmbeddingParams::borrowed(embedding), start, kEos, s0, K, out_layer);
     return dynamic_decode(decoder, {.maximum_iterations = kMaxLen, .scope = "decoder"});
   }
 };

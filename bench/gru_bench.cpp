@@ -60,7 +60,9 @@ void beam_search(benchmark::State& state, Config c, std::int64_t beam_width, std
   for (auto& x : start.data<std::int32_t>()) x = 1;
   std::int64_t steps = 0;
   run_warm(state, [&] {
-    BeamSearchDecoder decoder(m.decoder_cell, m.embedding, start, 2, tiled, beam_width, m.out_layer);
+    // borrowed: the table is not copied per decode (a decoder built from a Tensor lvalue copies it).
+    BeamSearchDecoder decoder(m.decoder_cell, EmbeddingParams::borrowed(m.embedding), start, 2, tiled, beam_width,
+                              m.out_layer);
     auto result = dynamic_decode(decoder, {.maximum_iterations = max_len, .scope = "decoder"});
     steps = result.predicted_ids.shape()[1];
     benchmark::DoNotOptimize(result);

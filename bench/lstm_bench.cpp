@@ -77,7 +77,7 @@ void beam_search(benchmark::State& state) {
   for (auto& x : start.data<std::int32_t>()) x = 1;
   std::int64_t steps = 0;
   run_warm(state, [&] {
-    BeamSearchDecoder decoder(m.decoder_cell, m.embedding, start, 2, tiled, K, m.out_layer);
+    BeamSearchDecoder decoder(m.decoder_cell, EmbeddingParams::borrowed(m.embedding), start, 2, tiled, K, m.out_layer);
     auto result = dynamic_decode(decoder, {.maximum_iterations = max_len, .scope = "decoder"});
     steps = result.predicted_ids.shape()[1];
     benchmark::DoNotOptimize(result);

@@ -51,18 +51,37 @@ class TrainingHelper {
   std::vector<std::int32_t> lengths_;
 };
 
+/// The embedding a decoder feeds its ids through (TF's `embedding` argument), held without
+/// copying where it can be: a Variable is read in place (its current value, what TF code
+/// passes: `embedding = tf.get_variable("embedding", [V, D])`), a std::shared_ptr is shared,
+/// and a Tensor is moved in (an lvalue Tensor is copied: a [32000, 512] table is 64 MB per
+/// decoder built, so pass the Variable, or std::move the tensor).
+class EmbeddingParams {
+ public:
+  EmbeddingParams(Tensor embedding);                         // NOLINT: implicit, as TF takes any tensor
+  EmbeddingParams(const Variable& embedding);                // NOLINT
+  EmbeddingParams(std::shared_ptr<const Tensor> embedding);  // NOLINT
+  /// A tensor the caller keeps alive for as long as the decoder or helper exists (decode() and
+  /// the search strategies pass their `embedding` argument this way).
+  [[nodiscard]] static EmbeddingParams borrowed(const Tensor& embedding);
+  [[nodiscard]] const Tensor& tensor() const noexcept { return *tensor_; }
+
+ private:
+  std::shared_ptr<const Tensor> tensor_;
+};
+
 /// Greedy generation: feeds embedding[previous argmax]; finished once the
 /// argmax is end_token.
 class GreedyEmbeddingHelper {
  public:
   /// embedding float32 [V, D]; start_tokens int32 [B] in [0, V); end_token in [0, V).
-  GreedyEmbeddingHelper(Tensor embedding, Tensor start_tokens, std::int32_t end_token);
-  [[nodiscard]] const Tensor& embedding() const noexcept { return embedding_; }
+  GreedyEmbeddingHelper(EmbeddingParams embedding, Tensor start_tokens, std::int32_t end_token);
+  [[nodiscard]] const Tensor& embedding() const noexcept { return embedding_.tensor(); }
   [[nodiscard]] const Tensor& start_tokens() const noexcept { return start_tokens_; }
   [[nodiscard]] std::int32_t end_token() const noexcept { return end_token_; }
 
  private:
-  Tensor embedding_;
+  EmbeddingParams embedding_;
   Tensor start_tokens_;
   std::int32_t end_token_;
 };
@@ -93,12 +112,12 @@ class SampleEmbeddingHelper {
  public:
   /// TF's constructor, argument for argument:
   /// `SampleEmbeddingHelper(embedding, start_tokens, end_token, softmax_temperature, seed)`.
-  SampleEmbeddingHelper(Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+  SampleEmbeddingHelper(EmbeddingParams embedding, Tensor start_tokens, std::int32_t end_token,
                         std::optional<float> softmax_temperature = std::nullopt,
                         std::optional<std::uint64_t> seed = std::nullopt);
   /// With every sampling option (top_k too): `SampleEmbeddingHelper(e, start, end, {.top_k = 5, .seed = 1})`.
-  SampleEmbeddingHelper(Tensor embedding, Tensor start_tokens, std::int32_t end_token, SamplingOptions options);
-  [[nodiscard]] const Tensor& embedding() const noexcept { return embedding_; }
+  SampleEmbeddingHelper(EmbeddingParams embedding, Tensor start_tokens, std::int32_t end_token, SamplingOptions options);
+  [[nodiscard]] const Tensor& embedding() const noexcept { return embedding_.tensor(); }
   [[nodiscard]] const Tensor& start_tokens() const noexcept { return start_tokens_; }
   [[nodiscard]] std::int32_t end_token() const noexcept { return end_token_; }
   [[nodiscard]] const SamplingOptions& options() const noexcept { return options_; }
@@ -106,7 +125,7 @@ class SampleEmbeddingHelper {
   [[nodiscard]] std::uint64_t resolved_seed() const noexcept { return resolved_seed_; }
 
  private:
-  Tensor embedding_;
+  EmbeddingParams embedding_;
   Tensor start_tokens_;
   std::int32_t end_token_;
   SamplingOptions options_;
@@ -176,16 +195,16 @@ class BeamSearchDecoder {
   /// TF's constructor, argument for argument:
   /// `BeamSearchDecoder(cell, embedding, start_tokens, end_token, initial_state,
   ///                    beam_width, output_layer, length_penalty_weight)`.
-  BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+  BeamSearchDecoder(RNNCell& cell, EmbeddingParams embedding, Tensor start_tokens, std::int32_t end_token,
                     State initial_state, std::int64_t beam_width, OptionalLayer output_layer = std::nullopt,
                     float length_penalty_weight = 0.0f);
   /// Every beam option in one struct:
   /// `BeamSearchDecoder(cell, embedding, start, end, tiled, {.beam_width = 4, .num_hypotheses = 2}, layer)`.
-  BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+  BeamSearchDecoder(RNNCell& cell, EmbeddingParams embedding, Tensor start_tokens, std::int32_t end_token,
                     State initial_state, BeamSearchOptions options, OptionalLayer output_layer = std::nullopt);
 
   [[nodiscard]] RNNCell& cell() const noexcept { return *cell_; }
-  [[nodiscard]] const Tensor& embedding() const noexcept { return embedding_; }
+  [[nodiscard]] const Tensor& embedding() const noexcept { return embedding_.tensor(); }
   [[nodiscard]] const Tensor& start_tokens() const noexcept { return start_tokens_; }
   [[nodiscard]] std::int32_t end_token() const noexcept { return end_token_; }
   [[nodiscard]] const State& initial_state() const noexcept { return initial_state_; }
@@ -196,7 +215,7 @@ class BeamSearchDecoder {
 
  private:
   RNNCell* cell_;
-  Tensor embedding_;
+  EmbeddingParams embedding_;
   Tensor start_tokens_;
   std::int32_t end_token_;
   State initial_state_;

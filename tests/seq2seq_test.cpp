@@ -10,6 +10,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <typeinfo>
@@ -195,6 +196,37 @@ BOOST_AUTO_TEST_CASE(beam_width_one_equals_greedy_decoding) {
     BOOST_TEST(r.hypotheses[b][0].ids == greedy_ids, tt::per_element());
     BOOST_TEST(r.lengths.data<std::int32_t>()[b] == g.lengths.data<std::int32_t>()[b]);
   }
+}
+
+// The embedding a decoder holds: a Variable is read in place (a later assign is what the next decode
+// feeds, as TF reads the variable), shared and borrowed tensors are not copied, a Tensor lvalue is.
+BOOST_AUTO_TEST_CASE(decoders_hold_the_embedding_without_copying_it) {
+  TinyModel m;
+  const Tensor start = ints({2}, {TinyModel::BOS, TinyModel::BOS});
+  const Variable table(m.embedding, "embedding");
+  BeamSearchDecoder from_variable(m.cell, table, start, TinyModel::EOS, tile_batch(m.h0, 2), 2, m.out);
+  BOOST_TEST(&from_variable.embedding() == &table.value());
+  GreedyEmbeddingHelper greedy_from_variable(table, start, TinyModel::EOS);
+  BOOST_TEST(&greedy_from_variable.embedding() == &table.value());
+  const auto shared = std::make_shared<const Tensor>(m.embedding);
+  const BeamSearchDecoder from_shared(m.cell, shared, start, TinyModel::EOS, tile_batch(m.h0, 2), 2, m.out);
+  BOOST_TEST(&from_shared.embedding() == shared.get());
+  const SampleEmbeddingHelper sample_borrowed(EmbeddingParams::borrowed(m.embedding), start, TinyModel::EOS);
+  BOOST_TEST(&sample_borrowed.embedding() == &m.embedding);
+  const BeamSearchDecoder from_tensor(m.cell, m.embedding, start, TinyModel::EOS, tile_batch(m.h0, 2), 2, m.out);
+  BOOST_TEST(&from_tensor.embedding() != &m.embedding);  // an lvalue Tensor is copied, as before
+
+  // A decoder built before an assign decodes with the assigned table, like the same decoder built after it.
+  const auto before = dynamic_decode(from_variable, {.maximum_iterations = 5});
+  table.assign(random_normal({TinyModel::V, TinyModel::D}, 0.0f, 1.5f));
+  const auto after = dynamic_decode(from_variable, {.maximum_iterations = 5});
+  BeamSearchDecoder rebuilt(m.cell, table.value(), start, TinyModel::EOS, tile_batch(m.h0, 2), 2, m.out);
+  const auto fresh = dynamic_decode(rebuilt, {.maximum_iterations = 5});
+  BOOST_TEST(after.final_log_probs.data<float>()[0] == fresh.final_log_probs.data<float>()[0]);
+  BOOST_TEST(after.final_log_probs.data<float>()[0] != before.final_log_probs.data<float>()[0]);
+
+  const std::string m_null = message_of<InvalidArgumentError>([] { EmbeddingParams(std::shared_ptr<const Tensor>()); });
+  BOOST_TEST(m_null.find("null") != std::string::npos, m_null);
 }
 
 BOOST_AUTO_TEST_CASE(log_probs_match_teacher_forcing_through_the_training_decoder) {

@@ -255,32 +255,49 @@ TrainingHelper::TrainingHelper(Tensor inputs, Tensor sequence_length) : inputs_(
                                  std::to_string(lengths_[b]) + " is outside [0, " + std::to_string(T) + "]");
 }
 
-GreedyEmbeddingHelper::GreedyEmbeddingHelper(Tensor embedding, Tensor start_tokens, std::int32_t end_token)
-    : embedding_(std::move(embedding)), start_tokens_(std::move(start_tokens)), end_token_(end_token) {
-  require_embedding("GreedyEmbeddingHelper", embedding_);
-  require_tokens("GreedyEmbeddingHelper", start_tokens_, embedding_.shape()[0], "start_tokens");
-  require_end_token("GreedyEmbeddingHelper", end_token_, embedding_.shape()[0]);
+EmbeddingParams::EmbeddingParams(Tensor embedding) : tensor_(std::make_shared<const Tensor>(std::move(embedding))) {}
+
+EmbeddingParams::EmbeddingParams(const Variable& embedding) {
+  // The variable's value lives in its node, which a copy of the handle keeps alive; assign()
+  // replaces the value in place, so the pointer always reads the current one.
+  auto handle = std::make_shared<const Variable>(embedding);
+  tensor_ = std::shared_ptr<const Tensor>(handle, &handle->value());
 }
 
-SampleEmbeddingHelper::SampleEmbeddingHelper(Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+EmbeddingParams::EmbeddingParams(std::shared_ptr<const Tensor> embedding) : tensor_(std::move(embedding)) {
+  if (!tensor_) throw InvalidArgumentError("EmbeddingParams: the shared embedding is null; pass a tensor");
+}
+
+EmbeddingParams EmbeddingParams::borrowed(const Tensor& embedding) {
+  return EmbeddingParams(std::shared_ptr<const Tensor>(std::shared_ptr<const Tensor>(), &embedding));
+}
+
+GreedyEmbeddingHelper::GreedyEmbeddingHelper(EmbeddingParams embedding, Tensor start_tokens, std::int32_t end_token)
+    : embedding_(std::move(embedding)), start_tokens_(std::move(start_tokens)), end_token_(end_token) {
+  require_embedding("GreedyEmbeddingHelper", embedding_.tensor());
+  require_tokens("GreedyEmbeddingHelper", start_tokens_, embedding_.tensor().shape()[0], "start_tokens");
+  require_end_token("GreedyEmbeddingHelper", end_token_, embedding_.tensor().shape()[0]);
+}
+
+SampleEmbeddingHelper::SampleEmbeddingHelper(EmbeddingParams embedding, Tensor start_tokens, std::int32_t end_token,
                                              std::optional<float> softmax_temperature,
                                              std::optional<std::uint64_t> seed)
     : SampleEmbeddingHelper(std::move(embedding), std::move(start_tokens), end_token,
                             SamplingOptions{.softmax_temperature = softmax_temperature.value_or(1.0f), .seed = seed}) {}
 
-SampleEmbeddingHelper::SampleEmbeddingHelper(Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+SampleEmbeddingHelper::SampleEmbeddingHelper(EmbeddingParams embedding, Tensor start_tokens, std::int32_t end_token,
                                              SamplingOptions options)
     : embedding_(std::move(embedding)), start_tokens_(std::move(start_tokens)), end_token_(end_token),
       options_(options) {
   const char* who = "SampleEmbeddingHelper";
-  require_embedding(who, embedding_);
-  require_tokens(who, start_tokens_, embedding_.shape()[0], "start_tokens");
-  require_end_token(who, end_token_, embedding_.shape()[0]);
+  require_embedding(who, embedding_.tensor());
+  require_tokens(who, start_tokens_, embedding_.tensor().shape()[0], "start_tokens");
+  require_end_token(who, end_token_, embedding_.tensor().shape()[0]);
   check_decoding_options({.sampling_topk = options_.top_k, .sampling_temperature = options_.softmax_temperature},
                          {.who = who, .sampling_topk = "top_k", .sampling_temperature = "softmax_temperature"});
-  if (options_.top_k > embedding_.shape()[0])
+  if (options_.top_k > embedding_.tensor().shape()[0])
     throw InvalidArgumentError(std::string(who) + ": top_k " + std::to_string(options_.top_k) +
-                               " is larger than the vocabulary (" + std::to_string(embedding_.shape()[0]) +
+                               " is larger than the vocabulary (" + std::to_string(embedding_.tensor().shape()[0]) +
                                " embedding rows); use 0 for the whole vocabulary");
   Graph& graph = get_default_graph();
   resolved_seed_ = options_.seed ? explicit_seed(graph.seed(), *options_.seed) : graph.next_op_seed();
@@ -305,14 +322,14 @@ BasicDecoder::BasicDecoder(RNNCell& cell, Helper helper, State initial_state, Op
                              "untiled (tile_batch is for the BeamSearchDecoder)");
 }
 
-BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, EmbeddingParams embedding, Tensor start_tokens, std::int32_t end_token,
                                      State initial_state, std::int64_t beam_width, OptionalLayer output_layer,
                                      float length_penalty_weight)
     : BeamSearchDecoder(cell, std::move(embedding), std::move(start_tokens), end_token, std::move(initial_state),
                         BeamSearchOptions{.beam_width = beam_width, .length_penalty_weight = length_penalty_weight},
                         output_layer) {}
 
-BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor start_tokens, std::int32_t end_token,
+BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, EmbeddingParams embedding, Tensor start_tokens, std::int32_t end_token,
                                      State initial_state, BeamSearchOptions options, OptionalLayer output_layer)
     : cell_(&cell),
       embedding_(std::move(embedding)),
@@ -322,15 +339,15 @@ BeamSearchDecoder::BeamSearchDecoder(RNNCell& cell, Tensor embedding, Tensor sta
       output_layer_(output_layer),
       options_(options) {
   const std::int64_t beam_width = options_.beam_width;
-  require_embedding("BeamSearchDecoder", embedding_);
+  require_embedding("BeamSearchDecoder", embedding_.tensor());
   check_decoding_options({.beam_width = options_.beam_width,
                           .length_penalty_weight = options_.length_penalty_weight,
                           .length_penalty = options_.length_penalty,
                           .min_length = options_.min_length,
                           .num_hypotheses = options_.num_hypotheses},
                          {.who = "BeamSearchDecoder"});
-  require_tokens("BeamSearchDecoder", start_tokens_, embedding_.shape()[0], "start_tokens");
-  require_end_token("BeamSearchDecoder", end_token_, embedding_.shape()[0]);
+  require_tokens("BeamSearchDecoder", start_tokens_, embedding_.tensor().shape()[0], "start_tokens");
+  require_end_token("BeamSearchDecoder", end_token_, embedding_.tensor().shape()[0]);
   const std::int64_t batch = start_tokens_.shape()[0];
   detail::require_state("BeamSearchDecoder", "initial_state", initial_state_, cell.state_size(), "batch * beam_width",
                         "state size of the cell");
@@ -982,7 +999,8 @@ GreedySearch::GreedySearch(DecodingOptions options) : SearchStrategy(std::move(o
 DecodingResult GreedySearch::search(RNNCell& cell, const Tensor& embedding, const Tensor& start_tokens,
                                     std::int32_t end_token, const State& initial_state,
                                     OptionalLayer output_layer) const {
-  BasicDecoder decoder(cell, GreedyEmbeddingHelper(embedding, start_tokens, end_token), initial_state, output_layer);
+  BasicDecoder decoder(cell, GreedyEmbeddingHelper(EmbeddingParams::borrowed(embedding), start_tokens, end_token),
+                       initial_state, output_layer);
   return hypotheses_of(dynamic_decode(decoder, loop_options(options())), end_token, options());
 }
 
@@ -997,7 +1015,8 @@ DecodingResult BeamSearch::search(RNNCell& cell, const Tensor& embedding, const 
                                   std::int32_t end_token, const State& initial_state,
                                   OptionalLayer output_layer) const {
   const DecodingOptions& o = options();
-  BeamSearchDecoder decoder(cell, embedding, start_tokens, end_token, tile_batch(initial_state, o.beam_width),
+  BeamSearchDecoder decoder(cell, EmbeddingParams::borrowed(embedding), start_tokens, end_token,
+                            tile_batch(initial_state, o.beam_width),
                             BeamSearchOptions{.beam_width = o.beam_width,
                                               .length_penalty_weight = o.length_penalty_weight,
                                               .length_penalty = o.length_penalty,
@@ -1015,7 +1034,7 @@ DecodingResult SamplingSearch::search(RNNCell& cell, const Tensor& embedding, co
                                       std::int32_t end_token, const State& initial_state,
                                       OptionalLayer output_layer) const {
   const DecodingOptions& o = options();
-  SampleEmbeddingHelper helper(embedding, start_tokens, end_token,
+  SampleEmbeddingHelper helper(EmbeddingParams::borrowed(embedding), start_tokens, end_token,
                                SamplingOptions{.softmax_temperature = o.sampling_temperature,
                                                .top_k = o.sampling_topk,
                                                .seed = o.seed});
