@@ -74,7 +74,7 @@ BeamSearchResult generation_decoder(const RNNResult& encoder, const Tensor& sour
   Dense output_layer(c.vocab_size, {.use_bias = false, .name = "out_layer"});
   const State initial = AttentionWrapperState::from(cell.zero_state(c.batch_size * c.beam_width))
                             .clone({.cell_state = tile_batch(encoder.final_state, c.beam_width)});
-  BeamSearchDecoder decoder(cell, embedding.value(), ones({c.batch_size}, DType::int32), 2, initial, c.beam_width,
+  BeamSearchDecoder decoder(cell, embedding, ones({c.batch_size}, DType::int32), 2, initial, c.beam_width,
                             output_layer);
   return dynamic_decode(decoder, {.maximum_iterations = c.max_len, .scope = "decoder"});
 }

@@ -76,7 +76,7 @@ BeamSearchResult create_generation_decoder(const Tensor& thought_vector, const V
   auto start_tokens = ones({batch_size}, DType::int32);  // BOS==1
   const std::int32_t end_token = c.eos;                  // EOS==2
   auto tiled_thought_vector = tile_batch(thought_vector, c.beam_width);
-  BeamSearchDecoder decoder(cell, embedding.value(), start_tokens, end_token, tiled_thought_vector, c.beam_width,
+  BeamSearchDecoder decoder(cell, embedding, start_tokens, end_token, tiled_thought_vector, c.beam_width,
                             output_layer, c.length_penalty_weight);
   auto decoder_outputs = dynamic_decode(decoder, {.maximum_iterations = c.max_len, .scope = decoder_scope});
   return decoder_outputs;
