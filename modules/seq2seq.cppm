@@ -53,9 +53,9 @@ class TrainingHelper {
 
 /// The embedding a decoder feeds its ids through (TF's `embedding` argument), held without
 /// copying where it can be: a Variable is read in place (its current value, what TF code
-/// passes: `embedding = tf.get_variable("embedding", [V, D])`), a std::shared_ptr is shared,
-/// and a Tensor is moved in (an lvalue Tensor is copied: a [32000, 512] table is 64 MB per
-/// decoder built, so pass the Variable, or std::move the tensor).
+/// passes: `embedding = tf.get_variable("embedding", [V, D])`), a std::shared_ptr<const Tensor>
+/// is shared, and a Tensor is moved in (an lvalue Tensor is copied: a [32000, 512] table is
+/// 64 MB per decoder built, so pass the Variable, or std::move the tensor).
 class EmbeddingParams {
  public:
   EmbeddingParams(Tensor embedding);                         // NOLINT: implicit, as TF takes any tensor
@@ -64,6 +64,7 @@ class EmbeddingParams {
   /// A tensor the caller keeps alive for as long as the decoder or helper exists (decode() and
   /// the search strategies pass their `embedding` argument this way).
   [[nodiscard]] static EmbeddingParams borrowed(const Tensor& embedding);
+  static EmbeddingParams borrowed(const Tensor&& embedding) = delete;  // a temporary would dangle
   [[nodiscard]] const Tensor& tensor() const noexcept { return *tensor_; }
 
  private:

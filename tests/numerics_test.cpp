@@ -444,8 +444,10 @@ BOOST_AUTO_TEST_CASE(packed_matmul_equals_the_reference_loop) {
   // across the 512 depth blocks; strided a and out; accumulate; NaN-filled out.
   Graph g;
   auto use = g.as_default();
-  for (std::int64_t m : {1, 5, 6, 7, 12, 13, 64}) {
-    for (std::int64_t n : {1, 15, 16, 17, 40}) {
+  // 1 or 2 rows left after the 6-row blocks (m = 1, 2, 7, 8, 13, 14) over 6 or more full panels
+  // (n = 96, 100) run packed_block_wide, 3 or 6 panels at a time.
+  for (std::int64_t m : {1, 2, 5, 6, 7, 8, 12, 13, 14, 64}) {
+    for (std::int64_t n : {1, 15, 16, 17, 40, 96, 100}) {
       for (std::int64_t k : {1, 37, 700}) {
         const Tensor a = random_normal({m, k + 3});
         const Tensor b = random_normal({k, n});

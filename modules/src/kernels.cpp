@@ -510,7 +510,9 @@ inline void pack_6x8(const float* const row[6], std::int64_t k, float* dst) {
 // Row blocks are split over the threads when a is large (every step of a batch at once).
 void pack_rows(ConstMatrixView a, std::int64_t k0, std::int64_t kc, float* out) {
   const std::int64_t blocks = (a.rows + kRowBlock - 1) / kRowBlock;
-  parallel_for(blocks, 4.0 * double(a.rows) * double(kc), [&](std::int64_t b_begin, std::int64_t b_end) {
+  // One unit of work per float: with pack_6x8 a float costs well under a nanosecond, so only
+  // a's of ~200k floats and more (every step of a training batch at once) open a region.
+  parallel_for(blocks, double(a.rows) * double(kc), [&](std::int64_t b_begin, std::int64_t b_end) {
     for (std::int64_t bi = b_begin; bi < b_end; ++bi) {
       const std::int64_t i = bi * kRowBlock, r_count = std::min(kRowBlock, a.rows - i);
       float* dst = out + i * kc;  // every block before this one is full
