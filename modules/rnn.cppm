@@ -105,8 +105,9 @@ class RNNCell {
   /// The variables whose gradients the two functions below produce, in that order.
   [[nodiscard]] virtual std::vector<Variable> gradient_variables() const;
   // The backward pass of a recurrence runs in three phases (detail::record_recurrence):
-  //   backward_activations   all steps at once: the step's activations, recomputed
-  //                          from the saved states and projections (large products)
+  //   backward_activations   all steps at once: the step's activations, copied from what
+  //                          the recorded steps saved (GRUCell) or recomputed from the
+  //                          saved states and projections (large products)
   //   step_backward          per step, in reverse: the sequential part only
   //   recurrent_weights_backward  all steps at once: the recurrent weights' gradient
   // Row i of states [N, S], saved [N, F], projection / d_projection [N, P] and
@@ -191,7 +192,10 @@ class GRUCell : public RNNCell {
   [[nodiscard]] std::int64_t projection_size() const override { return 3 * units_; }
   void project_inputs(ConstMatrixView x, MatrixView out) const override;
   /// Writes the new state and, when args.output.data is set, the same values as the output.
+  /// When args.saved.data is set (a recorded step), also writes the backward pass's activations there.
   void step(const StepArgs& args, Workspace& workspace) const override;
+  /// 4H: the step's gates, candidate and r*h, so backward_activations copies instead of recomputing.
+  [[nodiscard]] std::int64_t forward_saved_size() const override;
   [[nodiscard]] std::vector<Variable> gradient_variables() const override { return variables(); }
   [[nodiscard]] std::int64_t backward_activation_size() const override;
   void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,

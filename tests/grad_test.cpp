@@ -15,11 +15,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "grad_golden.hpp"  // generated: kGradGolden (tests/data/grad_golden.json)
@@ -243,6 +245,42 @@ BOOST_AUTO_TEST_CASE(gru_cell_step_tf_layout) {
   vars.insert(vars.begin(), {x, h});
   check_grads(vars, [&] { return concat({cell(x.value(), h.value()).output, cell(x.value(), h.value()).state}, 1); },
               "GRUCell step (output and new state)");
+}
+
+// A recorded GRU step saves its activations [r, u | c | r*h] (forward_saved_size) and the
+// backward pass copies them; without `saved` (a wrapper that does not pass it on) they are
+// recomputed from the states and projections. Both must give the same values: the saved ones
+// are the forward step's, the recomputed ones the same products on the same packed weights.
+BOOST_AUTO_TEST_CASE(gru_saved_activations_equal_the_recomputed_ones) {
+  Fresh g;
+  const std::int64_t B = 7, D = 9, H = 20;  // 20: vector blocks and a remainder in every row
+  GRUCell cell(H, "gru");
+  (void)cell(pattern({B, D}, 21), pattern({B, H}, 22));
+  cell.variables()[1].assign(pattern({2 * H}, 23));
+  BOOST_TEST(cell.forward_saved_size() == 4 * H);
+  BOOST_TEST(cell.backward_activation_size() == 4 * H);
+  const Tensor x = pattern({B, D}, 24), h = pattern({B, H}, 25);
+  Tensor projection(DType::float32, Shape{B, 3 * H}), state_out(DType::float32, Shape{B, H});
+  Tensor saved(DType::float32, Shape{B, 4 * H}), recomputed(DType::float32, Shape{B, 4 * H});
+  cell.project_inputs(as_matrix(x), as_matrix(projection));
+  Workspace workspace;
+  cell.step({.projection = as_matrix(projection), .state = as_matrix(h), .state_out = as_matrix(state_out),
+             .output = MatrixView{}, .saved = as_matrix(saved)},
+            workspace);
+  cell.backward_activations(as_matrix(h), as_matrix(projection), ConstMatrixView(nullptr, B, 0, 0),
+                            as_matrix(recomputed));
+  const auto a = saved.data<float>(), b = recomputed.data<float>();
+  std::int64_t differ = 0;
+  double worst = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    differ += a[i] != b[i];
+    worst = std::max(worst, std::fabs(double(a[i]) - double(b[i])));
+  }
+  BOOST_TEST(differ == 0, differ << " of " << a.size() << " activations differ (worst by " << worst << ")");
+  // And the copy path hands back exactly what was saved.
+  Tensor copied(DType::float32, Shape{B, 4 * H});
+  cell.backward_activations(as_matrix(h), as_matrix(projection), as_matrix(std::as_const(saved)), as_matrix(copied));
+  BOOST_TEST(copied.bitwise_equal(saved));
 }
 
 BOOST_AUTO_TEST_CASE(reset_after_gru_cell_step) {
