@@ -70,6 +70,9 @@ class LSTMCell : public RNNCell {
   void project_inputs(ConstMatrixView x, MatrixView out) const override;
   void step(const StepArgs& args, Workspace& workspace) const override;
   [[nodiscard]] std::vector<Variable> gradient_variables() const override { return variables(); }
+  /// 4H (+ the projected depth with num_proj): the activated gates (and h before proj_clip) a
+  /// recorded step saves, so backward_activations runs no product.
+  [[nodiscard]] std::int64_t forward_saved_size() const override;
   [[nodiscard]] std::int64_t backward_activation_size() const override;
   void backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
                             MatrixView activations) const override;

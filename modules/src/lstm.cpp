@@ -28,6 +28,9 @@ Eigen::Map<Eigen::RowVectorXf> row_vector(Tensor& t) {
   return Eigen::Map<Eigen::RowVectorXf>(d.data(), static_cast<Eigen::Index>(d.size()));
 }
 
+// Work per element of transcendental gate math for parallel_for (as in rnn.cpp).
+constexpr double kTranscendentalWork = 20.0;
+
 // sigmoid as the GRU computes it: 1 / (1 + exp(-x)).
 template <class A>
 auto sigmoid_of(const A& x) {
@@ -42,6 +45,24 @@ using ConstRef = Eigen::Ref<const RowMatrix, 0, Eigen::OuterStride<>>;
 // sigmoid(f), sigmoid(o)] in place, with forget_bias and the peepholes (w_f, w_i, w_o; absent
 // without use_peepholes) added where TF adds them; c_raw = f * c_prev + i * j and
 // c = clip(c_raw) (c may be c_raw itself); o's peephole reads the clipped c.
+// c_raw = f * c_prev + i * j and c = clip(c_raw) (c may be c_raw itself) from the activated
+// gates z [N, 4H] = [i, j, f, o]: gates_and_cell's cell update, and what backward_activations
+// redoes from the gates a recorded step saved.
+void cell_from_gates(ConstRef z, ConstRef c_prev_m, Ref c_raw_m, Ref c_m, const LSTMCellOptions& options) {
+  const Eigen::Index H = c_m.cols();
+  const auto c_prev = c_prev_m.array();
+  const auto zi = z.leftCols(H).array();
+  const auto zj = z.middleCols(H, H).array();
+  const auto zf = z.middleCols(2 * H, H).array();
+  auto c_raw = c_raw_m.array();
+  auto c = c_m.array();
+  c_raw = zf * c_prev + zi * zj;
+  if (options.cell_clip)
+    c = c_raw.max(-*options.cell_clip).min(*options.cell_clip);
+  else if (c_m.data() != c_raw_m.data())
+    c = c_raw;
+}
+
 void gates_and_cell(Ref z, ConstRef c_prev_m, Ref c_raw_m, Ref c_m, const LSTMCellOptions& options,
                     const std::optional<Variable>& w_f, const std::optional<Variable>& w_i,
                     const std::optional<Variable>& w_o) {
@@ -59,14 +80,8 @@ void gates_and_cell(Ref z, ConstRef c_prev_m, Ref c_raw_m, Ref c_m, const LSTMCe
   zi = sigmoid_of(zi);
   zj = zj.tanh();
   zf = sigmoid_of(zf);
-  auto c_raw = c_raw_m.array();
-  auto c = c_m.array();
-  c_raw = zf * c_prev + zi * zj;
-  if (options.cell_clip)
-    c = c_raw.max(-*options.cell_clip).min(*options.cell_clip);
-  else if (c_m.data() != c_raw_m.data())
-    c = c_raw;
-  if (options.use_peepholes) zo += c.rowwise() * row_vector(*w_o).array();
+  cell_from_gates(z, c_prev_m, c_raw_m, c_m, options);
+  if (options.use_peepholes) zo += c_m.array().rowwise() * row_vector(*w_o).array();
   zo = sigmoid_of(zo);
 }
 
@@ -190,12 +205,16 @@ void LSTMCell::step(const StepArgs& a, Workspace& workspace) const {
   z += eigen(a.projection);
   const Map c_new = eigen(columns(a.state_out, 0, H));
   gates_and_cell(z, eigen(columns(a.state, 0, H)), c_new, c_new, options_, w_f_diag_, w_i_diag_, w_o_diag_);
+  // Recorded: the activated gates (and with num_proj the projected h before its clip) go to
+  // `saved`, so backward_activations needs no product; see forward_saved_size.
+  if (a.saved.data) eigen(columns(a.saved, 0, 4 * H)) = z;
   const auto c = c_new.array();
   const auto zo = z.rightCols(H).array();
   if (options_.num_proj) {
     Map m(workspace.buffer(1, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
     m = (zo * c.tanh()).matrix();
     projection_packed_.matmul_into(ConstMatrixView(m.data(), B, H, H), *projection_, 0, H, columns(a.state_out, H, R));
+    if (a.saved.data) eigen(columns(a.saved, 4 * H, R)) = eigen(columns(a.state_out, H, R));
     if (options_.proj_clip) {
       auto h = eigen(columns(a.state_out, H, R)).array();
       h = h.max(-*options_.proj_clip).min(*options_.proj_clip);
@@ -223,9 +242,29 @@ std::int64_t LSTMCell::backward_activation_size() const {
   return 6 * units_ + (options_.num_proj ? units_ + h_depth() : 0);
 }
 
-void LSTMCell::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView,
+std::int64_t LSTMCell::forward_saved_size() const { return 4 * units_ + (options_.num_proj ? h_depth() : 0); }
+
+void LSTMCell::backward_activations(ConstMatrixView states, ConstMatrixView projection, ConstMatrixView saved,
                                     MatrixView activations) const {
   const std::int64_t H = units_, R = h_depth(), D = input_dim_;
+  if (saved.data) {  // the gates (and h before proj_clip) the steps saved: elementwise math only
+    const std::int64_t N = states.rows;
+    parallel_for(N, kTranscendentalWork * double(N) * double(H), [&](std::int64_t i0, std::int64_t i1) {
+      auto acts = eigen(activations).middleRows(i0, i1 - i0);
+      const auto kept = eigen(saved).middleRows(i0, i1 - i0);
+      acts.leftCols(4 * H) = kept.leftCols(4 * H);
+      cell_from_gates(acts.leftCols(4 * H), eigen(columns(states, 0, H)).middleRows(i0, i1 - i0),
+                      acts.middleCols(4 * H, H), acts.middleCols(5 * H, H), options_);
+      auto tanh_c = acts.middleCols(5 * H, H).array();
+      tanh_c = tanh_c.tanh();
+      if (options_.num_proj) {
+        acts.middleCols(6 * H, H) = (acts.middleCols(3 * H, H).array() * tanh_c).matrix();
+        acts.middleCols(7 * H, R) = kept.middleCols(4 * H, R);
+      }
+    });
+    return;
+  }
+  // Recomputed (a wrapper that does not pass `saved` on):
   // The forward step's products for every step at once: h_prev [N, R] @ Kh, on the packed copy
   // the forward steps used (GRUCell::backward_activations says why).
   kernel_h_.matmul_into(columns(states, H, R), *kernel_, D, R, columns(activations, 0, 4 * H));
