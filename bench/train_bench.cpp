@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 import varscope;
@@ -40,10 +41,19 @@ double status_mib(const char* key) {
   return kib / 1024.0;
 }
 
+template <class Cell>
+Cell make_cell(std::int64_t units) {
+  if constexpr (std::is_same_v<Cell, LSTMCell>)
+    return LSTMCell(units, {.name = "cell"});
+  else
+    return Cell(units, "cell");
+}
+
 struct Timing {
   double wall_ms, cpu_ms;
 };
 
+template <class Cell = GRUCell>
 Timing step_ms(std::int64_t V, std::int64_t E, std::int64_t H, std::int64_t B, std::int64_t T, int repeats) {
   Graph graph(1);
   auto use = graph.as_default();
@@ -54,7 +64,7 @@ Timing step_ms(std::int64_t V, std::int64_t E, std::int64_t H, std::int64_t B, s
   Tensor weights(DType::float32, Shape{B, T});
   for (auto& w : weights.data<float>()) w = 1.0f;
   auto embedding = Variable(random_uniform({V, E}, -1.0f, 1.0f), "embedding");
-  GRUCell encoder_cell(H, "cell"), decoder_cell(H, "cell");
+  Cell encoder_cell = make_cell<Cell>(H), decoder_cell = make_cell<Cell>(H);
   Dense out(V, {.use_bias = false, .name = "out_layer"});
   auto loss_fn = [&] {
     auto enc = dynamic_rnn(encoder_cell, embedding_lookup(embedding.value(), enc_ids),
@@ -84,10 +94,18 @@ Timing step_ms(std::int64_t V, std::int64_t E, std::int64_t H, std::int64_t B, s
 }  // namespace
 
 int main(int argc, char** argv) {
-  // `train_bench` runs both shapes; `train_bench seed` or `train_bench medium` one (for perf record).
+  // `train_bench` runs both shapes; `train_bench seed` or `train_bench medium` one (for perf record);
+  // `train_bench lstm` the medium shape with LSTM cells.
   // Peak memory is meaningful for one shape per process: `train_bench medium`
   // reports the resident-set high-water mark over the RSS at start.
   const std::string only = argc > 1 ? argv[1] : "";
+  if (only == "lstm") {  // `train_bench lstm`: the medium step with LSTM cells (no peer; for A/B runs)
+    const double start = status_mib("VmRSS:");
+    const Timing lstm = step_ms<LSTMCell>(8000, 256, 512, 16, 30, 7);
+    std::printf("{\"lstm_medium_ms\": %.3f, \"lstm_medium_cpu_ms\": %.3f, \"peak_over_start_mib\": %.1f}\n",
+                lstm.wall_ms, lstm.cpu_ms, status_mib("VmHWM:") - start);
+    return 0;
+  }
   const double start_rss = status_mib("VmRSS:");
   const Timing seed = only == "medium" ? Timing{} : step_ms(3000, 256, 256, 2, 8, 30);
   const Timing medium = only == "seed" ? Timing{} : step_ms(8000, 256, 512, 16, 30, 7);
