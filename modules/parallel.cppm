@@ -40,6 +40,10 @@ void set_num_threads(int n);
 
 namespace varscope {
 
+// parallel_for's work per element of element-wise gate math (an exp or tanh and a few
+// multiply-adds), for the cells' gate math over every step of a batch at once.
+inline constexpr double kTranscendentalWork = 20.0;
+
 // Calls body(context, begin, end) on contiguous ranges covering [0, count), in parallel when
 // `parallel` is true and more than one thread is set (modules/src/parallel.cpp).
 void parallel_for_ranges(std::int64_t count, bool parallel, void (*body)(void*, std::int64_t, std::int64_t),

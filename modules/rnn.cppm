@@ -105,9 +105,10 @@ class RNNCell {
   /// The variables whose gradients the two functions below produce, in that order.
   [[nodiscard]] virtual std::vector<Variable> gradient_variables() const;
   // The backward pass of a recurrence runs in three phases (detail::record_recurrence):
-  //   backward_activations   all steps at once: the step's activations, copied from what
-  //                          the recorded steps saved (GRUCell) or recomputed from the
-  //                          saved states and projections (large products)
+  //   backward_activations   all steps at once: the step's activations, from what the
+  //                          recorded steps saved (GRUCell copies, LSTMCell rebuilds them
+  //                          elementwise) or recomputed from the saved states and
+  //                          projections (large products)
   //   step_backward          per step, in reverse: the sequential part only
   //   recurrent_weights_backward  all steps at once: the recurrent weights' gradient
   // Row i of states [N, S], saved [N, F], projection / d_projection [N, P] and

@@ -28,9 +28,6 @@ Eigen::Map<Eigen::RowVectorXf> row_vector(Tensor& t) {
   return Eigen::Map<Eigen::RowVectorXf>(d.data(), static_cast<Eigen::Index>(d.size()));
 }
 
-// Work per element of transcendental gate math for parallel_for (as in rnn.cpp).
-constexpr double kTranscendentalWork = 20.0;
-
 // sigmoid as the GRU computes it: 1 / (1 + exp(-x)).
 template <class A>
 auto sigmoid_of(const A& x) {
@@ -40,11 +37,6 @@ auto sigmoid_of(const A& x) {
 using Ref = Eigen::Ref<RowMatrix, 0, Eigen::OuterStride<>>;
 using ConstRef = Eigen::Ref<const RowMatrix, 0, Eigen::OuterStride<>>;
 
-// The step's math after the products, shared by LSTMCell::step and backward_activations
-// (TF 1.15 LSTMCell.call): z [N, 4H] = x@Kx + bias + h@Kh becomes [sigmoid(i), tanh(j),
-// sigmoid(f), sigmoid(o)] in place, with forget_bias and the peepholes (w_f, w_i, w_o; absent
-// without use_peepholes) added where TF adds them; c_raw = f * c_prev + i * j and
-// c = clip(c_raw) (c may be c_raw itself); o's peephole reads the clipped c.
 // c_raw = f * c_prev + i * j and c = clip(c_raw) (c may be c_raw itself) from the activated
 // gates z [N, 4H] = [i, j, f, o]: gates_and_cell's cell update, and what backward_activations
 // redoes from the gates a recorded step saved.
@@ -63,6 +55,11 @@ void cell_from_gates(ConstRef z, ConstRef c_prev_m, Ref c_raw_m, Ref c_m, const 
     c = c_raw;
 }
 
+// The step's math after the products, shared by LSTMCell::step and backward_activations
+// (TF 1.15 LSTMCell.call): z [N, 4H] = x@Kx + bias + h@Kh becomes [sigmoid(i), tanh(j),
+// sigmoid(f), sigmoid(o)] in place, with forget_bias and the peepholes (w_f, w_i, w_o; absent
+// without use_peepholes) added where TF adds them; c_raw = f * c_prev + i * j and
+// c = clip(c_raw) (c may be c_raw itself); o's peephole reads the clipped c.
 void gates_and_cell(Ref z, ConstRef c_prev_m, Ref c_raw_m, Ref c_m, const LSTMCellOptions& options,
                     const std::optional<Variable>& w_f, const std::optional<Variable>& w_i,
                     const std::optional<Variable>& w_o) {

@@ -21,9 +21,6 @@ namespace varscope {
 
 namespace {
 using namespace eigen_views;
-// parallel_for's work per element of the element-wise gate math (an exp or tanh and a few
-// multiply-adds), for the gate math over every step of a batch at once.
-constexpr double kTranscendentalWork = 20.0;
 Eigen::Map<const Eigen::RowVectorXf> row_vector(const Variable& v) {
   const auto d = v.value().data<float>();
   return Eigen::Map<const Eigen::RowVectorXf>(d.data(), static_cast<Eigen::Index>(d.size()));
