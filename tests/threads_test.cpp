@@ -256,12 +256,50 @@ BOOST_AUTO_TEST_CASE(training_steps_are_bit_identical_for_any_thread_count) {
   BOOST_TEST(n == 2);
 }
 
+// LSTM training steps at a batch whose gate math splits over row blocks (LSTMCell::step and
+// step_backward), plain and with every option that changes that math: peepholes, cell_clip,
+// num_proj with proj_clip.
+BOOST_AUTO_TEST_CASE(lstm_training_steps_are_bit_identical_for_any_thread_count) {
+  constexpr std::int64_t B = 32, T = 6, E = 24, H = 128, V = 300;
+  for (const bool every_option : {false, true}) {
+    const int n = check_same_at_every_thread_count(
+        every_option ? "lstm (peepholes, clips, num_proj) adam steps" : "lstm adam steps", [&] {
+          Graph graph{7};
+          DefaultGraphGuard use{graph};
+          LSTMCellOptions options{.name = "cell"};
+          if (every_option) {
+            options.use_peepholes = true;
+            options.cell_clip = 0.5f;
+            options.num_proj = 96;
+            options.proj_clip = 0.3f;
+          }
+          LSTMCell cell(H, options);
+          Dense out{V, {.name = "out"}};
+          const Tensor inputs = random_normal({B, T, E});
+          const Tensor targets = random_ids(B, T, V, 31), weights = ones({B, T});
+          AdamOptimizer adam({.learning_rate = 0.01f});
+          std::vector<std::vector<unsigned char>> r;
+          for (int step = 0; step < 2; ++step) {
+            const Tensor loss = adam.minimize([&] {
+              const auto o = dynamic_rnn(cell, inputs, {.scope = "rnn"});
+              return sequence_loss(out(o.outputs), targets, weights);
+            });
+            r.push_back(bytes(loss));
+          }
+          for (const Variable& v : global_variables()) r.push_back(bytes(v.value()));
+          return r;
+        });
+    BOOST_TEST(n == 2);
+  }
+}
+
 // A training step of the article's seq2seq at a batch large enough that every loop beside the
-// products splits too: the recurrence backward's time-major reorders, the gate math over every
+// products splits too: the recurrence backward's time-major reorders, the gate math of each
+// step forward and backward (GRUCell::step / step_backward, over row blocks) and over every
 // step at once (GRUCell::backward_activations), the packing of a's rows, the repacking of the
 // recurrent kernels after each update, and TrainingHelper's argmax over [B, T, V].
 BOOST_AUTO_TEST_CASE(training_at_a_batch_that_splits_every_loop_is_bit_identical) {
-  constexpr std::int64_t B = 16, T = 30, E = 64, H = 256, V = 2000;
+  constexpr std::int64_t B = 32, T = 16, E = 64, H = 256, V = 2000;
   const int n = check_same_at_every_thread_count("seq2seq adam steps", [&] {
     Graph graph{5};
     DefaultGraphGuard use{graph};

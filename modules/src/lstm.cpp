@@ -199,25 +199,34 @@ void LSTMCell::step(const StepArgs& a, Workspace& workspace) const {
   Map z(workspace.buffer(0, static_cast<std::size_t>(B * 4 * H)), B, 4 * H, Eigen::OuterStride<>(4 * H));
   // z = x@Kx + bias (projection) + h@Kh;  i, j, f, o = split(z, 4)
   kernel_h_.matmul_into(columns(a.state, H, R), *kernel_, input_dim_, R, MatrixView{z.data(), B, 4 * H, 4 * H});
-  z += eigen(a.projection);
-  const Map c_new = eigen(columns(a.state_out, 0, H));
-  gates_and_cell(z, eigen(columns(a.state, 0, H)), c_new, c_new, options_, w_f_diag_, w_i_diag_, w_o_diag_);
-  // Recorded: the activated gates (and with num_proj the projected h before its clip) go to
-  // `saved`, so backward_activations needs no product; see forward_saved_size.
-  if (a.saved.data) eigen(columns(a.saved, 0, 4 * H)) = z;
-  const auto c = c_new.array();
-  const auto zo = z.rightCols(H).array();
+  // The gate math runs over row blocks split over the threads (a row is computed the same way
+  // in any block, so results do not depend on the thread count).
+  Map m(options_.num_proj ? workspace.buffer(1, static_cast<std::size_t>(B * H)) : nullptr, B, H,
+        Eigen::OuterStride<>(H));
+  parallel_for(B, kTranscendentalWork * double(B) * double(4 * H), [&](std::int64_t i0, std::int64_t i1) {
+    const std::int64_t n = i1 - i0;
+    auto zr = z.middleRows(i0, n);
+    zr += eigen(a.projection).middleRows(i0, n);
+    auto c_new = eigen(columns(a.state_out, 0, H)).middleRows(i0, n);
+    gates_and_cell(zr, eigen(columns(a.state, 0, H)).middleRows(i0, n), c_new, c_new, options_, w_f_diag_,
+                   w_i_diag_, w_o_diag_);
+    // Recorded: the activated gates (and with num_proj the projected h before its clip) go to
+    // `saved`, so backward_activations needs no product; see forward_saved_size.
+    if (a.saved.data) eigen(columns(a.saved, 0, 4 * H)).middleRows(i0, n) = zr;
+    const auto c = c_new.array();
+    const auto zo = zr.rightCols(H).array();
+    if (options_.num_proj)
+      m.middleRows(i0, n) = (zo * c.tanh()).matrix();
+    else
+      eigen(columns(a.state_out, H, H)).middleRows(i0, n) = (zo * c.tanh()).matrix();
+  });
   if (options_.num_proj) {
-    Map m(workspace.buffer(1, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
-    m = (zo * c.tanh()).matrix();
     projection_packed_.matmul_into(ConstMatrixView(m.data(), B, H, H), *projection_, 0, H, columns(a.state_out, H, R));
     if (a.saved.data) eigen(columns(a.saved, 4 * H, R)) = eigen(columns(a.state_out, H, R));
     if (options_.proj_clip) {
       auto h = eigen(columns(a.state_out, H, R)).array();
       h = h.max(-*options_.proj_clip).min(*options_.proj_clip);
     }
-  } else {
-    eigen(columns(a.state_out, H, H)) = (zo * c.tanh()).matrix();
   }
   if (a.output.data) eigen(a.output) = eigen(columns(a.state_out, H, R));  // the output is the new h (m)
 }
@@ -283,19 +292,12 @@ void LSTMCell::backward_activations(ConstMatrixView states, ConstMatrixView proj
 void LSTMCell::step_backward(const StepBackwardArgs& a, Workspace& workspace) const {
   const std::int64_t H = units_, R = h_depth(), B = a.state.rows, D = input_dim_;
   auto acts = eigen(a.activations);
-  const auto si = acts.leftCols(H).array();
-  const auto tj = acts.middleCols(H, H).array();
-  const auto sf = acts.middleCols(2 * H, H).array();
-  const auto so = acts.middleCols(3 * H, H).array();
-  const auto c_raw = acts.middleCols(4 * H, H).array();
-  const auto tanh_c = acts.middleCols(5 * H, H).array();
-  const auto c_prev = eigen(columns(a.state, 0, H)).array();
-  // dh: the new h's gradient plus the output's (the output is h).
-  Map dh(workspace.buffer(0, static_cast<std::size_t>(B * R)), B, R, Eigen::OuterStride<>(R));
-  dh = eigen(columns(a.d_state_out, H, R));
-  if (a.d_output.data) dh += eigen(a.d_output);
   Map dm(workspace.buffer(1, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
   if (options_.num_proj) {
+    // dh: the new h's gradient plus the output's (the output is h), through the projection.
+    Map dh(workspace.buffer(0, static_cast<std::size_t>(B * R)), B, R, Eigen::OuterStride<>(R));
+    dh = eigen(columns(a.d_state_out, H, R));
+    if (a.d_output.data) dh += eigen(a.d_output);
     auto dh_raw = acts.middleCols(7 * H, R);  // h before the clip, replaced by its gradient
     if (options_.proj_clip)
       dh_raw = (dh.array() * inside(dh_raw.array(), *options_.proj_clip)).matrix();
@@ -303,27 +305,43 @@ void LSTMCell::step_backward(const StepBackwardArgs& a, Workspace& workspace) co
       dh_raw = dh;
     const MapConst P(projection_->value().data<float>().data(), H, R, Eigen::OuterStride<>(R));
     dm.noalias() = dh_raw * P.transpose();
-  } else {
-    dm = dh;
   }
-  auto dz = eigen(a.d_projection);
-  auto di = dz.leftCols(H).array();
-  auto dj = dz.middleCols(H, H).array();
-  auto df = dz.middleCols(2 * H, H).array();
-  auto d_o = dz.rightCols(H).array();
-  d_o = dm.array() * tanh_c * so * (1.0f - so);
-  auto dc = eigen(columns(a.d_state, 0, H)).array();  // dc, then dc_prev in place
-  dc = eigen(columns(a.d_state_out, 0, H)).array() + dm.array() * so * (1.0f - tanh_c.square());
-  if (options_.use_peepholes) dc += d_o.rowwise() * row_vector(*w_o_diag_).array();
-  if (options_.cell_clip) dc *= inside(c_raw, *options_.cell_clip);
-  di = dc * tj * si * (1.0f - si);
-  dj = dc * si * (1.0f - tj.square());
-  df = dc * c_prev * sf * (1.0f - sf);
-  dc *= sf;
-  if (options_.use_peepholes) {
-    dc += df.rowwise() * row_vector(*w_f_diag_).array();
-    dc += di.rowwise() * row_vector(*w_i_diag_).array();
-  }
+  // The gate math runs over row blocks split over the threads, as in step().
+  parallel_for(B, kTranscendentalWork * double(B) * double(4 * H), [&](std::int64_t i0, std::int64_t i1) {
+    const std::int64_t n = i1 - i0;
+    const auto rows = [&](auto&& m) { return m.middleRows(i0, n); };
+    auto dmr = rows(dm);
+    if (!options_.num_proj) {  // dm: the new h's gradient plus the output's (the output is h)
+      dmr = rows(eigen(columns(a.d_state_out, H, R)));
+      if (a.d_output.data) dmr += rows(eigen(a.d_output));
+    }
+    const auto si = rows(acts.leftCols(H)).array();
+    const auto tj = rows(acts.middleCols(H, H)).array();
+    const auto sf = rows(acts.middleCols(2 * H, H)).array();
+    const auto so = rows(acts.middleCols(3 * H, H)).array();
+    const auto c_raw = rows(acts.middleCols(4 * H, H)).array();
+    const auto tanh_c = rows(acts.middleCols(5 * H, H)).array();
+    const auto c_prev = rows(eigen(columns(a.state, 0, H))).array();
+    auto dz = rows(eigen(a.d_projection));
+    auto di = dz.leftCols(H).array();
+    auto dj = dz.middleCols(H, H).array();
+    auto df = dz.middleCols(2 * H, H).array();
+    auto d_o = dz.rightCols(H).array();
+    d_o = dmr.array() * tanh_c * so * (1.0f - so);
+    auto dc_block = rows(eigen(columns(a.d_state, 0, H)));  // dc, then dc_prev in place
+    auto dc = dc_block.array();
+    dc = rows(eigen(columns(a.d_state_out, 0, H))).array() + dmr.array() * so * (1.0f - tanh_c.square());
+    if (options_.use_peepholes) dc += d_o.rowwise() * row_vector(*w_o_diag_).array();
+    if (options_.cell_clip) dc *= inside(c_raw, *options_.cell_clip);
+    di = dc * tj * si * (1.0f - si);
+    dj = dc * si * (1.0f - tj.square());
+    df = dc * c_prev * sf * (1.0f - sf);
+    dc *= sf;
+    if (options_.use_peepholes) {
+      dc += df.rowwise() * row_vector(*w_f_diag_).array();
+      dc += di.rowwise() * row_vector(*w_i_diag_).array();
+    }
+  });
   // dh_prev = dz Kh^T (Kh: the h-rows of the kernel, packed once per backward pass), split over the threads.
   kernel_h_t_.matmul_transposed_into(a.d_projection, *kernel_, D, R, columns(a.d_state, H, R));
 }

@@ -200,25 +200,33 @@ void GRUCell::step(const StepArgs& args, Workspace& workspace) const {
   const auto h = eigen(state);
   Map g(workspace.buffer(0, static_cast<std::size_t>(B * 2 * H)), B, 2 * H, Eigen::OuterStride<>(2 * H));
   Map rh(workspace.buffer(1, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
+  // The gate math between the products runs over row blocks split over the threads (a row
+  // is computed the same way in any block, so results do not depend on the thread count).
   // [r, u] = sigmoid(x@Kx + b + h@Kh)
   gates_h_.matmul_into(state, *gates_kernel_, input_dim_, H, MatrixView{g.data(), B, 2 * H, 2 * H});
-  g += p.leftCols(2 * H);
-  g = (1.0f + (-g.array()).exp()).inverse().matrix();
+  parallel_for(B, kTranscendentalWork * double(B) * double(2 * H), [&](std::int64_t i0, std::int64_t i1) {
+    auto gi = g.middleRows(i0, i1 - i0);
+    gi = (1.0f + (-(gi + p.leftCols(2 * H).middleRows(i0, i1 - i0)).array()).exp()).inverse().matrix();
+    rh.middleRows(i0, i1 - i0) = gi.leftCols(H).cwiseProduct(h.middleRows(i0, i1 - i0));
+  });
   // c = tanh(x@Cx + b + (r*h)@Ch)
-  rh = g.leftCols(H).cwiseProduct(h);
-  auto out = eigen(state_out);
   candidate_h_.matmul_into(ConstMatrixView(rh.data(), B, H, H), *candidate_kernel_, input_dim_, H, state_out);
-  out += p.rightCols(H);
-  out = out.array().tanh().matrix();
-  if (args.saved.data) {  // recorded: the backward pass's activations [r, u | c | r*h], as computed here
-    eigen(columns(args.saved, 0, 2 * H)) = g;
-    eigen(columns(args.saved, 2 * H, H)) = out;
-    eigen(columns(args.saved, 3 * H, H)) = rh;
-  }
-  // h' = u*h + (1-u)*c  ==  c + u*(h - c)
-  const auto u = g.rightCols(H).array();
-  out = (out.array() + u * (h.array() - out.array())).matrix();
-  if (args.output.data) eigen(args.output) = out;  // the output of a GRU is its new state
+  // A tanh, the update and (recorded) the saved copy and the output: counted like gate math over 2H.
+  parallel_for(B, kTranscendentalWork * double(B) * double(2 * H), [&](std::int64_t i0, std::int64_t i1) {
+    const std::int64_t n = i1 - i0;
+    auto out = eigen(state_out).middleRows(i0, n);
+    out = (out + p.rightCols(H).middleRows(i0, n)).array().tanh().matrix();
+    if (args.saved.data) {  // recorded: the backward pass's activations [r, u | c | r*h], as computed here
+      auto saved = eigen(args.saved).middleRows(i0, n);
+      saved.leftCols(2 * H) = g.middleRows(i0, n);
+      saved.middleCols(2 * H, H) = out;
+      saved.rightCols(H) = rh.middleRows(i0, n);
+    }
+    // h' = u*h + (1-u)*c  ==  c + u*(h - c)
+    const auto u = g.rightCols(H).middleRows(i0, n).array();
+    out = (out.array() + u * (h.middleRows(i0, n).array() - out.array())).matrix();
+    if (args.output.data) eigen(args.output).middleRows(i0, n) = out;  // the output of a GRU is its new state
+  });
 }
 
 // Backward of the TF-layout step (d = d_state_out):
@@ -272,7 +280,6 @@ void GRUCell::step_backward(const StepBackwardArgs& args, Workspace& workspace) 
   const ConstMatrixView state = args.state;
   const std::int64_t H = units_, B = state.rows, D = input_dim_;
   const auto h = eigen(state);
-  const auto d = eigen(state_and_output_grad(args, workspace, 4)).array();
   const auto a = eigen(activations);
   Map drh(workspace.buffer(3, static_cast<std::size_t>(B * H)), B, H, Eigen::OuterStride<>(H));
   const auto r = a.leftCols(H).array();
@@ -280,15 +287,39 @@ void GRUCell::step_backward(const StepBackwardArgs& args, Workspace& workspace) 
   const auto c = a.middleCols(2 * H, H).array();
   auto dp = eigen(d_projection);
   auto dh = eigen(d_state);
-  dp.rightCols(H) = (d * (1.0f - u) * (1.0f - c.square())).matrix();
-  dp.middleCols(H, H) = (d * (h.array() - c) * u * (1.0f - u)).matrix();
-  dh = (d * u).matrix();
+  // The element-wise parts run over row blocks split over the threads, as in step(). Each
+  // writes two or three [B, H] blocks from four or five: counted like gate math over 2H.
+  const double work = kTranscendentalWork * double(B) * double(2 * H);
+  float* const d_sum = args.d_output.data ? workspace.buffer(4, static_cast<std::size_t>(B * H)) : nullptr;
+  parallel_for(B, work, [&](std::int64_t i0, std::int64_t i1) {
+    const std::int64_t n = i1 - i0;
+    const auto hi = h.middleRows(i0, n).array();
+    const auto ui = u.middleRows(i0, n), ci = c.middleRows(i0, n);
+    const auto gates = [&](const auto& d) {
+      dp.rightCols(H).middleRows(i0, n) = (d * (1.0f - ui) * (1.0f - ci.square())).matrix();
+      dp.middleCols(H, H).middleRows(i0, n) = (d * (hi - ci) * ui * (1.0f - ui)).matrix();
+      dh.middleRows(i0, n) = (d * ui).matrix();
+    };
+    const auto d_out = eigen(args.d_state_out).middleRows(i0, n);
+    if (d_sum) {  // a GRU's output IS its new state: both gradients reach it
+      auto sum = Map(d_sum, B, H, Eigen::OuterStride<>(H)).middleRows(i0, n);
+      sum = d_out + eigen(args.d_output).middleRows(i0, n);
+      gates(sum.array());
+    } else {
+      gates(d_out.array());
+    }
+  });
   // The two products through the h-rows' transposes, packed once per backward pass (the
   // weights do not change between its steps) and split over the threads.
   candidate_h_t_.matmul_transposed_into(columns(ConstMatrixView(d_projection), 2 * H, H), *candidate_kernel_, D, H,
                                         MatrixView{drh.data(), B, H, H});
-  dp.leftCols(H) = (drh.array() * h.array() * r * (1.0f - r)).matrix();
-  dh.array() += drh.array() * r;
+  parallel_for(B, work, [&](std::int64_t i0, std::int64_t i1) {
+    const std::int64_t n = i1 - i0;
+    const auto ri = r.middleRows(i0, n);
+    const auto drhi = drh.middleRows(i0, n).array();
+    dp.leftCols(H).middleRows(i0, n) = (drhi * h.middleRows(i0, n).array() * ri * (1.0f - ri)).matrix();
+    dh.middleRows(i0, n).array() += drhi * ri;
+  });
   gates_h_t_.matmul_transposed_into(columns(ConstMatrixView(d_projection), 0, 2 * H), *gates_kernel_, D, H, d_state,
                                     /*accumulate=*/true);
 }
