@@ -218,7 +218,7 @@ class AttentionWrapper : public RNNCell {
   std::optional<Variable> query_kernel_, attention_v_, attention_g_, attention_b_, attention_kernel_;
   // Packed copies of query_layer's and attention_layer's kernels for the per-step products
   // (see PackedWeights); clones share them.
-  PackedWeights query_packed_, attention_packed_;
+  PackedWeights query_packed_{PackedWeights::EveryStep{}}, attention_packed_{PackedWeights::EveryStep{}};  // every step
 };
 
 /// Field replacements for AttentionWrapperState::clone (TF's clone(**kwargs)).

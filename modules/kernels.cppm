@@ -130,11 +130,19 @@ void tanh_into(MatrixView x);
 /// time step is packed once, not per product (it beats both the small-rows
 /// kernel and OpenBLAS from 1 row up: docs/benchmarks.md). Natively, a product of
 /// 64 rows or more with weights changed since they were packed (a training step's
-/// output layer) goes to OpenBLAS instead of repacking. Elsewhere it is
+/// output layer, used once) goes to OpenBLAS instead of repacking, unless the
+/// PackedWeights was made EveryStep. Elsewhere it is
 /// matmul_into on the variable's value. Copies of a PackedWeights share the packed copy;
 /// using it from several threads at once is safe.
 class PackedWeights {
  public:
+  PackedWeights() = default;
+  /// For weights a loop multiplies at every time step (a recurrent kernel, an attention
+  /// layer): always packed, also a product of 64 rows or more after the weights changed
+  /// (a training step's recurrence at batch 64+), since the packed copy then serves every
+  /// step of the loop, where OpenBLAS would pack the weights again on each call.
+  struct EveryStep {};
+  explicit PackedWeights(EveryStep) : every_step_(true) {}
   /// out = x @ w[row_begin : row_begin + rows] (+ out when accumulate).
   void matmul_into(ConstMatrixView x, const Variable& w, std::int64_t row_begin, std::int64_t rows, MatrixView out,
                    bool accumulate = false) const;
@@ -160,6 +168,7 @@ class PackedWeights {
     std::shared_ptr<PackedMatrix> packed;  // repacked in place when no caller holds it
   };
   std::shared_ptr<Cache> cache_ = std::make_shared<Cache>();
+  bool every_step_ = false;
 };
 
 }  // namespace varscope

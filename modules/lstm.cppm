@@ -107,7 +107,8 @@ class LSTMCell : public RNNCell {
   std::optional<Variable> kernel_, bias_, w_f_diag_, w_i_diag_, w_o_diag_, projection_;
   // Packed copies of the x-rows and h-rows of the kernel, and of the projection (see PackedWeights),
   // and the transpose of the h-rows for step_backward.
-  PackedWeights kernel_x_, kernel_h_, projection_packed_, kernel_h_t_;
+  PackedWeights kernel_x_, kernel_h_t_;
+  PackedWeights kernel_h_{PackedWeights::EveryStep{}}, projection_packed_{PackedWeights::EveryStep{}};  // every step
 };
 
 /// tf.nn.rnn_cell.BasicLSTMCell(num_units, forget_bias=1.0, state_is_tuple=True):

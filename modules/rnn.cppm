@@ -223,7 +223,8 @@ class GRUCell : public RNNCell {
   std::optional<Variable> gates_kernel_, gates_bias_, candidate_kernel_, candidate_bias_;
   // Packed copies of the x-rows and h-rows of both kernels (see PackedWeights), and the
   // transposes of the h-rows for step_backward.
-  PackedWeights gates_x_, gates_h_, candidate_x_, candidate_h_, gates_h_t_, candidate_h_t_;
+  PackedWeights gates_x_, candidate_x_, gates_h_t_, candidate_h_t_;
+  PackedWeights gates_h_{PackedWeights::EveryStep{}}, candidate_h_{PackedWeights::EveryStep{}};  // every step
 };
 
 /// The "reset after" GRU with PyTorch nn.GRU's layout and math, so weights

@@ -62,5 +62,9 @@ BeamStep beam_search_step(const Tensor& logits, const Tensor& next_cell_state, c
 /// really split over the threads rather than passing on the serial path.
 std::int64_t parallel_regions_opened() noexcept;
 
+/// How many products varscope has handed to OpenBLAS in this process (natively; 0 in a build
+/// without BLAS), so a test can check which path a product took.
+std::int64_t blas_products_started() noexcept;
+
 }  // namespace varscope::testing
 }

@@ -538,6 +538,34 @@ BOOST_AUTO_TEST_CASE(dense_repacks_its_kernel_after_assign) {
   BOOST_TEST(max_abs_diff(first, second) > 0.1f);
 }
 
+BOOST_AUTO_TEST_CASE(recurrent_kernels_stay_packed_at_many_rows_after_an_update) {
+  // A recurrence at batch 64+ right after its weights changed (every step of training):
+  // the cells' recurrent kernels are PackedWeights::EveryStep, so each step's product runs
+  // on the one packed copy instead of going to OpenBLAS (which packs the weights again on
+  // every call). Only the one-shot input projections over all steps may go to BLAS: the
+  // count of BLAS products must not grow with the number of steps. (In wasm there is no BLAS:
+  // both counts are 0.)
+  Graph g(11);
+  auto use = g.as_default();
+  constexpr std::int64_t B = 64, D = 24, H = 32;
+  GRUCell gru(H, "gru");
+  LSTMCell lstm(H, {.name = "lstm"});
+  const auto blas_products_of = [&](auto& cell, std::int64_t steps) {
+    const Tensor x = random_normal({B, steps, D});
+    (void)dynamic_rnn(cell, x, {.scope = ""});  // built and packed
+    for (const Variable& v : cell.variables()) v.assign(v.value() * 0.5f);  // an update: packed copies are stale
+    const std::int64_t before = testing::blas_products_started();
+    (void)dynamic_rnn(cell, x, {.scope = ""});
+    return testing::blas_products_started() - before;
+  };
+  const auto check = [&](auto& cell, const char* name) {
+    const std::int64_t short_run = blas_products_of(cell, 3), long_run = blas_products_of(cell, 12);
+    BOOST_TEST(short_run == long_run, name << ": BLAS products " << short_run << " for 3 steps, " << long_run << " for 12");
+  };
+  check(gru, "GRUCell");
+  check(lstm, "LSTMCell");
+}
+
 BOOST_AUTO_TEST_CASE(reset_after_gru_sees_assigned_weights) {
   // The cell runs on packed transposes of weight_ih / weight_hh: assigning new
   // values after a first run must give what a cell assigned before running gives.

@@ -10,6 +10,7 @@ module;
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -127,6 +128,10 @@ void small_rows_matmul(ConstMatrixView a, ConstMatrixView b, MatrixView c, bool 
 
 }  // namespace
 
+namespace {
+std::atomic<std::int64_t> g_blas_products{0};  // testing::blas_products_started
+}  // namespace
+
 #ifdef EIGEN_USE_BLAS
 namespace {
 
@@ -164,6 +169,7 @@ ColumnBlocks blas_column_blocks(std::int64_t cols) {
 void blas_gemm_blocks(ConstMatrixView a, bool transpose_a, ConstMatrixView b, bool transpose_b, MatrixView out,
                       std::int64_t k, bool accumulate) {
   pin_openblas_to_one_thread();
+  g_blas_products.fetch_add(1, std::memory_order_relaxed);
   const ColumnBlocks blocks = blas_column_blocks(out.cols);
   const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
   const int bn = static_cast<int>(out.rows), bk = static_cast<int>(k);
@@ -663,7 +669,7 @@ void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64
   // Many rows and weights that changed since they were packed (a training step's
   // output layer over [B*T, H]): packing a fresh copy would cost more than
   // OpenBLAS's own blocking, so hand the product to it.
-  if (x.rows >= 64 && !packed_is_current(w, row_begin, rows, false)) {
+  if (!every_step_ && x.rows >= 64 && !packed_is_current(w, row_begin, rows, false)) {
     varscope::matmul_into(x, part, out, accumulate);
     return;
   }
@@ -700,6 +706,8 @@ void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w,
 // not part of `import varscope;`. The library itself never calls them.
 extern "C++" {
 namespace varscope::testing {
+
+std::int64_t blas_products_started() noexcept { return g_blas_products.load(std::memory_order_relaxed); }
 
 void matmul_reference_into(ConstMatrixView a, ConstMatrixView b, MatrixView out, bool accumulate) {
   if (a.cols != b.rows || out.rows != a.rows || out.cols != b.cols)
