@@ -129,9 +129,10 @@ void tanh_into(MatrixView x);
 /// after the variable is assigned (Variable::version), so a weight used at every
 /// time step is packed once, not per product (it beats both the small-rows
 /// kernel and OpenBLAS from 1 row up: docs/benchmarks.md). Natively, a product of
-/// 64 rows or more with weights changed since they were packed (a training step's
-/// output layer, used once) goes to OpenBLAS instead of repacking, unless the
-/// PackedWeights was made EveryStep. Elsewhere it is
+/// 64 rows or more goes to OpenBLAS when the weights are used for the first time or
+/// change between uses (a training step's output layer, once per update), unless the
+/// PackedWeights was made EveryStep; weights used again unchanged (a decoder's output
+/// layer over 64+ rows) are packed at the second use. Elsewhere it is
 /// matmul_into on the variable's value. Copies of a PackedWeights share the packed copy;
 /// using it from several threads at once is safe.
 class PackedWeights {
@@ -158,7 +159,9 @@ class PackedWeights {
   // The packed copy for (w, version, rows, transposed), made or remade under the lock.
   std::shared_ptr<const PackedMatrix> packed(const Variable& w, ConstMatrixView part, std::int64_t row_begin,
                                              bool transposed) const;
-  bool packed_is_current(const Variable& w, std::int64_t row_begin, std::int64_t rows, bool transposed) const;
+  // For a product of many rows: true when w is not packed and was not seen unchanged since
+  // its last use (first use), or has changed between uses (then always: a weight being trained).
+  bool hand_to_blas(const Variable& w, std::int64_t row_begin, std::int64_t rows) const;
   struct Cache {
     std::mutex mutex;
     std::optional<Variable> source;
@@ -166,6 +169,7 @@ class PackedWeights {
     bool transposed = false;
     std::int64_t row_begin = 0, rows = 0;
     std::shared_ptr<PackedMatrix> packed;  // repacked in place when no caller holds it
+    bool changes_between_uses = false;     // see hand_to_blas
   };
   std::shared_ptr<Cache> cache_ = std::make_shared<Cache>();
   bool every_step_ = false;

@@ -566,6 +566,44 @@ BOOST_AUTO_TEST_CASE(recurrent_kernels_stay_packed_at_many_rows_after_an_update)
   check(lstm, "LSTMCell");
 }
 
+BOOST_AUTO_TEST_CASE(dense_over_many_rows_packs_weights_that_stay_put) {
+  // A Dense over 64+ rows hands its first product to OpenBLAS (one product: packing would not
+  // pay), then packs its kernel if it is used again unchanged (a decoder's output layer over
+  // batch x beam rows, every step) and keeps using the packed copy. A kernel that changes
+  // between uses (a training step's output layer) goes to OpenBLAS every time and is never
+  // packed. Results equal a fresh product either way. (In wasm there is no BLAS: counts are 0.)
+  Graph g(5);
+  auto use = g.as_default();
+  Dense decoder_layer(40, {.use_bias = false, .name = "out"}), trained_layer(40, {.use_bias = false, .name = "trained"});
+  const Tensor x = random_normal({96, 30});
+  // (The reference products go to BLAS themselves, so they are taken outside the counts.)
+  const auto blas_products_in = [](const std::function<void()>& f) {
+    const std::int64_t before = testing::blas_products_started();
+    f();
+    return testing::blas_products_started() - before;
+  };
+  std::vector<Tensor> ys;
+  const std::int64_t decoder_calls = blas_products_in([&] {
+    for (int i = 0; i < 4; ++i) ys.push_back(decoder_layer(x));
+  });
+  for (const Tensor& y : ys) BOOST_TEST(max_abs_diff(y, matmul(x, decoder_layer.kernel().value())) < 1e-4f);
+  ys.clear();
+  const std::int64_t trained_calls = blas_products_in([&] {
+    for (int i = 0; i < 4; ++i) {
+      ys.push_back(trained_layer(x));
+      trained_layer.kernel().assign(trained_layer.kernel().value() * 0.5f);
+    }
+  });
+  BOOST_TEST(max_abs_diff(ys.back(), matmul(x, trained_layer.kernel().value() * 2.0f)) < 1e-4f);
+#ifndef __EMSCRIPTEN__
+  BOOST_TEST(decoder_calls == 1, "a kernel used again unchanged is packed after its first product (" << decoder_calls
+                                                                                                    << " BLAS products)");
+  BOOST_TEST(trained_calls == 4, "a kernel that changes between uses stays on BLAS (" << trained_calls << ")");
+#else
+  BOOST_TEST(decoder_calls + trained_calls == 0);
+#endif
+}
+
 BOOST_AUTO_TEST_CASE(reset_after_gru_sees_assigned_weights) {
   // The cell runs on packed transposes of weight_ih / weight_hh: assigning new
   // values after a first run must give what a cell assigned before running gives.

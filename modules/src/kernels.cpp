@@ -666,10 +666,12 @@ void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64
     return;
   }
 #ifdef EIGEN_USE_BLAS
-  // Many rows and weights that changed since they were packed (a training step's
-  // output layer over [B*T, H]): packing a fresh copy would cost more than
-  // OpenBLAS's own blocking, so hand the product to it.
-  if (!every_step_ && x.rows >= 64 && !packed_is_current(w, row_begin, rows, false)) {
+  // Many rows, and weights not packed yet or changing between uses (a training step's output
+  // layer over [B*T, H], once per update): packing a fresh copy for one product would cost
+  // more than OpenBLAS's own blocking, so hand the product to it. Weights seen unchanged
+  // since their last use (a decoder's output layer over a batch of 64+ rows) are packed then
+  // and stay packed.
+  if (!every_step_ && x.rows >= 64 && hand_to_blas(w, row_begin, rows)) {
     varscope::matmul_into(x, part, out, accumulate);
     return;
   }
@@ -677,12 +679,25 @@ void PackedWeights::matmul_into(ConstMatrixView x, const Variable& w, std::int64
   matmul_packed_into(x, *packed(w, part, row_begin, false), out, accumulate);
 }
 
-bool PackedWeights::packed_is_current(const Variable& w, std::int64_t row_begin, std::int64_t rows,
-                                      bool transposed) const {
+bool PackedWeights::hand_to_blas(const Variable& w, std::int64_t row_begin, std::int64_t rows) const {
   std::lock_guard lock(cache_->mutex);
-  const Cache& c = *cache_;
-  return c.packed && c.source && *c.source == w && c.version == w.version() && c.row_begin == row_begin &&
-         c.rows == rows && c.transposed == transposed;
+  Cache& c = *cache_;
+  const bool same = c.source && *c.source == w && c.row_begin == row_begin && c.rows == rows && !c.transposed;
+  if (same && c.packed && c.version == w.version()) return false;  // packed and current
+  if (!c.changes_between_uses) {
+    if (same && c.version == w.version()) return false;  // unchanged since its last use: pack it now
+    if (same) {
+      c.changes_between_uses = true;  // changed since its last use: a weight being trained
+    } else {                          // first use: remember the version
+      c.source = w;
+      c.version = w.version();
+      c.row_begin = row_begin;
+      c.rows = rows;
+      c.transposed = false;
+    }
+  }
+  if (c.changes_between_uses && c.packed && c.packed.use_count() == 1) c.packed.reset();  // stale: its memory goes back
+  return true;
 }
 
 void PackedWeights::matmul_transposed_into(ConstMatrixView x, const Variable& w, MatrixView out) const {
