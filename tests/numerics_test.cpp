@@ -604,6 +604,25 @@ BOOST_AUTO_TEST_CASE(dense_over_many_rows_packs_weights_that_stay_put) {
 #endif
 }
 
+BOOST_AUTO_TEST_CASE(packed_weights_over_many_rows_switching_row_ranges_stay_exact) {
+  // One PackedWeights used for two row ranges of a weight in turn, with 64+ rows: whichever
+  // path each product takes (OpenBLAS, a fresh packed copy, a cached one), it must be the
+  // product with the rows asked for, never a packed copy of the other range.
+  Graph g(9);
+  auto use = g.as_default();
+  Variable w = get_variable("w", {.initializer = random_normal({40, 24})});
+  const Tensor x = random_normal({70, 20});
+  PackedWeights packed;
+  const ConstMatrixView all = as_matrix(w.value());
+  for (const std::int64_t row_begin : {0, 0, 20, 20, 20, 0, 0, 0, 20, 20}) {
+    Tensor got(DType::float32, Shape{70, 24}), want(DType::float32, Shape{70, 24});
+    packed.matmul_into(as_matrix(x), w, row_begin, 20, as_matrix(got));
+    testing::matmul_reference_into(as_matrix(x), ConstMatrixView(all.data + row_begin * all.row_stride, 20, 24, all.row_stride),
+                                   as_matrix(want));
+    BOOST_TEST(max_abs_diff(got, want) < 1e-4f, "rows from " << row_begin);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(reset_after_gru_sees_assigned_weights) {
   // The cell runs on packed transposes of weight_ih / weight_hh: assigning new
   // values after a first run must give what a cell assigned before running gives.

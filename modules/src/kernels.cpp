@@ -688,7 +688,8 @@ bool PackedWeights::hand_to_blas(const Variable& w, std::int64_t row_begin, std:
     if (same && c.version == w.version()) return false;  // unchanged since its last use: pack it now
     if (same) {
       c.changes_between_uses = true;  // changed since its last use: a weight being trained
-    } else {                          // first use: remember the version
+    } else {  // first use (of this weight or rows): remember the version; a copy of others goes
+      c.packed.reset();  // (packed() trusts these fields to describe c.packed)
       c.source = w;
       c.version = w.version();
       c.row_begin = row_begin;
